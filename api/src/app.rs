@@ -1,0 +1,98 @@
+//! The whole HTTP application: `/api` routes, discovery, custom CSS and the web app, wrapped in
+//! correlation ids, request logging and compression.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tower_http::compression::CompressionLayer;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::AppState;
+
+/// JSON bodies larger than this are refused with 413, like Immich's 10 MB body-parser limit.
+pub const JSON_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+pub fn build(state: AppState) -> Router {
+    let api = routes::api_router(&state)
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    let app = Router::new()
+        .nest("/api", api)
+        .route("/.well-known/immich", get(well_known))
+        .route("/custom.css", get(custom_css));
+    let app = match crate::web::service(&state.config.web_root()) {
+        Some(web) => app.fallback_service(web),
+        None => app.fallback(not_found),
+    };
+    app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).with_state(state)
+}
+
+async fn api_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("Cannot {method} {}", uri.path()))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("Cannot {method} {}", uri.path()))
+}
+
+async fn well_known() -> impl IntoResponse {
+    axum::Json(json!({ "api": { "endpoint": "/api" } }))
+}
+
+async fn custom_css(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let config = state.system_config.get(&state.db).await?;
+    let css = config["theme"]["customCss"].as_str().unwrap_or("").to_string();
+    Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], css).into_response())
+}
+
+/// Gives every request a correlation id (the client's `X-Correlation-ID` if it sent a sane one),
+/// runs it inside a span carrying that id so every log line of the request names it, and returns
+/// the id in the response header.
+async fn correlate(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.in_scope(|| {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), ms, "request finished");
+        } else {
+            tracing::debug!(status = status.as_u16(), ms, "request finished");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-correlation-id", value);
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
+        // Limits hit outside our extractors still answer in Immich's shape.
+        return with_id(ApiError::PayloadTooLarge.into_response(), &id);
+    }
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+fn with_id(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-correlation-id", value);
+    }
+    response
+}

@@ -1,0 +1,267 @@
+//! Who is calling, and may they call this route.
+//!
+//! Every route is registered with an [`Access`]; the [`authorize`] middleware runs before the
+//! handler, authenticates the request (shared link, session token, then API key — Immich's order),
+//! applies the route's admin / shared-link / permission rules and leaves an [`AuthContext`] for the
+//! handler's [`Auth`] extractor. A handler cannot forget to check.
+
+pub mod limiter;
+pub mod tokens;
+pub mod user_agent;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use darkroom_storage::users::User;
+use darkroom_storage::{api_keys, sessions, users};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::permission::{Permission, grants};
+use crate::state::AppState;
+use user_agent::ClientDetails;
+
+pub const ACCESS_TOKEN_COOKIE: &str = "immich_access_token";
+pub const AUTH_TYPE_COOKIE: &str = "immich_auth_type";
+pub const IS_AUTHENTICATED_COOKIE: &str = "immich_is_authenticated";
+
+/// What a route requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials needed.
+    Public,
+    /// Any authenticated caller; API keys need `permission` (`None` = no specific permission).
+    Authenticated { permission: Option<Permission>, admin: bool, shared_link: bool },
+}
+
+impl Access {
+    pub const fn public() -> Self {
+        Self::Public
+    }
+
+    /// Any signed-in caller, whatever its API key's permissions.
+    pub const fn any() -> Self {
+        Self::Authenticated { permission: None, admin: false, shared_link: false }
+    }
+
+    pub const fn permission(permission: Permission) -> Self {
+        Self::Authenticated { permission: Some(permission), admin: false, shared_link: false }
+    }
+
+    pub const fn admin(permission: Permission) -> Self {
+        Self::Authenticated { permission: Some(permission), admin: true, shared_link: false }
+    }
+
+    pub fn required_permission(self) -> Option<Permission> {
+        match self {
+            Self::Public => None,
+            Self::Authenticated { permission, .. } => permission,
+        }
+    }
+
+    pub fn is_admin_only(self) -> bool {
+        matches!(self, Self::Authenticated { admin: true, .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub id: Uuid,
+    /// Unlocked with the PIN code (locked folder).
+    pub has_elevated_permission: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthApiKey {
+    pub id: Uuid,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    pub user: User,
+    pub session: Option<AuthSession>,
+    pub api_key: Option<AuthApiKey>,
+}
+
+/// The caller of an authenticated route (put there by [`authorize`]).
+pub struct Auth(pub AuthContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AuthContext>()
+            .cloned()
+            .map(Auth)
+            .ok_or_else(|| ApiError::internal("route has no authentication requirement registered"))
+    }
+}
+
+/// Route middleware: authenticate, then enforce the route's [`Access`].
+pub async fn authorize(
+    State((state, access)): State<(AppState, Access)>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if let Access::Authenticated { permission, admin, shared_link: _ } = access {
+        let (mut parts, body) = request.into_parts();
+        let context = authenticate(&state, &parts).await?;
+        if admin && !context.user.is_admin {
+            tracing::warn!(uri = %parts.uri.path(), "denied access to admin-only route");
+            return Err(ApiError::forbidden("Forbidden"));
+        }
+        if let (Some(key), Some(permission)) = (&context.api_key, permission)
+            && !grants(&key.permissions, permission)
+        {
+            return Err(ApiError::forbidden(format!("Missing required permission: {permission}")));
+        }
+        parts.extensions.insert(context);
+        request = Request::from_parts(parts, body);
+    }
+    Ok(next.run(request).await)
+}
+
+/// The credentials a request carries, in the order Immich honours them.
+enum Credential<'a> {
+    ShareKey,
+    ShareSlug,
+    Session(&'a str),
+    ApiKey(&'a str),
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+}
+
+fn query_param<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name && !value.is_empty()).then_some(value)
+    })
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = header(headers, "authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+fn credential(parts: &Parts) -> Option<Credential<'_>> {
+    let headers = &parts.headers;
+    if header(headers, "x-immich-share-key").or_else(|| query_param(parts, "key")).is_some() {
+        return Some(Credential::ShareKey);
+    }
+    if header(headers, "x-immich-share-slug").or_else(|| query_param(parts, "slug")).is_some() {
+        return Some(Credential::ShareSlug);
+    }
+    let session = header(headers, "x-immich-user-token")
+        .or_else(|| header(headers, "x-immich-session-token"))
+        .or_else(|| query_param(parts, "sessionKey"))
+        .or_else(|| bearer_token(headers))
+        .or_else(|| cookie(headers, ACCESS_TOKEN_COOKIE));
+    if let Some(token) = session {
+        return Some(Credential::Session(token));
+    }
+    header(headers, "x-api-key").or_else(|| query_param(parts, "apiKey")).map(Credential::ApiKey)
+}
+
+pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthContext> {
+    match credential(parts) {
+        None => Err(ApiError::unauthorized("Authentication required")),
+        // Shared links arrive with the sharing feature; until then no key or slug can be valid.
+        Some(Credential::ShareKey) => Err(ApiError::unauthorized("Invalid share key")),
+        Some(Credential::ShareSlug) => Err(ApiError::unauthorized("Invalid share slug")),
+        Some(Credential::Session(token)) => authenticate_session(state, token, &parts.headers).await,
+        Some(Credential::ApiKey(secret)) => authenticate_api_key(state, secret).await,
+    }
+}
+
+async fn active_user(state: &AppState, id: Uuid) -> ApiResult<Option<User>> {
+    Ok(users::get(&state.db, id, false).await?)
+}
+
+async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap) -> ApiResult<AuthContext> {
+    let invalid = || ApiError::unauthorized("Invalid user token");
+    let session = sessions::find_by_token(&state.db, &tokens::hash(token)).await?.ok_or_else(invalid)?;
+    let user = active_user(state, session.user_id).await?.ok_or_else(invalid)?;
+
+    let now = Utc::now();
+    let client = ClientDetails::from_headers(headers);
+    if now - session.updated_at > Duration::hours(1) || client.app_version != session.app_version {
+        sessions::touch(&state.db, session.id, &client.device_type, &client.device_os, client.app_version.as_deref())
+            .await?;
+    }
+
+    // An unlocked session stays unlocked while it is used: each request near the end adds 5 minutes.
+    let has_elevated_permission = session.pin_expires_at.is_some_and(|expires| expires > now);
+    if let Some(expires) = session.pin_expires_at
+        && has_elevated_permission
+        && now + Duration::minutes(5) > expires
+    {
+        sessions::set_pin_expires_at(&state.db, session.id, Some(now + Duration::minutes(5))).await?;
+    }
+
+    Ok(AuthContext {
+        user,
+        session: Some(AuthSession { id: session.id, has_elevated_permission }),
+        api_key: None,
+    })
+}
+
+async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthContext> {
+    let invalid = || ApiError::unauthorized("Invalid API key");
+    let key = api_keys::find_by_key(&state.db, &tokens::hash(secret)).await?.ok_or_else(invalid)?;
+    let user = active_user(state, key.user_id).await?.ok_or_else(invalid)?;
+    let permissions = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
+    Ok(AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }) })
+}
+
+/// The client's address: the socket peer, or the first untrusted hop of `X-Forwarded-For` when the
+/// peer is a trusted proxy (loopback always is, like Immich's `trust proxy`).
+pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
+    if !state.is_trusted_proxy(peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|hop| !state.is_trusted_proxy(*hop)).unwrap_or(peer)
+}
+
+/// Whether the client reached us over HTTPS (directly impossible here, so: via a trusted proxy).
+pub fn is_secure(state: &AppState, parts: &Parts) -> bool {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    peer.is_some_and(|ip| state.is_trusted_proxy(ip))
+        && header(&parts.headers, "x-forwarded-proto")
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}

@@ -1,0 +1,136 @@
+//! DTOs shared by several API areas, and the JSON conventions of Immich's responses.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use darkroom_storage::users::User;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Dates as JavaScript's `toISOString()` writes them: `2024-05-01T12:00:00.000Z`.
+pub fn iso(date: &DateTime<Utc>) -> String {
+    date.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn serialize_iso<S: Serializer>(date: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&iso(date))
+}
+
+pub fn serialize_iso_opt<S: Serializer>(date: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => serializer.serialize_str(&iso(date)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub const AVATAR_COLORS: [&str; 10] =
+    ["primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AvatarColor {
+    Primary,
+    Pink,
+    Red,
+    Yellow,
+    Blue,
+    Green,
+    Purple,
+    Orange,
+    Gray,
+    Amber,
+}
+
+impl AvatarColor {
+    pub fn as_str(self) -> &'static str {
+        AVATAR_COLORS[self as usize]
+    }
+}
+
+/// A user without a chosen colour gets one derived from their e-mail, as Immich does.
+pub fn avatar_color(user: &User) -> String {
+    user.avatar_color.clone().unwrap_or_else(|| {
+        let sum: u64 = user.email.chars().map(u64::from).sum();
+        AVATAR_COLORS[(sum % 10) as usize].to_string()
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResponseDto {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub profile_image_path: String,
+    pub avatar_color: String,
+    #[serde(serialize_with = "serialize_iso")]
+    pub profile_changed_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserResponseDto {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            profile_image_path: user.profile_image_path.clone(),
+            avatar_color: avatar_color(user),
+            profile_changed_at: user.profile_changed_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAdminResponseDto {
+    #[serde(flatten)]
+    pub user: UserResponseDto,
+    pub storage_label: Option<String>,
+    pub should_change_password: bool,
+    pub is_admin: bool,
+    #[serde(serialize_with = "serialize_iso")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_iso_opt")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "serialize_iso")]
+    pub updated_at: DateTime<Utc>,
+    pub oauth_id: String,
+    pub quota_size_in_bytes: Option<i64>,
+    pub quota_usage_in_bytes: i64,
+    pub status: String,
+    /// The user's client licence (`user_metadata` key `license`), or null.
+    pub license: Option<Value>,
+}
+
+impl UserAdminResponseDto {
+    pub fn new(user: &User, license: Option<Value>) -> Self {
+        Self {
+            user: UserResponseDto::from(user),
+            storage_label: user.storage_label.clone(),
+            should_change_password: user.should_change_password,
+            is_admin: user.is_admin,
+            created_at: user.created_at,
+            deleted_at: user.deleted_at,
+            updated_at: user.updated_at,
+            oauth_id: user.oauth_id.clone(),
+            quota_size_in_bytes: user.quota_size_in_bytes,
+            quota_usage_in_bytes: user.quota_usage_in_bytes,
+            status: user.status.clone(),
+            license,
+        }
+    }
+}
+
+/// An empty JSON object, for bodies with no fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct Empty {}
+
+impl crate::validation::Validate for Empty {}

@@ -1,0 +1,18 @@
+//! Darkroom's API server: Immich's REST API over axum, backed by `darkroom-storage`.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod logging;
+pub mod permission;
+pub mod routes;
+pub mod server;
+pub mod services;
+pub mod settings_tree;
+pub mod state;
+pub mod system_config;
+pub mod validation;
+pub mod version;
+mod web;

@@ -1,0 +1,121 @@
+//! `darkroom-server`: the Immich-compatible server (API and workers) and its admin tasks.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use darkroom_api::config::Config;
+use darkroom_api::services::users::hash;
+use darkroom_api::{logging, server};
+use darkroom_storage::users::{self, UserChanges, UserFilter};
+
+#[derive(Parser)]
+#[command(name = "darkroom-server", version, about = "Immich-compatible photo server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Set a new password for the admin (prompts; empty input generates one).
+    ResetAdminPassword,
+    /// List all users, including deleted ones.
+    ListUsers,
+    /// Make a user an admin (prompts for the e-mail unless given).
+    GrantAdmin { email: Option<String> },
+    /// Take admin rights from a user (prompts for the e-mail unless given).
+    RevokeAdmin { email: Option<String> },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(error) = run(cli.command.unwrap_or(Command::Serve)).await {
+        eprintln!("darkroom-server: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    let config = Config::from_env()?;
+    logging::init(config.log_level, config.log_format);
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let database = server::connect(&config).await?;
+            database.prepare(config.database.vector_extension).await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::ResetAdminPassword => reset_admin_password(&config).await,
+        Command::ListUsers => {
+            let database = server::connect(&config).await?;
+            let mut all = users::find(database.pool(), UserFilter { with_deleted: true, ..Default::default() }).await?;
+            all.reverse();
+            for user in &all {
+                let dto = darkroom_api::services::users::admin_dto(database.pool(), user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{}", serde_json::to_string_pretty(&dto)?);
+            }
+            Ok(())
+        }
+        Command::GrantAdmin { email } => set_admin(&config, email, true).await,
+        Command::RevokeAdmin { email } => set_admin(&config, email, false).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    if !config.workers_api {
+        tracing::warn!("IMMICH_WORKERS_INCLUDE/EXCLUDE leave no API worker; nothing else runs yet");
+        return Ok(());
+    }
+    let listener = server::bind(&config).await?;
+    let address = listener.local_addr()?;
+    let state = server::prepare(config).await?;
+    tracing::info!("Immich-compatible API listening on http://{address}");
+    server::serve(state, listener, server::shutdown_signal()).await.context("server failed")
+}
+
+fn prompt(question: &str) -> Result<String> {
+    print!("{question}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn reset_admin_password(config: &Config) -> Result<()> {
+    let database = server::connect(config).await?;
+    let Some(admin) = users::get_admin(database.pool()).await? else { bail!("Admin account does not exist") };
+    println!("Found Admin:\n- ID={}\n- OAuth ID={}\n- Email={}\n- Name={}", admin.id, admin.oauth_id, admin.email, admin.name);
+    let chosen = prompt("Please choose a new password (optional): ")?;
+    let password = if chosen.is_empty() { darkroom_api::auth::tokens::generate() } else { chosen.clone() };
+    let password_hash = hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    users::update(database.pool(), admin.id, &UserChanges { password_hash: Some(password_hash), ..Default::default() }).await?;
+    if chosen.is_empty() {
+        println!("The admin password has been updated to:\n{password}");
+    } else {
+        println!("The admin password has been updated.");
+    }
+    Ok(())
+}
+
+async fn set_admin(config: &Config, email: Option<String>, is_admin: bool) -> Result<()> {
+    let email = match email {
+        Some(email) => email,
+        None => prompt("Please enter the user email: ")?,
+    };
+    let database = server::connect(config).await?;
+    let Some(user) = users::get_by_email(database.pool(), &email, false).await? else { bail!("User does not exist") };
+    users::update(database.pool(), user.id, &UserChanges { is_admin: Some(is_admin), ..Default::default() }).await?;
+    if is_admin {
+        println!("Admin access has been granted to {email}");
+    } else {
+        println!("Admin access has been revoked from {email}");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The API's route table. Each line names method(s), path, who may call it and the handler;
+//! the same table builds the router and is exported for the conformance tests.
+
+mod api_keys;
+mod auth;
+mod config;
+mod server;
+mod sessions;
+mod system_config;
+mod system_metadata;
+mod users;
+mod users_admin;
+
+pub use auth::mark_onboarded_when_config_file;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::auth::{Access, authorize};
+use crate::permission::Permission as P;
+use crate::state::AppState;
+
+/// One registered operation.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+fn endpoint<H, T>(state: &AppState, method: MethodFilter, access: Access, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let route = on(method, handler);
+    match access {
+        Access::Public => route,
+        _ => route.layer(axum::middleware::from_fn_with_state((state.clone(), access), authorize)),
+    }
+}
+
+macro_rules! api_routes {
+    ($( $($method:ident)|+ $path:literal, $access:expr => $handler:path; )*) => {
+        /// Every operation under `/api`, as registered.
+        pub fn route_table() -> Vec<RouteInfo> {
+            vec![$($(RouteInfo { method: stringify!($method), path: $path, access: $access },)+)*]
+        }
+
+        pub fn api_router(state: &AppState) -> Router<AppState> {
+            let mut router = Router::new();
+            $($(router = router.route($path, endpoint(state, MethodFilter::$method, $access, $handler));)+)*
+            router
+        }
+    };
+}
+
+// `PUT|PATCH`: Immich 3 accepts PATCH on its (deprecated) PUT routes.
+api_routes! {
+    // Authentication
+    POST "/auth/admin-sign-up", Access::public() => auth::sign_up_admin;
+    POST "/auth/login", Access::public() => auth::login;
+    POST "/auth/logout", Access::permission(P::All) => auth::logout;
+    POST "/auth/validateToken", Access::any() => auth::validate_token;
+    POST "/auth/change-password", Access::permission(P::AuthChangePassword) => auth::change_password;
+    GET "/auth/status", Access::permission(P::All) => auth::status;
+    POST "/auth/pin-code", Access::permission(P::PinCodeCreate) => auth::setup_pin_code;
+    PUT "/auth/pin-code", Access::permission(P::PinCodeUpdate) => auth::change_pin_code;
+    DELETE "/auth/pin-code", Access::permission(P::PinCodeDelete) => auth::reset_pin_code;
+    POST "/auth/session/lock", Access::permission(P::All) => auth::lock_session;
+    POST "/auth/session/unlock", Access::permission(P::All) => auth::unlock_session;
+
+    // API keys
+    GET "/api-keys", Access::permission(P::ApiKeyRead) => api_keys::list;
+    POST "/api-keys", Access::permission(P::ApiKeyCreate) => api_keys::create;
+    GET "/api-keys/me", Access::any() => api_keys::me;
+    GET "/api-keys/{id}", Access::permission(P::ApiKeyRead) => api_keys::get;
+    PUT|PATCH "/api-keys/{id}", Access::permission(P::ApiKeyUpdate) => api_keys::update;
+    DELETE "/api-keys/{id}", Access::permission(P::ApiKeyDelete) => api_keys::delete;
+    POST "/api-keys/{id}/rotate", Access::permission(P::ApiKeyRotate) => api_keys::rotate;
+
+    // Sessions
+    GET "/sessions", Access::permission(P::SessionRead) => sessions::list;
+    POST "/sessions", Access::permission(P::SessionCreate) => sessions::create;
+    DELETE "/sessions", Access::permission(P::SessionDelete) => sessions::delete_all;
+    PUT|PATCH "/sessions/{id}", Access::permission(P::SessionUpdate) => sessions::update;
+    DELETE "/sessions/{id}", Access::permission(P::SessionDelete) => sessions::delete;
+    POST "/sessions/{id}/lock", Access::permission(P::SessionLock) => sessions::lock;
+
+    // Users
+    GET "/users", Access::permission(P::UserRead) => users::search;
+    GET "/users/me", Access::permission(P::UserRead) => users::get_me;
+    PUT|PATCH "/users/me", Access::permission(P::UserUpdate) => users::update_me;
+    GET "/users/me/preferences", Access::permission(P::UserPreferenceRead) => users::get_my_preferences;
+    PUT|PATCH "/users/me/preferences", Access::permission(P::UserPreferenceUpdate) => users::update_my_preferences;
+    GET "/users/me/onboarding", Access::permission(P::UserOnboardingRead) => users::get_onboarding;
+    PUT "/users/me/onboarding", Access::permission(P::UserOnboardingUpdate) => users::set_onboarding;
+    DELETE "/users/me/onboarding", Access::permission(P::UserOnboardingDelete) => users::delete_onboarding;
+    GET "/users/me/license", Access::permission(P::UserLicenseRead) => users::get_license;
+    PUT "/users/me/license", Access::permission(P::UserLicenseUpdate) => users::set_license;
+    DELETE "/users/me/license", Access::permission(P::UserLicenseDelete) => users::delete_license;
+    POST "/users/profile-image", Access::permission(P::UserProfileImageUpdate) => users::create_profile_image;
+    DELETE "/users/profile-image", Access::permission(P::UserProfileImageDelete) => users::delete_profile_image;
+    GET "/users/{id}", Access::permission(P::UserRead) => users::get;
+    GET "/users/{id}/profile-image", Access::permission(P::UserProfileImageRead) => users::get_profile_image;
+
+    // Users (admin)
+    GET "/admin/users", Access::admin(P::AdminUserRead) => users_admin::search;
+    POST "/admin/users", Access::admin(P::AdminUserCreate) => users_admin::create;
+    GET "/admin/users/{id}", Access::admin(P::AdminUserRead) => users_admin::get;
+    PUT|PATCH "/admin/users/{id}", Access::admin(P::AdminUserUpdate) => users_admin::update;
+    DELETE "/admin/users/{id}", Access::admin(P::AdminUserDelete) => users_admin::delete;
+    POST "/admin/users/{id}/restore", Access::admin(P::AdminUserDelete) => users_admin::restore;
+    GET "/admin/users/{id}/preferences", Access::admin(P::AdminUserRead) => users_admin::get_preferences;
+    PUT|PATCH "/admin/users/{id}/preferences", Access::admin(P::AdminUserUpdate) => users_admin::update_preferences;
+    GET "/admin/users/{id}/sessions", Access::admin(P::AdminSessionRead) => users_admin::sessions;
+
+    // Server
+    GET "/server/ping", Access::public() => server::ping;
+    GET "/server/version", Access::public() => server::version;
+    GET "/server/version-history", Access::public() => server::version_history;
+    GET "/server/features", Access::public() => server::features;
+    GET "/server/config", Access::public() => server::config;
+    GET "/server/media-types", Access::public() => server::media_types;
+    GET "/server/about", Access::permission(P::ServerAbout) => server::about;
+    GET "/server/storage", Access::permission(P::ServerStorage) => server::storage;
+    GET "/server/version-check", Access::permission(P::ServerVersionCheck) => server::version_check;
+    GET "/server/apk-links", Access::permission(P::ServerApkLinks) => server::apk_links;
+    GET "/server/license", Access::admin(P::ServerLicenseRead) => server::get_license;
+    PUT "/server/license", Access::admin(P::ServerLicenseUpdate) => server::set_license;
+    DELETE "/server/license", Access::admin(P::ServerLicenseDelete) => server::delete_license;
+
+    // System config (3.0) and its 3.2 successors
+    GET "/system-config", Access::admin(P::SystemConfigRead) => system_config::get;
+    PUT "/system-config", Access::admin(P::SystemConfigUpdate) => system_config::update;
+    GET "/system-config/defaults", Access::admin(P::SystemConfigRead) => system_config::defaults;
+    GET "/system-config/storage-template-options", Access::admin(P::SystemConfigRead) => system_config::storage_template_options;
+    GET "/admin/config", Access::admin(P::AdminConfigRead) => system_config::get;
+    PUT "/admin/config", Access::admin(P::AdminConfigUpdate) => system_config::update;
+    GET "/admin/config/defaults", Access::admin(P::AdminConfigRead) => system_config::defaults;
+    GET "/public/config", Access::public() => config::public;
+    GET "/public/config/defaults", Access::public() => config::public_defaults;
+    GET "/config", Access::permission(P::UserConfigRead) => config::user;
+    GET "/config/defaults", Access::permission(P::UserConfigRead) => config::user_defaults;
+
+    // System metadata
+    GET "/system-metadata/admin-onboarding", Access::admin(P::SystemMetadataRead) => system_metadata::get_admin_onboarding;
+    POST "/system-metadata/admin-onboarding", Access::admin(P::SystemMetadataUpdate) => system_metadata::set_admin_onboarding;
+    GET "/system-metadata/reverse-geocoding-state", Access::admin(P::SystemMetadataRead) => system_metadata::reverse_geocoding_state;
+    GET "/system-metadata/version-check-state", Access::admin(P::SystemMetadataRead) => system_metadata::version_check_state;
+}

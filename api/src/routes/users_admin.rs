@@ -1,0 +1,234 @@
+//! `/admin/users*`: user management for admins.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use darkroom_storage::users::{self, UserChanges, UserFilter};
+use darkroom_storage::sessions;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Auth;
+use crate::dto::{AvatarColor, UserAdminResponseDto, nullable};
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::services::preferences;
+use crate::services::users::{self as user_service, CreateUser};
+use crate::state::AppState;
+use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, rules};
+
+use super::sessions::{SessionResponseDto, dto as session_dto};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchQuery {
+    #[serde(default)]
+    with_deleted: bool,
+    id: Option<String>,
+}
+
+impl Validate for SearchQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        match &self.id {
+            Some(id) if parse_uuid_v4(id).is_none() => vec![invalid_uuid(&["id"])],
+            _ => Vec::new(),
+        }
+    }
+}
+
+async fn dtos(state: &AppState, list: &[users::User]) -> ApiResult<Vec<UserAdminResponseDto>> {
+    let mut out = Vec::with_capacity(list.len());
+    for user in list {
+        out.push(user_service::admin_dto(&state.db, user).await?);
+    }
+    Ok(out)
+}
+
+pub async fn search(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchQuery>) -> ApiResult<Json<Vec<UserAdminResponseDto>>> {
+    let filter = UserFilter { id: query.id.as_deref().and_then(parse_uuid_v4), with_deleted: query.with_deleted, ..Default::default() };
+    let mut list = users::find(&state.db, filter).await?;
+    list.reverse(); // newest first
+    Ok(Json(dtos(&state, &list).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAdminCreateDto {
+    email: String,
+    password: String,
+    name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    avatar_color: Option<Option<AvatarColor>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pin_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    storage_label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    quota_size_in_bytes: Option<Option<i64>>,
+    should_change_password: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    notify: bool,
+    #[serde(default)]
+    is_admin: bool,
+}
+
+fn check_common(issues: &mut Vec<ValidationIssue>, email: Option<&str>, pin: Option<&str>, quota: Option<i64>) {
+    if let Some(email) = email {
+        rules::email(issues, &["email"], email);
+    }
+    if let Some(pin) = pin {
+        rules::pin_code(issues, &["pinCode"], pin);
+    }
+    if let Some(quota) = quota {
+        rules::min_number(issues, &["quotaSizeInBytes"], quota, 0);
+    }
+}
+
+impl Validate for UserAdminCreateDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        check_common(&mut issues, Some(&self.email), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        issues
+    }
+}
+
+pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto): ValidJson<UserAdminCreateDto>) -> ApiResult<Response> {
+    if dto.password.is_empty() {
+        return Err(ApiError::bad_request("password is required"));
+    }
+    let user = user_service::create(
+        &state.db,
+        CreateUser {
+            email: dto.email.to_lowercase(),
+            name: dto.name,
+            password: dto.password,
+            is_admin: dto.is_admin,
+            storage_label: dto.storage_label.flatten(),
+            quota_size_in_bytes: dto.quota_size_in_bytes.flatten(),
+            should_change_password: dto.should_change_password,
+            avatar_color: dto.avatar_color.flatten().map(|c| c.as_str().to_string()),
+            pin_code: dto.pin_code.flatten(),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(user_service::admin_dto(&state.db, &user).await?)).into_response())
+}
+
+pub async fn get(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserAdminResponseDto>> {
+    let user = user_service::require(&state.db, id, true).await?;
+    Ok(Json(user_service::admin_dto(&state.db, &user).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAdminUpdateDto {
+    email: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    avatar_color: Option<Option<AvatarColor>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pin_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    storage_label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    quota_size_in_bytes: Option<Option<i64>>,
+    should_change_password: Option<bool>,
+    is_admin: Option<bool>,
+}
+
+impl Validate for UserAdminUpdateDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        check_common(&mut issues, self.email.as_deref(), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        issues
+    }
+}
+
+pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UserAdminUpdateDto>) -> ApiResult<Json<UserAdminResponseDto>> {
+    let user = user_service::require(&state.db, id, false).await?;
+    if let Some(is_admin) = dto.is_admin
+        && is_admin != auth.user.is_admin
+        && id == auth.user.id
+    {
+        return Err(ApiError::bad_request("Admin status can only be changed by another admin"));
+    }
+    let email = dto.email.map(|e| e.to_lowercase());
+    if let Some(email) = &email {
+        user_service::ensure_email_available(&state.db, email, Some(id)).await?;
+    }
+    let storage_label = dto.storage_label.map(|label| label.as_deref().and_then(user_service::sanitize_storage_label));
+    if let Some(Some(label)) = &storage_label {
+        user_service::ensure_storage_label_available(&state.db, label, Some(id)).await?;
+    }
+    let password_hash = match dto.password.filter(|p| !p.is_empty()) {
+        Some(password) => Some(user_service::hash(&password).await?),
+        None => None,
+    };
+    let pin_code_hash = match dto.pin_code {
+        Some(Some(pin)) => Some(Some(user_service::hash(&pin).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let changes = UserChanges {
+        email,
+        name: dto.name,
+        password_hash,
+        pin_code_hash,
+        is_admin: dto.is_admin,
+        should_change_password: dto.should_change_password,
+        avatar_color: dto.avatar_color.map(|c| c.map(|c| c.as_str().to_string())),
+        storage_label,
+        quota_size_in_bytes: dto.quota_size_in_bytes,
+        profile_image_path: None,
+    };
+    let user = users::update(&state.db, user.id, &changes).await.map_err(user_service::unique_violation)?;
+    Ok(Json(user_service::admin_dto(&state.db, &user).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAdminDeleteDto {
+    #[serde(default)]
+    force: bool,
+}
+
+impl Validate for UserAdminDeleteDto {}
+
+pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UserAdminDeleteDto>) -> ApiResult<Json<UserAdminResponseDto>> {
+    let user = user_service::require(&state.db, id, false).await?;
+    if user.id == auth.user.id {
+        return Err(ApiError::forbidden("Cannot delete your own account"));
+    }
+    // `deleted` users are removed for good after the configured delay; `removing` ones right away.
+    users::soft_delete(&state.db, id, if dto.force { "removing" } else { "deleted" }).await?;
+    sessions::delete_all_except(&state.db, id, None).await?;
+    let user = user_service::require(&state.db, id, true).await?;
+    Ok(Json(user_service::admin_dto(&state.db, &user).await?))
+}
+
+pub async fn restore(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserAdminResponseDto>> {
+    let user = user_service::require(&state.db, id, true).await?;
+    if user.status == "removing" {
+        return Err(ApiError::bad_request("User is being removed and cannot be restored"));
+    }
+    users::restore(&state.db, id).await?;
+    let user = user_service::require(&state.db, id, true).await?;
+    Ok(Json(user_service::admin_dto(&state.db, &user).await?))
+}
+
+pub async fn get_preferences(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
+    let user = user_service::require(&state.db, id, true).await?;
+    Ok(Json(preferences::get(&state.db, user.id).await?))
+}
+
+pub async fn update_preferences(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath, ValidJson(changes): ValidJson<Value>) -> ApiResult<Json<Value>> {
+    let user = user_service::require(&state.db, id, false).await?;
+    Ok(Json(super::users::update_preferences_of(&state, &user, &changes).await?))
+}
+
+pub async fn sessions(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<SessionResponseDto>>> {
+    let rows = sessions::list_by_user(&state.db, id).await?;
+    Ok(Json(rows.into_iter().map(|s| session_dto(s, None)).collect()))
+}

@@ -1,0 +1,140 @@
+//! Start-up: configuration → database (with retries) → schema → media folder checks → HTTP.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use darkroom_storage::media_layout::{MediaLayout, StorageFolder};
+use darkroom_storage::{Database, StorageError, system_metadata, version_history};
+use serde_json::json;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+use crate::state::AppState;
+use crate::system_config::{ConfigFileError, SystemConfigStore};
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    ConfigFile(#[from] ConfigFileError),
+    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    DatabaseUnreachable { target: String, source: StorageError },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    MountCheck(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Api(String),
+}
+
+pub async fn connect(config: &Config) -> Result<Database, StartupError> {
+    let target = config.database.describe_target();
+    let options = config.database.connect_options()?;
+    Database::connect(options, 10, config.database_wait, |error, wait| {
+        tracing::warn!("database {target} unreachable ({error}); retrying in {} ms", wait.as_millis());
+    })
+    .await
+    .map_err(|source| StartupError::DatabaseUnreachable { target, source })
+}
+
+/// Everything the API needs before it can answer: schema, media folders, version history.
+pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
+    let system_config = SystemConfigStore::new(&config)?;
+    let database = connect(&config).await?;
+    if config.database.skip_migrations {
+        tracing::warn!("DB_SKIP_MIGRATIONS is set: not touching the schema");
+    } else {
+        database.prepare(config.database.vector_extension).await?;
+    }
+    let db = database.pool().clone();
+    check_media_folders(&db, &MediaLayout::new(config.media_location.clone()), config.ignore_mount_check_errors).await?;
+    version_history::record(&db, &crate::version::api_version_string()).await?;
+    let state = AppState::new(db, config, system_config);
+    crate::routes::mark_onboarded_when_config_file(&state).await.map_err(|e| StartupError::Api(e.to_string()))?;
+    Ok(state)
+}
+
+/// Immich's `.immich` marker check: a folder seen before must still hold its marker (else the
+/// volume is probably not mounted) and be writable.
+async fn check_media_folders(db: &darkroom_storage::PgPool, layout: &MediaLayout, ignore_errors: bool) -> Result<(), StartupError> {
+    let mut flags = system_metadata::get(db, "system-flags").await?.unwrap_or_else(|| json!({}));
+    let mut changed = false;
+    for folder in StorageFolder::ALL {
+        let name = folder.dir_name();
+        let seen = flags["mountChecks"][name].as_bool().unwrap_or(false);
+        let result = async {
+            if !seen {
+                layout.create_mount_marker(folder).await?;
+            }
+            layout.verify_mount_marker(folder).await
+        }
+        .await;
+        match result {
+            Ok(()) if !seen => {
+                if !flags["mountChecks"].is_object() {
+                    flags["mountChecks"] = json!({});
+                }
+                flags["mountChecks"][name] = json!(true);
+                changed = true;
+            }
+            Ok(()) => {}
+            Err(error) if ignore_errors => tracing::warn!("media folder check failed (ignored): {error}"),
+            Err(error) => {
+                return Err(StartupError::MountCheck(format!(
+                    "media folder check failed: {error}. Check that {} is mounted and writable \
+                     (set IMMICH_IGNORE_MOUNT_CHECK_ERRORS=true to start anyway)",
+                    layout.folder(folder).display()
+                )));
+            }
+        }
+    }
+    if changed {
+        system_metadata::set(db, "system-flags", &flags).await?;
+    }
+    Ok(())
+}
+
+pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
+    let host = config.host.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    let address = SocketAddr::new(host, config.port);
+    match TcpListener::bind(address).await {
+        Ok(listener) => Ok(listener),
+        // No IPv6 on this machine: all IPv4 interfaces instead.
+        Err(_) if config.host.is_none() => {
+            let v4 = SocketAddr::from(([0, 0, 0, 0], config.port));
+            TcpListener::bind(v4).await.map_err(|source| StartupError::Listen { address: v4, source })
+        }
+        Err(source) => Err(StartupError::Listen { address, source }),
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Ctrl-C or SIGTERM (podman stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

@@ -1,0 +1,5 @@
+//! Business logic, one module per area; handlers call these and map results to DTOs.
+
+pub mod licenses;
+pub mod preferences;
+pub mod users;

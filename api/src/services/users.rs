@@ -1,0 +1,111 @@
+//! Creating, changing and describing users.
+
+use darkroom_storage::users::{self, NewUser, User, UserChanges, UserFilter};
+use darkroom_storage::{PgPool, StorageError};
+use uuid::Uuid;
+
+use crate::auth::tokens;
+use crate::dto::UserAdminResponseDto;
+use crate::error::{ApiError, ApiResult};
+
+pub const LICENSE_KEY: &str = "license";
+pub const ONBOARDING_KEY: &str = "onboarding";
+
+pub async fn admin_dto(db: &PgPool, user: &User) -> ApiResult<UserAdminResponseDto> {
+    let license = users::metadata_value(db, user.id, LICENSE_KEY).await?;
+    Ok(UserAdminResponseDto::new(user, license))
+}
+
+pub async fn require(db: &PgPool, id: Uuid, with_deleted: bool) -> ApiResult<User> {
+    users::get(db, id, with_deleted).await?.ok_or_else(|| ApiError::bad_request("User not found"))
+}
+
+/// Fails with Immich's message when another active user already has `email`.
+pub async fn ensure_email_available(db: &PgPool, email: &str, except: Option<Uuid>) -> ApiResult<()> {
+    match users::get_by_email(db, email, false).await? {
+        Some(other) if Some(other.id) != except => Err(ApiError::bad_request("Email is not available")),
+        _ => Ok(()),
+    }
+}
+
+pub async fn ensure_storage_label_available(db: &PgPool, label: &str, except: Option<Uuid>) -> ApiResult<()> {
+    let filter = UserFilter { storage_label: Some(label), ..Default::default() };
+    match users::find_one(db, filter).await? {
+        Some(other) if Some(other.id) != except => {
+            Err(ApiError::bad_request("Storage label already in use by another account"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Maps unique-index races (two requests at once) to the same messages as the checks above.
+pub fn unique_violation(error: StorageError) -> ApiError {
+    match error.unique_violation() {
+        Some("user_email_uq") => ApiError::bad_request("Email is not available"),
+        Some("user_storageLabel_uq") => ApiError::bad_request("Storage label already in use by another account"),
+        _ => error.into(),
+    }
+}
+
+/// Storage labels become folder names: Immich removes dots and anything a filename can't hold.
+pub fn sanitize_storage_label(label: &str) -> Option<String> {
+    let cleaned: String = label
+        .chars()
+        .filter(|c| !matches!(c, '.' | '/' | '\\' | '?' | '<' | '>' | ':' | '*' | '|' | '"') && !c.is_control())
+        .collect();
+    let cleaned = cleaned.trim().to_string();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub is_admin: bool,
+    pub storage_label: Option<String>,
+    pub quota_size_in_bytes: Option<i64>,
+    pub should_change_password: Option<bool>,
+    pub avatar_color: Option<String>,
+    pub pin_code: Option<String>,
+}
+
+pub async fn create(db: &PgPool, input: CreateUser) -> ApiResult<User> {
+    ensure_email_available(db, &input.email, None).await?;
+    let storage_label = input.storage_label.as_deref().and_then(sanitize_storage_label);
+    if let Some(label) = &storage_label {
+        ensure_storage_label_available(db, label, None).await?;
+    }
+    let password_hash = hash(&input.password).await?;
+    let new_user = NewUser {
+        email: input.email,
+        name: input.name,
+        password_hash,
+        is_admin: input.is_admin,
+        should_change_password: input.should_change_password.unwrap_or(true),
+        storage_label,
+        quota_size_in_bytes: input.quota_size_in_bytes,
+        avatar_color: input.avatar_color,
+    };
+    let user = users::create(db, &new_user).await.map_err(unique_violation)?;
+    match input.pin_code {
+        Some(pin) => {
+            let changes = UserChanges { pin_code_hash: Some(Some(hash(&pin).await?)), ..Default::default() };
+            users::update(db, user.id, &changes).await.map_err(ApiError::from)
+        }
+        None => Ok(user),
+    }
+}
+
+/// bcrypt off the async threads: it is deliberately slow.
+pub async fn hash(secret: &str) -> ApiResult<String> {
+    let secret = secret.to_string();
+    tokio::task::spawn_blocking(move || tokens::hash_password(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+pub async fn verify(secret: &str, hash: &str) -> ApiResult<bool> {
+    let (secret, hash) = (secret.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || tokens::verify_password(&secret, &hash)).await.map_err(ApiError::internal)
+}

@@ -1,0 +1,60 @@
+//! Shared state of the API: database, configuration, caches.
+
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use darkroom_storage::PgPool;
+use darkroom_storage::media_layout::MediaLayout;
+
+use crate::auth::limiter::{LoginLimiter, LoginLimits};
+use crate::config::Config;
+use crate::system_config::SystemConfigStore;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: PgPool,
+    pub config: Config,
+    pub layout: MediaLayout,
+    pub system_config: SystemConfigStore,
+    pub login_limiter: LoginLimiter,
+    pub started_at: Instant,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: PgPool, config: Config, system_config: SystemConfigStore) -> Self {
+        Self::with_login_limits(db, config, system_config, LoginLimits::default())
+    }
+
+    pub fn with_login_limits(db: PgPool, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
+        let layout = MediaLayout::new(config.media_location.clone());
+        Self(Arc::new(Inner {
+            db,
+            config,
+            layout,
+            system_config,
+            login_limiter: LoginLimiter::new(limits),
+            started_at: Instant::now(),
+        }))
+    }
+
+    /// Loopback is always trusted; other proxies come from `IMMICH_TRUSTED_PROXIES`.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        ip.is_loopback() || self.config.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+}

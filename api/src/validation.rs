@@ -1,0 +1,298 @@
+//! Request parsing that fails like Immich: `400 {"message":"Validation failed","errors":[…]}` with
+//! zod-style issues (code, path, message), never a bare rejection or a panic.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ValidationIssue};
+
+/// Checks beyond what types can say (formats, ranges). Issues are returned, not thrown, so a
+/// request learns every problem at once.
+pub trait Validate {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        Vec::new()
+    }
+}
+
+/// A JSON body. An empty body counts as `{}`; unknown fields are ignored (as zod strips them).
+pub struct ValidJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
+        let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
+        };
+        from_value(value).map(ValidJson)
+    }
+}
+
+/// Deserializes and validates a JSON value into `T`.
+pub fn from_value<T: DeserializeOwned + Validate>(value: Value) -> Result<T, ApiError> {
+    let parsed: T = serde_path_to_error::deserialize(&value).map_err(|error| {
+        let path = path_segments(error.path());
+        ApiError::Validation(vec![issue_from_serde(&value, path, &error.inner().to_string())])
+    })?;
+    let issues = parsed.validate();
+    if issues.is_empty() { Ok(parsed) } else { Err(ApiError::Validation(issues)) }
+}
+
+/// Query parameters. Immich's booleans in queries are the strings `true`/`false`.
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let mut object = serde_json::Map::new();
+        for (key, value) in pairs {
+            let value = match value.as_str() {
+                "true" => json!(true),
+                "false" => json!(false),
+                _ => value.parse::<i64>().map_or_else(|_| json!(value), |n| json!(n)),
+            };
+            object.entry(key).or_insert(value);
+        }
+        from_value(Value::Object(object)).map(ValidQuery)
+    }
+}
+
+/// A `{id}` path parameter, which Immich requires to be a v4 UUID.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let raw = params.get("id").map(String::as_str).unwrap_or("");
+        parse_uuid_v4(raw).map(IdPath).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["id"])]))
+    }
+}
+
+pub fn parse_uuid_v4(raw: &str) -> Option<Uuid> {
+    Uuid::parse_str(raw).ok().filter(|id| raw.len() == 36 && id.get_version_num() == 4 && id.get_variant() == uuid::Variant::RFC4122)
+}
+
+pub fn invalid_uuid(path: &[&str]) -> ValidationIssue {
+    ValidationIssue::with_code("invalid_format", path, "Invalid UUID")
+}
+
+fn path_segments(path: &serde_path_to_error::Path) -> Vec<Value> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(json!(index)),
+            Segment::Map { key } => Some(json!(key)),
+            Segment::Enum { variant } => Some(json!(variant)),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Translates a serde message into the zod wording clients are used to.
+fn issue_from_serde(_body: &Value, mut path: Vec<Value>, message: &str) -> ValidationIssue {
+    let issue = |code, path, message: String| ValidationIssue { code, path, message };
+    if let Some(field) = between(message, "missing field `", "`") {
+        path.push(json!(field));
+        return issue("invalid_type", path, "Invalid input: expected value, received undefined".to_string());
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (received, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let received = js_type_of(received);
+        let expected = expected_type(expected);
+        return issue("invalid_type", path, format!("Invalid input: expected {expected}, received {received}"));
+    }
+    if message.starts_with("unknown variant") {
+        let options: Vec<String> = message
+            .split_once("expected ")
+            .map(|(_, list)| list.split(", ").map(|o| format!("\"{}\"", o.trim_start_matches("one of ").trim_matches('`'))).collect())
+            .unwrap_or_default();
+        return issue("invalid_value", path, format!("Invalid option: expected one of {}", options.join("|")));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let (received, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        if received.starts_with("floating point") || received.starts_with("integer") {
+            return issue("invalid_type", path, format!("Invalid input: expected {}, received number", expected_type(expected)));
+        }
+        return issue("invalid_value", path, format!("Invalid input: expected {}", expected_type(expected)));
+    }
+    issue("custom", path, message.to_string())
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let rest = &text[text.find(start)? + start.len()..];
+    Some(&rest[..rest.find(end)?])
+}
+
+fn js_type_of(serde_unexpected: &str) -> &'static str {
+    let s = serde_unexpected;
+    if s.starts_with("integer") || s.starts_with("floating point") {
+        "number"
+    } else if s.starts_with("string") || s.starts_with("char") {
+        "string"
+    } else if s.starts_with("boolean") {
+        "boolean"
+    } else if s.starts_with("null") || s.starts_with("unit") {
+        "null"
+    } else if s.starts_with("sequence") {
+        "array"
+    } else {
+        "object"
+    }
+}
+
+fn expected_type(serde_expected: &str) -> &'static str {
+    let s = serde_expected;
+    if s.contains("string") || s.contains("UUID") || s.contains("uuid") || s.contains("datetime") {
+        "string"
+    } else if s.contains("bool") {
+        "boolean"
+    } else if s.starts_with('u') || s.starts_with('i') || s.contains("integer") {
+        "int"
+    } else if s.starts_with('f') || s.contains("number") {
+        "number"
+    } else if s.contains("sequence") {
+        "array"
+    } else {
+        "object"
+    }
+}
+
+/// Issues for common field rules, so DTOs state rules in one line each.
+pub mod rules {
+    use super::ValidationIssue;
+
+    /// HTML5's e-mail rule, as Immich validates e-mails.
+    pub fn email(issues: &mut Vec<ValidationIssue>, path: &[&str], value: &str) {
+        let valid = value.split_once('@').is_some_and(|(local, domain)| {
+            let local_ok = !local.is_empty()
+                && local.chars().all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+            let domain_ok = !domain.is_empty()
+                && domain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            local_ok && domain_ok
+        });
+        if !valid {
+            issues.push(ValidationIssue::with_code("invalid_format", path, "Invalid input: expected email, received string"));
+        }
+    }
+
+    pub fn pin_code(issues: &mut Vec<ValidationIssue>, path: &[&str], value: &str) {
+        if value.len() != 6 || !value.chars().all(|c| c.is_ascii_digit()) {
+            issues.push(ValidationIssue::with_code("invalid_format", path, r"Invalid string: must match pattern /^\d{6}$/"));
+        }
+    }
+
+    pub fn min_length(issues: &mut Vec<ValidationIssue>, path: &[&str], value: &str, min: usize) {
+        if value.chars().count() < min {
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                path,
+                format!("Too small: expected string to have >={min} characters"),
+            ));
+        }
+    }
+
+    pub fn min_number(issues: &mut Vec<ValidationIssue>, path: &[&str], value: i64, min: i64) {
+        if value < min {
+            issues.push(ValidationIssue::with_code("too_small", path, format!("Too small: expected number to be >={min}")));
+        }
+    }
+
+    pub fn non_empty<T>(issues: &mut Vec<ValidationIssue>, path: &[&str], values: &[T]) {
+        if values.is_empty() {
+            issues.push(ValidationIssue::with_code("too_small", path, "Too small: expected array to have >=1 items"));
+        }
+    }
+}
+
+/// Free-form JSON, checked by its consumer (e.g. the system config against its defaults).
+impl Validate for Value {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        quota: Option<u64>,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Nested {
+        archive_size: u64,
+    }
+
+    impl Validate for Sample {}
+
+    fn issues(value: Value) -> Vec<ValidationIssue> {
+        match from_value::<Sample>(value) {
+            Err(ApiError::Validation(issues)) => issues,
+            other => panic!("expected validation failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_follow_zod() {
+        let i = issues(json!({"name": 5}));
+        assert_eq!(i[0].message, "Invalid input: expected string, received number");
+        assert_eq!(i[0].path, vec![json!("name")]);
+        let i = issues(json!({"name": "a", "nested": {"archiveSize": 1.5}}));
+        assert_eq!(i[0].message, "Invalid input: expected int, received number");
+        assert_eq!(i[0].path, vec![json!("nested"), json!("archiveSize")]);
+        let i = issues(json!({}));
+        assert_eq!(i[0].path, vec![json!("name")]);
+        assert_eq!(i[0].code, "invalid_type");
+    }
+
+    #[test]
+    fn only_v4_uuids_are_ids() {
+        assert!(parse_uuid_v4("8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b").is_some());
+        assert!(parse_uuid_v4("01890a5d-ac96-774b-bcce-b302099a8057").is_none(), "v7 is rejected like zod's uuidv4");
+        assert!(parse_uuid_v4("not-a-uuid").is_none());
+    }
+
+    #[test]
+    fn emails_follow_the_html_rule() {
+        let mut i = Vec::new();
+        rules::email(&mut i, &["email"], "admin@immich.cloud");
+        rules::email(&mut i, &["email"], "user@localhost");
+        assert!(i.is_empty());
+        rules::email(&mut i, &["email"], "no at sign");
+        rules::email(&mut i, &["email"], " a@b.c");
+        assert_eq!(i.len(), 2);
+    }
+}

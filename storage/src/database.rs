@@ -1,0 +1,122 @@
+//! Connecting to PostgreSQL and bringing its schema up to date.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use tracing::{info, warn};
+
+use crate::{Result, StorageError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The vector extension embeddings are stored with (Immich's `DB_VECTOR_EXTENSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorExtension {
+    VectorChord,
+    PgVector,
+}
+
+impl VectorExtension {
+    pub fn extension_name(self) -> &'static str {
+        match self {
+            Self::VectorChord => "vchord",
+            Self::PgVector => "vector",
+        }
+    }
+
+    /// Parses `DB_VECTOR_EXTENSION` (`pgvector` or `vectorchord`; extension names also accepted).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "vectorchord" | "vchord" => Some(Self::VectorChord),
+            "pgvector" | "vector" => Some(Self::PgVector),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    /// Connects, retrying with exponential backoff until `give_up_after` has passed.
+    /// `on_retry` is told each failure, so the caller can say what it is waiting for.
+    pub async fn connect(
+        options: PgConnectOptions,
+        max_connections: u32,
+        give_up_after: Duration,
+        on_retry: impl Fn(&sqlx::Error, Duration),
+    ) -> Result<Self> {
+        let options = options.log_statements(tracing::log::LevelFilter::Trace);
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(250);
+        loop {
+            let attempt = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await;
+            match attempt {
+                Ok(pool) => return Ok(Self { pool }),
+                Err(error) if started.elapsed() + delay < give_up_after => {
+                    on_retry(&error, delay);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Makes the vector extension available and applies pending migrations.
+    /// sqlx holds a PostgreSQL advisory lock while migrating, so servers starting together don't race;
+    /// on an up-to-date database this is one small query.
+    pub async fn prepare(&self, wanted: Option<VectorExtension>) -> Result<VectorExtension> {
+        let extension = self.ensure_vector_extension(wanted).await?;
+        let applied = MIGRATOR.iter().count();
+        MIGRATOR.run(&self.pool).await?;
+        info!(vector_extension = extension.extension_name(), migrations = applied, "database schema is up to date");
+        Ok(extension)
+    }
+
+    async fn ensure_vector_extension(&self, wanted: Option<VectorExtension>) -> Result<VectorExtension> {
+        let available: Vec<String> = sqlx::query_scalar!(
+            r#"SELECT name AS "name!" FROM pg_available_extensions WHERE name IN ('vchord', 'vector')"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let is_available = |e: VectorExtension| available.iter().any(|name| name == e.extension_name());
+        let extension = match wanted {
+            Some(e) if is_available(e) => e,
+            Some(e) => return Err(StorageError::VectorExtensionUnavailable(e.extension_name())),
+            None => [VectorExtension::VectorChord, VectorExtension::PgVector]
+                .into_iter()
+                .find(|e| is_available(*e))
+                .ok_or(StorageError::NoVectorExtension)?,
+        };
+        let installed = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1) AS "installed!""#,
+            extension.extension_name()
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !installed {
+            warn!(extension = extension.extension_name(), "creating vector extension");
+            // Extension names cannot be bound as parameters; this one comes from our own enum.
+            let ddl = format!("CREATE EXTENSION IF NOT EXISTS {} CASCADE", extension.extension_name());
+            sqlx::raw_sql(&ddl).execute(&self.pool).await?;
+        }
+        Ok(extension)
+    }
+}

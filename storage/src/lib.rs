@@ -1,0 +1,18 @@
+//! Darkroom's storage layer: PostgreSQL repositories (one module per table family),
+//! database preparation (vector extension, migrations) and the on-disk media layout.
+
+pub mod api_keys;
+pub mod database;
+mod error;
+pub mod media_layout;
+pub mod sessions;
+pub mod system_metadata;
+pub mod users;
+pub mod version_history;
+
+pub use database::{Database, VectorExtension};
+pub use error::StorageError;
+pub use sqlx::PgPool;
+pub use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
