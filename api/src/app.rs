@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,7 @@ pub fn build(state: AppState) -> Router {
     app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).with_state(state)
 }
 
-async fn api_not_found(method: Method, uri: Uri) -> ApiError {
+async fn api_not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(format!("Cannot {method} {}", uri.path()))
 }
 

@@ -1,1 +1,212 @@
+//! Test support: a real Darkroom server on a fresh PostgreSQL database per test, an HTTP client
+//! that checks every JSON response against Immich's OpenAPI contract, and spec helpers.
 
+pub mod spec;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use darkroom_api::config::{Config, EnvReader};
+use darkroom_api::server;
+use darkroom_storage::{Database, PgConnectOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+
+pub const ADMIN_EMAIL: &str = "admin@immich.cloud";
+pub const ADMIN_PASSWORD: &str = "password";
+
+fn pg_options(database: &str) -> PgConnectOptions {
+    PgConnectOptions::new().host("127.0.0.1").port(5432).username("postgres").password("postgres").database(database)
+}
+
+/// A database migrated once per set of migrations, copied for each test (fast `CREATE … TEMPLATE`).
+async fn template_database() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    let name = NAME
+        .get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let mut hasher = Sha256::new();
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+            let mut files: Vec<_> = std::fs::read_dir(dir).expect("migrations dir").flatten().map(|e| e.path()).collect();
+            files.sort();
+            for file in files {
+                hasher.update(std::fs::read(file).expect("migration"));
+            }
+            format!("darkroom_template_{}", &hex(&hasher.finalize())[..16])
+        })
+        .clone();
+    let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres")).await.expect("connect to postgres");
+    // One test process builds the template; the others wait on the lock.
+    sqlx::query("SELECT pg_advisory_lock(727272)").execute(&mut admin).await.expect("lock");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("query");
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).await.expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {building}")).execute(&mut admin).await.expect("create template");
+        let database = Database::from_pool(sqlx::PgPool::connect_with(pg_options(&building)).await.expect("connect template"));
+        database.prepare(None).await.expect("migrate template");
+        database.pool().close().await;
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.expect("rename");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(727272)").execute(&mut admin).await.expect("unlock");
+    name
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub database: String,
+    pub media: PathBuf,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server; `extra` environment variables override the test defaults.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        let template = template_database().await;
+        let database = format!("darkroom_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres")).await.expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {database} TEMPLATE {template}")).execute(&mut admin).await.expect("create test db");
+        let media = std::env::temp_dir().join(&database);
+        std::fs::create_dir_all(&media).expect("media dir");
+        let mut vars: Vec<(String, String)> = vec![
+            ("DB_HOSTNAME", "127.0.0.1"),
+            ("DB_DATABASE_NAME", database.as_str()),
+            ("DB_USERNAME", "postgres"),
+            ("DB_PASSWORD", "postgres"),
+            ("REDIS_HOSTNAME", "127.0.0.1"),
+            ("IMMICH_HOST", "127.0.0.1"),
+            ("IMMICH_PORT", "0"),
+            ("IMMICH_MEDIA_LOCATION", media.to_str().expect("utf-8 path")),
+            ("IMMICH_BUILD_DATA", "/nonexistent-build-data"),
+            ("IMMICH_LOG_LEVEL", "warn"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_reader(&EnvReader::new(vars)).expect("config");
+        darkroom_api::logging::init(config.log_level, config.log_format);
+        let listener = server::bind(&config).await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = server::prepare(config).await.expect("prepare");
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = server::serve(state, listener, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        let client = reqwest::Client::builder().build().expect("client");
+        Self { url, database, media, client, shutdown: Some(shutdown) }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.url))
+    }
+
+    /// Sends a request, checks the response against the spec, returns status, headers and JSON.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let request = request.build().expect("request");
+        let method = request.method().clone();
+        let path = request.url().path().to_string();
+        let response = self.client.execute(request).await.expect("send");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let is_json = headers.get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let body = if is_json { serde_json::from_slice(&bytes).expect("valid JSON") } else { Value::Null };
+        if is_json {
+            spec::check_response(method.as_str(), &path, status.as_u16(), &body);
+        }
+        Reply { status, headers, body, bytes: bytes.to_vec() }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    /// Signs up the admin and logs in; returns the access token.
+    pub async fn admin_token(&self) -> String {
+        let signup = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Immich Admin"});
+        let reply = self.call(Method::POST, "/api/auth/admin-sign-up", None, Some(signup)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": password});
+        let reply = self.call(Method::POST, "/api/auth/login", None, Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["accessToken"].as_str().expect("token").to_string()
+    }
+
+    /// Creates a non-admin user through the admin API and returns their token.
+    pub async fn user_token(&self, admin: &str, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": "password", "name": email});
+        let reply = self.call(Method::POST, "/api/admin/users", Some(admin), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        self.login(email, "password").await
+    }
+
+    pub async fn api_key(&self, token: &str, permissions: &[&str]) -> String {
+        let body = serde_json::json!({"name": "test", "permissions": permissions});
+        let reply = self.call(Method::POST, "/api/api-keys", Some(token), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["secret"].as_str().expect("secret").to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let database = self.database.clone();
+        let media = self.media.clone();
+        // Drop runs inside the test's runtime; clean up on a thread with its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect_with(&pg_options("postgres")).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&mut admin).await;
+                }
+            });
+            let _ = std::fs::remove_dir_all(media);
+        });
+        let _ = cleanup.join();
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+}
