@@ -126,7 +126,7 @@ fn check_leaf(value: &Value, default: &Value, rule: &LeafRule, path: &[&str], is
     }
     let outside = |options: &Vec<String>, v: &Value| {
         let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-        !options.iter().any(|o| *o == text)
+        !options.contains(&text)
     };
     if let Some(options) = &rule.one_of
         && outside(options, value)
