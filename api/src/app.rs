@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,8 +22,8 @@ pub const JSON_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 pub fn build(state: AppState) -> Router {
     let api = routes::api_router(&state)
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(api_not_found)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let app = Router::new()
         .nest("/api", api)
@@ -36,11 +36,8 @@ pub fn build(state: AppState) -> Router {
     app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).with_state(state)
 }
 
-async fn api_not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
-    ApiError::not_found(format!("Cannot {method} {}", uri.path()))
-}
-
-async fn not_found(method: Method, uri: Uri) -> ApiError {
+/// Unknown routes, named by their full path (the nested `/api` router sees it stripped).
+async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(format!("Cannot {method} {}", uri.path()))
 }
 
