@@ -73,23 +73,16 @@ async fn correlate(request: Request, next: Next) -> Response {
             tracing::debug!(status = status.as_u16(), ms, "request finished");
         }
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-correlation-id", value);
-    }
     if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
         // Limits hit outside our extractors still answer in Immich's shape.
-        return with_id(ApiError::PayloadTooLarge.into_response(), &id);
+        response = ApiError::PayloadTooLarge.into_response();
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-correlation-id", value);
     }
     response
 }
 
 fn is_json(response: &Response) -> bool {
     response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-}
-
-fn with_id(mut response: Response, id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert("x-correlation-id", value);
-    }
-    response
 }

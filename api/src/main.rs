@@ -57,9 +57,9 @@ async fn run(command: Command) -> Result<()> {
             let database = server::connect(&config).await?;
             let mut all = users::find(database.pool(), UserFilter { with_deleted: true, ..Default::default() }).await?;
             all.reverse();
-            for user in &all {
-                let dto = darkroom_api::services::users::admin_dto(database.pool(), user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!("{}", serde_json::to_string_pretty(&dto)?);
+            let dtos = darkroom_api::services::users::admin_dtos(database.pool(), &all).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for dto in &dtos {
+                println!("{}", serde_json::to_string_pretty(dto)?);
             }
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! database preparation (vector extension, migrations) and the on-disk media layout.
 
 pub mod api_keys;
+pub mod assets;
 pub mod database;
 mod error;
 pub mod media_layout;

@@ -210,6 +210,18 @@ pub async fn metadata_value(pool: &PgPool, user_id: Uuid, key: &str) -> Result<O
         .await?)
 }
 
+/// The `key` entry of each of `user_ids` that has one, in one query.
+pub async fn metadata_values(pool: &PgPool, user_ids: &[Uuid], key: &str) -> Result<Vec<(Uuid, Value)>> {
+    let rows = sqlx::query!(
+        r#"SELECT "userId" AS user_id, value FROM user_metadata WHERE "userId" = ANY($1) AND key = $2"#,
+        user_ids,
+        key
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.user_id, row.value)).collect())
+}
+
 pub async fn set_metadata(pool: &PgPool, user_id: Uuid, key: &str, value: &Value) -> Result<()> {
     sqlx::query!(
         r#"INSERT INTO user_metadata ("userId", key, value) VALUES ($1, $2, $3)

@@ -66,6 +66,7 @@ pub struct TestServer {
     pub database: String,
     pub media: PathBuf,
     pub client: reqwest::Client,
+    env: Vec<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -76,13 +77,19 @@ impl TestServer {
 
     /// Starts a server; `extra` environment variables override the test defaults.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::try_start_with(extra).await.unwrap_or_else(|error| panic!("server did not start: {error}"))
+    }
+
+    /// Like `start_with`, but a start-up failure is returned (its database and media folder
+    /// are cleaned up all the same).
+    pub async fn try_start_with(extra: &[(&str, &str)]) -> Result<Self, String> {
         let template = template_database().await;
         let database = format!("darkroom_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres")).await.expect("connect");
         sqlx::query(&format!("CREATE DATABASE {database} TEMPLATE {template}")).execute(&mut admin).await.expect("create test db");
         let media = std::env::temp_dir().join(&database);
         std::fs::create_dir_all(&media).expect("media dir");
-        let mut vars: Vec<(String, String)> = vec![
+        let mut env: Vec<(String, String)> = vec![
             ("DB_HOSTNAME", "127.0.0.1"),
             ("DB_DATABASE_NAME", database.as_str()),
             ("DB_USERNAME", "postgres"),
@@ -97,12 +104,19 @@ impl TestServer {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_reader(&EnvReader::new(vars)).expect("config");
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let client = reqwest::Client::builder().build().expect("client");
+        let mut server = Self { url: String::new(), database, media, client, env, shutdown: None };
+        server.launch().await?;
+        Ok(server)
+    }
+
+    async fn launch(&mut self) -> Result<(), String> {
+        let config = Config::from_reader(&EnvReader::new(self.env.clone())).map_err(|e| e.to_string())?;
         darkroom_api::logging::init(config.log_level, config.log_format);
-        let listener = server::bind(&config).await.expect("bind");
+        let listener = server::bind(&config).await.map_err(|e| e.to_string())?;
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = server::prepare(config).await.expect("prepare");
+        let state = server::prepare(config).await.map_err(|e| e.to_string())?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = server::serve(state, listener, async move {
@@ -110,8 +124,35 @@ impl TestServer {
             })
             .await;
         });
-        let client = reqwest::Client::builder().build().expect("client");
-        Self { url, database, media, client, shutdown: Some(shutdown) }
+        self.url = url;
+        self.shutdown = Some(shutdown);
+        Ok(())
+    }
+
+    /// The environment this server was started with, e.g. to run `darkroom-server` beside it.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Sets an environment variable for the next `restart`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Stops the server and starts a new one on the same database and media folder, as after
+    /// a crash or an upgrade; the new one listens on a new port (`url` changes).
+    pub async fn restart(&mut self) -> Result<(), String> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.client = reqwest::Client::builder().build().expect("client");
+        self.launch().await
+    }
+
+    /// A direct connection to this test's database, for seeding rows no endpoint writes yet.
+    pub async fn db(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect_with(&pg_options(&self.database)).await.expect("connect test db")
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {

@@ -285,3 +285,65 @@ async fn errors_keep_immichs_shape() {
     let wrong_type = server.call(Method::POST, "/api/auth/login", None, Some(json!({"email": 5, "password": "x"}))).await;
     assert_eq!(wrong_type.body["errors"][0]["message"], json!("Invalid input: expected string, received number"));
 }
+
+/// Seeds one asset row (no upload endpoint is involved) and returns its id.
+async fn seed_asset(db: &mut sqlx::PgConnection, owner: &str, kind: &str, size: i64, extra: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let sql = r#"INSERT INTO asset (id, "ownerId", type, "originalPath", "fileCreatedAt", "fileModifiedAt", "localDateTime",
+                              checksum, "checksumAlgorithm", "originalFileName")
+           VALUES ($1, $2::uuid, $3, '/upload/' || $1, now(), now(), now(), decode(md5($1::text), 'hex'), 'sha1', 'f')"#;
+    sqlx::query(sql).bind(id).bind(owner).bind(kind).execute(&mut *db).await.expect("seed asset");
+    sqlx::query(r#"INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES ($1, $2)"#).bind(id).bind(size).execute(&mut *db).await.expect("seed exif");
+    if !extra.is_empty() {
+        sqlx::query(&format!("UPDATE asset SET {extra} WHERE id = $1")).bind(id).execute(&mut *db).await.expect("seed update");
+    }
+    id
+}
+
+#[tokio::test]
+async fn statistics_count_like_immich() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let user = server.user_token(&admin, "stats@immich.cloud").await;
+    let me = server.call(Method::GET, "/api/users/me", Some(&user), None).await.body["id"].as_str().unwrap().to_string();
+    let admin_id = server.call(Method::GET, "/api/users/me", Some(&admin), None).await.body["id"].as_str().unwrap().to_string();
+
+    let mut db = server.db().await;
+    seed_asset(&mut db, &me, "IMAGE", 100, "").await;
+    seed_asset(&mut db, &me, "IMAGE", 200, r#""isFavorite" = true"#).await;
+    seed_asset(&mut db, &me, "IMAGE", 300, "visibility = 'archive'").await;
+    seed_asset(&mut db, &me, "VIDEO", 1000, "").await;
+    seed_asset(&mut db, &me, "VIDEO", 50, "visibility = 'hidden'").await; // a live photo's motion part
+    seed_asset(&mut db, &me, "IMAGE", 7, r#""deletedAt" = now(), status = 'trashed'"#).await;
+    seed_asset(&mut db, &admin_id, "IMAGE", 5, "").await;
+
+    let stats = |query: &'static str, token: String| {
+        let server = &server;
+        async move { server.call(Method::GET, &format!("/api/assets/statistics{query}"), Some(&token), None).await }
+    };
+    assert_eq!(stats("", user.clone()).await.body, json!({"images": 3, "videos": 1, "total": 4}));
+    assert_eq!(stats("?isFavorite=true", user.clone()).await.body, json!({"images": 1, "videos": 0, "total": 1}));
+    assert_eq!(stats("?visibility=archive", user.clone()).await.body, json!({"images": 1, "videos": 0, "total": 1}));
+    assert_eq!(stats("?visibility=hidden", user.clone()).await.body, json!({"images": 0, "videos": 1, "total": 1}));
+    assert_eq!(stats("?isTrashed=true", user.clone()).await.body, json!({"images": 1, "videos": 0, "total": 1}));
+    assert_eq!(stats("?visibility=nope", user.clone()).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(stats("", admin.clone()).await.body, json!({"images": 1, "videos": 0, "total": 1}));
+
+    let as_admin = server.call(Method::GET, &format!("/api/admin/users/{me}/statistics?isFavorite=false"), Some(&admin), None).await;
+    assert_eq!(as_admin.body, json!({"images": 2, "videos": 1, "total": 3}));
+    let forbidden = server.call(Method::GET, &format!("/api/admin/users/{me}/statistics"), Some(&user), None).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    let server_stats = server.call(Method::GET, "/api/server/statistics", Some(&admin), None).await;
+    assert_eq!(server.call(Method::GET, "/api/server/statistics", Some(&user), None).await.status, StatusCode::FORBIDDEN);
+    let body = &server_stats.body;
+    // Hidden and trashed assets are not counted; hidden ones still use space, trashed ones are left out.
+    assert_eq!((body["photos"].clone(), body["videos"].clone()), (json!(4), json!(1)));
+    assert_eq!((body["usage"].clone(), body["usagePhotos"].clone(), body["usageVideos"].clone()), (json!(1655), json!(605), json!(1050)));
+    let per_user = body["usageByUser"].as_array().unwrap();
+    assert_eq!(per_user.len(), 2);
+    assert_eq!(per_user[0]["userId"], json!(admin_id), "oldest user first");
+    assert_eq!(per_user[1]["photos"], json!(3));
+    assert_eq!(per_user[1]["usage"], json!(1650));
+    assert_eq!(per_user[1]["quotaSizeInBytes"], json!(null));
+}

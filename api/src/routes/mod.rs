@@ -2,6 +2,7 @@
 //! the same table builds the router and is exported for the conformance tests.
 
 mod api_keys;
+mod assets;
 mod auth;
 mod config;
 mod server;
@@ -115,6 +116,10 @@ api_routes! {
     GET "/admin/users/{id}/preferences", Access::admin(P::AdminUserRead) => users_admin::get_preferences;
     PUT|PATCH "/admin/users/{id}/preferences", Access::admin(P::AdminUserUpdate) => users_admin::update_preferences;
     GET "/admin/users/{id}/sessions", Access::admin(P::AdminSessionRead) => users_admin::sessions;
+    GET "/admin/users/{id}/statistics", Access::admin(P::AdminUserRead) => users_admin::statistics;
+
+    // Assets
+    GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
 
     // Server
     GET "/server/ping", Access::public() => server::ping;
@@ -126,6 +131,7 @@ api_routes! {
     GET "/server/about", Access::permission(P::ServerAbout) => server::about;
     GET "/server/storage", Access::permission(P::ServerStorage) => server::storage;
     GET "/server/version-check", Access::permission(P::ServerVersionCheck) => server::version_check;
+    GET "/server/statistics", Access::admin(P::ServerStatistics) => server::statistics;
     GET "/server/apk-links", Access::permission(P::ServerApkLinks) => server::apk_links;
     GET "/server/license", Access::admin(P::ServerLicenseRead) => server::get_license;
     PUT "/server/license", Access::admin(P::ServerLicenseUpdate) => server::set_license;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use darkroom_storage::media_layout::StorageFolder;
-use darkroom_storage::{system_metadata, users, version_history};
+use darkroom_storage::{assets, system_metadata, users, version_history};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -169,6 +169,52 @@ pub fn human_readable(bytes: u64) -> String {
     } else {
         format!("{:.1} {}", round_to(remainder, 1), UNITS[magnitude])
     }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageByUserDto {
+    user_id: uuid::Uuid,
+    user_name: String,
+    photos: i64,
+    videos: i64,
+    usage: i64,
+    usage_photos: i64,
+    usage_videos: i64,
+    quota_size_in_bytes: Option<i64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStatsResponseDto {
+    photos: i64,
+    videos: i64,
+    usage: i64,
+    usage_photos: i64,
+    usage_videos: i64,
+    usage_by_user: Vec<UsageByUserDto>,
+}
+
+pub async fn statistics(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<ServerStatsResponseDto>> {
+    let mut stats = ServerStatsResponseDto::default();
+    for user in assets::usage_by_user(&state.db).await? {
+        stats.photos += user.photos;
+        stats.videos += user.videos;
+        stats.usage += user.usage;
+        stats.usage_photos += user.usage_photos;
+        stats.usage_videos += user.usage_videos;
+        stats.usage_by_user.push(UsageByUserDto {
+            user_id: user.user_id,
+            user_name: user.user_name,
+            photos: user.photos,
+            videos: user.videos,
+            usage: user.usage,
+            usage_photos: user.usage_photos,
+            usage_videos: user.usage_videos,
+            quota_size_in_bytes: user.quota_size_in_bytes,
+        });
+    }
+    Ok(Json(stats))
 }
 
 pub async fn version_check(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Value>> {

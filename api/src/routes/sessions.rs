@@ -34,7 +34,7 @@ pub struct SessionResponseDto {
     is_pending_sync_reset: bool,
 }
 
-pub fn dto(session: Session, current: Option<Uuid>) -> SessionResponseDto {
+pub fn session_dto(session: Session, current: Option<Uuid>) -> SessionResponseDto {
     SessionResponseDto {
         current: Some(session.id) == current,
         id: session.id,
@@ -51,7 +51,7 @@ pub fn dto(session: Session, current: Option<Uuid>) -> SessionResponseDto {
 pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<Vec<SessionResponseDto>>> {
     let current = auth.session.as_ref().map(|s| s.id);
     let rows = sessions::list_by_user(&state.db, auth.user.id).await?;
-    Ok(Json(rows.into_iter().map(|s| dto(s, current)).collect()))
+    Ok(Json(rows.into_iter().map(|s| session_dto(s, current)).collect()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,13 +91,9 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         },
     )
     .await?;
-    let mut body = serde_json::to_value(dto_of(session)).map_err(ApiError::internal)?;
+    let mut body = serde_json::to_value(session_dto(session, None)).map_err(ApiError::internal)?;
     body["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-fn dto_of(session: Session) -> SessionResponseDto {
-    dto(session, None)
 }
 
 /// The caller's own session `id`, or Immich's access error naming `permission`.
@@ -123,7 +119,7 @@ pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     };
     sessions::set_pending_sync_reset(&state.db, id, pending).await?;
     let session = require_own(&state, &auth, id, "session.update").await?;
-    Ok(Json(dto_of(session)))
+    Ok(Json(session_dto(session, None)))
 }
 
 pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {

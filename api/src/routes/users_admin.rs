@@ -17,7 +17,8 @@ use crate::services::users::{self as user_service, CreateUser};
 use crate::state::AppState;
 use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, rules};
 
-use super::sessions::{SessionResponseDto, dto as session_dto};
+use super::assets::{AssetStatsQuery, AssetStatsResponseDto, statistics_of};
+use super::sessions::{SessionResponseDto, session_dto};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,19 +37,11 @@ impl Validate for SearchQuery {
     }
 }
 
-async fn dtos(state: &AppState, list: &[users::User]) -> ApiResult<Vec<UserAdminResponseDto>> {
-    let mut out = Vec::with_capacity(list.len());
-    for user in list {
-        out.push(user_service::admin_dto(&state.db, user).await?);
-    }
-    Ok(out)
-}
-
 pub async fn search(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchQuery>) -> ApiResult<Json<Vec<UserAdminResponseDto>>> {
     let filter = UserFilter { id: query.id.as_deref().and_then(parse_uuid_v4), with_deleted: query.with_deleted, ..Default::default() };
     let mut list = users::find(&state.db, filter).await?;
     list.reverse(); // newest first
-    Ok(Json(dtos(&state, &list).await?))
+    Ok(Json(user_service::admin_dtos(&state.db, &list).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,4 +224,14 @@ pub async fn update_preferences(State(state): State<AppState>, Auth(_): Auth, Id
 pub async fn sessions(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<SessionResponseDto>>> {
     let rows = sessions::list_by_user(&state.db, id).await?;
     Ok(Json(rows.into_iter().map(|s| session_dto(s, None)).collect()))
+}
+
+/// Like Immich, an unknown id counts as a user without assets.
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+    ValidQuery(query): ValidQuery<AssetStatsQuery>,
+) -> ApiResult<Json<AssetStatsResponseDto>> {
+    statistics_of(&state, id, query).await
 }

@@ -16,6 +16,13 @@ pub async fn admin_dto(db: &PgPool, user: &User) -> ApiResult<UserAdminResponseD
     Ok(UserAdminResponseDto::new(user, license))
 }
 
+/// DTOs for a list of users, their licences read in one query.
+pub async fn admin_dtos(db: &PgPool, list: &[User]) -> ApiResult<Vec<UserAdminResponseDto>> {
+    let ids: Vec<Uuid> = list.iter().map(|user| user.id).collect();
+    let mut licenses: std::collections::HashMap<Uuid, serde_json::Value> = users::metadata_values(db, &ids, LICENSE_KEY).await?.into_iter().collect();
+    Ok(list.iter().map(|user| UserAdminResponseDto::new(user, licenses.remove(&user.id))).collect())
+}
+
 pub async fn require(db: &PgPool, id: Uuid, with_deleted: bool) -> ApiResult<User> {
     users::get(db, id, with_deleted).await?.ok_or_else(|| ApiError::bad_request("User not found"))
 }

@@ -1,0 +1,141 @@
+//! Start-up: configuration errors, media-folder mount checks, and the web app beside the API.
+
+use darkroom_tests::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("darkroom-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn startup_error(started: Result<TestServer, String>) -> String {
+    match started {
+        Ok(_) => panic!("start-up must fail"),
+        Err(error) => error,
+    }
+}
+
+#[tokio::test]
+async fn a_broken_config_file_stops_start_up_with_one_clear_line() {
+    let dir = temp_dir("config");
+    let file = dir.join("immich.json");
+    std::fs::write(&file, "{ \"ffmpeg\": { \"crf\": ").unwrap();
+    let error = startup_error(TestServer::try_start_with(&[("IMMICH_CONFIG_FILE", file.to_str().unwrap())]).await);
+    assert!(error.starts_with("IMMICH_CONFIG_FILE: "), "{error}");
+    assert!(error.contains(file.to_str().unwrap()), "{error}");
+    assert!(!error.contains('\n'), "one line: {error}");
+
+    std::fs::write(&file, r#"{"ffmpeg": {"crf": "high"}}"#).unwrap();
+    let error = startup_error(TestServer::try_start_with(&[("IMMICH_CONFIG_FILE", file.to_str().unwrap())]).await);
+    assert!(error.contains("ffmpeg.crf"), "names the bad setting: {error}");
+
+    let missing = dir.join("missing.yaml");
+    let error = startup_error(TestServer::try_start_with(&[("IMMICH_CONFIG_FILE", missing.to_str().unwrap())]).await);
+    assert!(error.contains("cannot read"), "{error}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_environment_values_are_named() {
+    let error = startup_error(TestServer::try_start_with(&[("IMMICH_PORT", "http")]).await);
+    assert!(error.contains("IMMICH_PORT"), "{error}");
+    let error = startup_error(TestServer::try_start_with(&[("REDIS_PASSWORD_FILE", "/nonexistent/secret")]).await);
+    assert!(error.contains("REDIS_PASSWORD_FILE") && error.contains("/nonexistent/secret"), "{error}");
+}
+
+#[tokio::test]
+async fn db_url_from_a_file_wins_over_the_parts() {
+    let mut server = TestServer::start().await;
+    let dir = temp_dir("secrets");
+    let url_file = dir.join("db_url");
+    std::fs::write(&url_file, format!("postgres://postgres:postgres@127.0.0.1:5432/{}\n", server.database)).unwrap();
+    server.set_env("DB_HOSTNAME", "db.invalid");
+    server.set_env("DB_URL_FILE", url_file.to_str().unwrap());
+    server.restart().await.expect("DB_URL_FILE names the database");
+    assert_eq!(server.call(Method::GET, "/api/server/ping", None, None).await.status, StatusCode::OK);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_unmounted_media_folder_stops_start_up() {
+    let mut server = TestServer::start().await;
+    let marker = server.media.join("upload/.immich");
+    assert!(marker.exists(), "first start writes the markers");
+    std::fs::remove_file(&marker).unwrap();
+
+    let error = server.restart().await.expect_err("a folder seen before lost its marker");
+    assert!(error.contains("media folder check failed"), "{error}");
+    assert!(error.contains("upload"), "{error}");
+
+    server.set_env("IMMICH_IGNORE_MOUNT_CHECK_ERRORS", "true");
+    server.restart().await.expect("ignored on request");
+    let ping = server.call(Method::GET, "/api/server/ping", None, None).await;
+    assert_eq!(ping.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_beside_the_api() {
+    let build = temp_dir("build");
+    let www = build.join("www");
+    let immutable = www.join("_app/immutable/entry");
+    std::fs::create_dir_all(&immutable).unwrap();
+    std::fs::write(www.join("index.html"), "<!doctype html><title>Immich</title>").unwrap();
+    std::fs::write(immutable.join("app.3f2a.js"), "console.log('plain')").unwrap();
+    std::fs::write(immutable.join("app.3f2a.js.br"), "brotli bytes").unwrap();
+    std::fs::write(immutable.join("app.3f2a.js.gz"), "gzip bytes").unwrap();
+    std::fs::write(www.join("favicon.ico"), [0u8, 0, 1, 0]).unwrap();
+    let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.to_str().unwrap())]).await;
+
+    let get = |path: &'static str, encoding: Option<&'static str>| {
+        let mut request = server.request(Method::GET, path);
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        server.send(request)
+    };
+    let header = |reply: &darkroom_tests::Reply, name: &str| {
+        reply.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    };
+
+    for deep_link in ["/", "/photos/5b2f1b8a-8b6c-4f0e-9a53-1f6d2a0c9e11", "/albums", "/auth/login"] {
+        let page = get(deep_link, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{deep_link}");
+        assert_eq!(page.bytes, b"<!doctype html><title>Immich</title>", "{deep_link}");
+        assert!(header(&page, "content-type").starts_with("text/html"), "{deep_link}");
+        assert_eq!(header(&page, "cache-control"), "no-cache", "{deep_link}");
+    }
+
+    let brotli = get("/_app/immutable/entry/app.3f2a.js", Some("br, gzip")).await;
+    assert_eq!((brotli.bytes.as_slice(), header(&brotli, "content-encoding")), (&b"brotli bytes"[..], "br".to_string()));
+    assert_eq!(header(&brotli, "cache-control"), "public, max-age=31536000, immutable");
+    assert!(header(&brotli, "content-type").contains("javascript"));
+    let gzip = get("/_app/immutable/entry/app.3f2a.js", Some("gzip")).await;
+    assert_eq!((gzip.bytes.as_slice(), header(&gzip, "content-encoding")), (&b"gzip bytes"[..], "gzip".to_string()));
+    let plain = get("/_app/immutable/entry/app.3f2a.js", None).await;
+    assert_eq!(plain.bytes, b"console.log('plain')");
+    assert_eq!(header(&plain, "content-encoding"), "");
+
+    let missing_asset = get("/_app/immutable/entry/gone.0000.js", None).await;
+    assert_eq!(missing_asset.status, StatusCode::NOT_FOUND, "never index.html under an immutable name");
+    let icon = get("/favicon.ico", None).await;
+    assert_eq!(icon.bytes, [0u8, 0, 1, 0]);
+
+    // The API keeps its own answers.
+    let unknown = get("/api/nothing-here", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["message"], json!("Cannot GET /api/nothing-here"));
+    assert_eq!(get("/api/server/ping", None).await.body, json!({"res": "pong"}));
+    assert_eq!(get("/.well-known/immich", None).await.body, json!({"api": {"endpoint": "/api"}}));
+    drop(server);
+    std::fs::remove_dir_all(build).unwrap();
+}
+
+#[tokio::test]
+async fn without_a_web_build_other_paths_are_json_404s() {
+    let server = TestServer::start().await;
+    let reply = server.call(Method::GET, "/photos/abc", None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body["message"], json!("Cannot GET /photos/abc"));
+}
