@@ -104,3 +104,23 @@ async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
     assert!(!of_request.is_empty(), "the request's log lines carry its id:\n{logs}");
     assert!(of_request.iter().all(|line| line["level"].is_string() && line["timestamp"].is_string()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_database_is_retried_then_named() {
+    let server = TestServer::start().await;
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let output = command(&server, &["migrate"])
+        .env("DB_PORT", &unused_port)
+        .env("DARKROOM_DB_WAIT_SECONDS", "2")
+        .output()
+        .await
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let target = format!("127.0.0.1:{unused_port}");
+    assert!(stderr.contains(&format!("cannot connect to PostgreSQL at {target}")), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stdout.contains("retrying"), "the retries are logged: {stdout}");
+    assert!(!stdout.contains("postgres:postgres") && !stderr.contains("postgres:postgres"), "no password in output");
+}

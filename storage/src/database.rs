@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tracing::{info, warn};
 
 use crate::{Result, StorageError};
@@ -52,15 +52,14 @@ impl Database {
         let options = options.log_statements(tracing::log::LevelFilter::Trace);
         let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(250);
+        // Probe with a single connection: it fails at once when nobody listens, whereas the
+        // pool would keep retrying quietly until its acquire timeout.
         loop {
-            let attempt = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options.clone())
-                .await;
-            match attempt {
-                Ok(pool) => return Ok(Self { pool }),
+            match sqlx::PgConnection::connect_with(&options).await {
+                Ok(probe) => {
+                    let _ = probe.close().await;
+                    break;
+                }
                 Err(error) if started.elapsed() + delay < give_up_after => {
                     on_retry(&error, delay);
                     tokio::time::sleep(delay).await;
@@ -69,6 +68,13 @@ impl Database {
                 Err(error) => return Err(error.into()),
             }
         }
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
