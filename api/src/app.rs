@@ -17,14 +17,12 @@ use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 
-/// JSON bodies larger than this are refused with 413, like Immich's 10 MB body-parser limit.
-pub const JSON_BODY_LIMIT: usize = 10 * 1024 * 1024;
-
 pub fn build(state: AppState) -> Router {
     let api = routes::api_router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+        // Uploads stream without a size limit; JSON bodies are capped by `ValidJson`.
+        .layer(DefaultBodyLimit::disable());
     let app = Router::new()
         .nest("/api", api)
         .route("/.well-known/immich", get(well_known))

@@ -41,6 +41,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// The media volume is full: the upload is refused (413) without leaving anything behind.
+    #[error("Not enough free space on the server")]
+    StorageFull(String),
     #[error("Too many login attempts, try again later")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
@@ -77,7 +80,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::StorageFull(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,13 +89,26 @@ impl ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
-        Self::Internal(error.to_string())
+        match error {
+            StorageError::Conflict(message) => Self::Conflict(message.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartError> for ApiError {
+    fn from(error: axum::extract::multipart::MultipartError) -> Self {
+        Self::BadRequest(format!("Multipart: {}", error.body_text()))
     }
 }
 
 impl From<std::io::Error> for ApiError {
     fn from(error: std::io::Error) -> Self {
-        Self::Internal(error.to_string())
+        match error.kind() {
+            // A full disk or quota is the server's problem, but one the admin must see named.
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::StorageFull(error.to_string()),
+            _ => Self::Internal(error.to_string()),
+        }
     }
 }
 
@@ -105,6 +121,10 @@ impl IntoResponse for ApiError {
                 // The detail goes to the log (with the request's correlation id), never to the client.
                 tracing::error!(error = %detail, "request failed");
                 json!({ "message": "Internal server error" })
+            }
+            Self::StorageFull(detail) => {
+                tracing::error!(error = %detail, "media volume is full");
+                json!({ "message": self.to_string() })
             }
             other => json!({ "message": other.to_string() }),
         };

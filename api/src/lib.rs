@@ -1,10 +1,12 @@
 //! Darkroom's API server: Immich's REST API over axum, backed by `darkroom-storage`.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod file_serving;
 pub mod logging;
 pub mod permission;
 pub mod routes;

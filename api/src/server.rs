@@ -51,7 +51,14 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         database.prepare(config.database.vector_extension).await?;
     }
     let db = database.pool().clone();
-    check_media_folders(&db, &MediaLayout::new(config.media_location.clone()), config.ignore_mount_check_errors).await?;
+    let layout = MediaLayout::new(config.media_location.clone());
+    check_media_folders(&db, &layout, config.ignore_mount_check_errors).await?;
+    // Uploads cut short by a crash or restart left only bytes nobody points to.
+    match layout.sweep_incoming().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "removed files of interrupted uploads"),
+        Err(error) => tracing::warn!(%error, "could not clean the incoming-uploads folder"),
+    }
     version_history::record(&db, &crate::version::api_version_string()).await?;
     let state = AppState::new(db, config, system_config);
     crate::routes::mark_onboarded_when_config_file(&state).await.map_err(|e| StartupError::Api(e.to_string()))?;

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -23,16 +22,27 @@ pub trait Validate {
 /// A JSON body. An empty body counts as `{}`; unknown fields are ignored (as zod strips them).
 pub struct ValidJson<T>(pub T);
 
+/// JSON bodies larger than this are refused with 413, like Immich's 10 MB body-parser limit.
+pub const JSON_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+fn exceeds_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
 impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request(rejection.body_text())
-            }
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT).await.map_err(|error| {
+            let error = error.into_inner();
+            if exceeds_limit(error.as_ref()) { ApiError::PayloadTooLarge } else { ApiError::bad_request("Failed to read the request body") }
         })?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             json!({})
@@ -96,6 +106,22 @@ pub fn parse_uuid_v4(raw: &str) -> Option<Uuid> {
 
 pub fn invalid_uuid(path: &[&str]) -> ValidationIssue {
     ValidationIssue::with_code("invalid_format", path, "Invalid UUID")
+}
+
+/// A list of v4 UUIDs in field `field`; each bad entry is an issue at `[field, index]`.
+pub fn uuid_list(issues: &mut Vec<ValidationIssue>, field: &str, values: &[String]) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        match parse_uuid_v4(value) {
+            Some(id) => ids.push(id),
+            None => issues.push(ValidationIssue {
+                code: "invalid_format",
+                path: vec![json!(field), json!(index)],
+                message: "Invalid UUID".to_string(),
+            }),
+        }
+    }
+    ids
 }
 
 fn path_segments(path: &serde_path_to_error::Path) -> Vec<Value> {

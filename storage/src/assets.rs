@@ -1,9 +1,10 @@
 //! The `asset` table and its satellites (`asset_exif`, `asset_file`, …).
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::Result;
+use crate::{Result, StorageError};
 
 /// Who may see an asset in lists: Immich's `asset_visibility_enum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Deserialize, serde::Serialize)]
@@ -14,6 +15,27 @@ pub enum AssetVisibility {
     Timeline,
     Hidden,
     Locked,
+}
+
+impl AssetVisibility {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "archive" => Some(Self::Archive),
+            "timeline" => Some(Self::Timeline),
+            "hidden" => Some(Self::Hidden),
+            "locked" => Some(Self::Locked),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Archive => "archive",
+            Self::Timeline => "timeline",
+            Self::Hidden => "hidden",
+            Self::Locked => "locked",
+        }
+    }
 }
 
 /// Filters of `GET /assets/statistics` and `GET /admin/users/{id}/statistics`.
@@ -98,4 +120,392 @@ pub async fn usage_by_user(pool: &PgPool) -> Result<Vec<UserUsage>> {
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// An upload whose original (and sidecar) already sit in their final place.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    /// `IMAGE` or `VIDEO`.
+    pub asset_type: &'static str,
+    pub original_path: String,
+    pub original_file_name: String,
+    pub checksum: Vec<u8>,
+    pub file_size: i64,
+    pub file_created_at: DateTime<Utc>,
+    pub file_modified_at: DateTime<Utc>,
+    pub is_favorite: bool,
+    pub visibility: AssetVisibility,
+    pub duration_ms: Option<i32>,
+    pub live_photo_video_id: Option<Uuid>,
+    pub sidecar_path: Option<String>,
+    pub metadata: Vec<(String, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    Created,
+    /// The owner already has these bytes (possibly in the trash): that asset's id.
+    Duplicate(Uuid),
+    QuotaExceeded,
+}
+
+/// Records an upload in one transaction: the asset, its EXIF row (file size), sidecar and
+/// metadata rows, the owner's quota usage, and the live-photo video turned hidden. The unique
+/// `(ownerId, checksum)` index decides between two concurrent uploads of the same bytes.
+pub async fn create_upload(pool: &PgPool, upload: &NewUpload) -> Result<UploadOutcome> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO asset (id, "ownerId", type, "originalPath", "originalFileName", checksum, "checksumAlgorithm",
+                              "fileCreatedAt", "fileModifiedAt", "localDateTime", "isFavorite", visibility, duration,
+                              "livePhotoVideoId")
+           VALUES ($1, $2, $3, $4, $5, $6, 'sha1', $7, $8, $7, $9, $10, $11, $12)
+           ON CONFLICT ("ownerId", checksum) WHERE "libraryId" IS NULL DO NOTHING
+           RETURNING id"#,
+        upload.id,
+        upload.owner_id,
+        upload.asset_type,
+        upload.original_path,
+        upload.original_file_name,
+        upload.checksum,
+        upload.file_created_at,
+        upload.file_modified_at,
+        upload.is_favorite,
+        upload.visibility as AssetVisibility,
+        upload.duration_ms,
+        upload.live_photo_video_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if inserted.is_none() {
+        drop(tx);
+        // The twin was committed by a concurrent upload; it can only be missing if it was
+        // permanently deleted in between, which the client may simply retry.
+        let (existing, _) = find_by_checksum(pool, upload.owner_id, &upload.checksum)
+            .await?
+            .ok_or(StorageError::Conflict("the duplicate of this upload was deleted meanwhile; retry"))?;
+        return Ok(UploadOutcome::Duplicate(existing));
+    }
+    let within_quota = sqlx::query_scalar!(
+        r#"UPDATE "user" SET "quotaUsageInBytes" = "quotaUsageInBytes" + $2
+           WHERE id = $1 AND ("quotaSizeInBytes" IS NULL OR "quotaUsageInBytes" + $2 <= "quotaSizeInBytes")
+           RETURNING id"#,
+        upload.owner_id,
+        upload.file_size,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if within_quota.is_none() {
+        return Ok(UploadOutcome::QuotaExceeded);
+    }
+    sqlx::query!(r#"INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES ($1, $2)"#, upload.id, upload.file_size)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(r#"INSERT INTO asset_job_status ("assetId") VALUES ($1)"#, upload.id).execute(&mut *tx).await?;
+    if let Some(sidecar) = &upload.sidecar_path {
+        sqlx::query!(r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'sidecar', $2)"#, upload.id, sidecar)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (key, value) in &upload.metadata {
+        sqlx::query!(
+            r#"INSERT INTO asset_metadata ("assetId", key, value) VALUES ($1, $2, $3)
+               ON CONFLICT ("assetId", key) DO UPDATE SET value = EXCLUDED.value"#,
+            upload.id,
+            key,
+            value,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(video) = upload.live_photo_video_id {
+        sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(UploadOutcome::Created)
+}
+
+/// The owner's uploaded (non-library) asset with this checksum, and whether it is in the trash.
+pub async fn find_by_checksum(pool: &PgPool, owner_id: Uuid, checksum: &[u8]) -> Result<Option<(Uuid, bool)>> {
+    let row = sqlx::query!(
+        r#"SELECT id, "deletedAt" IS NOT NULL AS "trashed!" FROM asset
+           WHERE "ownerId" = $1 AND checksum = $2 AND "libraryId" IS NULL"#,
+        owner_id,
+        checksum,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.id, r.trashed)))
+}
+
+/// For `bulk-upload-check`: every owned asset (external-library ones too, as in Immich)
+/// matching one of `checksums`, in one query.
+pub async fn find_by_checksums(pool: &PgPool, owner_id: Uuid, checksums: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Uuid, bool)>> {
+    let rows = sqlx::query!(
+        r#"SELECT checksum, id, "deletedAt" IS NOT NULL AS "trashed!" FROM asset
+           WHERE "ownerId" = $1 AND checksum = ANY($2)"#,
+        owner_id,
+        checksums,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.checksum, r.id, r.trashed)).collect())
+}
+
+/// Type, owner and visibility of an asset: what upload checks of a live-photo video need.
+#[derive(Debug, Clone)]
+pub struct AssetSummary {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub asset_type: String,
+    pub visibility: AssetVisibility,
+}
+
+pub async fn summary(pool: &PgPool, id: Uuid) -> Result<Option<AssetSummary>> {
+    Ok(sqlx::query_as!(
+        AssetSummary,
+        r#"SELECT id, "ownerId" AS owner_id, type AS asset_type, visibility AS "visibility: AssetVisibility"
+           FROM asset WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// An asset row with its EXIF row, as the asset API shows it.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub library_id: Option<Uuid>,
+    pub asset_type: String,
+    pub original_path: String,
+    pub original_file_name: String,
+    pub checksum: Vec<u8>,
+    pub thumbhash: Option<Vec<u8>>,
+    pub file_created_at: DateTime<Utc>,
+    pub file_modified_at: DateTime<Utc>,
+    pub local_date_time: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub is_favorite: bool,
+    pub is_offline: bool,
+    pub is_edited: bool,
+    pub visibility: AssetVisibility,
+    pub duration: Option<i32>,
+    pub live_photo_video_id: Option<Uuid>,
+    pub stack_id: Option<Uuid>,
+    pub duplicate_id: Option<Uuid>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub exif: Option<Exif>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Exif {
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub exif_image_width: Option<i32>,
+    pub exif_image_height: Option<i32>,
+    pub file_size_in_byte: Option<i64>,
+    pub orientation: Option<String>,
+    pub date_time_original: Option<DateTime<Utc>>,
+    pub modify_date: Option<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub lens_model: Option<String>,
+    pub f_number: Option<f64>,
+    pub focal_length: Option<f64>,
+    pub iso: Option<i32>,
+    pub exposure_time: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub description: String,
+    pub projection_type: Option<String>,
+    pub rating: Option<i32>,
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
+    let row = sqlx::query!(
+        r#"SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a.type AS asset_type,
+                  a."originalPath" AS original_path, a."originalFileName" AS original_file_name, a.checksum,
+                  a.thumbhash, a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at,
+                  a."localDateTime" AS local_date_time, a."createdAt" AS created_at, a."updatedAt" AS updated_at,
+                  a."deletedAt" AS deleted_at, a."isFavorite" AS is_favorite, a."isOffline" AS is_offline,
+                  a."isEdited" AS is_edited, a.visibility AS "visibility: AssetVisibility", a.duration,
+                  a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."duplicateId" AS duplicate_id,
+                  a.width, a.height,
+                  e."assetId" IS NOT NULL AS "has_exif!", e.make, e.model, e."exifImageWidth" AS exif_image_width,
+                  e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
+                  e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
+                  e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
+                  e."exposureTime" AS exposure_time, e.latitude, e.longitude, e.city, e.state, e.country,
+                  e.description AS "description?", e."projectionType" AS projection_type, e.rating
+           FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id
+           WHERE a.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Asset {
+        id: r.id,
+        owner_id: r.owner_id,
+        library_id: r.library_id,
+        asset_type: r.asset_type,
+        original_path: r.original_path,
+        original_file_name: r.original_file_name,
+        checksum: r.checksum,
+        thumbhash: r.thumbhash,
+        file_created_at: r.file_created_at,
+        file_modified_at: r.file_modified_at,
+        local_date_time: r.local_date_time,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        deleted_at: r.deleted_at,
+        is_favorite: r.is_favorite,
+        is_offline: r.is_offline,
+        is_edited: r.is_edited,
+        visibility: r.visibility,
+        duration: r.duration,
+        live_photo_video_id: r.live_photo_video_id,
+        stack_id: r.stack_id,
+        duplicate_id: r.duplicate_id,
+        width: r.width,
+        height: r.height,
+        exif: r.has_exif.then(|| Exif {
+            make: r.make,
+            model: r.model,
+            exif_image_width: r.exif_image_width,
+            exif_image_height: r.exif_image_height,
+            file_size_in_byte: r.file_size_in_byte,
+            orientation: r.orientation,
+            date_time_original: r.date_time_original,
+            modify_date: r.modify_date,
+            time_zone: r.time_zone,
+            lens_model: r.lens_model,
+            f_number: r.f_number,
+            focal_length: r.focal_length,
+            iso: r.iso,
+            exposure_time: r.exposure_time,
+            latitude: r.latitude,
+            longitude: r.longitude,
+            city: r.city,
+            state: r.state,
+            country: r.country,
+            description: r.description.unwrap_or_default(),
+            projection_type: r.projection_type,
+            rating: r.rating,
+        }),
+    }))
+}
+
+/// Of `ids`, those owned by `owner_id` (locked ones only with `include_locked`): the owner rule
+/// of access control.
+pub async fn owned_ids(pool: &PgPool, owner_id: Uuid, ids: &[Uuid], include_locked: bool) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id FROM asset WHERE id = ANY($1) AND "ownerId" = $2 AND ($3 OR visibility <> 'locked')"#,
+        ids,
+        owner_id,
+        include_locked
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Moves assets to the trash (`force`: marks them for permanent deletion).
+pub async fn trash(pool: &PgPool, ids: &[Uuid], force: bool) -> Result<u64> {
+    let status = if force { "deleted" } else { "trashed" };
+    Ok(sqlx::query!(
+        r#"UPDATE asset SET "deletedAt" = now(), status = $2::text::assets_status_enum WHERE id = ANY($1)"#,
+        ids,
+        status
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Restores trashed assets (`ids`, or every trashed asset of `owner_id`).
+pub async fn restore(pool: &PgPool, owner_id: Uuid, ids: Option<&[Uuid]>) -> Result<u64> {
+    Ok(sqlx::query!(
+        r#"UPDATE asset SET status = 'active', "deletedAt" = NULL
+           WHERE status = 'trashed' AND CASE WHEN $2::uuid[] IS NULL THEN "ownerId" = $1 ELSE id = ANY($2) END"#,
+        owner_id,
+        ids
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Marks the owner's whole trash for permanent deletion.
+pub async fn empty_trash(pool: &PgPool, owner_id: Uuid) -> Result<u64> {
+    Ok(sqlx::query!(r#"UPDATE asset SET status = 'deleted' WHERE "ownerId" = $1 AND status = 'trashed'"#, owner_id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
+/// Files of an asset removed for good: its original and everything generated from it.
+#[derive(Debug, Clone)]
+pub struct PurgedAsset {
+    pub id: Uuid,
+    pub files: Vec<String>,
+}
+
+/// Deletes assets marked `deleted` (of `owner_id`, or everyone's), with their rows, in one
+/// transaction that also gives the owners their quota back and takes along live-photo videos
+/// no other asset uses. Returns the files to remove from disk once committed.
+pub async fn purge_deleted(pool: &PgPool, owner_id: Option<Uuid>) -> Result<Vec<PurgedAsset>> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query!(
+        r#"WITH doomed AS (
+             SELECT a.id FROM asset a
+             WHERE a.status = 'deleted' AND ($1::uuid IS NULL OR a."ownerId" = $1)
+             FOR UPDATE
+           ), videos AS (
+             SELECT v.id FROM asset v
+             WHERE v.id IN (SELECT a."livePhotoVideoId" FROM asset a WHERE a.id IN (SELECT id FROM doomed))
+               AND NOT EXISTS (SELECT 1 FROM asset o WHERE o."livePhotoVideoId" = v.id AND o.id NOT IN (SELECT id FROM doomed))
+           )
+           SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a."isOffline" AS is_offline,
+                  a."originalPath" AS original_path, coalesce(e."fileSizeInByte", 0) AS "size!",
+                  coalesce(array_agg(f.path) FILTER (WHERE f.path IS NOT NULL), '{}') AS "files!"
+           FROM asset a
+           LEFT JOIN asset_exif e ON e."assetId" = a.id
+           LEFT JOIN asset_file f ON f."assetId" = a.id
+           WHERE a.id IN (SELECT id FROM doomed UNION SELECT id FROM videos)
+           GROUP BY a.id, e."fileSizeInByte""#,
+        owner_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    // Stacks whose primary goes: the stack goes too (its other members stay as single assets).
+    sqlx::query!(r#"DELETE FROM stack WHERE "primaryAssetId" = ANY($1)"#, &ids).execute(&mut *tx).await?;
+    sqlx::query!(r#"DELETE FROM asset WHERE id = ANY($1)"#, &ids).execute(&mut *tx).await?;
+    for row in rows.iter().filter(|r| r.library_id.is_none() && r.size > 0) {
+        sqlx::query!(
+            r#"UPDATE "user" SET "quotaUsageInBytes" = greatest("quotaUsageInBytes" - $2, 0) WHERE id = $1"#,
+            row.owner_id,
+            row.size
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut files = row.files;
+            if !row.is_offline && row.library_id.is_none() {
+                files.push(row.original_path);
+            }
+            PurgedAsset { id: row.id, files }
+        })
+        .collect())
 }

@@ -60,6 +60,45 @@ impl MediaLayout {
         self.folder(StorageFolder::Profile).join(user_id.to_string()).join(format!("{file_id}.{extension}"))
     }
 
+    /// `upload/<userId>/<f[0:2]>/<f[2:4]>/<f><ext>`: where an uploaded original (or its `.xmp`
+    /// sidecar, with the same `file_id`) is kept; `extension` includes its dot.
+    pub fn upload_path(&self, user_id: Uuid, file_id: Uuid, extension: &str) -> PathBuf {
+        let name = file_id.to_string();
+        self.folder(StorageFolder::Upload)
+            .join(user_id.to_string())
+            .join(&name[0..2])
+            .join(&name[2..4])
+            .join(format!("{name}{extension}"))
+    }
+
+    /// Bytes still arriving: on the upload volume (so the final rename is atomic) and in a folder
+    /// of their own, emptied at start-up, so an interrupted upload never looks like an asset.
+    pub fn incoming_dir(&self) -> PathBuf {
+        self.folder(StorageFolder::Upload).join(".darkroom-incoming")
+    }
+
+    /// Resumable uploads between their requests; these survive restarts.
+    pub fn resumable_dir(&self) -> PathBuf {
+        self.folder(StorageFolder::Upload).join(".darkroom-resumable")
+    }
+
+    /// Removes what interrupted uploads left in `incoming_dir`; returns how many files went.
+    pub async fn sweep_incoming(&self) -> Result<usize> {
+        let dir = self.incoming_dir();
+        let mut removed = 0;
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(error) => return Err(StorageError::io(format!("cannot list {}", dir.display()), error)),
+        };
+        while let Some(entry) = entries.next_entry().await.map_err(|e| StorageError::io(format!("cannot list {}", dir.display()), e))? {
+            if tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Whether `path` lies inside the media location (guards file serving against stored paths
     /// that point elsewhere).
     pub fn contains(&self, path: &Path) -> bool {

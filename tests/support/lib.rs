@@ -187,6 +187,40 @@ impl TestServer {
         self.send(request).await
     }
 
+    /// `POST /api/assets` with `file` as `assetData` (named `name`) and the given text fields;
+    /// the two dates default to a fixed instant unless given.
+    pub async fn upload(&self, token: &str, name: &str, file: &[u8], fields: &[(&str, &str)]) -> Reply {
+        let mut form = reqwest::multipart::Form::new();
+        for default in ["fileCreatedAt", "fileModifiedAt"] {
+            if !fields.iter().any(|(key, _)| *key == default) {
+                form = form.text(default, "2024-05-01T12:00:00.000Z");
+            }
+        }
+        for (key, value) in fields {
+            form = form.text(key.to_string(), value.to_string());
+        }
+        form = form.part("assetData", reqwest::multipart::Part::bytes(file.to_vec()).file_name(name.to_string()));
+        self.send(self.request(Method::POST, "/api/assets").bearer_auth(token).multipart(form)).await
+    }
+
+    /// Files under the media folder's `upload/` (mount markers aside): what uploads left on disk.
+    pub fn uploaded_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.file_name().is_some_and(|n| n != ".immich") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.media.join("upload"), &mut files);
+        files.sort();
+        files
+    }
+
     /// Signs up the admin and logs in; returns the access token.
     pub async fn admin_token(&self) -> String {
         let signup = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Immich Admin"});

@@ -2,6 +2,8 @@
 //! the same table builds the router and is exported for the conformance tests.
 
 mod api_keys;
+mod asset_dto;
+mod asset_media;
 mod assets;
 mod auth;
 mod config;
@@ -9,6 +11,7 @@ mod server;
 mod sessions;
 mod system_config;
 mod system_metadata;
+mod trash;
 mod users;
 mod users_admin;
 
@@ -119,7 +122,17 @@ api_routes! {
     GET "/admin/users/{id}/statistics", Access::admin(P::AdminUserRead) => users_admin::statistics;
 
     // Assets
+    POST "/assets", Access::permission(P::AssetUpload) => asset_media::upload;
+    DELETE "/assets", Access::permission(P::AssetDelete) => assets::delete;
+    POST "/assets/bulk-upload-check", Access::permission(P::AssetUpload) => asset_media::bulk_upload_check;
     GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
+    GET "/assets/{id}", Access::permission(P::AssetRead) => assets::get;
+    GET "/assets/{id}/original", Access::permission(P::AssetDownload) => asset_media::download_original;
+
+    // Trash
+    POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;
+    POST "/trash/restore", Access::permission(P::AssetDelete) => trash::restore;
+    POST "/trash/restore/assets", Access::permission(P::AssetDelete) => trash::restore_assets;
 
     // Server
     GET "/server/ping", Access::public() => server::ping;

@@ -1,5 +1,8 @@
 //! Business logic, one module per area; handlers call these and map results to DTOs.
 
+pub mod incoming;
 pub mod licenses;
 pub mod preferences;
+pub mod trash;
+pub mod uploads;
 pub mod users;

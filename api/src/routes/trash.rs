@@ -1,0 +1,51 @@
+//! `/trash/*`: emptying and restoring the trash.
+
+use axum::Json;
+use axum::extract::State;
+use darkroom_storage::assets;
+use serde::{Deserialize, Serialize};
+
+use crate::access;
+use crate::auth::Auth;
+use crate::error::{ApiResult, ValidationIssue};
+use crate::permission::Permission;
+use crate::services::trash;
+use crate::state::AppState;
+use crate::validation::{Validate, ValidJson, uuid_list};
+
+#[derive(Debug, Serialize)]
+pub struct TrashResponseDto {
+    count: u64,
+}
+
+pub async fn empty(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<TrashResponseDto>> {
+    Ok(Json(TrashResponseDto { count: trash::empty(&state, auth.user.id).await? }))
+}
+
+pub async fn restore(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<TrashResponseDto>> {
+    Ok(Json(TrashResponseDto { count: assets::restore(&state.db, auth.user.id, None).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkIdsDto {
+    ids: Vec<String>,
+}
+
+impl Validate for BulkIdsDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        uuid_list(&mut issues, "ids", &self.ids);
+        issues
+    }
+}
+
+/// Restores the given assets; like Immich, the count is how many were asked for.
+pub async fn restore_assets(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<TrashResponseDto>> {
+    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    if ids.is_empty() {
+        return Ok(Json(TrashResponseDto { count: 0 }));
+    }
+    access::require_assets(&state, &auth, Permission::AssetDelete, &ids).await?;
+    assets::restore(&state.db, auth.user.id, Some(&ids)).await?;
+    Ok(Json(TrashResponseDto { count: ids.len() as u64 }))
+}

@@ -1,0 +1,48 @@
+//! The trash: assets go there first; emptying it (or a forced delete) removes them for good.
+//! Until a job queue runs this in the background, permanent deletion happens right away.
+
+use darkroom_storage::assets;
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Trashes `ids`, or with `force` deletes them permanently.
+pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    assets::trash(&state.db, ids, force).await?;
+    if force {
+        purge(state, owner).await?;
+    }
+    Ok(())
+}
+
+/// Marks the owner's trash for deletion and deletes it; returns how many assets it held.
+pub async fn empty(state: &AppState, owner: Uuid) -> ApiResult<u64> {
+    let count = assets::empty_trash(&state.db, owner).await?;
+    if count > 0 {
+        purge(state, owner).await?;
+    }
+    Ok(count)
+}
+
+/// Deletes the rows of the owner's assets marked `deleted`, then their files. A file that
+/// cannot be removed is logged: its row is already gone, so no client can see it.
+async fn purge(state: &AppState, owner: Uuid) -> ApiResult<()> {
+    for asset in assets::purge_deleted(&state.db, Some(owner)).await? {
+        for file in &asset.files {
+            let path = std::path::Path::new(file);
+            if !state.layout.contains(path) {
+                continue;
+            }
+            match tokio::fs::remove_file(path).await {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => tracing::warn!(asset = %asset.id, file, %error, "could not remove a deleted asset's file"),
+            }
+        }
+    }
+    Ok(())
+}
