@@ -1,6 +1,7 @@
 //! Test support: a real Darkroom server on a fresh PostgreSQL database per test, an HTTP client
 //! that checks every JSON response against Immich's OpenAPI contract, and spec helpers.
 
+pub mod fixtures;
 pub mod spec;
 
 use std::path::PathBuf;

@@ -1,8 +1,11 @@
 //! The official Immich JavaScript clients (from npm, run on Node 22) against a real server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use darkroom_tests::TestServer;
+use darkroom_tests::{TestServer, fixtures};
+use reqwest::Method;
+use serde_json::json;
 
 fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
@@ -22,13 +25,7 @@ fn node() -> PathBuf {
 }
 
 async fn run_script(script: &str, args: &[&str]) {
-    let output = tokio::process::Command::new(node())
-        .arg(script)
-        .args(args)
-        .current_dir(node_dir())
-        .output()
-        .await
-        .expect("run node");
+    let output = tokio::process::Command::new(node()).arg(script).args(args).current_dir(node_dir()).output().await.expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", output.status);
@@ -38,4 +35,112 @@ async fn run_script(script: &str, args: &[&str]) {
 async fn official_sdk_signs_up_logs_in_and_manages_api_keys() {
     let server = TestServer::start().await;
     run_script("sdk-foundation.mjs", &[&server.url]).await;
+}
+
+/// The `immich` command of `@immich/cli`, with its configuration in `config_dir`.
+struct Cli {
+    config_dir: PathBuf,
+}
+
+impl Cli {
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(node())
+            .arg(node_dir().join("node_modules/@immich/cli/dist/index.js"))
+            .args(args)
+            .env("IMMICH_CONFIG_DIR", &self.config_dir)
+            .env_remove("IMMICH_INSTANCE_URL")
+            .env_remove("IMMICH_API_KEY")
+            .output()
+            .await
+            .expect("run immich")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    async fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(output.status.success(), "immich {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    }
+}
+
+/// root/{2023/{beach.jpg, pool.png, clip.mp4}, 2024/{city.webp, night.heic}, notes.txt}
+fn media_tree(root: &Path) {
+    let y2023 = root.join("2023");
+    let y2024 = root.join("2024");
+    std::fs::create_dir_all(&y2023).unwrap();
+    std::fs::create_dir_all(&y2024).unwrap();
+    fixtures::jpeg_with_exif(&y2023.join("beach.jpg"), 10);
+    fixtures::still(&y2023.join("pool.png"), 20);
+    fixtures::mp4(&y2023.join("clip.mp4"), 30);
+    fixtures::still(&y2024.join("city.webp"), 40);
+    fixtures::heic(&y2024.join("night.heic"), 50);
+    std::fs::write(root.join("notes.txt"), "not a photo").unwrap();
+}
+
+async fn statistics(server: &TestServer, token: &str) -> serde_json::Value {
+    server.call(Method::GET, "/api/assets/statistics", Some(token), None).await.body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn immich_cli_logs_in_and_uploads_a_folder_tree() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let key = server.api_key(&admin, &["all"]).await;
+    let work = std::env::temp_dir().join(format!("darkroom-cli-{}", uuid::Uuid::new_v4().simple()));
+    let root = work.join("photos");
+    media_tree(&root);
+    let cli = Cli { config_dir: work.join("config") };
+
+    // The URL without /api: the CLI finds the API through /.well-known/immich.
+    let login = cli.ok(&["login", &server.url, &key]).await;
+    assert!(login.contains("Logged in as admin@immich.cloud"), "{login}");
+    let auth_file = cli.config_dir.join("auth.yml");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&auth_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let bad_key = cli.run(&["login", &server.url, "not-a-key"]).await;
+    assert!(!bad_key.status.success());
+
+    let root_arg = root.to_str().unwrap();
+    let dry = cli.ok(&["upload", "--recursive", "--dry-run", "--no-progress", root_arg]).await;
+    assert!(dry.contains("Found 5 new files and 0 duplicates"), "{dry}");
+    assert_eq!(statistics(&server, &admin).await, json!({"images": 0, "videos": 0, "total": 0}), "a dry run uploads nothing");
+
+    let first = cli.ok(&["upload", "--recursive", "--concurrency", "4", "--no-progress", root_arg]).await;
+    assert!(first.contains("Found 5 new files and 0 duplicates"), "{first}");
+    assert!(first.contains("Successfully uploaded 5 new assets"), "{first}");
+    assert_eq!(statistics(&server, &admin).await, json!({"images": 4, "videos": 1, "total": 5}));
+    let ids = server.call(Method::POST, "/api/assets/bulk-upload-check", Some(&admin), Some(json!({"assets": []}))).await;
+    assert_eq!(ids.body, json!({"results": []}));
+
+    let second = cli.ok(&["upload", "--recursive", "--no-progress", root_arg]).await;
+    assert!(second.contains("Found 0 new files and 5 duplicates"), "{second}");
+
+    // Without hashing, the server recognises the duplicates itself.
+    let unhashed = cli.ok(&["upload", "--recursive", "--skip-hash", "--no-progress", root_arg]).await;
+    assert!(unhashed.contains("Skipped 5 duplicate assets"), "{unhashed}");
+    assert_eq!(statistics(&server, &admin).await["total"], json!(5));
+
+    // Every byte came back.
+    let beach = std::fs::read(root.join("2023/beach.jpg")).unwrap();
+    let check = server.call(Method::POST, "/api/assets/bulk-upload-check", Some(&admin), Some(json!({"assets": [
+        {"id": "beach", "checksum": sha1_hex(&beach)}
+    ]}))).await;
+    let beach_id = check.body["results"][0]["assetId"].as_str().unwrap().to_string();
+    let original = server.send(server.request(Method::GET, &format!("/api/assets/{beach_id}/original")).bearer_auth(&admin)).await;
+    assert_eq!(original.bytes, beach);
+
+    let deleted = cli.ok(&["upload", "--recursive", "--delete-duplicates", "--no-progress", root_arg]).await;
+    assert!(deleted.contains("Found 0 new files and 5 duplicates"), "{deleted}");
+    assert!(!root.join("2023/beach.jpg").exists(), "duplicates deleted locally");
+    assert!(root.join("notes.txt").exists(), "unsupported files are left alone");
+
+    let info = cli.ok(&["server-info"]).await;
+    assert!(info.contains("3.2.2") && info.contains("Images: 4") && info.contains("Videos: 1"), "{info}");
+    std::fs::remove_dir_all(work).unwrap();
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
