@@ -251,6 +251,15 @@ pub mod rules {
         }
     }
 
+    /// zod's `.min(low).max(high)` on a number.
+    pub fn number_between(issues: &mut Vec<ValidationIssue>, path: &[&str], value: f64, low: f64, high: f64) {
+        if value < low {
+            issues.push(ValidationIssue::with_code("too_small", path, format!("Too small: expected number to be >={low}")));
+        } else if value > high {
+            issues.push(ValidationIssue::with_code("too_big", path, format!("Too big: expected number to be <={high}")));
+        }
+    }
+
     pub fn non_empty<T>(issues: &mut Vec<ValidationIssue>, path: &[&str], values: &[T]) {
         if values.is_empty() {
             issues.push(ValidationIssue::with_code("too_small", path, "Too small: expected array to have >=1 items"));

@@ -357,3 +357,75 @@ async fn concurrent_uploads_of_the_same_bytes_make_one_asset() {
     assert_eq!(server.uploaded_files().len(), 1);
     assert_eq!(me(&server, &admin).await["quotaUsageInBytes"], json!(bytes.len()));
 }
+
+#[tokio::test]
+async fn owners_edit_assets_one_at_a_time_and_in_bulk() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let other = server.user_token(&admin, "other@immich.cloud").await;
+    let a = server.upload(&admin, "a.jpg", &photo("edit-a"), &[]).await.body["id"].as_str().unwrap().to_string();
+    let b = server.upload(&admin, "b.jpg", &photo("edit-b"), &[]).await.body["id"].as_str().unwrap().to_string();
+    let video = server.upload(&admin, "b.mov", &photo("edit-video"), &[]).await.body["id"].as_str().unwrap().to_string();
+
+    let edit = json!({
+        "isFavorite": true, "visibility": "archive", "description": "At the beach",
+        "dateTimeOriginal": "2023-11-19T18:11:00.000-07:00", "latitude": 48.85, "longitude": 2.35, "rating": -1,
+    });
+    let updated = server.call(Method::PUT, &format!("/api/assets/{a}"), Some(&admin), Some(edit)).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let body = &updated.body;
+    assert_eq!((body["isFavorite"].clone(), body["isArchived"].clone(), body["visibility"].clone()), (json!(true), json!(true), json!("archive")));
+    assert_eq!(body["exifInfo"]["dateTimeOriginal"], json!("2023-11-20T01:11:00+00:00"));
+    assert_eq!(body["exifInfo"]["timeZone"], json!("UTC-7"));
+    assert_eq!((body["exifInfo"]["latitude"].clone(), body["exifInfo"]["rating"].clone()), (json!(48.85), json!(-1)));
+    assert_eq!(body["exifInfo"]["description"], json!("At the beach"));
+    assert!(body.get("owner").is_none() && body.get("stack").is_none(), "update answers without relations");
+    let mut db = server.db().await;
+    let locked: Vec<String> = sqlx::query_scalar(r#"SELECT unnest("lockedProperties") FROM asset_exif WHERE "assetId" = $1::uuid ORDER BY 1"#)
+        .bind(&a)
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(locked, ["dateTimeOriginal", "description", "latitude", "longitude", "rating", "timeZone"]);
+
+    // PATCH is the same route; an empty body changes nothing.
+    let unchanged = server.call(Method::PATCH, &format!("/api/assets/{a}"), Some(&admin), Some(json!({}))).await;
+    assert_eq!(unchanged.body["exifInfo"]["description"], json!("At the beach"));
+
+    let link = server.call(Method::PUT, &format!("/api/assets/{b}"), Some(&admin), Some(json!({"livePhotoVideoId": video}))).await;
+    assert_eq!(link.body["livePhotoVideoId"], json!(video));
+    assert_eq!(server.call(Method::GET, &format!("/api/assets/{video}"), Some(&admin), None).await.body["visibility"], json!("hidden"));
+    let unlink = server.call(Method::PUT, &format!("/api/assets/{b}"), Some(&admin), Some(json!({"livePhotoVideoId": null}))).await;
+    assert_eq!(unlink.body["livePhotoVideoId"], json!(null));
+    assert_eq!(server.call(Method::GET, &format!("/api/assets/{video}"), Some(&admin), None).await.body["visibility"], json!("timeline"));
+
+    let bad = [
+        (json!({"rating": 0}), "Rating must be -1 (rejected), 1–5 (starred), or null (unrated); 0 is not valid"),
+        (json!({"rating": 6}), "Too big: expected number to be <=5"),
+        (json!({"latitude": 91, "longitude": 0}), "Too big: expected number to be <=90"),
+        (json!({"latitude": 10}), "Latitude and longitude must be provided together"),
+        (json!({"dateTimeOriginal": "soon"}), "Invalid input: expected ISO 8601 datetime string, received string"),
+        (json!({"isFavorite": "true"}), "Invalid input: expected boolean, received string"),
+    ];
+    for (body, message) in bad {
+        let reply = server.call(Method::PUT, &format!("/api/assets/{a}"), Some(&admin), Some(body.clone())).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(reply.body["errors"][0]["message"], json!(message), "{body}");
+    }
+    let foreign = server.call(Method::PUT, &format!("/api/assets/{a}"), Some(&other), Some(json!({"isFavorite": false}))).await;
+    assert_eq!(foreign.message(), "Not found or no asset.update access");
+
+    // Bulk: shift dates by −1 day −1 minute, set the zone, unfavourite.
+    let bulk = json!({"ids": [a, b], "dateTimeRelative": -1441, "timeZone": "Europe/Paris", "isFavorite": false});
+    let reply = server.call(Method::PUT, "/api/assets", Some(&admin), Some(bulk)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let shifted = server.call(Method::GET, &format!("/api/assets/{a}"), Some(&admin), None).await.body;
+    assert_eq!(shifted["exifInfo"]["dateTimeOriginal"], json!("2023-11-19T01:10:00+00:00"));
+    assert_eq!((shifted["exifInfo"]["timeZone"].clone(), shifted["isFavorite"].clone()), (json!("Europe/Paris"), json!(false)));
+    let both = server
+        .call(Method::PUT, "/api/assets", Some(&admin), Some(json!({"ids": [a], "dateTimeRelative": 5, "dateTimeOriginal": "2023-01-01T00:00:00Z"})))
+        .await;
+    assert_eq!(both.body["errors"][0]["message"], json!("dateTimeRelative cannot exist alongside dateTimeOriginal"));
+    let foreign_bulk = server.call(Method::PATCH, "/api/assets", Some(&other), Some(json!({"ids": [a], "isFavorite": true}))).await;
+    assert_eq!(foreign_bulk.message(), "Not found or no asset.update access");
+}

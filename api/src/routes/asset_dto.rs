@@ -116,10 +116,13 @@ pub struct AssetResponseDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     exif_info: Option<ExifResponseDto>,
     live_photo_video_id: Option<Uuid>,
-    tags: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<Value>>,
     people: Vec<Value>,
     checksum: String,
-    stack: Option<Value>,
+    /// `Some(None)` is `null` (no stack); `None` leaves the key out, as Immich's update does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<Option<Value>>,
     is_offline: bool,
     has_metadata: bool,
     duplicate_id: Option<Uuid>,
@@ -156,10 +159,10 @@ impl AssetResponseDto {
             duration: asset.duration,
             exif_info: asset.exif.map(ExifResponseDto::from),
             live_photo_video_id: asset.live_photo_video_id,
-            tags: Vec::new(),
+            tags: Some(Vec::new()),
             people: Vec::new(),
             checksum: base64(&asset.checksum),
-            stack: None,
+            stack: Some(None),
             is_offline: asset.is_offline,
             has_metadata: true,
             duplicate_id: asset.duplicate_id,
@@ -168,6 +171,16 @@ impl AssetResponseDto {
             height: asset.height,
             is_edited: asset.is_edited,
         }
+    }
+}
+
+impl AssetResponseDto {
+    /// What Immich's update answers: the asset without owner, tags and stack.
+    pub fn without_relations(mut self) -> Self {
+        self.owner = None;
+        self.tags = None;
+        self.stack = None;
+        self
     }
 }
 

@@ -123,10 +123,12 @@ api_routes! {
 
     // Assets
     POST "/assets", Access::permission(P::AssetUpload) => asset_media::upload;
+    PUT|PATCH "/assets", Access::permission(P::AssetUpdate) => assets::update_many;
     DELETE "/assets", Access::permission(P::AssetDelete) => assets::delete;
     POST "/assets/bulk-upload-check", Access::permission(P::AssetUpload) => asset_media::bulk_upload_check;
     GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
     GET "/assets/{id}", Access::permission(P::AssetRead) => assets::get;
+    PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
     GET "/assets/{id}/original", Access::permission(P::AssetDownload) => asset_media::download_original;
 
     // Trash
