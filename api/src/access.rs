@@ -1,8 +1,9 @@
-//! Who may touch which asset. Every route that takes asset ids asks here, so the rules live in
-//! one place; anything not allowed reads `Not found or no <permission> access`, whether the
-//! asset is someone else's or does not exist. Owners are the only rule today; partners, albums
-//! and shared links join here.
+//! Who may touch which asset or album. Every route that takes ids asks here, so the rules live
+//! in one place; anything not allowed reads `Not found or no <permission> access`, whether the
+//! thing is someone else's or does not exist. Owners and album members are the rules today;
+//! partners and shared links join here.
 
+use darkroom_storage::albums::{self, AlbumRole};
 use darkroom_storage::assets;
 use uuid::Uuid;
 
@@ -28,15 +29,50 @@ pub async fn require_assets(state: &AppState, auth: &AuthContext, permission: Pe
     let mut wanted: Vec<Uuid> = ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let allowed = match permission {
+    let allowed = allowed_assets(state, auth, permission, &wanted).await?;
+    if allowed.len() == wanted.len() { Ok(()) } else { Err(denied(permission)) }
+}
+
+/// The subset of `ids` (without repeats) `auth` may use `permission` on.
+pub async fn allowed_assets(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    let mut allowed = match permission {
         Permission::AssetRead
         | Permission::AssetView
         | Permission::AssetDownload
         | Permission::AssetUpdate
         | Permission::AssetDelete
         | Permission::AssetShare
-        | Permission::AssetCopy => assets::owned_ids(&state.db, auth.user.id, &wanted, sees_locked(auth)).await?,
+        | Permission::AssetCopy => assets::owned_ids(&state.db, auth.user.id, ids, sees_locked(auth)).await?,
         _ => Vec::new(),
     };
-    if allowed.len() == wanted.len() { Ok(()) } else { Err(denied(permission)) }
+    // Album members see (but do not change) the album's assets.
+    if matches!(permission, Permission::AssetRead | Permission::AssetView | Permission::AssetDownload) && allowed.len() < ids.len() {
+        let rest: Vec<Uuid> = ids.iter().copied().filter(|id| !allowed.contains(id)).collect();
+        allowed.extend(albums::asset_ids_shared_with(&state.db, auth.user.id, &rest).await?);
+    }
+    Ok(allowed)
+}
+
+/// Which roles may do what with an album.
+fn role_allows(role: AlbumRole, permission: Permission) -> bool {
+    match permission {
+        Permission::AlbumRead | Permission::AlbumDownload => true,
+        Permission::AlbumUpdate | Permission::AlbumShare | Permission::AlbumAssetCreate | Permission::AlbumAssetDelete => {
+            matches!(role, AlbumRole::Owner | AlbumRole::Editor)
+        }
+        Permission::AlbumDelete => role == AlbumRole::Owner,
+        _ => false,
+    }
+}
+
+/// Succeeds when `auth` may use `permission` on the album `id`.
+pub async fn require_album(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<()> {
+    let roles = albums::roles(&state.db, auth.user.id, &[id]).await?;
+    if roles.iter().any(|(_, role)| role_allows(*role, permission)) { Ok(()) } else { Err(denied(permission)) }
+}
+
+/// The subset of `ids` on which `auth` may use `permission`.
+pub async fn allowed_albums(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    let roles = albums::roles(&state.db, auth.user.id, ids).await?;
+    Ok(roles.into_iter().filter(|(_, role)| role_allows(*role, permission)).map(|(id, _)| id).collect())
 }

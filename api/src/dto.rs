@@ -57,8 +57,12 @@ impl AvatarColor {
 
 /// A user without a chosen colour gets one derived from their e-mail, as Immich does.
 pub fn avatar_color(user: &User) -> String {
-    user.avatar_color.clone().unwrap_or_else(|| {
-        let sum: u64 = user.email.chars().map(u64::from).sum();
+    avatar_color_of(&user.email, user.avatar_color.as_deref())
+}
+
+pub fn avatar_color_of(email: &str, chosen: Option<&str>) -> String {
+    chosen.map(str::to_string).unwrap_or_else(|| {
+        let sum: u64 = email.chars().map(u64::from).sum();
         AVATAR_COLORS[(sum % 10) as usize].to_string()
     })
 }

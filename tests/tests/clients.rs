@@ -130,6 +130,21 @@ async fn immich_cli_logs_in_and_uploads_a_folder_tree() {
     let original = server.send(server.request(Method::GET, &format!("/api/assets/{beach_id}/original")).bearer_auth(&admin)).await;
     assert_eq!(original.bytes, beach);
 
+    // Albums from folder names, then all into one named album; existing assets are added too.
+    let by_folder = cli.ok(&["upload", "--recursive", "--album", "--no-progress", root_arg]).await;
+    assert!(by_folder.contains("Successfully created 2 new albums"), "{by_folder}");
+    let albums = server.call(Method::GET, "/api/albums", Some(&admin), None).await.body;
+    let mut counts: Vec<(String, i64)> =
+        albums.as_array().unwrap().iter().map(|a| (a["albumName"].as_str().unwrap().to_string(), a["assetCount"].as_i64().unwrap())).collect();
+    counts.sort();
+    assert_eq!(counts, [("2023".to_string(), 3), ("2024".to_string(), 2)]);
+    let named = cli.ok(&["upload", "--recursive", "--album-name", "Everything", "--no-progress", root_arg]).await;
+    assert!(named.contains("Successfully created 1 new album"), "{named}");
+    let everything = server.call(Method::GET, "/api/albums?name=Everything", Some(&admin), None).await.body;
+    assert_eq!(everything[0]["assetCount"], json!(5));
+    let again = cli.ok(&["upload", "--recursive", "--album-name", "Everything", "--no-progress", root_arg]).await;
+    assert!(again.contains("Successfully created 0 new albums"), "{again}");
+
     let deleted = cli.ok(&["upload", "--recursive", "--delete-duplicates", "--no-progress", root_arg]).await;
     assert!(deleted.contains("Found 0 new files and 5 duplicates"), "{deleted}");
     assert!(!root.join("2023/beach.jpg").exists(), "duplicates deleted locally");

@@ -1,6 +1,7 @@
 //! The API's route table. Each line names method(s), path, who may call it and the handler;
 //! the same table builds the router and is exported for the conformance tests.
 
+mod albums;
 mod api_keys;
 mod asset_dto;
 mod asset_media;
@@ -130,6 +131,21 @@ api_routes! {
     GET "/assets/{id}", Access::permission(P::AssetRead) => assets::get;
     PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
     GET "/assets/{id}/original", Access::permission(P::AssetDownload) => asset_media::download_original;
+
+    // Albums
+    GET "/albums", Access::permission(P::AlbumRead) => albums::list;
+    POST "/albums", Access::permission(P::AlbumCreate) => albums::create;
+    PUT "/albums/assets", Access::permission(P::AlbumAssetCreate) => albums::add_assets_to_albums;
+    GET "/albums/statistics", Access::permission(P::AlbumStatistics) => albums::statistics;
+    GET "/albums/{id}", Access::permission(P::AlbumRead) => albums::get;
+    PATCH "/albums/{id}", Access::permission(P::AlbumUpdate) => albums::update;
+    DELETE "/albums/{id}", Access::permission(P::AlbumDelete) => albums::delete;
+    PUT "/albums/{id}/assets", Access::permission(P::AlbumAssetCreate) => albums::add_assets;
+    DELETE "/albums/{id}/assets", Access::permission(P::AlbumAssetDelete) => albums::remove_assets;
+    GET "/albums/{id}/map-markers", Access::permission(P::AlbumRead) => albums::map_markers;
+    PUT "/albums/{id}/users", Access::permission(P::AlbumUserCreate) => albums::add_users;
+    PUT "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserUpdate) => albums::update_user;
+    DELETE "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserDelete) => albums::remove_user;
 
     // Trash
     POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;

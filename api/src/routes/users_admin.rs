@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use darkroom_storage::users::{self, UserChanges, UserFilter};
-use darkroom_storage::sessions;
+use darkroom_storage::{albums, sessions};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -197,6 +197,7 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     // `deleted` users are removed for good after the configured delay; `removing` ones right away.
     users::soft_delete(&state.db, id, if dto.force { "removing" } else { "deleted" }).await?;
     sessions::delete_all_except(&state.db, id, None).await?;
+    albums::set_owner_deleted(&state.db, id, true).await?;
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
@@ -207,6 +208,7 @@ pub async fn restore(State(state): State<AppState>, Auth(_): Auth, IdPath(id): I
         return Err(ApiError::bad_request("User is being removed and cannot be restored"));
     }
     users::restore(&state.db, id).await?;
+    albums::set_owner_deleted(&state.db, id, false).await?;
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }

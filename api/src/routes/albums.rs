@@ -1,0 +1,576 @@
+//! `/albums/*`: albums, their assets and the people they are shared with.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use darkroom_storage::albums::{self, Album, AlbumChanges, AlbumFilter, AlbumRole, NewAlbum};
+use darkroom_storage::users;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access;
+use crate::auth::{Auth, AuthContext};
+use crate::dto::{UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::permission::Permission;
+use crate::services::preferences;
+use crate::state::AppState;
+use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, uuid_list};
+
+#[derive(Debug, Serialize)]
+pub struct AlbumUserResponseDto {
+    user: UserResponseDto,
+    role: AlbumRole,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContributorCountResponseDto {
+    user_id: Uuid,
+    asset_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumResponseDto {
+    id: Uuid,
+    album_name: String,
+    description: String,
+    #[serde(serialize_with = "serialize_iso")]
+    created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_iso")]
+    updated_at: DateTime<Utc>,
+    album_thumbnail_asset_id: Option<Uuid>,
+    shared: bool,
+    album_users: Vec<AlbumUserResponseDto>,
+    has_shared_link: bool,
+    asset_count: i64,
+    is_activity_enabled: bool,
+    order: String,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_iso_opt")]
+    start_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_iso_opt")]
+    end_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_iso_opt")]
+    last_modified_asset_timestamp: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contributor_counts: Option<Vec<ContributorCountResponseDto>>,
+}
+
+/// How much of an album a response carries: lists and reads add the newest change of its
+/// assets, a single read the contributors too (of shared albums).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Written,
+    Listed,
+    Read,
+}
+
+async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: Detail) -> ApiResult<Vec<AlbumResponseDto>> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = list.iter().map(|album| album.id).collect();
+    let mut members: HashMap<Uuid, Vec<AlbumUserResponseDto>> = HashMap::new();
+    for member in albums::members(&state.db, &ids, viewer).await? {
+        let user = UserResponseDto {
+            id: member.user_id,
+            avatar_color: avatar_color_of(&member.email, member.avatar_color.as_deref()),
+            email: member.email,
+            name: member.name,
+            profile_image_path: member.profile_image_path,
+            profile_changed_at: member.profile_changed_at,
+        };
+        members.entry(member.album_id).or_default().push(AlbumUserResponseDto { user, role: member.role });
+    }
+    let stats: HashMap<Uuid, albums::AlbumStats> = albums::stats(&state.db, &ids).await?.into_iter().map(|s| (s.album_id, s)).collect();
+    let mut dtos = Vec::with_capacity(list.len());
+    for album in list {
+        let album_users = members.remove(&album.id).unwrap_or_default();
+        let shared = album_users.len() > 1;
+        let stat = stats.get(&album.id);
+        let contributor_counts = if detail == Detail::Read && shared {
+            let counts = albums::contributor_counts(&state.db, album.id).await?;
+            Some(counts.into_iter().map(|(user_id, asset_count)| ContributorCountResponseDto { user_id, asset_count }).collect())
+        } else {
+            None
+        };
+        dtos.push(AlbumResponseDto {
+            id: album.id,
+            album_name: album.album_name,
+            description: album.description,
+            created_at: album.created_at,
+            updated_at: album.updated_at,
+            album_thumbnail_asset_id: album.album_thumbnail_asset_id,
+            shared,
+            album_users,
+            has_shared_link: false,
+            asset_count: stat.map_or(0, |s| s.asset_count),
+            is_activity_enabled: album.is_activity_enabled,
+            order: album.order,
+            start_date: stat.and_then(|s| s.start_date),
+            end_date: stat.and_then(|s| s.end_date),
+            last_modified_asset_timestamp: stat.and_then(|s| s.last_modified_asset_timestamp).filter(|_| detail != Detail::Written),
+            contributor_counts,
+        });
+    }
+    Ok(dtos)
+}
+
+async fn album_dto(state: &AppState, id: Uuid, viewer: Uuid, detail: Detail) -> ApiResult<AlbumResponseDto> {
+    let album = find(state, id).await?;
+    album_dtos(state, vec![album], viewer, detail).await?.pop().ok_or_else(|| ApiError::bad_request("Album not found"))
+}
+
+async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {
+    albums::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Album not found"))
+}
+
+fn check_uuid(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) {
+    if let Some(value) = value
+        && parse_uuid_v4(value).is_none()
+    {
+        issues.push(invalid_uuid(&[field]));
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetAlbumsQuery {
+    id: Option<String>,
+    name: Option<String>,
+    is_owned: Option<bool>,
+    is_shared: Option<bool>,
+    asset_id: Option<String>,
+}
+
+impl Validate for GetAlbumsQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        check_uuid(&mut issues, "id", &self.id);
+        check_uuid(&mut issues, "assetId", &self.asset_id);
+        issues
+    }
+}
+
+pub async fn list(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<GetAlbumsQuery>) -> ApiResult<Json<Vec<AlbumResponseDto>>> {
+    albums::refresh_thumbnails(&state.db).await?;
+    let list = match query.asset_id.as_deref().and_then(parse_uuid_v4) {
+        Some(asset_id) => albums::list_with_asset(&state.db, auth.user.id, asset_id).await?,
+        None => {
+            let filter = AlbumFilter { id: query.id.as_deref().and_then(parse_uuid_v4), is_owned: query.is_owned, is_shared: query.is_shared };
+            albums::list(&state.db, auth.user.id, query.name.as_deref(), filter).await?
+        }
+    };
+    Ok(Json(album_dtos(&state, list, auth.user.id, Detail::Listed).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumUserCreateDto {
+    user_id: String,
+    role: AlbumRole,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAlbumDto {
+    album_name: String,
+    description: Option<String>,
+    #[serde(default)]
+    album_users: Vec<AlbumUserCreateDto>,
+    #[serde(default)]
+    asset_ids: Vec<String>,
+}
+
+impl Validate for CreateAlbumDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        for (index, member) in self.album_users.iter().enumerate() {
+            if parse_uuid_v4(&member.user_id).is_none() {
+                issues.push(ValidationIssue {
+                    code: "invalid_format",
+                    path: vec![serde_json::json!("albumUsers"), serde_json::json!(index), serde_json::json!("userId")],
+                    message: "Invalid UUID".into(),
+                });
+            }
+        }
+        uuid_list(&mut issues, "assetIds", &self.asset_ids);
+        issues
+    }
+}
+
+/// Users to share with must exist and not be deleted.
+async fn require_user(state: &AppState, id: Uuid) -> ApiResult<()> {
+    users::get(&state.db, id, false).await?.map(|_| ()).ok_or_else(|| ApiError::bad_request("Invalid user"))
+}
+
+pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<CreateAlbumDto>) -> ApiResult<(StatusCode, Json<AlbumResponseDto>)> {
+    let mut members: Vec<(Uuid, AlbumRole)> = Vec::new();
+    for member in &dto.album_users {
+        let Some(user_id) = parse_uuid_v4(&member.user_id) else { continue };
+        if user_id == auth.user.id || members.iter().any(|(id, _)| *id == user_id) {
+            continue;
+        }
+        if member.role == AlbumRole::Owner {
+            return Err(ApiError::bad_request("Cannot add another owner"));
+        }
+        require_user(&state, user_id).await?;
+        members.push((user_id, member.role));
+    }
+    // Assets the caller may not share are left out silently, as in Immich.
+    let requested = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &requested).await?.into_iter().collect();
+    let mut asset_ids: Vec<Uuid> = Vec::new();
+    for id in requested {
+        if shareable.contains(&id) && !asset_ids.contains(&id) {
+            asset_ids.push(id);
+        }
+    }
+    let preferences = preferences::get(&state.db, auth.user.id).await?;
+    let order = preferences["albums"]["defaultAssetOrder"].as_str().unwrap_or("desc").to_string();
+    let new = NewAlbum {
+        owner_id: auth.user.id,
+        album_name: &dto.album_name,
+        description: dto.description.as_deref().unwrap_or(""),
+        order: &order,
+        members: &members,
+        asset_ids: &asset_ids,
+    };
+    let id = albums::create(&state.db, &new).await?;
+    Ok((StatusCode::CREATED, Json(album_dto(&state, id, auth.user.id, Detail::Written).await?)))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumStatisticsResponseDto {
+    owned: usize,
+    shared: usize,
+    not_shared: usize,
+}
+
+pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<AlbumStatisticsResponseDto>> {
+    let count = |is_owned, is_shared| {
+        let state = state.clone();
+        async move {
+            let filter = AlbumFilter { id: None, is_owned, is_shared };
+            Ok::<_, ApiError>(albums::list(&state.db, auth.user.id, None, filter).await?.len())
+        }
+    };
+    Ok(Json(AlbumStatisticsResponseDto {
+        owned: count(Some(true), None).await?,
+        shared: count(None, Some(true)).await?,
+        not_shared: count(Some(true), Some(false)).await?,
+    }))
+}
+
+pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<AlbumResponseDto>> {
+    access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
+    albums::refresh_thumbnails(&state.db).await?;
+    Ok(Json(album_dto(&state, id, auth.user.id, Detail::Read).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetOrder {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAlbumDto {
+    album_name: Option<String>,
+    description: Option<String>,
+    album_thumbnail_asset_id: Option<String>,
+    is_activity_enabled: Option<bool>,
+    order: Option<AssetOrder>,
+}
+
+impl Validate for UpdateAlbumDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        check_uuid(&mut issues, "albumThumbnailAssetId", &self.album_thumbnail_asset_id);
+        issues
+    }
+}
+
+pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UpdateAlbumDto>) -> ApiResult<Json<AlbumResponseDto>> {
+    access::require_album(&state, &auth, Permission::AlbumUpdate, id).await?;
+    find(&state, id).await?;
+    let thumbnail = dto.album_thumbnail_asset_id.as_deref().and_then(parse_uuid_v4);
+    if let Some(thumbnail) = thumbnail
+        && albums::asset_ids_in(&state.db, id, &[thumbnail]).await?.is_empty()
+    {
+        return Err(ApiError::bad_request("Invalid album thumbnail"));
+    }
+    let changes = AlbumChanges {
+        album_name: dto.album_name,
+        description: dto.description,
+        album_thumbnail_asset_id: thumbnail,
+        is_activity_enabled: dto.is_activity_enabled,
+        order: dto.order.map(|order| match order {
+            AssetOrder::Asc => "asc".to_string(),
+            AssetOrder::Desc => "desc".to_string(),
+        }),
+    };
+    albums::update(&state.db, id, &changes).await?;
+    Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
+}
+
+pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+    access::require_album(&state, &auth, Permission::AlbumDelete, id).await?;
+    albums::delete(&state.db, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+pub struct MapMarkerResponseDto {
+    id: Uuid,
+    lat: f64,
+    lon: f64,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+}
+
+pub async fn map_markers(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
+    access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
+    let markers = albums::map_markers(&state.db, id).await?;
+    Ok(Json(
+        markers
+            .into_iter()
+            .map(|m| MapMarkerResponseDto { id: m.id, lat: m.latitude, lon: m.longitude, city: m.city, state: m.state, country: m.country })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkIdsDto {
+    ids: Vec<String>,
+}
+
+impl Validate for BulkIdsDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        uuid_list(&mut issues, "ids", &self.ids);
+        issues
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BulkIdResponseDto {
+    id: Uuid,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+impl BulkIdResponseDto {
+    fn of(id: Uuid, error: Option<&'static str>) -> Self {
+        Self { id, success: error.is_none(), error }
+    }
+}
+
+/// Adds assets to an album, answering per id: added, `duplicate` or `no_permission`.
+async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids: &[Uuid]) -> ApiResult<Vec<BulkIdResponseDto>> {
+    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id, ids).await?.into_iter().collect();
+    let shareable: HashSet<Uuid> = access::allowed_assets(state, auth, Permission::AssetShare, ids).await?.into_iter().collect();
+    let mut results = Vec::with_capacity(ids.len());
+    let mut added = Vec::new();
+    for &id in ids {
+        let error = if present.contains(&id) {
+            Some("duplicate")
+        } else if !shareable.contains(&id) {
+            Some("no_permission")
+        } else {
+            present.insert(id);
+            added.push(id);
+            None
+        };
+        results.push(BulkIdResponseDto::of(id, error));
+    }
+    albums::add_assets(&state.db, album_id, &added).await?;
+    Ok(results)
+}
+
+pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+    find(&state, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumAssetCreate, id).await?;
+    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    Ok(Json(add_to_album(&state, &auth, id, &ids).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumsAddAssetsDto {
+    album_ids: Vec<String>,
+    asset_ids: Vec<String>,
+}
+
+impl Validate for AlbumsAddAssetsDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        uuid_list(&mut issues, "albumIds", &self.album_ids);
+        uuid_list(&mut issues, "assetIds", &self.asset_ids);
+        issues
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlbumsAddAssetsResponseDto {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+pub async fn add_assets_to_albums(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AlbumsAddAssetsDto>) -> ApiResult<Json<AlbumsAddAssetsResponseDto>> {
+    let album_ids = uuid_list(&mut Vec::new(), "albumIds", &dto.album_ids);
+    let asset_ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let albums_allowed = access::allowed_albums(&state, &auth, Permission::AlbumAssetCreate, &album_ids).await?;
+    let assets_allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &asset_ids).await?;
+    if albums_allowed.is_empty() || assets_allowed.is_empty() {
+        return Ok(Json(AlbumsAddAssetsResponseDto { success: false, error: Some("no_permission") }));
+    }
+    let mut any_added = false;
+    for album_id in albums_allowed {
+        find(&state, album_id).await?;
+        any_added |= albums::add_assets(&state.db, album_id, &assets_allowed).await?;
+    }
+    let error = (!any_added).then_some("duplicate");
+    Ok(Json(AlbumsAddAssetsResponseDto { success: any_added, error }))
+}
+
+/// Removes assets, answering per id: removed, `not_found` or `no_permission`. Owners may remove
+/// anything; editors what they could have shared.
+pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+    access::require_album(&state, &auth, Permission::AlbumAssetDelete, id).await?;
+    find(&state, id).await?;
+    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id, &ids).await?.into_iter().collect();
+    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id).await.is_ok();
+    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?.into_iter().collect();
+    let mut results = Vec::with_capacity(ids.len());
+    let mut removed = Vec::new();
+    for asset_id in ids {
+        let error = if !present.contains(&asset_id) {
+            Some("not_found")
+        } else if !is_owner && !shareable.contains(&asset_id) {
+            Some("no_permission")
+        } else {
+            present.remove(&asset_id);
+            removed.push(asset_id);
+            None
+        };
+        results.push(BulkIdResponseDto::of(asset_id, error));
+    }
+    if !removed.is_empty() {
+        albums::remove_assets(&state.db, id, &removed).await?;
+        albums::refresh_thumbnails(&state.db).await?;
+    }
+    Ok(Json(results))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumUserAddDto {
+    user_id: String,
+    role: Option<AlbumRole>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddUsersDto {
+    album_users: Vec<AlbumUserAddDto>,
+}
+
+impl Validate for AddUsersDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        crate::validation::rules::non_empty(&mut issues, &["albumUsers"], &self.album_users);
+        for (index, member) in self.album_users.iter().enumerate() {
+            if parse_uuid_v4(&member.user_id).is_none() {
+                issues.push(ValidationIssue {
+                    code: "invalid_format",
+                    path: vec![serde_json::json!("albumUsers"), serde_json::json!(index), serde_json::json!("userId")],
+                    message: "Invalid UUID".into(),
+                });
+            }
+        }
+        issues
+    }
+}
+
+pub async fn add_users(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<AddUsersDto>) -> ApiResult<Json<AlbumResponseDto>> {
+    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    find(&state, id).await?;
+    for member in dto.album_users {
+        let role = member.role.unwrap_or(AlbumRole::Editor);
+        if role == AlbumRole::Owner {
+            return Err(ApiError::bad_request("Cannot add another owner"));
+        }
+        let Some(user_id) = parse_uuid_v4(&member.user_id) else { continue };
+        if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
+            continue;
+        }
+        require_user(&state, user_id).await?;
+        albums::add_member(&state.db, id, user_id, role).await?;
+    }
+    Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
+}
+
+/// The `{userId}` of member routes: a v4 UUID or `me`.
+fn member_id(params: &HashMap<String, String>, auth: &AuthContext) -> ApiResult<Uuid> {
+    let raw = params.get("userId").map(String::as_str).unwrap_or("");
+    if raw == "me" {
+        return Ok(auth.user.id);
+    }
+    parse_uuid_v4(raw).ok_or_else(|| ApiError::Validation(vec![ValidationIssue::new(&["userId"], r#"Must be a UUID v4 or "me""#)]))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateAlbumUserDto {
+    role: AlbumRole,
+}
+
+impl Validate for UpdateAlbumUserDto {}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    Path(params): Path<HashMap<String, String>>,
+    ValidJson(dto): ValidJson<UpdateAlbumUserDto>,
+) -> ApiResult<StatusCode> {
+    let user_id = member_id(&params, &auth)?;
+    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    find(&state, id).await?;
+    let current = albums::roles(&state.db, user_id, &[id]).await?;
+    if current.iter().any(|(_, role)| *role == AlbumRole::Owner) {
+        return Err(ApiError::bad_request("User is owner"));
+    }
+    if dto.role == AlbumRole::Owner {
+        return Err(ApiError::bad_request("Cannot add another owner"));
+    }
+    albums::set_role(&state.db, id, user_id, dto.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_user(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, Path(params): Path<HashMap<String, String>>) -> ApiResult<StatusCode> {
+    let user_id = member_id(&params, &auth)?;
+    find(&state, id).await?;
+    let role = albums::members(&state.db, &[id], auth.user.id).await?.into_iter().find(|m| m.user_id == user_id).map(|m| m.role);
+    match role {
+        None => return Err(ApiError::bad_request("Album not shared with user")),
+        Some(AlbumRole::Owner) => return Err(ApiError::bad_request("Cannot remove the last album owner")),
+        Some(_) => {}
+    }
+    if user_id != auth.user.id {
+        access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    }
+    albums::remove_member(&state.db, id, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
