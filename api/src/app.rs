@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 pub fn build(state: AppState) -> Router {
     let api = routes::api_router(&state)
+        .merge(routes::resumable_routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         // Uploads stream without a size limit; JSON bodies are capped by `ValidJson`.

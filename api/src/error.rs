@@ -44,6 +44,21 @@ pub enum ApiError {
     /// The media volume is full: the upload is refused (413) without leaving anything behind.
     #[error("Not enough free space on the server")]
     StorageFull(String),
+    #[error("{0}")]
+    Gone(String),
+    /// Another request is writing the same resumable upload.
+    #[error("The upload is busy with another request")]
+    Locked,
+    /// A resumable upload's offset differs from the client's; `Upload-Offset` says where it is.
+    #[error("Upload-Offset {provided} does not match the upload's offset {expected}")]
+    OffsetMismatch { expected: u64, provided: u64 },
+    /// Bytes that do not match the checksum the client gave (tus and RUFH use status 460).
+    #[error("{0}")]
+    ChecksumMismatch(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("Too many login attempts, try again later")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
@@ -82,6 +97,12 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge | Self::StorageFull(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Gone(_) => StatusCode::GONE,
+            Self::Locked => StatusCode::LOCKED,
+            Self::OffsetMismatch { .. } => StatusCode::CONFLICT,
+            Self::ChecksumMismatch(_) => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +150,9 @@ impl IntoResponse for ApiError {
             other => json!({ "message": other.to_string() }),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if let Self::OffsetMismatch { expected, .. } = self {
+            response.headers_mut().insert("upload-offset", HeaderValue::from(expected));
+        }
         if let Self::TooManyRequests { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {

@@ -14,6 +14,7 @@ pub mod server;
 pub mod services;
 pub mod settings_tree;
 pub mod state;
+pub mod structured_fields;
 pub mod system_config;
 pub mod validation;
 pub mod version;

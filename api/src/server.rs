@@ -121,8 +121,24 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweep_resumable_uploads(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    sweeper.abort();
+    served
+}
+
+/// Expired resumable uploads go at start-up and then every hour.
+async fn sweep_resumable_uploads(state: AppState) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        match crate::services::resumable::sweep(&state).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "removed expired resumable uploads"),
+            Err(error) => tracing::warn!(%error, "could not remove expired resumable uploads"),
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM (podman stop).

@@ -22,6 +22,8 @@ pub struct Inner {
     pub system_config: SystemConfigStore,
     pub login_limiter: LoginLimiter,
     pub started_at: Instant,
+    /// Resumable uploads being written right now: one request at a time per upload.
+    pub busy_uploads: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl Deref for AppState {
@@ -46,6 +48,7 @@ impl AppState {
             system_config,
             login_limiter: LoginLimiter::new(limits),
             started_at: Instant::now(),
+            busy_uploads: Default::default(),
         }))
     }
 

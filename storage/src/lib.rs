@@ -7,6 +7,7 @@ pub mod assets;
 pub mod database;
 mod error;
 pub mod media_layout;
+pub mod resumable;
 pub mod sessions;
 pub mod system_metadata;
 pub mod users;

@@ -24,17 +24,51 @@ fn node() -> PathBuf {
     path
 }
 
-async fn run_script(script: &str, args: &[&str]) {
+/// Runs a script in `tests/node`; returns its standard output, failing on a non-zero exit.
+async fn run_script(script: &str, args: &[&str]) -> String {
     let output = tokio::process::Command::new(node()).arg(script).args(args).current_dir(node_dir()).output().await.expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", output.status);
+    stdout
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn official_sdk_signs_up_logs_in_and_manages_api_keys() {
     let server = TestServer::start().await;
     run_script("sdk-foundation.mjs", &[&server.url]).await;
+}
+
+/// tus-js-client uploads a file in chunks; the server restarts between two of them and the
+/// upload resumes at the offset the server kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn tus_js_client_resumes_across_a_server_restart() {
+    let mut server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let key = server.api_key(&admin, &["asset.upload"]).await;
+    let dir = std::env::temp_dir().join(format!("darkroom-tus-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("holiday.mp4");
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let chunk = (1024 * 1024).to_string();
+
+    let started = run_script("tus-resume.mjs", &["start", &server.url, &key, file.to_str().unwrap(), &chunk]).await;
+    let started: serde_json::Value = serde_json::from_str(started.trim()).unwrap();
+    let upload_path = started["uploadPath"].as_str().unwrap().to_string();
+    assert!(upload_path.starts_with("/api/upload/tus/"), "{started}");
+
+    server.restart().await.expect("restart");
+    let resumed = run_script("tus-resume.mjs", &["resume", &server.url, &key, file.to_str().unwrap(), &chunk, &upload_path]).await;
+    let resumed: serde_json::Value = serde_json::from_str(resumed.trim()).unwrap();
+    assert_eq!(resumed["uploadPath"], json!(upload_path), "the same upload continued");
+    assert_eq!(resumed["status"], json!("created"));
+    let id = resumed["assetId"].as_str().unwrap();
+    let original = server.send(server.request(Method::GET, &format!("/api/assets/{id}/original")).bearer_auth(&admin)).await;
+    assert!(original.bytes == bytes, "the asset holds exactly the uploaded bytes");
+    let asset = server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.body;
+    assert_eq!((asset["originalFileName"].clone(), asset["type"].clone()), (json!("holiday.mp4"), json!("VIDEO")));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// The `immich` command of `@immich/cli`, with its configuration in `config_dir`.

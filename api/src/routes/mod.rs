@@ -11,12 +11,14 @@ mod config;
 mod server;
 mod sessions;
 mod system_config;
+mod resumable;
 mod system_metadata;
 mod trash;
 mod users;
 mod users_admin;
 
 pub use auth::mark_onboarded_when_config_file;
+pub use resumable::routes as resumable_routes;
 
 use axum::Router;
 use axum::handler::Handler;

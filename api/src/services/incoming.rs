@@ -47,6 +47,12 @@ impl IncomingFile {
         Ok(incoming)
     }
 
+    /// A file that arrived by other means (a completed resumable upload), with its size and
+    /// SHA-1; like a received file it is removed when dropped unless persisted.
+    pub fn adopt(path: PathBuf, size: u64, sha1: [u8; 20]) -> Self {
+        Self { path, size, sha1, kept: false }
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }

@@ -4,6 +4,7 @@ pub mod asset_edits;
 pub mod incoming;
 pub mod licenses;
 pub mod preferences;
+pub mod resumable;
 pub mod trash;
 pub mod uploads;
 pub mod users;

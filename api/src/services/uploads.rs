@@ -209,6 +209,25 @@ fn parse_form(fields: &UploadFields) -> ApiResult<UploadForm> {
     }
 }
 
+/// Checks a resumable upload's fields before its bytes arrive; returns the file name.
+pub fn check_fields(fields: &UploadFields) -> ApiResult<String> {
+    let form = parse_form(fields)?;
+    let name = form.filename.ok_or_else(|| {
+        ApiError::Validation(vec![ValidationIssue::with_code("invalid_type", &["filename"], "Invalid input: expected string, received undefined")])
+    })?;
+    asset_extension(&name).ok_or_else(|| unsupported(&name))?;
+    clean_file_name(&name)?;
+    Ok(name)
+}
+
+/// Immich's quota rule: the upload must fit in what is left.
+pub fn check_quota(auth: &AuthContext, size: i64) -> ApiResult<()> {
+    match auth.user.quota_size_in_bytes {
+        Some(quota) if quota < auth.user.quota_usage_in_bytes + size => Err(ApiError::bad_request("Quota has been exceeded!")),
+        _ => Ok(()),
+    }
+}
+
 /// Immich's checks of `livePhotoVideoId`, in its order.
 async fn check_live_photo_video(state: &AppState, owner: Uuid, id: Uuid) -> ApiResult<()> {
     let video = assets::summary(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
@@ -262,11 +281,7 @@ pub async fn create_asset(
     let media = darkroom_media::lookup(&type_name).ok_or_else(|| unsupported(&type_name))?;
     let owner = auth.user.id;
     let size = i64::try_from(asset.file.size()).map_err(ApiError::internal)?;
-    if let Some(quota) = auth.user.quota_size_in_bytes
-        && quota < auth.user.quota_usage_in_bytes + size
-    {
-        return Err(ApiError::bad_request("Quota has been exceeded!"));
-    }
+    check_quota(auth, size)?;
     if let Some(video) = form.live_photo_video_id {
         check_live_photo_video(state, owner, video).await?;
     }
