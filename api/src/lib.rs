@@ -17,5 +17,6 @@ pub mod state;
 pub mod structured_fields;
 pub mod system_config;
 pub mod validation;
+pub mod zip_stream;
 pub mod version;
 mod web;

@@ -330,7 +330,12 @@ pub struct Exif {
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
-    let row = sqlx::query!(
+    Ok(get_many(pool, &[id]).await?.pop())
+}
+
+/// Assets by id, in the order of `ids` (unknown ids are left out).
+pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
+    let rows = sqlx::query!(
         r#"SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a.type AS asset_type,
                   a."originalPath" AS original_path, a."originalFileName" AS original_file_name, a.checksum,
                   a.thumbhash, a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at,
@@ -346,12 +351,12 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
                   e."exposureTime" AS exposure_time, e.latitude, e.longitude, e.city, e.state, e.country,
                   e.description AS "description?", e."projectionType" AS projection_type, e.rating
            FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id
-           WHERE a.id = $1"#,
-        id
+           WHERE a.id = ANY($1)"#,
+        ids
     )
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(row.map(|r| Asset {
+    let mut assets: Vec<Asset> = rows.into_iter().map(|r| Asset {
         id: r.id,
         owner_id: r.owner_id,
         library_id: r.library_id,
@@ -400,7 +405,11 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
             projection_type: r.projection_type,
             rating: r.rating,
         }),
-    }))
+    })
+    .collect();
+    let order: std::collections::HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    assets.sort_by_key(|asset| order.get(&asset.id).copied());
+    Ok(assets)
 }
 
 /// Of `ids`, those owned by `owner_id` (locked ones only with `include_locked`): the owner rule
@@ -621,5 +630,210 @@ pub async fn edit(pool: &PgPool, ids: &[Uuid], edit: &AssetEdit) -> Result<()> {
 /// Shows or hides a live photo's video part.
 pub async fn set_visibility(pool: &PgPool, id: Uuid, visibility: AssetVisibility) -> Result<()> {
     sqlx::query!("UPDATE asset SET visibility = $2 WHERE id = $1", id, visibility as AssetVisibility).execute(pool).await?;
+    Ok(())
+}
+
+/// A row of `asset_metadata`.
+#[derive(Debug, Clone)]
+pub struct MetadataEntry {
+    pub asset_id: Uuid,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn metadata(pool: &PgPool, asset_id: Uuid, key: Option<&str>) -> Result<Vec<MetadataEntry>> {
+    Ok(sqlx::query_as!(
+        MetadataEntry,
+        r#"SELECT "assetId" AS asset_id, key, value, "updatedAt" AS updated_at FROM asset_metadata
+           WHERE "assetId" = $1 AND ($2::text IS NULL OR key = $2)"#,
+        asset_id,
+        key
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Upserts `(assetId, key, value)` rows in one statement, answering them in the given order.
+pub async fn upsert_metadata(pool: &PgPool, items: &[(Uuid, String, serde_json::Value)]) -> Result<Vec<MetadataEntry>> {
+    let asset_ids: Vec<Uuid> = items.iter().map(|(id, _, _)| *id).collect();
+    let keys: Vec<String> = items.iter().map(|(_, key, _)| key.clone()).collect();
+    let values: Vec<serde_json::Value> = items.iter().map(|(_, _, value)| value.clone()).collect();
+    let mut rows = sqlx::query_as!(
+        MetadataEntry,
+        r#"INSERT INTO asset_metadata ("assetId", key, value)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
+           ON CONFLICT ("assetId", key) DO UPDATE SET value = EXCLUDED.value
+           RETURNING "assetId" AS asset_id, key, value, "updatedAt" AS updated_at"#,
+        &asset_ids,
+        &keys,
+        &values,
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.sort_by_key(|row| items.iter().position(|(id, key, _)| *id == row.asset_id && *key == row.key));
+    Ok(rows)
+}
+
+pub async fn delete_metadata(pool: &PgPool, items: &[(Uuid, String)]) -> Result<()> {
+    let asset_ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
+    let keys: Vec<String> = items.iter().map(|(_, key)| key.clone()).collect();
+    sqlx::query!(
+        r#"DELETE FROM asset_metadata m USING unnest($1::uuid[], $2::text[]) AS doomed(asset_id, key)
+           WHERE m."assetId" = doomed.asset_id AND m.key = doomed.key"#,
+        &asset_ids,
+        &keys
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Size and files of assets for downloads: what `download/info` counts and `download/archive`
+/// zips. Trashed assets and assets without an EXIF row are not downloadable (as in Immich).
+#[derive(Debug, Clone)]
+pub struct Downloadable {
+    pub id: Uuid,
+    pub size: i64,
+    pub live_photo_video_id: Option<Uuid>,
+    pub original_path: String,
+    pub original_file_name: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum DownloadScope<'a> {
+    Assets(&'a [Uuid]),
+    Album(Uuid),
+    /// Everything a user's timeline and archive show.
+    Owner(Uuid),
+}
+
+pub async fn downloadable(pool: &PgPool, scope: DownloadScope<'_>) -> Result<Vec<Downloadable>> {
+    let (ids, album, owner): (Option<&[Uuid]>, Option<Uuid>, Option<Uuid>) = match scope {
+        DownloadScope::Assets(ids) => (Some(ids), None, None),
+        DownloadScope::Album(album) => (None, Some(album), None),
+        DownloadScope::Owner(owner) => (None, None, Some(owner)),
+    };
+    Ok(sqlx::query_as!(
+        Downloadable,
+        r#"SELECT a.id, coalesce(e."fileSizeInByte", 0) AS "size!", a."livePhotoVideoId" AS live_photo_video_id,
+                  a."originalPath" AS original_path, a."originalFileName" AS original_file_name
+           FROM asset a JOIN asset_exif e ON e."assetId" = a.id
+           WHERE a."deletedAt" IS NULL
+             AND ($1::uuid[] IS NULL OR a.id = ANY($1))
+             AND ($2::uuid IS NULL OR a.id IN (SELECT "assetId" FROM album_asset WHERE "albumId" = $2))
+             AND ($3::uuid IS NULL OR (a."ownerId" = $3 AND a.visibility <> 'hidden'))
+           ORDER BY a."fileCreatedAt", a.id"#,
+        ids,
+        album,
+        owner,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Original names and paths of `ids` (trashed included), for zipping.
+pub async fn originals(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<(Uuid, String, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id, "originalFileName" AS original_file_name, "originalPath" AS original_path FROM asset WHERE id = ANY($1)"#,
+        ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.original_file_name, r.original_path)).collect())
+}
+
+/// The folders holding the owner's timeline assets (as stored: absolute paths).
+pub async fn folders(pool: &PgPool, owner_id: Uuid) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT substring("originalPath", '^(.*)/[^/]*$') AS "folder!" FROM asset
+           WHERE "ownerId" = $1 AND visibility = 'timeline' AND "deletedAt" IS NULL
+             AND substring("originalPath", '^(.*)/[^/]*$') IS NOT NULL
+           ORDER BY 1"#,
+        owner_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Ids of the owner's timeline assets directly inside `folder`, by file name.
+pub async fn ids_in_folder(pool: &PgPool, owner_id: Uuid, folder: &str) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id FROM asset
+           WHERE "ownerId" = $1 AND visibility = 'timeline' AND "deletedAt" IS NULL
+             AND substring("originalPath", '^(.*)/[^/]*$') = $2
+           ORDER BY regexp_replace("originalPath", '.*/(.+)', '\1'), id"#,
+        owner_id,
+        folder
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Copies what belongs to one asset onto another (a re-uploaded edit replacing the original):
+/// album memberships, stack, favourite flag.
+pub async fn copy_relations(pool: &PgPool, source: Uuid, target: Uuid, albums: bool, stack: bool, favorite: bool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if albums {
+        sqlx::query!(
+            r#"INSERT INTO album_asset ("albumId", "assetId") SELECT "albumId", $2 FROM album_asset WHERE "assetId" = $1
+               ON CONFLICT DO NOTHING"#,
+            source,
+            target
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if stack {
+        let stacks = sqlx::query!(
+            r#"SELECT (SELECT "stackId" FROM asset WHERE id = $1) AS source_stack, (SELECT "stackId" FROM asset WHERE id = $2) AS target_stack"#,
+            source,
+            target
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        match (stacks.source_stack, stacks.target_stack) {
+            (Some(source_stack), Some(target_stack)) if source_stack != target_stack => {
+                sqlx::query!(r#"UPDATE asset SET "stackId" = $2 WHERE "stackId" = $1"#, source_stack, target_stack).execute(&mut *tx).await?;
+                sqlx::query!("DELETE FROM stack WHERE id = $1", source_stack).execute(&mut *tx).await?;
+            }
+            (Some(source_stack), None) => {
+                sqlx::query!(r#"UPDATE asset SET "stackId" = $2 WHERE id = $1"#, target, source_stack).execute(&mut *tx).await?;
+            }
+            _ => {}
+        }
+    }
+    if favorite {
+        sqlx::query!(
+            r#"UPDATE asset SET "isFavorite" = (SELECT "isFavorite" FROM asset WHERE id = $1) WHERE id = $2"#,
+            source,
+            target
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The sidecar file of an asset, if it has one.
+pub async fn sidecar_path(pool: &PgPool, asset_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT path FROM asset_file WHERE "assetId" = $1 AND type = 'sidecar' AND NOT "isEdited""#,
+        asset_id
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn set_sidecar_path(pool: &PgPool, asset_id: Uuid, path: &str) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'sidecar', $2)
+           ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
+        asset_id,
+        path
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

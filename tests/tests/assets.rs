@@ -429,3 +429,136 @@ async fn owners_edit_assets_one_at_a_time_and_in_bulk() {
     let foreign_bulk = server.call(Method::PATCH, "/api/assets", Some(&other), Some(json!({"ids": [a], "isFavorite": true}))).await;
     assert_eq!(foreign_bulk.message(), "Not found or no asset.update access");
 }
+
+#[tokio::test]
+async fn asset_metadata_is_kept_per_key() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let other = server.user_token(&admin, "other@immich.cloud").await;
+    let id = server.upload(&admin, "a.jpg", &photo("meta"), &[]).await.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/assets/{id}/metadata");
+
+    let put = server.call(Method::PUT, &path, Some(&admin), Some(json!({"items": [{"key": "mobile-app", "value": {"iCloudId": "x"}}, {"key": "note", "value": {}}]}))).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body.as_array().unwrap().iter().map(|e| e["key"].clone()).collect::<Vec<_>>(), [json!("mobile-app"), json!("note")]);
+    let one = server.call(Method::GET, &format!("{path}/mobile-app"), Some(&admin), None).await;
+    assert_eq!(one.body["value"], json!({"iCloudId": "x"}));
+    let missing = server.call(Method::GET, &format!("{path}/nope"), Some(&admin), None).await;
+    assert_eq!(missing.message(), format!(r#"Metadata with key "nope" not found for asset with id "{id}""#));
+    let twice = server.call(Method::PUT, &path, Some(&admin), Some(json!({"items": [{"key": "k", "value": {}}, {"key": "k", "value": {}}]}))).await;
+    assert_eq!(twice.message(), r#"Duplicate items are not allowed: "k""#);
+    let not_object = server.call(Method::PUT, &path, Some(&admin), Some(json!({"items": [{"key": "k", "value": 5}]}))).await;
+    assert_eq!(not_object.message(), "Validation failed");
+    assert_eq!(server.call(Method::GET, &path, Some(&other), None).await.message(), "Not found or no asset.read access");
+
+    let bulk = server.call(Method::PUT, "/api/assets/metadata", Some(&admin), Some(json!({"items": [{"assetId": id, "key": "note", "value": {"text": "hi"}}]}))).await;
+    assert_eq!((bulk.body[0]["assetId"].clone(), bulk.body[0]["value"].clone()), (json!(id), json!({"text": "hi"})));
+    let foreign = server.call(Method::PUT, "/api/assets/metadata", Some(&other), Some(json!({"items": [{"assetId": id, "key": "x", "value": {}}]}))).await;
+    assert_eq!(foreign.message(), "Not found or no asset.update access");
+    assert_eq!(server.call(Method::DELETE, &format!("{path}/note"), Some(&admin), None).await.status, StatusCode::NO_CONTENT);
+    let deleted = server.call(Method::DELETE, "/api/assets/metadata", Some(&admin), Some(json!({"items": [{"assetId": id, "key": "mobile-app"}]}))).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(server.call(Method::GET, &path, Some(&admin), None).await.body, json!([]));
+    let mut db = server.db().await;
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM asset_metadata_audit").fetch_one(&mut db).await.unwrap();
+    assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn copy_moves_albums_favourite_and_sidecar_to_the_new_asset() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let form = reqwest::multipart::Form::new()
+        .text("fileCreatedAt", "2024-05-01T12:00:00.000Z")
+        .text("fileModifiedAt", "2024-05-01T12:00:00.000Z")
+        .text("isFavorite", "true")
+        .part("assetData", reqwest::multipart::Part::bytes(photo("source")).file_name("source.jpg"))
+        .part("sidecarData", reqwest::multipart::Part::bytes(b"<xmp/>".to_vec()).file_name("source.xmp"));
+    let source = server.send(server.request(Method::POST, "/api/assets").bearer_auth(&admin).multipart(form)).await.body["id"].as_str().unwrap().to_string();
+    let target = server.upload(&admin, "edited.jpg", &photo("edited"), &[]).await.body["id"].as_str().unwrap().to_string();
+    let album = server.call(Method::POST, "/api/albums", Some(&admin), Some(json!({"albumName": "A", "assetIds": [source]}))).await.body["id"].as_str().unwrap().to_string();
+
+    let same = server.call(Method::PUT, "/api/assets/copy", Some(&admin), Some(json!({"sourceId": source, "targetId": source}))).await;
+    assert_eq!(same.message(), "Source and target id must be distinct");
+    let copied = server.call(Method::PUT, "/api/assets/copy", Some(&admin), Some(json!({"sourceId": source, "targetId": target}))).await;
+    assert_eq!(copied.status, StatusCode::NO_CONTENT, "{}", copied.body);
+    assert_eq!(server.call(Method::GET, &format!("/api/assets/{target}"), Some(&admin), None).await.body["isFavorite"], json!(true));
+    assert_eq!(server.call(Method::GET, &format!("/api/albums/{album}"), Some(&admin), None).await.body["assetCount"], json!(2));
+    let mut db = server.db().await;
+    let sidecar: String = sqlx::query_scalar(r#"SELECT path FROM asset_file WHERE "assetId" = $1::uuid AND type = 'sidecar'"#).bind(&target).fetch_one(&mut db).await.unwrap();
+    assert_eq!(std::fs::read(&sidecar).unwrap(), b"<xmp/>");
+    let other = server.user_token(&admin, "other@immich.cloud").await;
+    let foreign = server.call(Method::PUT, "/api/assets/copy", Some(&other), Some(json!({"sourceId": source, "targetId": target}))).await;
+    assert_eq!(foreign.message(), "Not found or no asset.copy access");
+}
+
+#[tokio::test]
+async fn downloads_are_split_into_archives_and_streamed_as_zips() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let other = server.user_token(&admin, "other@immich.cloud").await;
+    let a = photo("zip-a");
+    let b = photo("zip-b");
+    let video = photo("zip-video");
+    let video_id = server.upload(&admin, "clip.mov", &video, &[]).await.body["id"].as_str().unwrap().to_string();
+    let a_id = server.upload(&admin, "same.jpg", &a, &[("livePhotoVideoId", &video_id)]).await.body["id"].as_str().unwrap().to_string();
+    let b_id = server.upload(&admin, "same.jpg", &b, &[]).await.body["id"].as_str().unwrap().to_string();
+
+    let info = server.call(Method::POST, "/api/download/info", Some(&admin), Some(json!({"assetIds": [a_id, b_id], "archiveSize": 3000}))).await;
+    assert_eq!(info.status, StatusCode::CREATED);
+    let archives = info.body["archives"].as_array().unwrap();
+    assert_eq!(info.body["totalSize"], json!(a.len() + b.len() + video.len()));
+    assert_eq!(archives.len(), 2, "each archive closes once it passes 3,000 bytes: {}", info.body);
+    assert!(archives.iter().flat_map(|a| a["assetIds"].as_array().unwrap()).any(|id| *id == json!(video_id)), "the live photo's video comes along");
+    let mine = server.call(Method::POST, "/api/download/info", Some(&admin), Some(json!({"userId": server.call(Method::GET, "/api/users/me", Some(&admin), None).await.body["id"]}))).await;
+    let timeline = mine.body["archives"][0]["assetIds"].as_array().unwrap();
+    assert_eq!(timeline.len(), 3, "the two photos, and the hidden video once, as the live photo's motion");
+    assert_eq!(timeline.iter().filter(|id| **id == json!(video_id)).count(), 1);
+    assert_eq!(server.call(Method::POST, "/api/download/info", Some(&admin), Some(json!({}))).await.message(), "assetIds, albumId, or userId is required");
+    let foreign = server.call(Method::POST, "/api/download/info", Some(&other), Some(json!({"assetIds": [a_id]}))).await;
+    assert_eq!(foreign.message(), "Not found or no asset.download access");
+
+    let zip = server.send(server.request(Method::POST, "/api/download/archive").bearer_auth(&admin).json(&json!({"assetIds": [a_id, b_id, video_id]}))).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.headers["content-type"], "application/octet-stream");
+    let dir = std::env::temp_dir().join(format!("darkroom-zip-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("download.zip"), &zip.bytes).unwrap();
+    let check = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print('\\n'.join(i.filename + ' ' + str(i.file_size) for i in z.infolist()))")
+        .arg(dir.join("download.zip"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let listing = String::from_utf8_lossy(&check.stdout).to_string();
+    assert_eq!(listing.trim(), format!("same.jpg {}\nsame+1.jpg {}\nclip.mov {}", a.len(), b.len(), video.len()));
+    let extract = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])")
+        .arg(dir.join("download.zip"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(extract.success());
+    assert_eq!(std::fs::read(dir.join("same+1.jpg")).unwrap(), b);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn folders_list_where_the_timeline_lives() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let id = server.upload(&admin, "a.jpg", &photo("folder"), &[]).await.body["id"].as_str().unwrap().to_string();
+    server.upload(&admin, "b.jpg", &photo("archived"), &[("visibility", "archive")]).await;
+    let paths = server.call(Method::GET, "/api/view/folder/unique-paths", Some(&admin), None).await.body;
+    let asset = server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.body;
+    let original = asset["originalPath"].as_str().unwrap();
+    let folder = &original[..original.rfind('/').unwrap()];
+    assert_eq!(paths, json!([folder]));
+    let listed = server.call(Method::GET, &format!("/api/view/folder?path={folder}"), Some(&admin), None).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], json!(id));
+    let other = server.user_token(&admin, "other@immich.cloud").await;
+    assert_eq!(server.call(Method::GET, "/api/view/folder/unique-paths", Some(&other), None).await.body, json!([]));
+}

@@ -8,6 +8,7 @@ mod asset_media;
 mod assets;
 mod auth;
 mod config;
+mod download;
 mod server;
 mod sessions;
 mod system_config;
@@ -16,6 +17,7 @@ mod system_metadata;
 mod trash;
 mod users;
 mod users_admin;
+mod view;
 
 pub use auth::mark_onboarded_when_config_file;
 pub use resumable::routes as resumable_routes;
@@ -129,10 +131,25 @@ api_routes! {
     PUT|PATCH "/assets", Access::permission(P::AssetUpdate) => assets::update_many;
     DELETE "/assets", Access::permission(P::AssetDelete) => assets::delete;
     POST "/assets/bulk-upload-check", Access::permission(P::AssetUpload) => asset_media::bulk_upload_check;
+    PUT "/assets/copy", Access::permission(P::AssetCopy) => assets::copy;
+    PUT "/assets/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata_bulk;
+    DELETE "/assets/metadata", Access::permission(P::AssetUpdate) => assets::delete_metadata_bulk;
     GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
     GET "/assets/{id}", Access::permission(P::AssetRead) => assets::get;
     PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
     GET "/assets/{id}/original", Access::permission(P::AssetDownload) => asset_media::download_original;
+    GET "/assets/{id}/metadata", Access::permission(P::AssetRead) => assets::get_metadata;
+    PUT "/assets/{id}/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata;
+    GET "/assets/{id}/metadata/{key}", Access::permission(P::AssetRead) => assets::get_metadata_key;
+    DELETE "/assets/{id}/metadata/{key}", Access::permission(P::AssetUpdate) => assets::delete_metadata_key;
+
+    // Downloads
+    POST "/download/info", Access::permission(P::AssetDownload) => download::info;
+    POST "/download/archive", Access::permission(P::AssetDownload) => download::archive;
+
+    // Folders
+    GET "/view/folder/unique-paths", Access::permission(P::FolderRead) => view::unique_paths;
+    GET "/view/folder", Access::permission(P::FolderRead) => view::folder;
 
     // Albums
     GET "/albums", Access::permission(P::AlbumRead) => albums::list;
