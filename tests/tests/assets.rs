@@ -562,3 +562,77 @@ async fn folders_list_where_the_timeline_lives() {
     let other = server.user_token(&admin, "other@immich.cloud").await;
     assert_eq!(server.call(Method::GET, "/api/view/folder/unique-paths", Some(&other), None).await.body, json!([]));
 }
+
+#[tokio::test]
+async fn a_client_hanging_up_mid_upload_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let boundary = "cut-here";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileCreatedAt\"\r\n\r\n2024-05-01T12:00:00Z\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"fileModifiedAt\"\r\n\r\n2024-05-01T12:00:00Z\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.mp4\"\r\n\r\n"
+    );
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /api/assets HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 50000000\r\n\r\n{head}"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(&vec![7u8; 2_000_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    // Wait until the bytes reached the incoming folder, then hang up.
+    let incoming = server.media.join("upload/.darkroom-incoming");
+    for _ in 0..100 {
+        if std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(stream);
+    let mut left = usize::MAX;
+    for _ in 0..100 {
+        left = server.uploaded_files().len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 0, "the half-received file is removed");
+    assert_eq!(asset_rows(&server).await, 0);
+    assert_eq!(server.upload(&admin, "after.jpg", &photo("after"), &[]).await.status, StatusCode::CREATED, "the server carries on");
+}
+
+/// The media volume runs full mid-upload: a 4xx, the partial file gone, and room for the next.
+/// Needs root to mount a small tmpfs over the test's media folder (the CI machine is root).
+#[tokio::test]
+async fn a_full_disk_refuses_the_upload_cleanly() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let media = server.media.to_str().unwrap().to_string();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs", &media]).status().expect("run mount");
+    assert!(mounted.success(), "this test mounts a 1 MiB tmpfs and needs root (or CAP_SYS_ADMIN)");
+    let unmount = scopeguard(media.clone());
+
+    let too_big = server.upload(&admin, "big.jpg", &vec![1u8; 3 * 1024 * 1024], &[]).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_big.body);
+    assert_eq!(too_big.message(), "Not enough free space on the server");
+    assert!(server.uploaded_files().is_empty(), "{:?}", server.uploaded_files());
+    assert_eq!(asset_rows(&server).await, 0);
+    let small = server.upload(&admin, "small.jpg", &photo("fits"), &[]).await;
+    assert_eq!(small.status, StatusCode::CREATED);
+    drop(unmount);
+}
+
+/// Unmounts the tmpfs when the test ends, however it ends.
+fn scopeguard(path: String) -> impl Drop {
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    Unmount(path)
+}

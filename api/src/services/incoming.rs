@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
+const WRITE_BUFFER: usize = 1024 * 1024;
+
 #[derive(Debug)]
 pub struct IncomingFile {
     path: PathBuf,
@@ -32,7 +34,8 @@ impl IncomingFile {
         let dir = layout.incoming_dir();
         tokio::fs::create_dir_all(&dir).await?;
         let path = dir.join(format!("{}.part", Uuid::new_v4()));
-        let mut file = tokio::fs::File::create(&path).await?;
+        // Large writes: each one is a hop to the blocking pool, so few of them.
+        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::create(&path).await?);
         // From here on, dropping `incoming` removes the file.
         let mut incoming = Self { path, size: 0, sha1: [0; 20], kept: false };
         let mut hasher = Sha1::new();
@@ -42,7 +45,8 @@ impl IncomingFile {
             file.write_all(&chunk).await?;
             incoming.size += chunk.len() as u64;
         }
-        file.sync_all().await?;
+        file.flush().await?;
+        file.get_ref().sync_all().await?;
         incoming.sha1 = hasher.finalize().into();
         Ok(incoming)
     }

@@ -1,0 +1,123 @@
+//! Shared pieces of the benchmarks: a scratch database, the release server as a child process,
+//! an admin with an API key, and memory readings from /proc.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+pub fn psql(database: &str, sql: &str) -> Result<String> {
+    let output = Command::new("psql")
+        .args(["-q", "-t", "-A", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql])
+        .env("PGPASSWORD", "postgres")
+        .output()?;
+    if !output.status.success() {
+        bail!("psql failed: {sql}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `VmRSS` or `VmHWM` (peak) of a process, in KiB.
+pub fn memory_kib(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field}"))
+}
+
+pub fn server_binary() -> PathBuf {
+    std::env::var_os("DARKROOM_SERVER").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/release/darkroom-server"))
+}
+
+/// A release server on its own database and media folder, stopped and cleaned up on drop.
+pub struct BenchServer {
+    pub child: Child,
+    pub url: String,
+    pub database: String,
+    pub media: PathBuf,
+}
+
+impl BenchServer {
+    pub fn command(database: &str, media: &Path, port: u16) -> Command {
+        let mut command = Command::new(server_binary());
+        command
+            .env("DB_HOSTNAME", "127.0.0.1")
+            .env("DB_DATABASE_NAME", database)
+            .env("IMMICH_MEDIA_LOCATION", media)
+            .env("IMMICH_PORT", port.to_string())
+            .env("IMMICH_HOST", "127.0.0.1")
+            .env("IMMICH_LOG_LEVEL", "warn")
+            .stdout(Stdio::null());
+        command
+    }
+
+    /// Creates the database and media folder, starts the server and waits for it to answer.
+    pub async fn start(name: &str, media: PathBuf, port: u16) -> Result<Self> {
+        let database = format!("darkroom_bench_{name}");
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))?;
+        psql("postgres", &format!("CREATE DATABASE {database}"))?;
+        let _ = std::fs::remove_dir_all(&media);
+        std::fs::create_dir_all(&media)?;
+        let child = Self::command(&database, &media, port).spawn().context("start darkroom-server (build it with cargo build --release)")?;
+        let server = Self { child, url: format!("http://127.0.0.1:{port}"), database, media };
+        server.wait_until_up().await?;
+        Ok(server)
+    }
+
+    pub async fn wait_until_up(&self) -> Result<()> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(reply) = client.get(format!("{}/api/server/ping", self.url)).send().await
+                && reply.status().is_success()
+            {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("server did not answer within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Signs up an admin and returns an API key with every permission.
+    pub async fn admin_api_key(&self) -> Result<String> {
+        let client = reqwest::Client::new();
+        let api = format!("{}/api", self.url);
+        let credentials = serde_json::json!({"email": "admin@example.com", "password": "password", "name": "Admin"});
+        client.post(format!("{api}/auth/admin-sign-up")).json(&credentials).send().await?.error_for_status()?;
+        let login: serde_json::Value = client.post(format!("{api}/auth/login")).json(&credentials).send().await?.json().await?;
+        let token = login["accessToken"].as_str().context("no token")?;
+        let key: serde_json::Value = client
+            .post(format!("{api}/api-keys"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"name": "bench", "permissions": ["all"]}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(key["secret"].as_str().context("no secret")?.to_string())
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        let _ = std::fs::remove_dir_all(&self.media);
+    }
+}
+
+/// Sorted durations' percentile (0–100).
+pub fn percentile(sorted: &[Duration], pct: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * pct / 100.0).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
