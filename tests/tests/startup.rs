@@ -139,3 +139,18 @@ async fn without_a_web_build_other_paths_are_json_404s() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.body["message"], json!("Cannot GET /photos/abc"));
 }
+
+#[tokio::test]
+async fn start_up_sweeps_what_interrupted_uploads_left() {
+    let mut server = TestServer::start().await;
+    let incoming = server.media.join("upload/.darkroom-incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    std::fs::write(incoming.join("crashed.part"), vec![0u8; 1000]).unwrap();
+    let orphan = server.media.join("upload/.darkroom-resumable");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join(format!("{}.part", uuid::Uuid::new_v4())), b"no row knows me").unwrap();
+    server.restart().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&orphan).unwrap().count(), 0);
+}
