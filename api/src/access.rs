@@ -1,10 +1,10 @@
 //! Who may touch which asset or album. Every route that takes ids asks here, so the rules live
 //! in one place; anything not allowed reads `Not found or no <permission> access`, whether the
-//! thing is someone else's or does not exist. Owners and album members are the rules today;
-//! partners and shared links join here.
+//! thing is someone else's or does not exist. Owners, album members and shared-link guests are
+//! the rules today; partners join here.
 
 use darkroom_storage::albums::{self, AlbumRole};
-use darkroom_storage::assets;
+use darkroom_storage::{assets, shared_links};
 use uuid::Uuid;
 
 use crate::auth::AuthContext;
@@ -35,6 +35,14 @@ pub async fn require_assets(state: &AppState, auth: &AuthContext, permission: Pe
 
 /// The subset of `ids` (without repeats) `auth` may use `permission` on.
 pub async fn allowed_assets(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    if let Some(link) = &auth.shared_link {
+        return Ok(match permission {
+            Permission::AssetRead | Permission::AssetView => shared_links::visible_asset_ids(&state.db, link.id, ids).await?,
+            Permission::AssetDownload if link.allow_download => shared_links::visible_asset_ids(&state.db, link.id, ids).await?,
+            Permission::AssetUpload if link.allow_upload => ids.to_vec(),
+            _ => Vec::new(),
+        });
+    }
     let mut allowed = match permission {
         Permission::AssetRead
         | Permission::AssetView
@@ -67,12 +75,20 @@ fn role_allows(role: AlbumRole, permission: Permission) -> bool {
 
 /// Succeeds when `auth` may use `permission` on the album `id`.
 pub async fn require_album(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<()> {
-    let roles = albums::roles(&state.db, auth.user.id, &[id]).await?;
-    if roles.iter().any(|(_, role)| role_allows(*role, permission)) { Ok(()) } else { Err(denied(permission)) }
+    if allowed_albums(state, auth, permission, &[id]).await?.contains(&id) { Ok(()) } else { Err(denied(permission)) }
 }
 
 /// The subset of `ids` on which `auth` may use `permission`.
 pub async fn allowed_albums(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    if let Some(link) = &auth.shared_link {
+        let allowed = match permission {
+            Permission::AlbumRead => true,
+            Permission::AlbumDownload => link.allow_download,
+            Permission::AlbumAssetCreate => link.allow_upload,
+            _ => false,
+        };
+        return Ok(link.album_id.filter(|album| allowed && ids.contains(album)).into_iter().collect());
+    }
     let roles = albums::roles(&state.db, auth.user.id, ids).await?;
     Ok(roles.into_iter().filter(|(_, role)| role_allows(*role, permission)).map(|(id, _)| id).collect())
 }

@@ -379,6 +379,13 @@ pub async fn asset_ids_shared_with(pool: &PgPool, user_id: Uuid, asset_ids: &[Uu
     .await?)
 }
 
+/// Which of `album_ids` have a shared link.
+pub async fn with_shared_links(pool: &PgPool, album_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(r#"SELECT DISTINCT "albumId" AS "id!" FROM shared_link WHERE "albumId" = ANY($1)"#, album_ids)
+        .fetch_all(pool)
+        .await?)
+}
+
 /// Map markers: the album's located, visible assets.
 #[derive(Debug, Clone)]
 pub struct MapMarker {

@@ -9,6 +9,7 @@ mod error;
 pub mod media_layout;
 pub mod resumable;
 pub mod sessions;
+pub mod shared_links;
 pub mod system_metadata;
 pub mod users;
 pub mod version_history;

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use darkroom_storage::users::User;
-use darkroom_storage::{api_keys, sessions, users};
+use darkroom_storage::{api_keys, sessions, shared_links, users};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -53,6 +53,16 @@ impl Access {
         Self::Authenticated { permission: Some(permission), admin: false, shared_link: false }
     }
 
+    /// Like [`Access::permission`], and open to shared-link guests too.
+    pub const fn shared(permission: Permission) -> Self {
+        Self::Authenticated { permission: Some(permission), admin: false, shared_link: true }
+    }
+
+    /// Only for shared-link guests (any API key permission).
+    pub const fn link_guest() -> Self {
+        Self::Authenticated { permission: None, admin: false, shared_link: true }
+    }
+
     pub const fn admin(permission: Permission) -> Self {
         Self::Authenticated { permission: Some(permission), admin: true, shared_link: false }
     }
@@ -82,11 +92,23 @@ pub struct AuthApiKey {
     pub permissions: Vec<Permission>,
 }
 
+/// A shared link a guest came in with; the guest acts as the link's owner, within the link.
+#[derive(Debug, Clone)]
+pub struct AuthSharedLink {
+    pub id: Uuid,
+    pub album_id: Option<Uuid>,
+    pub allow_upload: bool,
+    pub allow_download: bool,
+    pub show_exif: bool,
+    pub password: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct AuthContext {
     pub user: User,
     pub session: Option<AuthSession>,
     pub api_key: Option<AuthApiKey>,
+    pub shared_link: Option<AuthSharedLink>,
 }
 
 /// The caller of an authenticated route (put there by [`authorize`]).
@@ -111,9 +133,12 @@ pub async fn authorize(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if let Access::Authenticated { permission, admin, shared_link: _ } = access {
+    if let Access::Authenticated { permission, admin, shared_link } = access {
         let (mut parts, body) = request.into_parts();
         let context = authenticate(&state, &parts).await?;
+        if context.shared_link.is_some() && !shared_link {
+            return Err(ApiError::forbidden("Forbidden"));
+        }
         if admin && !context.user.is_admin {
             tracing::warn!(uri = %parts.uri.path(), "denied access to admin-only route");
             return Err(ApiError::forbidden("Forbidden"));
@@ -131,8 +156,8 @@ pub async fn authorize(
 
 /// The credentials a request carries, in the order Immich honours them.
 enum Credential<'a> {
-    ShareKey,
-    ShareSlug,
+    ShareKey(&'a str),
+    ShareSlug(&'a str),
     Session(&'a str),
     ApiKey(&'a str),
 }
@@ -168,11 +193,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn credential(parts: &Parts) -> Option<Credential<'_>> {
     let headers = &parts.headers;
-    if header(headers, "x-immich-share-key").or_else(|| query_param(parts, "key")).is_some() {
-        return Some(Credential::ShareKey);
+    if let Some(key) = header(headers, "x-immich-share-key").or_else(|| query_param(parts, "key")) {
+        return Some(Credential::ShareKey(key));
     }
-    if header(headers, "x-immich-share-slug").or_else(|| query_param(parts, "slug")).is_some() {
-        return Some(Credential::ShareSlug);
+    if let Some(slug) = header(headers, "x-immich-share-slug").or_else(|| query_param(parts, "slug")) {
+        return Some(Credential::ShareSlug(slug));
     }
     let session = header(headers, "x-immich-user-token")
         .or_else(|| header(headers, "x-immich-session-token"))
@@ -188,12 +213,71 @@ fn credential(parts: &Parts) -> Option<Credential<'_>> {
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthContext> {
     match credential(parts) {
         None => Err(ApiError::unauthorized("Authentication required")),
-        // Shared links arrive with the sharing feature; until then no key or slug can be valid.
-        Some(Credential::ShareKey) => Err(ApiError::unauthorized("Invalid share key")),
-        Some(Credential::ShareSlug) => Err(ApiError::unauthorized("Invalid share slug")),
+        Some(Credential::ShareKey(key)) => {
+            let key = decode_share_key(&percent_decode(key));
+            let link = shared_links::find_usable(&state.db, Some(&key), None).await?;
+            link_context(state, link).await?.ok_or_else(|| ApiError::unauthorized("Invalid share key"))
+        }
+        Some(Credential::ShareSlug(slug)) => {
+            let link = shared_links::find_usable(&state.db, None, Some(&percent_decode(slug))).await?;
+            link_context(state, link).await?.ok_or_else(|| ApiError::unauthorized("Invalid share slug"))
+        }
         Some(Credential::Session(token)) => authenticate_session(state, token, &parts.headers).await,
         Some(Credential::ApiKey(secret)) => authenticate_api_key(state, secret).await,
     }
+}
+
+/// A link key as clients send it: 100 hex digits, or base64url (padding and the standard
+/// alphabet tolerated, as Node's decoder does).
+pub fn decode_share_key(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    if text.len() == 100 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (0..50).filter_map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()).collect();
+    }
+    let normalised: String = text.trim_end_matches('=').chars().map(|c| match c {
+        '+' => '-',
+        '/' => '_',
+        c => c,
+    }).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(normalised).unwrap_or_default()
+}
+
+/// `%XX` in query values (keys and slugs may arrive encoded).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn link_context(state: &AppState, link: Option<shared_links::SharedLink>) -> ApiResult<Option<AuthContext>> {
+    let Some(link) = link else { return Ok(None) };
+    // Like Immich, the owner's soft deletion alone does not close an individual link.
+    let Some(user) = users::get(&state.db, link.user_id, true).await? else { return Ok(None) };
+    Ok(Some(AuthContext {
+        user,
+        session: None,
+        api_key: None,
+        shared_link: Some(AuthSharedLink {
+            id: link.id,
+            album_id: link.album_id,
+            allow_upload: link.allow_upload,
+            allow_download: link.allow_download,
+            show_exif: link.show_exif,
+            password: link.password,
+        }),
+    }))
 }
 
 async fn active_user(state: &AppState, id: Uuid) -> ApiResult<Option<User>> {
@@ -225,6 +309,7 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
         user,
         session: Some(AuthSession { id: session.id, has_elevated_permission }),
         api_key: None,
+        shared_link: None,
     })
 }
 
@@ -233,7 +318,7 @@ async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthC
     let key = api_keys::find_by_key(&state.db, &tokens::hash(secret)).await?.ok_or_else(invalid)?;
     let user = active_user(state, key.user_id).await?.ok_or_else(invalid)?;
     let permissions = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
-    Ok(AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }) })
+    Ok(AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }), shared_link: None })
 }
 
 /// The client's address: the socket peer, or the first untrusted hop of `X-Forwarded-For` when the

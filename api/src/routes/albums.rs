@@ -87,10 +87,12 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
         members.entry(member.album_id).or_default().push(AlbumUserResponseDto { user, role: member.role });
     }
     let stats: HashMap<Uuid, albums::AlbumStats> = albums::stats(&state.db, &ids).await?.into_iter().map(|s| (s.album_id, s)).collect();
+    let linked: HashSet<Uuid> = albums::with_shared_links(&state.db, &ids).await?.into_iter().collect();
     let mut dtos = Vec::with_capacity(list.len());
     for album in list {
         let album_users = members.remove(&album.id).unwrap_or_default();
-        let shared = album_users.len() > 1;
+        let has_shared_link = linked.contains(&album.id);
+        let shared = album_users.len() > 1 || has_shared_link;
         let stat = stats.get(&album.id);
         let contributor_counts = if detail == Detail::Read && shared {
             let counts = albums::contributor_counts(&state.db, album.id).await?;
@@ -107,7 +109,7 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
             album_thumbnail_asset_id: album.album_thumbnail_asset_id,
             shared,
             album_users,
-            has_shared_link: false,
+            has_shared_link,
             asset_count: stat.map_or(0, |s| s.asset_count),
             is_activity_enabled: album.is_activity_enabled,
             order: album.order,
@@ -123,6 +125,18 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
 async fn album_dto(state: &AppState, id: Uuid, viewer: Uuid, detail: Detail) -> ApiResult<AlbumResponseDto> {
     let album = find(state, id).await?;
     album_dtos(state, vec![album], viewer, detail).await?.pop().ok_or_else(|| ApiError::bad_request("Album not found"))
+}
+
+/// An album as a shared link presents it: no members, always shared.
+pub async fn album_for_link(state: &AppState, id: Uuid, owner: Uuid) -> ApiResult<Option<AlbumResponseDto>> {
+    let Some(album) = albums::get(&state.db, id).await? else { return Ok(None) };
+    let mut dto = album_dtos(state, vec![album], owner, Detail::Written).await?.pop();
+    if let Some(dto) = dto.as_mut() {
+        dto.album_users.clear();
+        dto.shared = true;
+        dto.has_shared_link = true;
+    }
+    Ok(dto)
 }
 
 async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {

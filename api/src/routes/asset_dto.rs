@@ -175,6 +175,24 @@ impl AssetResponseDto {
 }
 
 impl AssetResponseDto {
+    /// What guests of a link that hides metadata see of an asset (Immich's
+    /// `SanitizedAssetResponseDto`).
+    pub fn sanitized(asset: &Asset) -> Value {
+        let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        serde_json::json!({
+            "id": asset.id,
+            "type": asset.asset_type,
+            "originalMimeType": darkroom_media::mime_type_of(&asset.original_file_name),
+            "thumbhash": asset.thumbhash.as_deref().map(base64),
+            "localDateTime": crate::dto::iso(&asset.local_date_time),
+            "duration": asset.duration,
+            "livePhotoVideoId": asset.live_photo_video_id,
+            "hasMetadata": false,
+            "width": asset.width,
+            "height": asset.height,
+        })
+    }
+
     /// What Immich's update answers: the asset without owner, tags and stack.
     pub fn without_relations(mut self) -> Self {
         self.owner = None;

@@ -36,6 +36,9 @@ pub fn upload_response(result: UploadResult) -> Response {
 /// `POST /assets`. The checksum header answers duplicates before the body is read; otherwise
 /// the files stream to disk (hashed on the way) and the fields are checked once all arrived.
 pub async fn upload(State(state): State<AppState>, Auth(auth): Auth, headers: HeaderMap, request: Request) -> ApiResult<Response> {
+    if auth.shared_link.as_ref().is_some_and(|link| !link.allow_upload) {
+        return Err(ApiError::unauthorized("Unauthorized"));
+    }
     if let Some(checksum) = headers.get("x-immich-checksum").and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
         && let Some((id, _)) = uploads::find_by_client_checksum(&state, auth.user.id, checksum).await?
     {

@@ -60,11 +60,19 @@ pub async fn statistics(
     statistics_of(&state, auth.user.id, query).await
 }
 
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<AssetResponseDto>> {
+pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<serde_json::Value>> {
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
     let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
-    let owner = users::get(&state.db, asset.owner_id, true).await?;
-    Ok(Json(AssetResponseDto::new(asset, auth.user.id, owner.as_ref())))
+    // Link guests see no owner, and only the basics when the link hides metadata.
+    let dto = match &auth.shared_link {
+        Some(link) if !link.show_exif => AssetResponseDto::sanitized(&asset),
+        Some(_) => serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).map_err(ApiError::internal)?,
+        None => {
+            let owner = users::get(&state.db, asset.owner_id, true).await?;
+            serde_json::to_value(AssetResponseDto::new(asset, auth.user.id, owner.as_ref())).map_err(ApiError::internal)?
+        }
+    };
+    Ok(Json(dto))
 }
 
 #[derive(Debug, Deserialize)]

@@ -133,7 +133,7 @@ pub async fn login(State(state): State<AppState>, parts: Parts, ValidJson(dto): 
     Ok(response)
 }
 
-fn set_cookies(headers: &mut HeaderMap, cookies: &[(&str, &str, bool)], secure: bool, max_age: i64) {
+pub(super) fn set_cookies(headers: &mut HeaderMap, cookies: &[(&str, &str, bool)], secure: bool, max_age: i64) {
     let expires = (Utc::now() + Duration::seconds(max_age)).format("%a, %d %b %Y %H:%M:%S GMT");
     for (name, value, http_only) in cookies {
         let mut cookie = format!("{name}={value}; Max-Age={max_age}; Path=/; Expires={expires};");

@@ -10,6 +10,7 @@ mod auth;
 mod config;
 mod download;
 mod server;
+mod shared_links;
 mod sessions;
 mod system_config;
 mod resumable;
@@ -127,7 +128,7 @@ api_routes! {
     GET "/admin/users/{id}/statistics", Access::admin(P::AdminUserRead) => users_admin::statistics;
 
     // Assets
-    POST "/assets", Access::permission(P::AssetUpload) => asset_media::upload;
+    POST "/assets", Access::shared(P::AssetUpload) => asset_media::upload;
     PUT|PATCH "/assets", Access::permission(P::AssetUpdate) => assets::update_many;
     DELETE "/assets", Access::permission(P::AssetDelete) => assets::delete;
     POST "/assets/bulk-upload-check", Access::permission(P::AssetUpload) => asset_media::bulk_upload_check;
@@ -135,17 +136,17 @@ api_routes! {
     PUT "/assets/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata_bulk;
     DELETE "/assets/metadata", Access::permission(P::AssetUpdate) => assets::delete_metadata_bulk;
     GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
-    GET "/assets/{id}", Access::permission(P::AssetRead) => assets::get;
+    GET "/assets/{id}", Access::shared(P::AssetRead) => assets::get;
     PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
-    GET "/assets/{id}/original", Access::permission(P::AssetDownload) => asset_media::download_original;
+    GET "/assets/{id}/original", Access::shared(P::AssetDownload) => asset_media::download_original;
     GET "/assets/{id}/metadata", Access::permission(P::AssetRead) => assets::get_metadata;
     PUT "/assets/{id}/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata;
     GET "/assets/{id}/metadata/{key}", Access::permission(P::AssetRead) => assets::get_metadata_key;
     DELETE "/assets/{id}/metadata/{key}", Access::permission(P::AssetUpdate) => assets::delete_metadata_key;
 
     // Downloads
-    POST "/download/info", Access::permission(P::AssetDownload) => download::info;
-    POST "/download/archive", Access::permission(P::AssetDownload) => download::archive;
+    POST "/download/info", Access::shared(P::AssetDownload) => download::info;
+    POST "/download/archive", Access::shared(P::AssetDownload) => download::archive;
 
     // Folders
     GET "/view/folder/unique-paths", Access::permission(P::FolderRead) => view::unique_paths;
@@ -156,15 +157,26 @@ api_routes! {
     POST "/albums", Access::permission(P::AlbumCreate) => albums::create;
     PUT "/albums/assets", Access::permission(P::AlbumAssetCreate) => albums::add_assets_to_albums;
     GET "/albums/statistics", Access::permission(P::AlbumStatistics) => albums::statistics;
-    GET "/albums/{id}", Access::permission(P::AlbumRead) => albums::get;
+    GET "/albums/{id}", Access::shared(P::AlbumRead) => albums::get;
     PATCH "/albums/{id}", Access::permission(P::AlbumUpdate) => albums::update;
     DELETE "/albums/{id}", Access::permission(P::AlbumDelete) => albums::delete;
     PUT "/albums/{id}/assets", Access::permission(P::AlbumAssetCreate) => albums::add_assets;
     DELETE "/albums/{id}/assets", Access::permission(P::AlbumAssetDelete) => albums::remove_assets;
-    GET "/albums/{id}/map-markers", Access::permission(P::AlbumRead) => albums::map_markers;
+    GET "/albums/{id}/map-markers", Access::shared(P::AlbumRead) => albums::map_markers;
     PUT "/albums/{id}/users", Access::permission(P::AlbumUserCreate) => albums::add_users;
     PUT "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserUpdate) => albums::update_user;
     DELETE "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserDelete) => albums::remove_user;
+
+    // Shared links
+    GET "/shared-links", Access::permission(P::SharedLinkRead) => shared_links::list;
+    POST "/shared-links", Access::permission(P::SharedLinkCreate) => shared_links::create;
+    POST "/shared-links/login", Access::link_guest() => shared_links::login;
+    GET "/shared-links/me", Access::link_guest() => shared_links::me;
+    GET "/shared-links/{id}", Access::permission(P::SharedLinkRead) => shared_links::get;
+    PATCH "/shared-links/{id}", Access::permission(P::SharedLinkUpdate) => shared_links::update;
+    DELETE "/shared-links/{id}", Access::permission(P::SharedLinkDelete) => shared_links::delete;
+    PUT "/shared-links/{id}/assets", Access::permission(P::SharedLinkUpdate) => shared_links::add_assets;
+    DELETE "/shared-links/{id}/assets", Access::permission(P::SharedLinkUpdate) => shared_links::remove_assets;
 
     // Trash
     POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;

@@ -316,18 +316,33 @@ pub async fn create_asset(
         metadata: form.metadata,
     };
     // Until `commit`, dropping `original` and `sidecar` removes the files again.
-    match assets::create_upload(&state.db, &upload).await? {
+    let result = match assets::create_upload(&state.db, &upload).await? {
         UploadOutcome::Created => {
             original.commit();
             if let Some(sidecar) = sidecar {
                 sidecar.commit();
             }
             tracing::info!(asset = %id, size, "asset uploaded");
-            Ok(UploadResult::Created(id))
+            UploadResult::Created(id)
         }
-        UploadOutcome::Duplicate(existing) => Ok(UploadResult::Duplicate(existing)),
-        UploadOutcome::QuotaExceeded => Err(ApiError::bad_request("Quota has been exceeded!")),
+        UploadOutcome::Duplicate(existing) => UploadResult::Duplicate(existing),
+        UploadOutcome::QuotaExceeded => return Err(ApiError::bad_request("Quota has been exceeded!")),
+    };
+    add_to_shared_link(state, auth, result).await?;
+    Ok(result)
+}
+
+/// A guest's upload lands in the link's album, or among the link's assets.
+async fn add_to_shared_link(state: &AppState, auth: &AuthContext, result: UploadResult) -> ApiResult<()> {
+    let Some(link) = &auth.shared_link else { return Ok(()) };
+    let (UploadResult::Created(id) | UploadResult::Duplicate(id)) = result;
+    match link.album_id {
+        Some(album) => {
+            darkroom_storage::albums::add_assets(&state.db, album, &[id]).await?;
+        }
+        None => darkroom_storage::shared_links::add_assets(&state.db, link.id, &[id]).await?,
     }
+    Ok(())
 }
 
 #[cfg(test)]
