@@ -133,6 +133,27 @@ impl UserAdminResponseDto {
     }
 }
 
+/// `{"ids": [uuid, …]}`, the body of many bulk operations.
+#[derive(Debug, Deserialize)]
+pub struct BulkIdsDto {
+    ids: Vec<String>,
+}
+
+impl crate::validation::Validate for BulkIdsDto {
+    fn validate(&self) -> Vec<crate::error::ValidationIssue> {
+        let mut issues = Vec::new();
+        crate::validation::uuid_list(&mut issues, "ids", &self.ids);
+        issues
+    }
+}
+
+impl BulkIdsDto {
+    /// The ids (all valid once the body passed validation).
+    pub fn ids(&self) -> Vec<Uuid> {
+        crate::validation::uuid_list(&mut Vec::new(), "ids", &self.ids)
+    }
+}
+
 /// An empty JSON object, for bodies with no fields.
 #[derive(Debug, Default, Deserialize)]
 pub struct Empty {}

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::{UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
+use crate::dto::{BulkIdsDto, UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::preferences;
@@ -362,19 +362,6 @@ pub async fn map_markers(State(state): State<AppState>, Auth(auth): Auth, IdPath
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct BulkIdsDto {
-    ids: Vec<String>,
-}
-
-impl Validate for BulkIdsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "ids", &self.ids);
-        issues
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct BulkIdResponseDto {
     id: Uuid,
@@ -414,7 +401,7 @@ async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids:
 pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, id).await?;
     access::require_album(&state, &auth, Permission::AlbumAssetCreate, id).await?;
-    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let ids = dto.ids();
     Ok(Json(add_to_album(&state, &auth, id, &ids).await?))
 }
 
@@ -463,7 +450,7 @@ pub async fn add_assets_to_albums(State(state): State<AppState>, Auth(auth): Aut
 pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     access::require_album(&state, &auth, Permission::AlbumAssetDelete, id).await?;
     find(&state, id).await?;
-    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let ids = dto.ids();
     let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id, &ids).await?.into_iter().collect();
     let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id).await.is_ok();
     let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?.into_iter().collect();

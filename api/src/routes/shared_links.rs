@@ -146,17 +146,8 @@ pub struct SharedLinkCreateDto {
     link_type: SharedLinkType,
     asset_ids: Option<Vec<String>>,
     album_id: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    password: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    slug: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    expires_at: Option<Option<DateTime<Utc>>>,
-    allow_upload: Option<bool>,
-    allow_download: Option<bool>,
-    show_metadata: Option<bool>,
+    #[serde(flatten)]
+    settings: SharedLinkEditDto,
 }
 
 impl Validate for SharedLinkCreateDto {
@@ -204,10 +195,11 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
     };
     let mut key = [0u8; 50];
     rand::rng().fill_bytes(&mut key);
-    let show_exif = dto.show_metadata.unwrap_or(true);
-    let description = non_empty(dto.description);
-    let slug = non_empty(dto.slug);
-    let password = dto.password.flatten();
+    let settings = dto.settings;
+    let show_exif = settings.show_metadata.unwrap_or(true);
+    let description = non_empty(settings.description);
+    let slug = non_empty(settings.slug);
+    let password = settings.password.flatten();
     let new = NewSharedLink {
         user_id: auth.user.id,
         key: &key,
@@ -216,10 +208,10 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         description: description.as_deref(),
         password: password.as_deref(),
         slug: slug.as_deref(),
-        expires_at: dto.expires_at.flatten(),
-        allow_upload: dto.allow_upload.unwrap_or(true),
+        expires_at: settings.expires_at.flatten(),
+        allow_upload: settings.allow_upload.unwrap_or(true),
         // Hiding metadata hides the originals too.
-        allow_download: show_exif && dto.allow_download.unwrap_or(true),
+        allow_download: show_exif && settings.allow_download.unwrap_or(true),
         show_exif,
         asset_ids: &asset_ids,
     };

@@ -3,15 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use darkroom_storage::assets;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::access;
 use crate::auth::Auth;
-use crate::error::{ApiResult, ValidationIssue};
+use crate::dto::BulkIdsDto;
+use crate::error::ApiResult;
 use crate::permission::Permission;
 use crate::services::trash;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson, uuid_list};
+use crate::validation::ValidJson;
 
 #[derive(Debug, Serialize)]
 pub struct TrashResponseDto {
@@ -26,22 +27,9 @@ pub async fn restore(State(state): State<AppState>, Auth(auth): Auth) -> ApiResu
     Ok(Json(TrashResponseDto { count: assets::restore(&state.db, auth.user.id, None).await? }))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct BulkIdsDto {
-    ids: Vec<String>,
-}
-
-impl Validate for BulkIdsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "ids", &self.ids);
-        issues
-    }
-}
-
 /// Restores the given assets; like Immich, the count is how many were asked for.
 pub async fn restore_assets(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<TrashResponseDto>> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let ids = dto.ids();
     if ids.is_empty() {
         return Ok(Json(TrashResponseDto { count: 0 }));
     }
