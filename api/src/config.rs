@@ -148,6 +148,36 @@ pub struct RedisConfig {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub socket: Option<String>,
+    /// Every queue key starts with this (`DARKROOM_REDIS_PREFIX`, default `darkroom`), so a Redis
+    /// shared with other programs — or with Immich's own queues — is not disturbed.
+    pub key_prefix: String,
+}
+
+impl RedisConfig {
+    /// `REDIS_URL`, or a URL built from the parts (a socket when `REDIS_SOCKET` is set).
+    pub fn connection_url(&self) -> String {
+        if let Some(url) = &self.url {
+            return url.expose().to_string();
+        }
+        let auth = match (&self.username, &self.password) {
+            (user, Some(password)) => format!("{}:{}@", user.as_deref().unwrap_or(""), password.expose()),
+            (Some(user), None) => format!("{user}@"),
+            (None, None) => String::new(),
+        };
+        match &self.socket {
+            Some(socket) => format!("redis+unix://{auth}{socket}?db={}", self.db_index),
+            None => format!("redis://{auth}{}:{}/{}", self.hostname, self.port, self.db_index),
+        }
+    }
+
+    /// Where Redis is, for messages (no credentials).
+    pub fn describe_target(&self) -> String {
+        match (&self.url, &self.socket) {
+            (Some(_), _) => "REDIS_URL".to_string(),
+            (None, Some(socket)) => socket.clone(),
+            (None, None) => format!("{}:{}", self.hostname, self.port),
+        }
+    }
 }
 
 /// `/server/about` build information (`IMMICH_BUILD*`, `IMMICH_SOURCE*`, `IMMICH_REPOSITORY*`, …).
@@ -187,6 +217,8 @@ pub struct Config {
     pub environment: String,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
+    /// A job untouched this long is taken over by another worker (its worker died).
+    pub job_reclaim_after: Duration,
     pub build_info: BuildInfo,
     /// How long start-up keeps retrying an unreachable database.
     pub database_wait: Duration,
@@ -323,7 +355,9 @@ impl Config {
                 username: env.get("REDIS_USERNAME")?,
                 password: env.get("REDIS_PASSWORD")?.map(Secret::new),
                 socket: env.get("REDIS_SOCKET")?,
+                key_prefix: env.get("DARKROOM_REDIS_PREFIX")?.unwrap_or_else(|| "darkroom".into()),
             },
+            job_reclaim_after: Duration::from_secs(env.parse("DARKROOM_JOB_RECLAIM_SECONDS", 30, |v| v.parse().ok(), "seconds")?),
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod file_serving;
+pub mod jobs;
 pub mod logging;
 pub mod permission;
 pub mod routes;

@@ -70,7 +70,16 @@ async fn run(command: Command) -> Result<()> {
 
 async fn serve(config: Config) -> Result<()> {
     if !config.workers_api {
-        tracing::warn!("IMMICH_WORKERS_INCLUDE/EXCLUDE leave no API worker; nothing else runs yet");
+        if !config.workers_microservices {
+            anyhow::bail!("IMMICH_WORKERS_INCLUDE/EXCLUDE leave neither the API nor the microservices worker");
+        }
+        // A workers-only process: no HTTP, just the job queues.
+        let state = server::prepare(config).await?;
+        tracing::info!("running the job workers only (IMMICH_WORKERS_INCLUDE/EXCLUDE)");
+        tokio::select! {
+            () = darkroom_api::jobs::worker::run(state) => {}
+            () = server::shutdown_signal() => {}
+        }
         return Ok(());
     }
     let listener = server::bind(&config).await?;

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use darkroom_storage::media_layout::{MediaLayout, StorageFolder};
+use darkroom_storage::queue::JobQueue;
 use darkroom_storage::{Database, StorageError, system_metadata, version_history};
 use serde_json::json;
 use thiserror::Error;
@@ -23,6 +24,8 @@ pub enum StartupError {
     DatabaseUnreachable { target: String, source: StorageError },
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("cannot connect to Redis at {target}: {message}")]
+    RedisUnreachable { target: String, message: String },
     #[error("{0}")]
     MountCheck(String),
     #[error("cannot listen on {address}: {source}")]
@@ -39,6 +42,25 @@ pub async fn connect(config: &Config) -> Result<Database, StartupError> {
     })
     .await
     .map_err(|source| StartupError::DatabaseUnreachable { target, source })
+}
+
+/// The job queue's Redis, retried like the database while it starts.
+async fn connect_redis(config: &Config) -> Result<JobQueue, StartupError> {
+    let target = config.redis.describe_target();
+    let url = config.redis.connection_url();
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match JobQueue::connect(&url, &config.redis.key_prefix).await {
+            Ok(queue) => return Ok(queue),
+            Err(error) if started.elapsed() + delay < config.database_wait => {
+                tracing::warn!("redis {target} unreachable ({error}); retrying in {} ms", delay.as_millis());
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(error) => return Err(StartupError::RedisUnreachable { target, message: error.to_string() }),
+        }
+    }
 }
 
 /// Everything the API needs before it can answer: schema, media folders, version history.
@@ -60,7 +82,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         Err(error) => tracing::warn!(%error, "could not clean the incoming-uploads folder"),
     }
     version_history::record(&db, &crate::version::api_version_string()).await?;
-    let state = AppState::new(db, config, system_config);
+    let jobs = connect_redis(&config).await?;
+    let state = AppState::new(db, jobs, config, system_config);
     crate::routes::mark_onboarded_when_config_file(&state).await.map_err(|e| StartupError::Api(e.to_string()))?;
     Ok(state)
 }
@@ -122,9 +145,13 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_resumable_uploads(state.clone()));
+    let workers = state.config.workers_microservices.then(|| tokio::spawn(crate::jobs::worker::run(state.clone())));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    if let Some(workers) = workers {
+        workers.abort();
+    }
     served
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use darkroom_storage::PgPool;
 use darkroom_storage::media_layout::MediaLayout;
+use darkroom_storage::queue::JobQueue;
 
 use crate::auth::limiter::{LoginLimiter, LoginLimits};
 use crate::config::Config;
@@ -24,6 +25,10 @@ pub struct Inner {
     pub started_at: Instant,
     /// Resumable uploads being written right now: one request at a time per upload.
     pub busy_uploads: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
+    pub jobs: JobQueue,
+    /// Wakes this process's workers when it queued something.
+    pub job_wake: tokio::sync::Notify,
+    pub exiftool: darkroom_media::Exiftool,
 }
 
 impl Deref for AppState {
@@ -35,11 +40,11 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: PgPool, config: Config, system_config: SystemConfigStore) -> Self {
-        Self::with_login_limits(db, config, system_config, LoginLimits::default())
+    pub fn new(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore) -> Self {
+        Self::with_login_limits(db, jobs, config, system_config, LoginLimits::default())
     }
 
-    pub fn with_login_limits(db: PgPool, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
+    pub fn with_login_limits(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
         let layout = MediaLayout::new(config.media_location.clone());
         Self(Arc::new(Inner {
             db,
@@ -49,6 +54,10 @@ impl AppState {
             login_limiter: LoginLimiter::new(limits),
             started_at: Instant::now(),
             busy_uploads: Default::default(),
+            jobs,
+            job_wake: tokio::sync::Notify::new(),
+            // exiftool gets this long per file before it is stopped and restarted.
+            exiftool: darkroom_media::Exiftool::new(std::time::Duration::from_secs(30)),
         }))
     }
 

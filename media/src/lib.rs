@@ -1,9 +1,13 @@
 //! Darkroom's media crate: knowledge about media files. It never touches the database.
 //!
-//! So far: which file types the server accepts and their MIME types (the allow-list the official
-//! clients read from `/api/server/media-types`). Decoding, metadata and thumbnails arrive with the
-//! media pipeline.
+//! Which file types the server accepts (the allow-list the official clients read from
+//! `/api/server/media-types`), what files say about themselves (through exiftool), and the
+//! preview, thumbnail and thumbhash made from them.
 
+mod exiftool;
 mod formats;
+pub mod metadata;
+pub mod thumbnails;
 
+pub use exiftool::{Exiftool, ExiftoolError};
 pub use formats::{MediaKind, MediaType, extension_of, lookup, media_types, mime_type_of};

@@ -3,10 +3,12 @@
 
 pub mod albums;
 pub mod api_keys;
+pub mod asset_jobs;
 pub mod assets;
 pub mod database;
 mod error;
 pub mod media_layout;
+pub mod queue;
 pub mod resumable;
 pub mod sessions;
 pub mod shared_links;

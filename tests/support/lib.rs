@@ -96,6 +96,7 @@ impl TestServer {
             ("DB_USERNAME", "postgres"),
             ("DB_PASSWORD", "postgres"),
             ("REDIS_HOSTNAME", "127.0.0.1"),
+            ("DARKROOM_REDIS_PREFIX", database.as_str()),
             ("IMMICH_HOST", "127.0.0.1"),
             ("IMMICH_PORT", "0"),
             ("IMMICH_MEDIA_LOCATION", media.to_str().expect("utf-8 path")),
@@ -266,6 +267,15 @@ impl Drop for TestServer {
             runtime.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect_with(&pg_options("postgres")).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&mut admin).await;
+                }
+                // This test's queue keys all start with its database name.
+                if let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0")
+                    && let Ok(mut redis) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{database}:*")).query_async(&mut redis).await.unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
+                    }
                 }
             });
             let _ = std::fs::remove_dir_all(media);

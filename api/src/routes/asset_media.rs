@@ -192,3 +192,89 @@ pub async fn download_original(
     )
     .await
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThumbnailSize {
+    Thumbnail,
+    Preview,
+    Fullsize,
+    Original,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ThumbnailQuery {
+    size: Option<ThumbnailSize>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    edited: bool,
+}
+
+impl Validate for ThumbnailQuery {}
+
+/// Formats a browser shows as they are: their full size is the original itself.
+const WEB_VIEWABLE: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
+
+fn redirect(to: String) -> Response {
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
+}
+
+/// `GET /assets/{id}/thumbnail?size=thumbnail|preview|fullsize`: the generated images.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidQuery(query): ValidQuery<ThumbnailQuery>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    access::require_assets(&state, &auth, Permission::AssetView, &[id]).await.map_err(|_| file_serving::not_found())?;
+    let asset = darkroom_storage::assets::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+    // Redirects keep the query (a shared link's key among it).
+    let with_query = |path: String, size: Option<&str>| {
+        let mut pairs: Vec<String> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("size=")).map(str::to_string).collect();
+        if let Some(size) = size {
+            pairs.push(format!("size={size}"));
+        }
+        if pairs.is_empty() { path } else { format!("{path}?{}", pairs.join("&")) }
+    };
+    let kind = match query.size.unwrap_or(ThumbnailSize::Thumbnail) {
+        ThumbnailSize::Original => return Ok(redirect(with_query(format!("/api/assets/{id}/original"), None))),
+        ThumbnailSize::Fullsize => {
+            let extension = darkroom_media::extension_of(&asset.original_file_name).unwrap_or_default();
+            if WEB_VIEWABLE.contains(&extension.as_str()) {
+                return Ok(redirect(with_query(format!("/api/assets/{id}/original"), None)));
+            }
+            if darkroom_storage::asset_jobs::file_path(&state.db, id, "fullsize").await?.is_none() {
+                return Ok(redirect(with_query(format!("/api/assets/{id}/thumbnail"), Some("preview"))));
+            }
+            "fullsize"
+        }
+        ThumbnailSize::Preview => "preview",
+        ThumbnailSize::Thumbnail => "thumbnail",
+    };
+    let path = darkroom_storage::asset_jobs::file_path(&state.db, id, kind).await?.ok_or_else(|| ApiError::not_found("Asset media not found"))?;
+    let path = std::path::PathBuf::from(path);
+    if !state.layout.contains(&path) {
+        return Err(file_serving::not_found());
+    }
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_string();
+    // Guests of a link that hides metadata do not learn the file's name.
+    let hide_name = auth.shared_link.as_ref().is_some_and(|link| !link.show_exif);
+    let stem = if hide_name {
+        id.to_string()
+    } else {
+        asset.original_file_name.rsplit_once('.').map_or(asset.original_file_name.clone(), |(stem, _)| stem.to_string())
+    };
+    let name = format!("{stem}_{kind}.{extension}");
+    file_serving::send_file(
+        &headers,
+        file_serving::FileReply {
+            path: &path,
+            content_type: darkroom_media::mime_type_of(&path.to_string_lossy()),
+            download_name: Some(&name),
+            cache_control: file_serving::PRIVATE_CACHE,
+        },
+    )
+    .await
+}

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 mod config;
 mod download;
+mod jobs;
 mod server;
 mod shared_links;
 mod sessions;
@@ -133,12 +134,14 @@ api_routes! {
     DELETE "/assets", Access::permission(P::AssetDelete) => assets::delete;
     POST "/assets/bulk-upload-check", Access::permission(P::AssetUpload) => asset_media::bulk_upload_check;
     PUT "/assets/copy", Access::permission(P::AssetCopy) => assets::copy;
+    POST "/assets/jobs", Access::permission(P::JobCreate) => jobs::asset_jobs;
     PUT "/assets/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata_bulk;
     DELETE "/assets/metadata", Access::permission(P::AssetUpdate) => assets::delete_metadata_bulk;
     GET "/assets/statistics", Access::permission(P::AssetStatistics) => assets::statistics;
     GET "/assets/{id}", Access::shared(P::AssetRead) => assets::get;
     PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
     GET "/assets/{id}/original", Access::shared(P::AssetDownload) => asset_media::download_original;
+    GET "/assets/{id}/thumbnail", Access::shared(P::AssetView) => asset_media::thumbnail;
     GET "/assets/{id}/metadata", Access::permission(P::AssetRead) => assets::get_metadata;
     PUT "/assets/{id}/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata;
     GET "/assets/{id}/metadata/{key}", Access::permission(P::AssetRead) => assets::get_metadata_key;
@@ -177,6 +180,15 @@ api_routes! {
     DELETE "/shared-links/{id}", Access::permission(P::SharedLinkDelete) => shared_links::delete;
     PUT "/shared-links/{id}/assets", Access::permission(P::SharedLinkUpdate) => shared_links::add_assets;
     DELETE "/shared-links/{id}/assets", Access::permission(P::SharedLinkUpdate) => shared_links::remove_assets;
+
+    // Jobs and queues
+    GET "/jobs", Access::admin(P::JobRead) => jobs::get_all_legacy;
+    PUT "/jobs/{name}", Access::admin(P::JobCreate) => jobs::command;
+    GET "/queues", Access::admin(P::QueueRead) => jobs::list_queues;
+    GET "/queues/{name}", Access::admin(P::QueueRead) => jobs::get_queue;
+    PUT "/queues/{name}", Access::admin(P::QueueUpdate) => jobs::update_queue;
+    GET "/queues/{name}/jobs", Access::admin(P::QueueJobRead) => jobs::queue_jobs;
+    DELETE "/queues/{name}/jobs", Access::admin(P::QueueJobDelete) => jobs::delete_queue_jobs;
 
     // Trash
     POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;

@@ -323,6 +323,7 @@ pub async fn create_asset(
                 sidecar.commit();
             }
             tracing::info!(asset = %id, size, "asset uploaded");
+            crate::jobs::asset_uploaded(state, id).await;
             UploadResult::Created(id)
         }
         UploadOutcome::Duplicate(existing) => UploadResult::Duplicate(existing),

@@ -1,0 +1,144 @@
+//! What each job does.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{TimeZone, Utc};
+use darkroom_media::metadata::ExtractedMetadata;
+use darkroom_media::thumbnails::{self, ThumbnailSettings};
+use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
+use darkroom_storage::assets;
+use darkroom_storage::media_layout::StorageFolder;
+use darkroom_storage::queue::Job;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{METADATA, THUMBNAILS, enqueue};
+use crate::state::AppState;
+
+/// Why a job did not finish: `Retry` may succeed later (a busy database), `Fatal` never will
+/// (a corrupt file) and goes straight to the failed list with its reason.
+#[derive(Debug)]
+pub enum JobError {
+    Retry(String),
+    Fatal(String),
+}
+
+impl<E: std::fmt::Display> From<E> for JobError {
+    fn from(error: E) -> Self {
+        Self::Retry(error.to_string())
+    }
+}
+
+pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobError> {
+    let id = || job.job.data["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| JobError::Fatal("the job names no asset".into()));
+    match (queue, job.job.name.as_str()) {
+        (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?).await,
+        (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?).await,
+        (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
+    }
+}
+
+fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobError> {
+    let path = PathBuf::from(stored);
+    if state.layout.contains(&path) { Ok(path) } else { Err(JobError::Fatal(format!("{stored} is outside the media folder"))) }
+}
+
+async fn extract_metadata(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    // A deleted asset needs nothing any more.
+    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let path = media_path(state, &asset.original_path)?;
+    let tags = state.exiftool.read_tags(&path).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    let found = ExtractedMetadata::from_tags(&tags);
+    // Files without a date keep the one the client gave at upload.
+    let date = found.date_time_original.unwrap_or(asset.file_created_at);
+    let local = found.local_date_time.map_or(date, |local| Utc.from_utc_datetime(&local));
+    let (width, height) = found.displayed_size();
+    let exif = ExtractedExif {
+        make: found.make,
+        model: found.model,
+        lens_model: found.lens_model,
+        exif_image_width: found.width,
+        exif_image_height: found.height,
+        orientation: found.orientation,
+        date_time_original: Some(date),
+        modify_date: found.modify_date,
+        time_zone: found.time_zone,
+        f_number: found.f_number,
+        focal_length: found.focal_length,
+        iso: found.iso,
+        exposure_time: found.exposure_time,
+        latitude: found.latitude,
+        longitude: found.longitude,
+        description: found.description,
+        rating: found.rating,
+        projection_type: found.projection_type,
+        profile_description: found.profile_description,
+        colorspace: found.colorspace,
+        bits_per_sample: found.bits_per_sample,
+        fps: found.fps,
+        live_photo_cid: found.live_photo_cid,
+    };
+    let row = ExtractedAsset { local_date_time: local, file_created_at: date, width, height, duration_ms: found.duration_ms };
+    asset_jobs::save_metadata(&state.db, id, &exif, &row).await?;
+    asset_jobs::link_live_photo(&state.db, id).await?;
+    enqueue(state, THUMBNAILS, "AssetGenerateThumbnails", vec![json!({ "id": id })]).await;
+    Ok(())
+}
+
+/// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_<kind>.<ext>`
+fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension: &str) -> PathBuf {
+    let name = id.to_string();
+    state
+        .layout
+        .folder(StorageFolder::Thumbnails)
+        .join(owner.to_string())
+        .join(&name[0..2])
+        .join(&name[2..4])
+        .join(format!("{name}_{kind}.{extension}"))
+}
+
+/// Writes next to `path` and renames, so a reader never sees half a file.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), JobError> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let temporary = path.with_extension("tmp");
+    tokio::fs::write(&temporary, bytes).await?;
+    tokio::fs::rename(&temporary, path).await?;
+    Ok(())
+}
+
+fn settings(config: &serde_json::Value) -> ThumbnailSettings {
+    let image = &config["image"];
+    let defaults = ThumbnailSettings::default();
+    let number = |value: &serde_json::Value, fallback: u64| value.as_u64().unwrap_or(fallback);
+    ThumbnailSettings {
+        preview_size: number(&image["preview"]["size"], defaults.preview_size as u64) as u32,
+        preview_quality: number(&image["preview"]["quality"], defaults.preview_quality as u64).min(100) as u8,
+        thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
+        thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
+        max_pixels: defaults.max_pixels,
+    }
+}
+
+async fn generate_thumbnails(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else { return Ok(()) };
+    if source.asset_type != "IMAGE" {
+        // Video frames and other formats arrive with the rest of the media pipeline.
+        return Err(JobError::Fatal(format!("no thumbnails for {} assets yet", source.asset_type.to_lowercase())));
+    }
+    let path = media_path(state, &source.original_path)?;
+    let orientation = source.orientation.as_deref().and_then(|o| o.parse().ok());
+    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    let settings = settings(&config);
+    // Decoding and encoding are CPU work: off the async threads.
+    let generated = tokio::task::spawn_blocking(move || thumbnails::generate(&path, orientation, settings))
+        .await?
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let preview = thumbnail_path(state, source.owner_id, id, "preview", "jpeg");
+    let thumbnail = thumbnail_path(state, source.owner_id, id, "thumbnail", "webp");
+    write_atomically(&preview, &generated.preview).await?;
+    write_atomically(&thumbnail, &generated.thumbnail).await?;
+    asset_jobs::save_thumbnails(&state.db, id, &preview.to_string_lossy(), &thumbnail.to_string_lossy(), &generated.thumbhash).await?;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! The workers: per queue, as many jobs at once as its configured concurrency (re-read while
+//! running), jobs of dead workers taken over, retries with backoff, heartbeats for long jobs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use darkroom_storage::queue::Job;
+use tokio::sync::Notify;
+use tracing::Instrument;
+
+use super::handlers::{self, JobError};
+use super::{RUNNING_QUEUES, concurrency};
+use crate::state::AppState;
+
+/// Attempts before a job that keeps failing is given up.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// How long to wait before the `attempt`-th retry: 5 s, 10 s, 20 s, …
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(5 * 2u64.saturating_pow(attempt.min(10)))
+}
+
+#[derive(Default)]
+struct InFlight {
+    /// Stream ids of the jobs running now, per queue.
+    ids: HashMap<&'static str, Vec<String>>,
+}
+
+/// Runs the workers until the task is dropped.
+pub async fn run(state: AppState) {
+    let in_flight = Arc::new(Mutex::new(InFlight::default()));
+    let finished = Arc::new(Notify::new());
+    let reclaim_after = state.config.job_reclaim_after;
+    let mut config = state.system_config.get(&state.db).await.unwrap_or_default();
+    let mut config_read = Instant::now();
+    let mut last_heartbeat = Instant::now();
+    loop {
+        if config_read.elapsed() > Duration::from_secs(2) {
+            if let Ok(fresh) = state.system_config.get(&state.db).await {
+                config = fresh;
+            }
+            config_read = Instant::now();
+        }
+        let mut started_any = false;
+        for queue in RUNNING_QUEUES {
+            match fill(&state, queue, concurrency(&config, queue), &in_flight, &finished, reclaim_after).await {
+                Ok(started) => started_any |= started > 0,
+                Err(error) => tracing::warn!(queue, %error, "job queue unavailable"),
+            }
+        }
+        if last_heartbeat.elapsed() > reclaim_after / 3 {
+            heartbeat(&state, &in_flight).await;
+            last_heartbeat = Instant::now();
+        }
+        if !started_any {
+            // Sleep until a job is queued here, one finishes, or (for other processes' jobs) a moment passes.
+            let wait = Duration::from_millis(500).min(reclaim_after / 3);
+            tokio::select! {
+                () = state.job_wake.notified() => {}
+                () = finished.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+async fn heartbeat(state: &AppState, in_flight: &Mutex<InFlight>) {
+    let running: Vec<(&'static str, Vec<String>)> = match in_flight.lock() {
+        Ok(guard) => guard.ids.iter().map(|(q, ids)| (*q, ids.clone())).collect(),
+        Err(_) => return,
+    };
+    for (queue, ids) in running {
+        if let Err(error) = state.jobs.heartbeat(queue, &ids).await {
+            tracing::warn!(queue, %error, "job heartbeat failed");
+        }
+    }
+}
+
+/// Starts jobs on `queue` up to its concurrency; returns how many it started.
+async fn fill(
+    state: &AppState,
+    queue: &'static str,
+    limit: usize,
+    in_flight: &Arc<Mutex<InFlight>>,
+    finished: &Arc<Notify>,
+    reclaim_after: Duration,
+) -> Result<usize, darkroom_storage::queue::QueueError> {
+    let running = in_flight.lock().map(|g| g.ids.get(queue).map_or(0, Vec::len)).unwrap_or(limit);
+    if running >= limit || state.jobs.is_paused(queue).await? {
+        return Ok(0);
+    }
+    state.jobs.promote_delayed(queue).await?;
+    let free = limit - running;
+    let mut jobs = state.jobs.reclaim(queue, reclaim_after.as_millis() as u64, free).await?;
+    if !jobs.is_empty() {
+        tracing::info!(queue, count = jobs.len(), "took over jobs of a worker that stopped");
+    }
+    if jobs.len() < free {
+        jobs.extend(state.jobs.take(queue, free - jobs.len()).await?);
+    }
+    let started = jobs.len();
+    for job in jobs {
+        if let Ok(mut guard) = in_flight.lock() {
+            guard.ids.entry(queue).or_default().push(job.id.clone());
+        }
+        let (state, in_flight, finished) = (state.clone(), in_flight.clone(), finished.clone());
+        tokio::spawn(async move {
+            execute(&state, queue, &job).await;
+            if let Ok(mut guard) = in_flight.lock()
+                && let Some(ids) = guard.ids.get_mut(queue)
+            {
+                ids.retain(|id| *id != job.id);
+            }
+            finished.notify_waiters();
+        });
+    }
+    Ok(started)
+}
+
+async fn execute(state: &AppState, queue: &'static str, job: &Job) {
+    let span = tracing::info_span!("job", queue, name = %job.job.name, id = %job.id);
+    let outcome = handlers::run(state, queue, job).instrument(span).await;
+    let recorded = match outcome {
+        Ok(()) => state.jobs.complete(queue, job).await,
+        Err(JobError::Fatal(reason)) => {
+            tracing::warn!(queue, job = %job.job.name, data = %job.job.data, %reason, "job failed");
+            state.jobs.fail(queue, job, &reason, None).await
+        }
+        Err(JobError::Retry(reason)) => {
+            let attempt = job.job.attempts + 1;
+            let retry_at = (attempt < MAX_ATTEMPTS).then(|| chrono::Utc::now().timestamp_millis() + backoff(attempt).as_millis() as i64);
+            tracing::warn!(queue, job = %job.job.name, %reason, attempt, retrying = retry_at.is_some(), "job did not finish");
+            state.jobs.fail(queue, job, &reason, retry_at).await
+        }
+    };
+    if let Err(error) = recorded {
+        // The job stays pending and another worker takes it over later.
+        tracing::error!(queue, %error, "could not record a job's outcome");
+    }
+}

@@ -1,0 +1,104 @@
+//! Preview, thumbnail and thumbhash from one decode of an image. The outputs carry no EXIF
+//! (no GPS leaks through a shared thumbnail) and are already turned upright.
+
+use std::path::Path;
+
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageReader, Limits};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("cannot read the image: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("cannot decode the image: {0}")]
+    Decode(#[from] image::ImageError),
+    #[error("the image has {pixels} pixels, more than the limit of {limit}")]
+    TooLarge { pixels: u64, limit: u64 },
+    #[error("cannot encode the {0}")]
+    Encode(&'static str),
+}
+
+/// Sizes and qualities (Immich's `image.*` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct ThumbnailSettings {
+    pub preview_size: u32,
+    pub preview_quality: u8,
+    pub thumbnail_size: u32,
+    pub thumbnail_quality: u8,
+    /// Refuse images with more pixels than this (decompression bombs).
+    pub max_pixels: u64,
+}
+
+impl Default for ThumbnailSettings {
+    fn default() -> Self {
+        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, max_pixels: 200_000_000 }
+    }
+}
+
+#[derive(Debug)]
+pub struct Generated {
+    /// JPEG.
+    pub preview: Vec<u8>,
+    /// WebP.
+    pub thumbnail: Vec<u8>,
+    pub thumbhash: Vec<u8>,
+    /// Size of the upright original.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Scales so the shorter side is `size`, never enlarging (Immich's `fit: outside`).
+fn shorter_side(image: &DynamicImage, size: u32, filter: FilterType) -> DynamicImage {
+    let (w, h) = (image.width(), image.height());
+    let shorter = w.min(h);
+    if shorter <= size {
+        return image.clone();
+    }
+    let scale = size as f64 / shorter as f64;
+    let (nw, nh) = (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1));
+    image.resize_exact(nw, nh, filter)
+}
+
+fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
+    match orientation {
+        Some(2) => image.fliph(),
+        Some(3) => image.rotate180(),
+        Some(4) => image.flipv(),
+        Some(5) => image.rotate90().fliph(),
+        Some(6) => image.rotate90(),
+        Some(7) => image.rotate270().fliph(),
+        Some(8) => image.rotate270(),
+        _ => image,
+    }
+}
+
+/// Decodes `path` once and makes the preview (JPEG), thumbnail (WebP) and thumbhash.
+pub fn generate(path: &Path, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
+    let reader = ImageReader::open(path)?.with_guessed_format()?;
+    let (w, h) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
+    let pixels = w as u64 * h as u64;
+    if pixels > settings.max_pixels {
+        return Err(ThumbnailError::TooLarge { pixels, limit: settings.max_pixels });
+    }
+    let mut reader = reader;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(settings.max_pixels.saturating_mul(8));
+    reader.limits(limits);
+    let image = orient(reader.decode()?, orientation);
+
+    let preview = shorter_side(&image, settings.preview_size, FilterType::Triangle).to_rgb8();
+    let mut preview_jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut preview_jpeg, settings.preview_quality)
+        .encode_image(&preview)
+        .map_err(|_| ThumbnailError::Encode("preview"))?;
+
+    // The thumbnail comes from the preview: far fewer pixels to filter.
+    let thumbnail = shorter_side(&DynamicImage::ImageRgb8(preview), settings.thumbnail_size, FilterType::Triangle).to_rgb8();
+    let thumbnail_webp = webp::Encoder::from_rgb(thumbnail.as_raw(), thumbnail.width(), thumbnail.height())
+        .encode(settings.thumbnail_quality as f32)
+        .to_vec();
+
+    let small = DynamicImage::ImageRgb8(thumbnail).resize(100, 100, FilterType::Triangle).to_rgba8();
+    let thumbhash = thumbhash::rgba_to_thumb_hash(small.width() as usize, small.height() as usize, small.as_raw());
+    Ok(Generated { preview: preview_jpeg, thumbnail: thumbnail_webp, thumbhash, width: image.width(), height: image.height() })
+}

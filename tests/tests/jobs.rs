@@ -1,0 +1,203 @@
+//! Background jobs on Redis: uploads get their metadata and thumbnails, queues can be watched
+//! and steered, a dead worker's job is done by another, and bad files fail with a reason.
+
+use std::time::Duration;
+
+use darkroom_tests::{TestServer, fixtures};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("darkroom-jobs-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn upload_file(server: &TestServer, token: &str, path: &std::path::Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let reply = server.upload(token, name, &bytes, &[]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
+/// Polls the asset until `done` holds (jobs run in the background).
+async fn wait_for(server: &TestServer, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let asset = server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body;
+        if done(&asset) {
+            return asset;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("asset {id} never reached the expected state");
+}
+
+async fn queue(server: &TestServer, token: &str, name: &str) -> Value {
+    server.call(Method::GET, &format!("/api/queues/{name}"), Some(token), None).await.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_get_metadata_and_thumbnails() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let jpeg = dir.join("beach.jpg");
+    fixtures::jpeg_with_exif(&jpeg, 10);
+    let id = upload_file(&server, &admin, &jpeg).await;
+
+    let asset = wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+    let exif = &asset["exifInfo"];
+    assert_eq!((exif["make"].clone(), exif["model"].clone()), (json!("Darkroom"), json!("TestCam")));
+    assert_eq!(exif["dateTimeOriginal"], json!("2023-07-14T08:20:30+00:00"));
+    assert_eq!(exif["timeZone"], json!("UTC+2"));
+    assert!((exif["latitude"].as_f64().unwrap() - 48.8584).abs() < 1e-6);
+    assert_eq!(asset["localDateTime"], json!("2023-07-14T10:20:30.000Z"));
+    assert_eq!(asset["fileCreatedAt"], json!("2023-07-14T08:20:30.000Z"));
+    assert_eq!((asset["width"].clone(), asset["height"].clone()), (json!(320), json!(240)));
+
+    let thumbnail = server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail")).bearer_auth(&admin)).await;
+    assert_eq!(thumbnail.status, StatusCode::OK);
+    assert_eq!(thumbnail.headers["content-type"], "image/webp");
+    assert!(thumbnail.bytes.starts_with(b"RIFF") && thumbnail.bytes[8..12] == *b"WEBP");
+    assert_eq!(thumbnail.headers["content-disposition"], "inline; filename*=UTF-8''beach_thumbnail.webp");
+    let preview = server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail?size=preview")).bearer_auth(&admin)).await;
+    assert_eq!(preview.headers["content-type"], "image/jpeg");
+    assert!(preview.bytes.starts_with(&[0xFF, 0xD8]));
+    assert!(!preview.bytes.windows(4).any(|w| w == b"Exif"), "generated images carry no EXIF (and so no GPS)");
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let full = no_redirects.get(format!("{}/api/assets/{id}/thumbnail?size=fullsize", server.url)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(full.status(), StatusCode::FOUND);
+    assert_eq!(full.headers()["location"], format!("/api/assets/{id}/original"));
+    let thumbs = server.media.join("thumbs");
+    let owner = server.call(Method::GET, "/api/users/me", Some(&admin), None).await.body["id"].as_str().unwrap().to_string();
+    assert!(thumbs.join(&owner).join(&id[0..2]).join(&id[2..4]).join(format!("{id}_preview.jpeg")).exists());
+
+    // A rotated photo is turned upright.
+    let rotated = dir.join("rotated.jpg");
+    fixtures::still(&rotated, 20);
+    let status = std::process::Command::new("exiftool").args(["-q", "-overwrite_original", "-Orientation#=6", rotated.to_str().unwrap()]).status().unwrap();
+    assert!(status.success());
+    let rotated_id = upload_file(&server, &admin, &rotated).await;
+    let rotated_asset = wait_for(&server, &admin, &rotated_id, |a| a["thumbhash"].is_string()).await;
+    assert_eq!((rotated_asset["width"].clone(), rotated_asset["height"].clone()), (json!(240), json!(320)));
+
+    let stats = queue(&server, &admin, "thumbnailGeneration").await;
+    assert_eq!(stats["statistics"]["completed"], json!(2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_are_watched_paused_and_refilled_from_the_database() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let user = server.user_token(&admin, "user@immich.cloud").await;
+    let dir = temp_dir();
+    let png = dir.join("pool.png");
+    fixtures::still(&png, 30);
+
+    let legacy = server.call(Method::GET, "/api/jobs", Some(&admin), None).await.body;
+    assert_eq!(legacy.as_object().unwrap().len(), 19);
+    assert_eq!(legacy["metadataExtraction"]["queueStatus"], json!({"isActive": false, "isPaused": false}));
+    assert_eq!(server.call(Method::GET, "/api/jobs", Some(&user), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.call(Method::GET, "/api/queues", Some(&admin), None).await.body.as_array().unwrap().len(), 19);
+    let unknown = server.call(Method::GET, "/api/queues/nope", Some(&admin), None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+
+    // Paused: uploads wait.
+    let paused = server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "pause"}))).await;
+    assert_eq!(paused.body["queueStatus"]["isPaused"], json!(true));
+    let id = upload_file(&server, &admin, &png).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let waiting = queue(&server, &admin, "metadataExtraction").await;
+    assert_eq!(waiting["statistics"]["paused"], json!(1), "{waiting}");
+    let listed = server.call(Method::GET, "/api/queues/metadataExtraction/jobs?status=waiting", Some(&admin), None).await.body;
+    assert_eq!(listed[0]["name"], json!("AssetExtractMetadata"));
+    assert_eq!(listed[0]["data"]["id"], json!(id));
+    // Emptied: the job is gone, the asset is not.
+    assert_eq!(server.call(Method::DELETE, "/api/queues/metadataExtraction/jobs", Some(&admin), Some(json!({}))).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(queue(&server, &admin, "metadataExtraction").await["statistics"]["paused"], json!(0));
+    // Start (force: false) finds what is missing from the database and queues it again.
+    let resumed = server.call(Method::PUT, "/api/queues/metadataExtraction", Some(&admin), Some(json!({"isPaused": false}))).await;
+    assert_eq!(resumed.body["isPaused"], json!(false));
+    server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "start", "force": false}))).await;
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+
+    // Regenerate on request.
+    let mut db = server.db().await;
+    sqlx::query(r#"DELETE FROM asset_file WHERE "assetId" = $1::uuid"#).bind(&id).execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE asset SET thumbhash = NULL WHERE id = $1::uuid").bind(&id).execute(&mut db).await.unwrap();
+    let again = server.call(Method::POST, "/api/assets/jobs", Some(&admin), Some(json!({"assetIds": [id], "name": "regenerate-thumbnail"}))).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+    let not_yours = server.call(Method::POST, "/api/assets/jobs", Some(&user), Some(json!({"assetIds": [id], "name": "refresh-metadata"}))).await;
+    assert_eq!(not_yours.message(), "Not found or no asset.update access");
+    let not_yet = server.call(Method::PUT, "/api/jobs/smartSearch", Some(&admin), Some(json!({"command": "start"}))).await;
+    assert_eq!(not_yet.status, StatusCode::BAD_REQUEST);
+    let background = server.call(Method::PUT, "/api/jobs/backgroundTask", Some(&admin), Some(json!({"command": "pause"}))).await;
+    assert_eq!(background.message(), "The BackgroundTask queue cannot be paused");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_taken_by_a_worker_that_died_is_done_by_another() {
+    let server = TestServer::start_with(&[("DARKROOM_JOB_RECLAIM_SECONDS", "1")]).await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let jpeg = dir.join("ghost.jpg");
+    fixtures::jpeg_with_exif(&jpeg, 40);
+    server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "pause"}))).await;
+    let id = upload_file(&server, &admin, &jpeg).await;
+
+    // Another worker takes the job and dies without finishing it.
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = format!("{}:metadataExtraction:stream", server.database);
+    let taken: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("ghost")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!matches!(taken, redis::Value::Nil), "the ghost took the job");
+    server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "resume"}))).await;
+    assert_eq!(queue(&server, &admin, "metadataExtraction").await["statistics"]["active"], json!(1));
+
+    let asset = wait_for(&server, &admin, &id, |a| a["exifInfo"]["make"] == json!("Darkroom")).await;
+    assert_eq!(asset["exifInfo"]["model"], json!("TestCam"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_files_fail_with_a_reason_and_the_asset_stays() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let broken = server.upload(&admin, "broken.jpg", b"\xFF\xD8\xFF\xE0 this is not a JPEG at all", &[]).await.body["id"].as_str().unwrap().to_string();
+    let dir = temp_dir();
+    let good = dir.join("fine.png");
+    fixtures::still(&good, 50);
+    let fine = upload_file(&server, &admin, &good).await;
+    wait_for(&server, &admin, &fine, |a| a["thumbhash"].is_string()).await;
+    for _ in 0..100 {
+        if queue(&server, &admin, "thumbnailGeneration").await["statistics"]["failed"] == json!(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queue(&server, &admin, "thumbnailGeneration").await["statistics"]["failed"], json!(1));
+    let failed = server.call(Method::GET, "/api/queues/thumbnailGeneration/jobs?status=failed", Some(&admin), None).await.body;
+    assert_eq!(failed[0]["data"]["id"], json!(broken));
+    let asset = server.call(Method::GET, &format!("/api/assets/{broken}"), Some(&admin), None).await;
+    assert_eq!((asset.status, asset.body["thumbhash"].clone()), (StatusCode::OK, json!(null)));
+    let missing = server.call(Method::GET, &format!("/api/assets/{broken}/thumbnail"), Some(&admin), None).await;
+    assert_eq!((missing.status, missing.message()), (StatusCode::NOT_FOUND, "Asset media not found"));
+    let cleared = server.call(Method::PUT, "/api/jobs/thumbnailGeneration", Some(&admin), Some(json!({"command": "clear-failed"}))).await;
+    assert_eq!(cleared.body["jobCounts"]["failed"], json!(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
