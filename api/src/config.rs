@@ -219,6 +219,10 @@ pub struct Config {
     pub redis: RedisConfig,
     /// A job untouched this long is taken over by another worker (its worker died).
     pub job_reclaim_after: Duration,
+    /// Images with more pixels are refused before decoding (`DARKROOM_MAX_IMAGE_PIXELS`).
+    pub max_image_pixels: u64,
+    /// ffmpeg, heif-convert and exiftool get this long per file (`DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS`).
+    pub media_tool_timeout: Duration,
     pub build_info: BuildInfo,
     /// How long start-up keeps retrying an unreachable database.
     pub database_wait: Duration,
@@ -358,6 +362,8 @@ impl Config {
                 key_prefix: env.get("DARKROOM_REDIS_PREFIX")?.unwrap_or_else(|| "darkroom".into()),
             },
             job_reclaim_after: Duration::from_secs(env.parse("DARKROOM_JOB_RECLAIM_SECONDS", 30, |v| v.parse().ok(), "seconds")?),
+            max_image_pixels: env.parse("DARKROOM_MAX_IMAGE_PIXELS", 200_000_000, |v| v.parse().ok(), "a number of pixels")?,
+            media_tool_timeout: Duration::from_secs(env.parse("DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS", 60, |v| v.parse().ok(), "seconds")?),
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,

@@ -46,6 +46,7 @@ impl AppState {
 
     pub fn with_login_limits(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
         let layout = MediaLayout::new(config.media_location.clone());
+        let config_timeout = config.media_tool_timeout;
         Self(Arc::new(Inner {
             db,
             config,
@@ -57,7 +58,7 @@ impl AppState {
             jobs,
             job_wake: tokio::sync::Notify::new(),
             // exiftool gets this long per file before it is stopped and restarted.
-            exiftool: darkroom_media::Exiftool::new(std::time::Duration::from_secs(30)),
+            exiftool: darkroom_media::Exiftool::new(config_timeout),
         }))
     }
 

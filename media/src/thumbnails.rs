@@ -1,19 +1,11 @@
 //! Preview, thumbnail and thumbhash from one decode of an image. The outputs carry no EXIF
 //! (no GPS leaks through a shared thumbnail) and are already turned upright.
 
-use std::path::Path;
-
+use image::DynamicImage;
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageReader, Limits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbnailError {
-    #[error("cannot read the image: {0}")]
-    Read(#[from] std::io::Error),
-    #[error("cannot decode the image: {0}")]
-    Decode(#[from] image::ImageError),
-    #[error("the image has {pixels} pixels, more than the limit of {limit}")]
-    TooLarge { pixels: u64, limit: u64 },
     #[error("cannot encode the {0}")]
     Encode(&'static str),
 }
@@ -25,13 +17,11 @@ pub struct ThumbnailSettings {
     pub preview_quality: u8,
     pub thumbnail_size: u32,
     pub thumbnail_quality: u8,
-    /// Refuse images with more pixels than this (decompression bombs).
-    pub max_pixels: u64,
 }
 
 impl Default for ThumbnailSettings {
     fn default() -> Self {
-        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, max_pixels: 200_000_000 }
+        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80 }
     }
 }
 
@@ -72,20 +62,10 @@ fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
     }
 }
 
-/// Decodes `path` once and makes the preview (JPEG), thumbnail (WebP) and thumbhash.
-pub fn generate(path: &Path, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
-    let reader = ImageReader::open(path)?.with_guessed_format()?;
-    let (w, h) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
-    let pixels = w as u64 * h as u64;
-    if pixels > settings.max_pixels {
-        return Err(ThumbnailError::TooLarge { pixels, limit: settings.max_pixels });
-    }
-    let mut reader = reader;
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(settings.max_pixels.saturating_mul(8));
-    reader.limits(limits);
-    let image = orient(reader.decode()?, orientation);
-
+/// Makes the preview (JPEG), thumbnail (WebP) and thumbhash from one decoded picture,
+/// turned upright by its EXIF `orientation` first.
+pub fn render(image: DynamicImage, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
+    let image = orient(image, orientation);
     let preview = shorter_side(&image, settings.preview_size, FilterType::Triangle).to_rgb8();
     let mut preview_jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut preview_jpeg, settings.preview_quality)

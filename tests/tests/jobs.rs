@@ -201,3 +201,107 @@ async fn broken_files_fail_with_a_reason_and_the_asset_stays() {
     assert_eq!(cleared.body["jobCounts"]["failed"], json!(0));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heic_and_video_get_thumbnails_and_videos_play_in_ranges() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let heic = dir.join("night.heic");
+    fixtures::heic(&heic, 60);
+    let mp4 = dir.join("clip.mp4");
+    fixtures::mp4(&mp4, 70);
+    let heic_id = upload_file(&server, &admin, &heic).await;
+    let video_id = upload_file(&server, &admin, &mp4).await;
+
+    let photo = wait_for(&server, &admin, &heic_id, |a| a["thumbhash"].is_string()).await;
+    assert_eq!((photo["width"].clone(), photo["height"].clone()), (json!(320), json!(240)));
+    let video = wait_for(&server, &admin, &video_id, |a| a["thumbhash"].is_string()).await;
+    assert_eq!(video["type"], json!("VIDEO"));
+    assert!(video["duration"].as_i64().unwrap() >= 900, "{}", video["duration"]);
+    let thumbnail = server.send(server.request(Method::GET, &format!("/api/assets/{video_id}/thumbnail")).bearer_auth(&admin)).await;
+    assert_eq!(thumbnail.headers["content-type"], "image/webp");
+
+    let bytes = std::fs::read(&mp4).unwrap();
+    let ranged = server.send(server.request(Method::GET, &format!("/api/assets/{video_id}/video/playback")).bearer_auth(&admin).header("range", "bytes=0-99")).await;
+    assert_eq!(ranged.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.bytes, bytes[..100]);
+    assert_eq!(ranged.headers["content-type"], "video/mp4");
+    let not_video = server.call(Method::GET, &format!("/api/assets/{heic_id}/video/playback"), Some(&admin), None).await;
+    assert_eq!(not_video.message(), "Asset not found or asset is not a video");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_files_fail_their_jobs_without_hurting_the_worker() {
+    let server = TestServer::start_with(&[("DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS", "2"), ("DARKROOM_MAX_IMAGE_PIXELS", "50000000")]).await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+
+    // A decompression bomb: a PNG header claiming 100,000 × 100,000 pixels.
+    let mut bomb = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    bomb.extend(100_000u32.to_be_bytes());
+    bomb.extend(100_000u32.to_be_bytes());
+    bomb.extend([8, 2, 0, 0, 0]);
+    let crc = crc32(&bomb[12..]);
+    bomb.extend(crc.to_be_bytes());
+    bomb.extend(b"\x00\x00\x00\x00IEND\xaeB`\x82");
+    let bomb_id = server.upload(&admin, "bomb.png", &bomb, &[]).await.body["id"].as_str().unwrap().to_string();
+
+    // A truncated JPEG, and a video whose file never delivers a byte (a FIFO): its tools hang.
+    let jpeg = dir.join("whole.jpg");
+    fixtures::jpeg_with_exif(&jpeg, 80);
+    let whole = std::fs::read(&jpeg).unwrap();
+    let truncated_id = server.upload(&admin, "truncated.jpg", &whole[..whole.len() / 3], &[]).await.body["id"].as_str().unwrap().to_string();
+    server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "pause"}))).await;
+    let mp4 = dir.join("hang.mp4");
+    fixtures::mp4(&mp4, 90);
+    let hang_id = upload_file(&server, &admin, &mp4).await;
+    let stored = server.call(Method::GET, &format!("/api/assets/{hang_id}"), Some(&admin), None).await.body["originalPath"].as_str().unwrap().to_string();
+    std::fs::remove_file(&stored).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&stored).status().unwrap().success());
+    server.call(Method::PUT, "/api/jobs/metadataExtraction", Some(&admin), Some(json!({"command": "resume"}))).await;
+
+    // The hang is cut off and the worker goes on with the next file.
+    let mut reasons = Vec::new();
+    for _ in 0..200 {
+        let failed: Vec<Value> = server.call(Method::GET, "/api/queues/metadataExtraction/jobs?status=failed", Some(&admin), None).await.body.as_array().unwrap().clone();
+        if failed.iter().any(|job| job["data"]["id"] == json!(hang_id)) {
+            reasons = failed;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!reasons.is_empty(), "the hanging file's job failed");
+    let png = dir.join("after.png");
+    fixtures::still(&png, 95);
+    let after = upload_file(&server, &admin, &png).await;
+    wait_for(&server, &admin, &after, |a| a["thumbhash"].is_string()).await;
+
+    // Bomb and truncated file: failed or (for what a decoder could read) done, never a crash.
+    for _ in 0..100 {
+        let failed = queue(&server, &admin, "thumbnailGeneration").await["statistics"]["failed"].as_u64().unwrap();
+        if failed >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed = server.call(Method::GET, "/api/queues/thumbnailGeneration/jobs?status=failed", Some(&admin), None).await.body;
+    assert!(failed.as_array().unwrap().iter().any(|job| job["data"]["id"] == json!(bomb_id)), "{failed}");
+    for id in [&bomb_id, &truncated_id, &hang_id] {
+        assert_eq!(server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.status, StatusCode::OK, "the asset stays visible");
+    }
+    let _ = std::fs::remove_file(&stored);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= *byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}

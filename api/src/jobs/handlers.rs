@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 use darkroom_media::metadata::ExtractedMetadata;
+use darkroom_media::MediaKind;
+use darkroom_media::decode::{self, DecodeLimits};
 use darkroom_media::thumbnails::{self, ThumbnailSettings};
 use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
 use darkroom_storage::assets;
@@ -117,22 +119,23 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
         preview_quality: number(&image["preview"]["quality"], defaults.preview_quality as u64).min(100) as u8,
         thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
         thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
-        max_pixels: defaults.max_pixels,
     }
 }
 
 async fn generate_thumbnails(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else { return Ok(()) };
-    if source.asset_type != "IMAGE" {
-        // Video frames and other formats arrive with the rest of the media pipeline.
-        return Err(JobError::Fatal(format!("no thumbnails for {} assets yet", source.asset_type.to_lowercase())));
-    }
     let path = media_path(state, &source.original_path)?;
-    let orientation = source.orientation.as_deref().and_then(|o| o.parse().ok());
+    let media = darkroom_media::lookup(&source.original_path).ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
+    let kind = if source.asset_type == "VIDEO" { MediaKind::Video } else { media.kind };
+    // libheif and ffmpeg turn pictures upright themselves; others follow the EXIF orientation.
+    let upright_already = kind == MediaKind::Video || matches!(media.extension, ".heic" | ".heif" | ".avif" | ".hif");
+    let orientation = if upright_already { None } else { source.orientation.as_deref().and_then(|o| o.parse().ok()) };
     let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
     let settings = settings(&config);
-    // Decoding and encoding are CPU work: off the async threads.
-    let generated = tokio::task::spawn_blocking(move || thumbnails::generate(&path, orientation, settings))
+    let limits = DecodeLimits { max_pixels: state.config.max_image_pixels, tool_timeout: state.config.media_tool_timeout };
+    let picture = decode::decode(&path, kind, media.raw, limits).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    // Resizing and encoding are CPU work: off the async threads.
+    let generated = tokio::task::spawn_blocking(move || thumbnails::render(picture, orientation, settings))
         .await?
         .map_err(|e| JobError::Fatal(e.to_string()))?;
     let preview = thumbnail_path(state, source.owner_id, id, "preview", "jpeg");

@@ -278,3 +278,28 @@ pub async fn thumbnail(
     )
     .await
 }
+
+/// `GET /assets/{id}/video/playback`: the transcoded video when there is one, else the
+/// original, with byte ranges for seeking.
+pub async fn video_playback(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap) -> ApiResult<Response> {
+    access::require_assets(&state, &auth, Permission::AssetView, &[id]).await.map_err(|_| file_serving::not_found())?;
+    let asset = darkroom_storage::assets::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+    if asset.asset_type != "VIDEO" {
+        return Err(ApiError::not_found("Asset not found or asset is not a video"));
+    }
+    let encoded = darkroom_storage::asset_jobs::file_path(&state.db, id, "encoded_video").await?;
+    let path = std::path::PathBuf::from(encoded.unwrap_or(asset.original_path));
+    if asset.library_id.is_none() && !state.layout.contains(&path) {
+        return Err(file_serving::not_found());
+    }
+    file_serving::send_file(
+        &headers,
+        file_serving::FileReply {
+            path: &path,
+            content_type: darkroom_media::mime_type_of(&path.to_string_lossy()),
+            download_name: None,
+            cache_control: file_serving::PRIVATE_CACHE,
+        },
+    )
+    .await
+}

@@ -142,6 +142,7 @@ api_routes! {
     PUT|PATCH "/assets/{id}", Access::permission(P::AssetUpdate) => assets::update;
     GET "/assets/{id}/original", Access::shared(P::AssetDownload) => asset_media::download_original;
     GET "/assets/{id}/thumbnail", Access::shared(P::AssetView) => asset_media::thumbnail;
+    GET "/assets/{id}/video/playback", Access::shared(P::AssetView) => asset_media::video_playback;
     GET "/assets/{id}/metadata", Access::permission(P::AssetRead) => assets::get_metadata;
     PUT "/assets/{id}/metadata", Access::permission(P::AssetUpdate) => assets::upsert_metadata;
     GET "/assets/{id}/metadata/{key}", Access::permission(P::AssetRead) => assets::get_metadata_key;

@@ -1,0 +1,149 @@
+//! Getting pixels out of any accepted file: most stills directly, HEIC/HEIF/AVIF through
+//! libheif's `heif-convert`, RAW through the preview the camera embedded (exiftool), video
+//! through one frame from ffmpeg. External tools run with a time limit and are killed at it,
+//! so a file that makes them hang costs the worker seconds, not the worker.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use image::{DynamicImage, ImageReader, Limits};
+use tokio::process::Command;
+
+use crate::formats::MediaKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot read the file: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("cannot decode the image: {0}")]
+    Image(#[from] image::ImageError),
+    #[error("the image has {pixels} pixels, more than the limit of {limit}")]
+    TooLarge { pixels: u64, limit: u64 },
+    #[error("{tool} failed: {message}")]
+    Tool { tool: &'static str, message: String },
+    #[error("{tool} took longer than {seconds} s and was stopped")]
+    Timeout { tool: &'static str, seconds: u64 },
+}
+
+/// What a decode may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    pub max_pixels: u64,
+    pub tool_timeout: Duration,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_pixels: 200_000_000, tool_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Decodes an image file with the `image` crate, refusing more pixels than allowed before
+/// any are decoded.
+pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    let (width, height) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
+    let pixels = width as u64 * height as u64;
+    if pixels > limits.max_pixels {
+        return Err(DecodeError::TooLarge { pixels, limit: limits.max_pixels });
+    }
+    let mut reader = ImageReader::open(path)?.with_guessed_format()?;
+    let mut memory = Limits::default();
+    memory.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    reader.limits(memory);
+    Ok(reader.decode()?)
+}
+
+async fn run_tool(tool: &'static str, args: &[&str], limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
+    let child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| DecodeError::Tool { tool, message: e.to_string() })?;
+    match tokio::time::timeout(limits.tool_timeout, child.wait_with_output()).await {
+        Err(_) => Err(DecodeError::Timeout { tool, seconds: limits.tool_timeout.as_secs() }),
+        Ok(Err(error)) => Err(DecodeError::Tool { tool, message: error.to_string() }),
+        Ok(Ok(output)) if !output.status.success() => {
+            let message = String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("no output").to_string();
+            Err(DecodeError::Tool { tool, message })
+        }
+        Ok(Ok(output)) => Ok(output.stdout),
+    }
+}
+
+/// A scratch file removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(extension: &str) -> Self {
+        Self(std::env::temp_dir().join(format!("darkroom-decode-{}-{}.{extension}", std::process::id(), uuid_like())))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+fn is_heif(path: &Path) -> bool {
+    let extension = crate::extension_of(&path.to_string_lossy()).unwrap_or_default();
+    matches!(extension.as_str(), ".heic" | ".heif" | ".avif" | ".hif")
+}
+
+/// Decodes any photo or video this server accepts into its (first / representative) picture.
+pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    let file = path.to_string_lossy().to_string();
+    let from_bytes = |bytes: Vec<u8>, limits: DecodeLimits| -> Result<DynamicImage, DecodeError> {
+        let scratch = Scratch::new("img");
+        std::fs::write(&scratch.0, bytes)?;
+        decode_still(&scratch.0, limits)
+    };
+    if kind == MediaKind::Video {
+        // A frame a little in, past fade-ins; short clips give their first.
+        let frame = run_tool(
+            "ffmpeg",
+            &["-v", "error", "-ss", "0.5", "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"],
+            limits,
+        )
+        .await?;
+        let frame = if frame.is_empty() {
+            run_tool("ffmpeg", &["-v", "error", "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"], limits).await?
+        } else {
+            frame
+        };
+        return tokio::task::spawn_blocking(move || from_bytes(frame, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+    }
+    if is_heif(path) {
+        let scratch = Scratch::new("png");
+        run_tool("heif-convert", &["-q", "100", &file, &scratch.0.to_string_lossy()], limits).await?;
+        let output = scratch.0.clone();
+        return tokio::task::spawn_blocking(move || {
+            let _keep = scratch;
+            decode_still(&output, limits)
+        })
+        .await
+        .map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+    }
+    if raw {
+        // The camera's own rendering, as Immich's extractEmbedded does.
+        for tag in ["-JpgFromRaw", "-PreviewImage"] {
+            let preview = run_tool("exiftool", &["-b", tag, &file], limits).await?;
+            if preview.len() > 1000 {
+                return tokio::task::spawn_blocking(move || from_bytes(preview, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+            }
+        }
+    }
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || decode_still(&owned, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?
+}
