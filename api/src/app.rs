@@ -32,7 +32,8 @@ pub fn build(state: AppState) -> Router {
         Some(web) => app.fallback_service(web),
         None => app.fallback(not_found),
     };
-    app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).with_state(state)
+    let socket_layer = state.socket_layer.clone();
+    app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).layer(socket_layer).with_state(state)
 }
 
 /// Unknown routes, named by their full path (the nested `/api` router sees it stripped).

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod file_serving;
 pub mod jobs;
 pub mod logging;

@@ -29,6 +29,19 @@ pub struct Inner {
     /// Wakes this process's workers when it queued something.
     pub job_wake: tokio::sync::Notify,
     pub exiftool: darkroom_media::Exiftool,
+    /// Socket.IO: `io` sends events, the layer answers `/api/socket.io`.
+    pub io: socketioxide::SocketIo,
+    pub socket_layer: socketioxide::layer::SocketIoLayer,
+}
+
+/// A handle that does not keep the state alive (for callbacks the state itself owns).
+#[derive(Clone)]
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
 }
 
 impl Deref for AppState {
@@ -47,7 +60,8 @@ impl AppState {
     pub fn with_login_limits(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
-        Self(Arc::new(Inner {
+        let (socket_layer, io) = crate::events::new_socket_io();
+        let state = Self(Arc::new(Inner {
             db,
             config,
             layout,
@@ -59,7 +73,11 @@ impl AppState {
             job_wake: tokio::sync::Notify::new(),
             // exiftool gets this long per file before it is stopped and restarted.
             exiftool: darkroom_media::Exiftool::new(config_timeout),
-        }))
+            io,
+            socket_layer,
+        }));
+        crate::events::register(&state.io, WeakState(Arc::downgrade(&state.0)));
+        state
     }
 
     /// Loopback is always trusted; other proxies come from `IMMICH_TRUSTED_PROXIES`.

@@ -150,8 +150,8 @@ pub async fn save_metadata(pool: &PgPool, id: Uuid, exif: &ExtractedExif, asset:
 }
 
 /// Pairs a live photo's still and video by their shared content id (same owner), the video
-/// hidden behind the still. Returns whether a pair was made.
-pub async fn link_live_photo(pool: &PgPool, id: Uuid) -> Result<bool> {
+/// hidden behind the still. Returns the video that was hidden, if a pair was made.
+pub async fn link_live_photo(pool: &PgPool, id: Uuid) -> Result<Option<Uuid>> {
     let pair = sqlx::query!(
         r#"SELECT still.id AS still_id, video.id AS video_id
            FROM asset me JOIN asset_exif mine ON mine."assetId" = me.id
@@ -165,13 +165,13 @@ pub async fn link_live_photo(pool: &PgPool, id: Uuid) -> Result<bool> {
     )
     .fetch_optional(pool)
     .await?;
-    let Some(pair) = pair else { return Ok(false) };
-    let (Some(still), Some(video)) = (pair.still_id, pair.video_id) else { return Ok(false) };
+    let Some(pair) = pair else { return Ok(None) };
+    let (Some(still), Some(video)) = (pair.still_id, pair.video_id) else { return Ok(None) };
     let mut tx = pool.begin().await?;
     sqlx::query!(r#"UPDATE asset SET "livePhotoVideoId" = $2 WHERE id = $1"#, still, video).execute(&mut *tx).await?;
     sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video).execute(&mut *tx).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(video))
 }
 
 /// What thumbnail generation needs to know about an asset.

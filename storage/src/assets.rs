@@ -327,6 +327,8 @@ pub struct Exif {
     pub description: String,
     pub projection_type: Option<String>,
     pub rating: Option<i32>,
+    pub profile_description: Option<String>,
+    pub fps: Option<f64>,
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
@@ -349,7 +351,8 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
                   e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
                   e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
                   e."exposureTime" AS exposure_time, e.latitude, e.longitude, e.city, e.state, e.country,
-                  e.description AS "description?", e."projectionType" AS projection_type, e.rating
+                  e.description AS "description?", e."projectionType" AS projection_type, e.rating,
+                  e."profileDescription" AS profile_description, e.fps
            FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id
            WHERE a.id = ANY($1)"#,
         ids
@@ -404,6 +407,8 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
             description: r.description.unwrap_or_default(),
             projection_type: r.projection_type,
             rating: r.rating,
+            profile_description: r.profile_description,
+            fps: r.fps,
         }),
     })
     .collect();

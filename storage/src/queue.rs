@@ -339,6 +339,13 @@ impl JobQueue {
         Ok(out)
     }
 
+    /// Publishes `message` on a pub/sub `channel` (live events between processes).
+    pub async fn publish(&self, channel: &str, message: &str) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = conn.publish(channel, message).await?;
+        Ok(())
+    }
+
     /// The failed jobs with their errors (newest first).
     pub async fn failed(&self, queue: &str, limit: usize) -> QueueResult<Vec<FailedJob>> {
         let mut conn = self.conn.clone();

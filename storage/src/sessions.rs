@@ -138,16 +138,17 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
 }
 
 /// Deletes every session of `user_id` except `keep` (and `keep`'s children); returns how many went.
-pub async fn delete_all_except(pool: &PgPool, user_id: Uuid, keep: Option<Uuid>) -> Result<u64> {
-    let result = sqlx::query!(
+/// Deletes a user's sessions (but `keep` and its children); returns the ids deleted.
+pub async fn delete_all_except(pool: &PgPool, user_id: Uuid, keep: Option<Uuid>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
         r#"DELETE FROM session
-           WHERE "userId" = $1 AND ($2::uuid IS NULL OR (id <> $2 AND "parentId" IS DISTINCT FROM $2))"#,
+           WHERE "userId" = $1 AND ($2::uuid IS NULL OR (id <> $2 AND "parentId" IS DISTINCT FROM $2))
+           RETURNING id"#,
         user_id,
         keep
     )
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Removes sessions whose `expiresAt` has passed.

@@ -136,6 +136,35 @@ impl TestServer {
         &self.env
     }
 
+    /// A second server process (in this test process) on the same database, media folder and
+    /// queues, with `extra` variables on top — e.g. `IMMICH_WORKERS_INCLUDE=microservices` for a
+    /// workers-only process. It stops when the returned handle is dropped.
+    pub async fn sibling(&self, extra: &[(&str, &str)]) -> Sibling {
+        let mut env = self.env.clone();
+        for (key, value) in extra {
+            env.retain(|(k, _)| k != key);
+            env.push((key.to_string(), value.to_string()));
+        }
+        let config = Config::from_reader(&EnvReader::new(env)).expect("sibling config");
+        if config.workers_api {
+            let listener = server::bind(&config).await.expect("bind");
+            let url = format!("http://{}", listener.local_addr().expect("addr"));
+            let state = server::prepare(config).await.expect("prepare sibling");
+            let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                let _ = server::serve(state, listener, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+            Sibling { url: Some(url), task, _shutdown: Some(shutdown) }
+        } else {
+            let state = server::prepare(config).await.expect("prepare sibling");
+            let task = tokio::spawn(darkroom_api::jobs::worker::run(state));
+            Sibling { url: None, task, _shutdown: None }
+        }
+    }
+
     /// Sets an environment variable for the next `restart`.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
@@ -281,6 +310,19 @@ impl Drop for TestServer {
             let _ = std::fs::remove_dir_all(media);
         });
         let _ = cleanup.join();
+    }
+}
+
+/// Another server process of a test; stopped when dropped.
+pub struct Sibling {
+    pub url: Option<String>,
+    task: tokio::task::JoinHandle<()>,
+    _shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

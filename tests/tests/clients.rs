@@ -39,6 +39,71 @@ async fn official_sdk_signs_up_logs_in_and_manages_api_keys() {
     run_script("sdk-foundation.mjs", &[&server.url]).await;
 }
 
+/// The socket.io client the apps use: greeted with the version, then told about uploads (done
+/// by a workers-only process, relayed through Redis), trash, restores, deletions, settings and
+/// its own session's end; unauthenticated clients are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_events_reach_socket_io_clients_across_processes() {
+    let server = TestServer::start_with(&[("IMMICH_WORKERS_EXCLUDE", "microservices")]).await;
+    let _workers = server.sibling(&[("IMMICH_WORKERS_INCLUDE", "microservices"), ("IMMICH_WORKERS_EXCLUDE", "")]).await;
+    let admin = server.admin_token().await;
+    let listener_token = server.login(darkroom_tests::ADMIN_EMAIL, darkroom_tests::ADMIN_PASSWORD).await;
+
+    let refused = run_script("socket-events.mjs", &[&server.url, "-", "5"]).await;
+    assert!(refused.contains("refused") || refused.contains("disconnected"), "{refused}");
+
+    let mut listener = tokio::process::Command::new(node())
+        .arg("socket-events.mjs")
+        .args([&server.url, &listener_token, "30", "on_session_delete"])
+        .current_dir(node_dir())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(listener.stdout.take().unwrap()).lines();
+    let greeting = lines.next_line().await.unwrap().unwrap_or_default();
+    assert!(greeting.starts_with("connected ") && greeting.contains("\"major\":3"), "{greeting}");
+
+    let dir = std::env::temp_dir().join(format!("darkroom-events-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("event.png");
+    fixtures::still(&png, 77);
+    let id = server.upload(&admin, "event.png", &std::fs::read(&png).unwrap(), &[]).await.body["id"].as_str().unwrap().to_string();
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    let mut next_event = async |events: &mut Vec<serde_json::Value>, name: &str| {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or(json!({"event": line}));
+            events.push(event.clone());
+            if event["event"] == json!(name) {
+                return event;
+            }
+        }
+        panic!("no {name} event; got {events:?}");
+    };
+    let uploaded = next_event(&mut events, "on_upload_success").await;
+    assert_eq!(uploaded["args"][0]["id"], json!(id));
+    let ready = next_event(&mut events, "AssetUploadReadyV2").await;
+    assert_eq!(ready["args"][0]["asset"]["id"], json!(id));
+    assert!(ready["args"][0]["asset"]["thumbhash"].is_string());
+
+    server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [id]}))).await;
+    assert_eq!(next_event(&mut events, "on_asset_trash").await["args"][0], json!([id]));
+    server.call(Method::POST, "/api/trash/restore/assets", Some(&admin), Some(json!({"ids": [id]}))).await;
+    assert_eq!(next_event(&mut events, "on_asset_restore").await["args"][0], json!([id]));
+    server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [id], "force": true}))).await;
+    assert_eq!(next_event(&mut events, "on_asset_delete").await["args"][0], json!(id));
+    let config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
+    server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await;
+    next_event(&mut events, "on_config_update").await;
+    // Signing out everywhere else ends the listener's session.
+    server.call(Method::DELETE, "/api/sessions", Some(&admin), None).await;
+    let ended = next_event(&mut events, "on_session_delete").await;
+    assert!(ended["args"][0].is_string());
+    let _ = listener.wait().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// tus-js-client uploads a file in chunks; the server restarts between two of them and the
 /// upload resumes at the offset the server kept.
 #[tokio::test(flavor = "multi_thread")]

@@ -8,13 +8,15 @@ use darkroom_media::MediaKind;
 use darkroom_media::decode::{self, DecodeLimits};
 use darkroom_media::thumbnails::{self, ThumbnailSettings};
 use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
-use darkroom_storage::assets;
+use darkroom_storage::assets::{self, AssetVisibility};
 use darkroom_storage::media_layout::StorageFolder;
 use darkroom_storage::queue::Job;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{METADATA, THUMBNAILS, enqueue};
+use crate::events;
+use crate::routes::asset_dto::{AssetResponseDto, upload_ready};
 use crate::state::AppState;
 
 /// Why a job did not finish: `Retry` may succeed later (a busy database), `Fatal` never will
@@ -32,10 +34,11 @@ impl<E: std::fmt::Display> From<E> for JobError {
 }
 
 pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobError> {
+    let source = job.job.data["source"].as_str();
     let id = || job.job.data["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| JobError::Fatal("the job names no asset".into()));
     match (queue, job.job.name.as_str()) {
-        (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?).await,
-        (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?).await,
+        (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?, source).await,
+        (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?, source).await,
         (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
     }
 }
@@ -45,7 +48,7 @@ fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobError> {
     if state.layout.contains(&path) { Ok(path) } else { Err(JobError::Fatal(format!("{stored} is outside the media folder"))) }
 }
 
-async fn extract_metadata(state: &AppState, id: Uuid) -> Result<(), JobError> {
+async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> Result<(), JobError> {
     // A deleted asset needs nothing any more.
     let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
     let path = media_path(state, &asset.original_path)?;
@@ -82,8 +85,22 @@ async fn extract_metadata(state: &AppState, id: Uuid) -> Result<(), JobError> {
     };
     let row = ExtractedAsset { local_date_time: local, file_created_at: date, width, height, duration_ms: found.duration_ms };
     asset_jobs::save_metadata(&state.db, id, &exif, &row).await?;
-    asset_jobs::link_live_photo(&state.db, id).await?;
-    enqueue(state, THUMBNAILS, "AssetGenerateThumbnails", vec![json!({ "id": id })]).await;
+    if let Some(video) = asset_jobs::link_live_photo(&state.db, id).await? {
+        events::send(state, asset.owner_id, "on_asset_hidden", json!(video)).await;
+    }
+    // A refresh (not an upload) changes what clients show right away.
+    if source != Some("upload")
+        && let Some(updated) = assets::get(&state.db, id).await?
+    {
+        let owner = updated.owner_id;
+        let dto = serde_json::to_value(AssetResponseDto::new(updated, owner, None)).unwrap_or_default();
+        events::send(state, owner, "on_asset_update", dto).await;
+    }
+    let mut next = json!({ "id": id });
+    if let Some(source) = source {
+        next["source"] = json!(source);
+    }
+    enqueue(state, THUMBNAILS, "AssetGenerateThumbnails", vec![next]).await;
     Ok(())
 }
 
@@ -122,7 +139,7 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
     }
 }
 
-async fn generate_thumbnails(state: &AppState, id: Uuid) -> Result<(), JobError> {
+async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -> Result<(), JobError> {
     let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else { return Ok(()) };
     let path = media_path(state, &source.original_path)?;
     let media = darkroom_media::lookup(&source.original_path).ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
@@ -143,5 +160,16 @@ async fn generate_thumbnails(state: &AppState, id: Uuid) -> Result<(), JobError>
     write_atomically(&preview, &generated.preview).await?;
     write_atomically(&thumbnail, &generated.thumbnail).await?;
     asset_jobs::save_thumbnails(&state.db, id, &preview.to_string_lossy(), &thumbnail.to_string_lossy(), &generated.thumbhash).await?;
+    // A new upload is ready to show: tell its owner's clients.
+    if reason == Some("upload")
+        && let Some(asset) = assets::get(&state.db, id).await?
+        && matches!(asset.visibility, AssetVisibility::Timeline | AssetVisibility::Archive)
+    {
+        let owner = asset.owner_id;
+        let ready = upload_ready(&asset);
+        let dto = serde_json::to_value(AssetResponseDto::new(asset, owner, None)).unwrap_or_default();
+        events::send(state, owner, "on_upload_success", dto).await;
+        events::send(state, owner, "AssetUploadReadyV2", ready).await;
+    }
     Ok(())
 }

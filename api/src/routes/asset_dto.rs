@@ -174,6 +174,64 @@ impl AssetResponseDto {
     }
 }
 
+/// `AssetUploadReadyV2`'s payload: the asset and its EXIF as mobile sync describes them.
+pub fn upload_ready(asset: &Asset) -> Value {
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let iso = crate::dto::iso;
+    let exif = asset.exif.clone().unwrap_or_default();
+    serde_json::json!({
+        "asset": {
+            "id": asset.id,
+            "ownerId": asset.owner_id,
+            "originalFileName": asset.original_file_name,
+            "thumbhash": asset.thumbhash.as_deref().map(base64),
+            "checksum": base64(&asset.checksum),
+            "fileCreatedAt": iso(&asset.file_created_at),
+            "fileModifiedAt": iso(&asset.file_modified_at),
+            "createdAt": iso(&asset.created_at),
+            "localDateTime": iso(&asset.local_date_time),
+            "duration": asset.duration,
+            "type": asset.asset_type,
+            "deletedAt": asset.deleted_at.as_ref().map(iso),
+            "isFavorite": asset.is_favorite,
+            "visibility": asset.visibility,
+            "livePhotoVideoId": asset.live_photo_video_id,
+            "stackId": asset.stack_id,
+            "libraryId": asset.library_id,
+            "width": asset.width,
+            "height": asset.height,
+            "isEdited": asset.is_edited,
+        },
+        "exif": {
+            "assetId": asset.id,
+            "description": exif.description,
+            "exifImageWidth": exif.exif_image_width,
+            "exifImageHeight": exif.exif_image_height,
+            "fileSizeInByte": exif.file_size_in_byte,
+            "orientation": exif.orientation,
+            "dateTimeOriginal": exif.date_time_original.as_ref().map(iso),
+            "modifyDate": exif.modify_date.as_ref().map(iso),
+            "timeZone": exif.time_zone,
+            "latitude": exif.latitude,
+            "longitude": exif.longitude,
+            "projectionType": exif.projection_type,
+            "city": exif.city,
+            "state": exif.state,
+            "country": exif.country,
+            "make": exif.make,
+            "model": exif.model,
+            "lensModel": exif.lens_model,
+            "fNumber": exif.f_number,
+            "focalLength": exif.focal_length,
+            "iso": exif.iso,
+            "exposureTime": exif.exposure_time,
+            "profileDescription": exif.profile_description,
+            "rating": exif.rating,
+            "fps": exif.fps,
+        },
+    })
+}
+
 impl AssetResponseDto {
     /// What guests of a link that hides metadata see of an asset (Immich's
     /// `SanitizedAssetResponseDto`).

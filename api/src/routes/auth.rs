@@ -153,6 +153,7 @@ pub(super) fn set_cookies(headers: &mut HeaderMap, cookies: &[(&str, &str, bool)
 pub async fn logout(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Response> {
     if let Some(session) = &auth.session {
         sessions::delete(&state.db, session.id).await?;
+        crate::events::sessions_deleted(&state, &[session.id]).await;
     }
     let body = json!({ "successful": true, "redirectUri": "/auth/login?autoLaunch=0" });
     let mut response = (StatusCode::OK, Json(body)).into_response();
@@ -192,7 +193,8 @@ pub async fn change_password(State(state): State<AppState>, Auth(auth): Auth, Va
     // Immich 3.0 signs out every other session here whatever `invalidateSessions` says;
     // we honour the flag the API documents.
     if dto.invalidate_sessions {
-        sessions::delete_all_except(&state.db, user.id, auth.session.as_ref().map(|s| s.id)).await?;
+        let deleted = sessions::delete_all_except(&state.db, user.id, auth.session.as_ref().map(|s| s.id)).await?;
+        crate::events::sessions_deleted(&state, &deleted).await;
     }
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }

@@ -3,7 +3,7 @@
 
 mod albums;
 mod api_keys;
-mod asset_dto;
+pub mod asset_dto;
 mod asset_media;
 mod assets;
 mod auth;

@@ -125,11 +125,13 @@ pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     require_own(&state, &auth, id, "authDevice.delete").await?;
     sessions::delete(&state.db, id).await?;
+    crate::events::sessions_deleted(&state, &[id]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn delete_all(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<StatusCode> {
-    sessions::delete_all_except(&state.db, auth.user.id, auth.session.as_ref().map(|s| s.id)).await?;
+    let deleted = sessions::delete_all_except(&state.db, auth.user.id, auth.session.as_ref().map(|s| s.id)).await?;
+    crate::events::sessions_deleted(&state, &deleted).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

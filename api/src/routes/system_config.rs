@@ -18,7 +18,9 @@ pub async fn defaults(State(state): State<AppState>, Auth(_): Auth) -> Json<Valu
 }
 
 pub async fn update(State(state): State<AppState>, Auth(_): Auth, ValidJson(candidate): ValidJson<Value>) -> ApiResult<Json<Value>> {
-    Ok(Json(state.system_config.update(&state.db, &candidate).await?))
+    let updated = state.system_config.update(&state.db, &candidate).await?;
+    crate::events::broadcast(&state, "on_config_update", None).await;
+    Ok(Json(updated))
 }
 
 pub async fn storage_template_options(Auth(_): Auth) -> Json<Value> {

@@ -35,5 +35,6 @@ pub async fn restore_assets(State(state): State<AppState>, Auth(auth): Auth, Val
     }
     access::require_assets(&state, &auth, Permission::AssetDelete, &ids).await?;
     assets::restore(&state.db, auth.user.id, Some(&ids)).await?;
+    crate::events::send(&state, auth.user.id, "on_asset_restore", serde_json::json!(ids)).await;
     Ok(Json(TrashResponseDto { count: ids.len() as u64 }))
 }

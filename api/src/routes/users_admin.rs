@@ -196,8 +196,10 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     }
     // `deleted` users are removed for good after the configured delay; `removing` ones right away.
     users::soft_delete(&state.db, id, if dto.force { "removing" } else { "deleted" }).await?;
-    sessions::delete_all_except(&state.db, id, None).await?;
+    let deleted = sessions::delete_all_except(&state.db, id, None).await?;
+    crate::events::sessions_deleted(&state, &deleted).await;
     albums::set_owner_deleted(&state.db, id, true).await?;
+    crate::events::broadcast(&state, "on_user_delete", Some(serde_json::json!(id))).await;
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }

@@ -15,6 +15,8 @@ pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) ->
     assets::trash(&state.db, ids, force).await?;
     if force {
         purge(state, owner).await?;
+    } else {
+        crate::events::send(state, owner, "on_asset_trash", serde_json::json!(ids)).await;
     }
     Ok(())
 }
@@ -32,6 +34,7 @@ pub async fn empty(state: &AppState, owner: Uuid) -> ApiResult<u64> {
 /// cannot be removed is logged: its row is already gone, so no client can see it.
 async fn purge(state: &AppState, owner: Uuid) -> ApiResult<()> {
     for asset in assets::purge_deleted(&state.db, Some(owner)).await? {
+        crate::events::send(state, owner, "on_asset_delete", serde_json::json!(asset.id)).await;
         for file in &asset.files {
             let path = std::path::Path::new(file);
             if !state.layout.contains(path) {
