@@ -9,6 +9,7 @@ mod exiftool;
 mod formats;
 pub mod metadata;
 pub mod thumbnails;
+pub mod transcode;
 
 pub use exiftool::{Exiftool, ExiftoolError};
 pub use formats::{MediaKind, MediaType, extension_of, lookup, media_types, mime_type_of};

@@ -224,3 +224,36 @@ pub async fn file_path(pool: &PgPool, id: Uuid, kind: &str) -> Result<Option<Str
     .fetch_optional(pool)
     .await?)
 }
+
+/// Videos that may need converting: all with `force`, else those without a converted file.
+pub async fn needing_video_conversion(pool: &PgPool, force: bool) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT a.id FROM asset a
+           WHERE a.type = 'VIDEO' AND a."deletedAt" IS NULL
+             AND ($1 OR NOT EXISTS (SELECT 1 FROM asset_file f WHERE f."assetId" = a.id AND f.type = 'encoded_video'))
+           ORDER BY a."createdAt""#,
+        force
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Records (or, with `None`, forgets) an asset's converted video.
+pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> Result<()> {
+    match path {
+        Some(path) => {
+            sqlx::query!(
+                r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'encoded_video', $2)
+                   ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
+                id,
+                path
+            )
+            .execute(pool)
+            .await?;
+        }
+        None => {
+            sqlx::query!(r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'encoded_video'"#, id).execute(pool).await?;
+        }
+    }
+    Ok(())
+}

@@ -305,3 +305,75 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+fn ffprobe_codec_and_size(path: &std::path::Path) -> (String, u64, u64) {
+    let output = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height", "-of", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let probe: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stream = &probe["streams"][0];
+    (stream["codec_name"].as_str().unwrap_or("").to_string(), stream["width"].as_u64().unwrap_or(0), stream["height"].as_u64().unwrap_or(0))
+}
+
+async fn encoded_path(server: &TestServer, id: &str) -> Option<String> {
+    let mut db = server.db().await;
+    sqlx::query_scalar(r#"SELECT path FROM asset_file WHERE "assetId" = $1::uuid AND type = 'encoded_video'"#).bind(id).fetch_optional(&mut db).await.unwrap()
+}
+
+async fn wait_for_queue_idle(server: &TestServer, token: &str, queue_name: &str, completed: u64) {
+    for _ in 0..400 {
+        let stats = queue(server, token, queue_name).await["statistics"].clone();
+        if stats["completed"].as_u64().unwrap_or(0) + stats["failed"].as_u64().unwrap_or(0) >= completed && stats["active"] == json!(0) && stats["waiting"] == json!(0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{queue_name} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn videos_are_converted_as_the_policy_says() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    // MPEG-4 Part 2 is not an accepted codec: it must be converted to H.264.
+    let old = dir.join("old.mov");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=10", "-t", "1", "-c:v", "mpeg4"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // H.264 in MP4 at 1080p is fine as it is under `required`.
+    let modern = dir.join("modern.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&modern)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let old_id = upload_file(&server, &admin, &old).await;
+    let modern_id = upload_file(&server, &admin, &modern).await;
+    wait_for_queue_idle(&server, &admin, "videoConversion", 2).await;
+
+    let converted = encoded_path(&server, &old_id).await.expect("the mpeg4 video was converted");
+    assert!(converted.contains("/encoded-video/") && converted.ends_with(&format!("{old_id}.mp4")), "{converted}");
+    assert_eq!(ffprobe_codec_and_size(std::path::Path::new(&converted)), ("h264".to_string(), 640, 480));
+    assert!(encoded_path(&server, &modern_id).await.is_none(), "accepted codec and container: left alone");
+    // Playback serves the conversion.
+    let played = server.send(server.request(Method::GET, &format!("/api/assets/{old_id}/video/playback")).bearer_auth(&admin)).await;
+    assert_eq!(played.bytes, std::fs::read(&converted).unwrap());
+
+    // Under `optimal`, the 1080p video is scaled to 720p.
+    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
+    config["ffmpeg"]["transcode"] = json!("optimal");
+    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    let done_before = queue(&server, &admin, "videoConversion").await["statistics"]["completed"].as_u64().unwrap();
+    server.call(Method::PUT, "/api/jobs/videoConversion", Some(&admin), Some(json!({"command": "start", "force": false}))).await;
+    wait_for_queue_idle(&server, &admin, "videoConversion", done_before + 1).await;
+    let scaled = encoded_path(&server, &modern_id).await.expect("scaled under optimal");
+    assert_eq!(ffprobe_codec_and_size(std::path::Path::new(&scaled)), ("h264".to_string(), 1280, 720));
+    std::fs::remove_dir_all(dir).unwrap();
+}

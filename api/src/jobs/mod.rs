@@ -38,10 +38,11 @@ pub const QUEUES: [&str; 19] = [
 
 pub const METADATA: &str = "metadataExtraction";
 pub const THUMBNAILS: &str = "thumbnailGeneration";
+pub const VIDEO: &str = "videoConversion";
 
 /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
 /// be started yet.
-pub const RUNNING_QUEUES: [&str; 2] = [METADATA, THUMBNAILS];
+pub const RUNNING_QUEUES: [&str; 3] = [METADATA, THUMBNAILS, VIDEO];
 
 pub fn is_queue(name: &str) -> bool {
     QUEUES.contains(&name)
@@ -52,6 +53,7 @@ pub fn concurrency(config: &Value, queue: &str) -> usize {
     let default = match queue {
         METADATA => 5,
         THUMBNAILS => 3,
+        VIDEO => 1,
         _ => 1,
     };
     config["job"][queue]["concurrency"].as_u64().map_or(default, |c| c.clamp(1, 100) as usize)
@@ -76,6 +78,7 @@ pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<
     let (name, ids) = match queue {
         METADATA => ("AssetExtractMetadata", darkroom_storage::asset_jobs::needing_metadata(&state.db, force).await?),
         THUMBNAILS => ("AssetGenerateThumbnails", darkroom_storage::asset_jobs::needing_thumbnails(&state.db, force).await?),
+        VIDEO => ("AssetEncodeVideo", darkroom_storage::asset_jobs::needing_video_conversion(&state.db, force).await?),
         _ => return Err(ApiError::bad_request(format!("The {queue} queue does not run in this version of Darkroom yet"))),
     };
     for chunk in ids.chunks(1000) {

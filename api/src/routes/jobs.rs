@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::access;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
-use crate::jobs::{self, METADATA, THUMBNAILS};
+use crate::jobs::{self, METADATA, THUMBNAILS, VIDEO};
 use crate::permission::Permission;
 use crate::state::AppState;
 use crate::validation::{Validate, ValidJson, ValidQuery, uuid_list};
@@ -241,9 +241,8 @@ pub async fn asset_jobs(State(state): State<AppState>, Auth(auth): Auth, ValidJs
     let (queue, name) = match dto.name {
         AssetJobName::RefreshMetadata => (METADATA, "AssetExtractMetadata"),
         AssetJobName::RegenerateThumbnail => (THUMBNAILS, "AssetGenerateThumbnails"),
-        AssetJobName::RefreshFaces | AssetJobName::TranscodeVideo => {
-            return Err(ApiError::bad_request("Face detection and video transcoding do not run in this version of Darkroom yet"));
-        }
+        AssetJobName::TranscodeVideo => (VIDEO, "AssetEncodeVideo"),
+        AssetJobName::RefreshFaces => return Err(ApiError::bad_request("Face detection does not run in this version of Darkroom yet")),
     };
     jobs::enqueue(&state, queue, name, ids.iter().map(|id| json!({ "id": id })).collect()).await;
     Ok(StatusCode::NO_CONTENT)
