@@ -77,28 +77,44 @@ impl Exiftool {
         }
     }
 
-    /// All tags of `file` as exiftool's JSON object (numbers as numbers, `-n`), or an error.
-    pub async fn read_tags(&self, file: &Path) -> Result<Value, ExiftoolError> {
+    /// Runs one request under the time limit, replacing the process if it breaks or hangs.
+    async fn request(&self, args: &[&str], file: &Path) -> Result<String, ExiftoolError> {
         let mut guard = self.process.lock().await;
         if guard.is_none() {
             *guard = Some(Self::spawn()?);
         }
         let Some(process) = guard.as_mut() else { return Err(ExiftoolError::Start(std::io::Error::other("not started"))) };
-        let args = ["-json", "-n", "-api", "LargeFileSupport=1", "-fast"];
-        let result = tokio::time::timeout(self.timeout, Self::execute(process, &args, file)).await;
-        let output = match result {
-            Ok(Ok(output)) => output,
+        match tokio::time::timeout(self.timeout, Self::execute(process, args, file)).await {
+            Ok(Ok(output)) => Ok(output),
             Ok(Err(error)) => {
-                *guard = None; // a broken process is replaced next time
-                return Err(error);
+                *guard = None;
+                Err(error)
             }
             Err(_) => {
                 if let Some(mut process) = guard.take() {
                     let _ = process.child.start_kill();
                 }
-                return Err(ExiftoolError::Timeout(self.timeout));
+                Err(ExiftoolError::Timeout(self.timeout))
             }
-        };
+        }
+    }
+
+    /// Writes `tags` (`-GROUP:Tag=value` arguments) into `file`, creating an XMP sidecar when
+    /// `file` is one that does not exist yet.
+    pub async fn write_tags(&self, file: &Path, tags: &[String]) -> Result<(), ExiftoolError> {
+        let mut args: Vec<&str> = vec!["-overwrite_original", "-n"];
+        args.extend(tags.iter().map(String::as_str));
+        let output = self.request(&args, file).await?;
+        if output.contains("files updated") || output.contains("files created") || output.contains("image files updated") {
+            Ok(())
+        } else {
+            Err(ExiftoolError::Output(output.trim().chars().take(200).collect()))
+        }
+    }
+
+    /// All tags of `file` as exiftool's JSON object (numbers as numbers, `-n`), or an error.
+    pub async fn read_tags(&self, file: &Path) -> Result<Value, ExiftoolError> {
+        let output = self.request(&["-json", "-n", "-api", "LargeFileSupport=1", "-fast"], file).await?;
         let parsed: Value = serde_json::from_str(output.trim()).map_err(|_| ExiftoolError::Output(output.chars().take(200).collect()))?;
         Ok(parsed.as_array().and_then(|a| a.first()).cloned().unwrap_or(Value::Null))
     }

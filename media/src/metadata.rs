@@ -119,7 +119,7 @@ fn exposure(seconds: f64) -> String {
 }
 
 /// The capture time from the tags Immich reads, in its order of preference.
-const DATE_TAGS: [&str; 8] = [
+pub const DATE_TAGS: [&str; 8] = [
     "SubSecDateTimeOriginal",
     "DateTimeOriginal",
     "SubSecCreateDate",

@@ -257,3 +257,44 @@ pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> R
     }
     Ok(())
 }
+
+/// The EXIF fields a user edited and that are not yet in the asset's sidecar.
+pub async fn locked_properties(pool: &PgPool, id: Uuid) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar!(r#"SELECT coalesce("lockedProperties", '{}') AS "locked!" FROM asset_exif WHERE "assetId" = $1"#, id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Once written to the sidecar, edits live there; the locks go.
+pub async fn unlock_properties(pool: &PgPool, id: Uuid, properties: &[String]) -> Result<()> {
+    sqlx::query!(
+        r#"UPDATE asset_exif SET "lockedProperties" = nullif(
+             ARRAY(SELECT p FROM unnest(coalesce("lockedProperties", '{}')) AS p WHERE p <> ALL($2::varchar[])), '{}')
+           WHERE "assetId" = $1"#,
+        id,
+        properties as &[String]
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Assets for the sidecar check: all with `force`, else those without a known sidecar.
+pub async fn needing_sidecar_check(pool: &PgPool, force: bool) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT a.id FROM asset a
+           WHERE a."deletedAt" IS NULL
+             AND ($1 OR NOT EXISTS (SELECT 1 FROM asset_file f WHERE f."assetId" = a.id AND f.type = 'sidecar'))
+           ORDER BY a."createdAt""#,
+        force
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Forgets a sidecar that is gone from disk.
+pub async fn remove_sidecar(pool: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query!(r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'sidecar'"#, id).execute(pool).await?;
+    Ok(())
+}

@@ -377,3 +377,55 @@ async fn videos_are_converted_as_the_policy_says() {
     assert_eq!(ffprobe_codec_and_size(std::path::Path::new(&scaled)), ("h264".to_string(), 1280, 720));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+fn exiftool_json(path: &str) -> Value {
+    let output = std::process::Command::new("exiftool").args(["-j", "-n", path]).output().unwrap();
+    serde_json::from_slice::<Value>(&output.stdout).unwrap()[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_go_to_xmp_sidecars_and_survive_re_extraction() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let jpeg = dir.join("edit.jpg");
+    fixtures::jpeg_with_exif(&jpeg, 33);
+    let id = upload_file(&server, &admin, &jpeg).await;
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+
+    let edit = json!({"description": "Sunset", "rating": 4, "latitude": -33.8568, "longitude": 151.2153, "dateTimeOriginal": "2022-02-02T10:00:00.000+05:30"});
+    assert_eq!(server.call(Method::PUT, &format!("/api/assets/{id}"), Some(&admin), Some(edit)).await.status, StatusCode::OK);
+    let original = server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.body["originalPath"].as_str().unwrap().to_string();
+    let sidecar = format!("{original}.xmp");
+    for _ in 0..200 {
+        if std::path::Path::new(&sidecar).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The sidecar is written, then read back: the asset shows what it says.
+    let asset = wait_for(&server, &admin, &id, |a| a["localDateTime"] == json!("2022-02-02T10:00:00.000Z")).await;
+    let tags = exiftool_json(&sidecar);
+    assert_eq!((tags["Description"].clone(), tags["Rating"].clone()), (json!("Sunset"), json!(4)));
+    assert_eq!(tags["DateTimeOriginal"], json!("2022:02:02 10:00:00+05:30"));
+    assert_eq!((asset["exifInfo"]["description"].clone(), asset["exifInfo"]["rating"].clone()), (json!("Sunset"), json!(4)));
+    assert_eq!(asset["exifInfo"]["timeZone"], json!("UTC+5:30"));
+    assert_eq!(asset["exifInfo"]["latitude"], json!(-33.8568));
+    // A fresh extraction from the file keeps the user's values.
+    server.call(Method::POST, "/api/assets/jobs", Some(&admin), Some(json!({"assetIds": [id], "name": "refresh-metadata"}))).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let refreshed = server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.body;
+    assert_eq!((refreshed["exifInfo"]["description"].clone(), refreshed["exifInfo"]["make"].clone()), (json!("Sunset"), json!("Darkroom")));
+
+    // A sidecar put next to another original is found by the sidecar queue.
+    let other = dir.join("other.jpg");
+    fixtures::jpeg_with_exif(&other, 44);
+    let other_id = upload_file(&server, &admin, &other).await;
+    wait_for(&server, &admin, &other_id, |a| a["thumbhash"].is_string()).await;
+    let other_path = server.call(Method::GET, &format!("/api/assets/{other_id}"), Some(&admin), None).await.body["originalPath"].as_str().unwrap().to_string();
+    let status = std::process::Command::new("exiftool").args(["-q", "-XMP-dc:Description=From a sidecar"]).arg(format!("{other_path}.xmp")).status().unwrap();
+    assert!(status.success());
+    server.call(Method::PUT, "/api/jobs/sidecar", Some(&admin), Some(json!({"command": "start", "force": false}))).await;
+    wait_for(&server, &admin, &other_id, |a| a["exifInfo"]["description"] == json!("From a sidecar")).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{TimeZone, Utc};
+use chrono::{Offset, TimeZone, Utc};
 use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::MediaKind;
 use darkroom_media::decode::{self, DecodeLimits};
@@ -15,7 +15,7 @@ use darkroom_storage::queue::Job;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{METADATA, THUMBNAILS, VIDEO, enqueue};
+use super::{METADATA, SIDECAR, THUMBNAILS, VIDEO, enqueue};
 use crate::events;
 use crate::routes::asset_dto::{AssetResponseDto, upload_ready};
 use crate::state::AppState;
@@ -41,6 +41,8 @@ pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobErro
         (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?, source).await,
         (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?, source).await,
         (VIDEO, "AssetEncodeVideo") => encode_video(state, id()?).await,
+        (SIDECAR, "SidecarWrite") => write_sidecar(state, id()?).await,
+        (SIDECAR, "SidecarCheck") => check_sidecar(state, id()?).await,
         (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
     }
 }
@@ -54,7 +56,29 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
     // A deleted asset needs nothing any more.
     let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
     let path = media_path(state, &asset.original_path)?;
-    let tags = state.exiftool.read_tags(&path).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    let mut tags = state.exiftool.read_tags(&path).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    // What the sidecar says wins over what the file says.
+    if let Some(sidecar) = assets::sidecar_path(&state.db, id).await?
+        && tokio::fs::try_exists(&sidecar).await.unwrap_or(false)
+    {
+        let sidecar_tags = state.exiftool.read_tags(&media_path(state, &sidecar)?).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+        if let (Some(base), Some(extra)) = (tags.as_object_mut(), sidecar_tags.as_object()) {
+            // A date in the sidecar replaces every date the file has (including exiftool's
+            // composites such as SubSecDateTimeOriginal, which would otherwise win).
+            if darkroom_media::metadata::DATE_TAGS.iter().any(|tag| extra.contains_key(*tag)) {
+                for tag in darkroom_media::metadata::DATE_TAGS {
+                    base.remove(tag);
+                }
+                base.remove("OffsetTimeOriginal");
+                base.remove("OffsetTime");
+            }
+            for (key, value) in extra {
+                if key != "SourceFile" && !key.starts_with("File") && !key.starts_with("ExifTool") {
+                    base.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
     let found = ExtractedMetadata::from_tags(&tags);
     // Files without a date keep the one the client gave at upload.
     let date = found.date_time_original.unwrap_or(asset.file_created_at);
@@ -246,5 +270,102 @@ async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
     }
     tokio::fs::rename(&partial, &output).await?;
     asset_jobs::set_encoded_video(&state.db, id, Some(&output.to_string_lossy())).await?;
+    Ok(())
+}
+
+/// `UTC±H[:MM]` (how Darkroom and Immich name fixed offsets) as an offset.
+fn fixed_offset(zone: &str) -> Option<chrono::FixedOffset> {
+    if zone == "UTC" {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let rest = zone.strip_prefix("UTC")?;
+    let (sign, rest) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+    chrono::FixedOffset::east_opt(sign * (hours.parse::<i32>().ok()? * 3600 + minutes.parse::<i32>().ok()? * 60))
+}
+
+/// Writes the user's edits into the asset's XMP sidecar (made when missing) and re-reads it.
+async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let locked = asset_jobs::locked_properties(&state.db, id).await?;
+    let exif = asset.exif.clone().unwrap_or_default();
+    let is = |name: &str| locked.iter().any(|p| p == name);
+    let mut tags = Vec::new();
+    let mut written: Vec<String> = Vec::new();
+    if is("description") {
+        tags.push(format!("-XMP-dc:Description={}", exif.description));
+        written.push("description".into());
+    }
+    if (is("dateTimeOriginal") || is("timeZone"))
+        && let Some(date) = exif.date_time_original
+    {
+        // A fixed offset travels inside the date; a named zone (Europe/Paris) stays locked here.
+        let offset = exif.time_zone.as_deref().and_then(fixed_offset);
+        if offset.is_some() || exif.time_zone.is_none() {
+            written.push("timeZone".into());
+        }
+        let offset = offset.unwrap_or_else(|| chrono::Utc.fix());
+        tags.push(format!("-XMP-exif:DateTimeOriginal={}", date.with_timezone(&offset).format("%Y:%m:%d %H:%M:%S%:z")));
+        written.push("dateTimeOriginal".into());
+    }
+    if (is("latitude") || is("longitude"))
+        && let (Some(latitude), Some(longitude)) = (exif.latitude, exif.longitude)
+    {
+        tags.push(format!("-XMP-exif:GPSLatitude={latitude}"));
+        tags.push(format!("-XMP-exif:GPSLongitude={longitude}"));
+        written.extend(["latitude".to_string(), "longitude".to_string()]);
+    }
+    if is("rating") {
+        tags.push(format!("-XMP-xmp:Rating={}", exif.rating.unwrap_or(0)));
+        written.push("rating".into());
+    }
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let sidecar = match assets::sidecar_path(&state.db, id).await? {
+        Some(path) => path,
+        None => format!("{}.xmp", asset.original_path),
+    };
+    let sidecar_path = media_path(state, &sidecar)?;
+    state.exiftool.write_tags(&sidecar_path, &tags).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    assets::set_sidecar_path(&state.db, id, &sidecar).await?;
+    asset_jobs::unlock_properties(&state.db, id, &written).await?;
+    enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "sidecar-write" })]).await;
+    Ok(())
+}
+
+/// Finds an XMP sidecar next to the original (`<file>.xmp` or `<name>.xmp`), or notices
+/// that a known one is gone; either way the metadata is read again.
+async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let known = assets::sidecar_path(&state.db, id).await?;
+    let original = PathBuf::from(&asset.original_path);
+    let candidates = [PathBuf::from(format!("{}.xmp", asset.original_path)), original.with_extension("xmp")];
+    let mut found = None;
+    for candidate in candidates {
+        if tokio::fs::try_exists(&candidate).await.unwrap_or(false) {
+            found = Some(candidate.to_string_lossy().to_string());
+            break;
+        }
+    }
+    let changed = match (&known, &found) {
+        (Some(known), Some(found)) if known == found => false,
+        (_, Some(found)) => {
+            assets::set_sidecar_path(&state.db, id, found).await?;
+            true
+        }
+        (Some(known), None) if !tokio::fs::try_exists(known).await.unwrap_or(false) => {
+            asset_jobs::remove_sidecar(&state.db, id).await?;
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "sidecar-check" })]).await;
+    }
     Ok(())
 }

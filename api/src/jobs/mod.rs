@@ -39,10 +39,11 @@ pub const QUEUES: [&str; 19] = [
 pub const METADATA: &str = "metadataExtraction";
 pub const THUMBNAILS: &str = "thumbnailGeneration";
 pub const VIDEO: &str = "videoConversion";
+pub const SIDECAR: &str = "sidecar";
 
 /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
 /// be started yet.
-pub const RUNNING_QUEUES: [&str; 3] = [METADATA, THUMBNAILS, VIDEO];
+pub const RUNNING_QUEUES: [&str; 4] = [METADATA, THUMBNAILS, VIDEO, SIDECAR];
 
 pub fn is_queue(name: &str) -> bool {
     QUEUES.contains(&name)
@@ -54,6 +55,7 @@ pub fn concurrency(config: &Value, queue: &str) -> usize {
         METADATA => 5,
         THUMBNAILS => 3,
         VIDEO => 1,
+        SIDECAR => 5,
         _ => 1,
     };
     config["job"][queue]["concurrency"].as_u64().map_or(default, |c| c.clamp(1, 100) as usize)
@@ -73,12 +75,19 @@ pub async fn asset_uploaded(state: &AppState, id: Uuid) {
     enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "upload" })]).await;
 }
 
+/// After a user edited EXIF fields: write them to the assets' XMP sidecars (which then
+/// re-reads them, so clients see what the files now say).
+pub async fn edited(state: &AppState, ids: &[Uuid]) {
+    enqueue(state, SIDECAR, "SidecarWrite", ids.iter().map(|id| json!({ "id": id })).collect()).await;
+}
+
 /// `start` of a queue: every asset lacking its output (or all, with `force`).
 pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<()> {
     let (name, ids) = match queue {
         METADATA => ("AssetExtractMetadata", darkroom_storage::asset_jobs::needing_metadata(&state.db, force).await?),
         THUMBNAILS => ("AssetGenerateThumbnails", darkroom_storage::asset_jobs::needing_thumbnails(&state.db, force).await?),
         VIDEO => ("AssetEncodeVideo", darkroom_storage::asset_jobs::needing_video_conversion(&state.db, force).await?),
+        SIDECAR => ("SidecarCheck", darkroom_storage::asset_jobs::needing_sidecar_check(&state.db, force).await?),
         _ => return Err(ApiError::bad_request(format!("The {queue} queue does not run in this version of Darkroom yet"))),
     };
     for chunk in ids.chunks(1000) {

@@ -185,7 +185,11 @@ pub async fn update(
         asset_edits::set_live_photo_video(&state, auth.user.id, id, video.as_deref().and_then(parse_uuid_v4)).await?;
     }
     let edit = AssetEdit { is_favorite: dto.fields.is_favorite, visibility: dto.fields.visibility, ..Default::default() };
-    asset_edits::apply(&state, &[id], &edit, &dto.fields.exif_edit()).await?;
+    let exif = dto.fields.exif_edit();
+    asset_edits::apply(&state, &[id], &edit, &exif).await?;
+    if !exif.is_empty() {
+        crate::jobs::edited(&state, &[id]).await;
+    }
     let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     Ok(Json(AssetResponseDto::new(asset, auth.user.id, None).without_relations()))
 }
@@ -235,6 +239,9 @@ pub async fn update_many(State(state): State<AppState>, Auth(auth): Auth, ValidJ
         ..Default::default()
     };
     asset_edits::apply(&state, &ids, &edit, &exif).await?;
+    if !exif.is_empty() {
+        crate::jobs::edited(&state, &ids).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
