@@ -8,6 +8,7 @@ pub mod decode;
 mod exiftool;
 mod formats;
 pub mod metadata;
+pub mod motion;
 pub mod thumbnails;
 pub mod transcode;
 

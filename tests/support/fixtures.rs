@@ -61,3 +61,18 @@ pub fn heic(path: &Path, seed: u32) {
     run("heif-enc", &["-q", "50", "-o", path.to_str().unwrap(), png.to_str().unwrap()]);
     std::fs::remove_file(png).unwrap();
 }
+
+/// A Google-style motion photo: a JPEG whose XMP says the last bytes are an MP4, then the MP4.
+pub fn motion_photo(path: &Path, seed: u32) -> Vec<u8> {
+    let video = path.with_extension("motion.mp4");
+    mp4(&video, seed);
+    let video_bytes = std::fs::read(&video).unwrap();
+    std::fs::remove_file(&video).unwrap();
+    jpeg_with_exif(path, seed);
+    let offset = format!("-XMP-GCamera:MicroVideoOffset={}", video_bytes.len());
+    run("exiftool", &["-q", "-overwrite_original", "-XMP-GCamera:MicroVideo=1", "-XMP-GCamera:MicroVideoVersion=1", &offset, path.to_str().unwrap()]);
+    let mut still = std::fs::read(path).unwrap();
+    still.extend_from_slice(&video_bytes);
+    std::fs::write(path, still).unwrap();
+    video_bytes
+}

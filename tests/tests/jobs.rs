@@ -429,3 +429,24 @@ async fn edits_go_to_xmp_sidecars_and_survive_re_extraction() {
     wait_for(&server, &admin, &other_id, |a| a["exifInfo"]["description"] == json!("From a sidecar")).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn motion_photos_give_up_their_video() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let photo = dir.join("PXL_20240101_motion.jpg");
+    let video = fixtures::motion_photo(&photo, 12);
+    let id = upload_file(&server, &admin, &photo).await;
+    let still = wait_for(&server, &admin, &id, |a| a["livePhotoVideoId"].is_string() && a["thumbhash"].is_string()).await;
+    let video_id = still["livePhotoVideoId"].as_str().unwrap().to_string();
+    let motion = server.call(Method::GET, &format!("/api/assets/{video_id}"), Some(&admin), None).await.body;
+    assert_eq!((motion["type"].clone(), motion["visibility"].clone()), (json!("VIDEO"), json!("hidden")));
+    assert_eq!(motion["originalFileName"], json!("PXL_20240101_motion.mp4"));
+    assert!(motion["originalPath"].as_str().unwrap().contains("/encoded-video/") && motion["originalPath"].as_str().unwrap().ends_with("-MP.mp4"));
+    let played = server.send(server.request(Method::GET, &format!("/api/assets/{video_id}/video/playback")).bearer_auth(&admin)).await;
+    assert!(played.bytes == video, "the embedded video, byte for byte");
+    let stats = server.call(Method::GET, "/api/assets/statistics", Some(&admin), None).await.body;
+    assert_eq!(stats, json!({"images": 1, "videos": 0, "total": 1}), "the motion part stays out of the timeline");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -80,6 +80,9 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
         }
     }
     let found = ExtractedMetadata::from_tags(&tags);
+    if asset.asset_type == "IMAGE" && asset.live_photo_video_id.is_none() {
+        extract_motion_video(state, &asset, &path, &tags).await?;
+    }
     // Files without a date keep the one the client gave at upload.
     let date = found.date_time_original.unwrap_or(asset.file_created_at);
     let local = found.local_date_time.map_or(date, |local| Utc.from_utc_datetime(&local));
@@ -367,5 +370,63 @@ async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
     if changed {
         enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "sidecar-check" })]).await;
     }
+    Ok(())
+}
+
+/// A motion photo's embedded video becomes a hidden video asset linked to the still, stored
+/// as `encoded-video/<owner>/xx/yy/<uuid>-MP.mp4` (bytes the user already has are linked).
+async fn extract_motion_video(state: &AppState, still: &assets::Asset, path: &Path, tags: &serde_json::Value) -> Result<(), JobError> {
+    let Some(video) = darkroom_media::motion::embedded_video(path, tags, state.config.media_tool_timeout).await? else { return Ok(()) };
+    use sha1::Digest;
+    let checksum = sha1::Sha1::digest(&video).to_vec();
+    let video_id = match assets::find_by_checksum(&state.db, still.owner_id, &checksum).await? {
+        Some((existing, _)) => existing,
+        None => {
+            let file_id = Uuid::new_v4();
+            let name = file_id.to_string();
+            let destination = state
+                .layout
+                .folder(StorageFolder::EncodedVideo)
+                .join(still.owner_id.to_string())
+                .join(&name[0..2])
+                .join(&name[2..4])
+                .join(format!("{name}-MP.mp4"));
+            write_atomically(&destination, &video).await?;
+            let stem = still.original_file_name.rsplit_once('.').map_or(still.original_file_name.as_str(), |(stem, _)| stem);
+            let upload = assets::NewUpload {
+                id: Uuid::new_v4(),
+                owner_id: still.owner_id,
+                asset_type: "VIDEO",
+                original_path: destination.to_string_lossy().to_string(),
+                original_file_name: format!("{stem}.mp4"),
+                checksum,
+                file_size: video.len() as i64,
+                file_created_at: still.file_created_at,
+                file_modified_at: still.file_modified_at,
+                is_favorite: false,
+                visibility: AssetVisibility::Hidden,
+                duration_ms: None,
+                live_photo_video_id: None,
+                sidecar_path: None,
+                metadata: Vec::new(),
+            };
+            match assets::create_upload(&state.db, &upload).await? {
+                assets::UploadOutcome::Created => {
+                    enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": upload.id })]).await;
+                    upload.id
+                }
+                assets::UploadOutcome::Duplicate(existing) => {
+                    let _ = tokio::fs::remove_file(&destination).await;
+                    existing
+                }
+                assets::UploadOutcome::QuotaExceeded => {
+                    let _ = tokio::fs::remove_file(&destination).await;
+                    return Err(JobError::Fatal("the motion photo's video does not fit in the owner's quota".into()));
+                }
+            }
+        }
+    };
+    assets::edit(&state.db, &[still.id], &assets::AssetEdit { live_photo_video_id: Some(Some(video_id)), ..Default::default() }).await?;
+    assets::set_visibility(&state.db, video_id, AssetVisibility::Hidden).await?;
     Ok(())
 }
