@@ -26,22 +26,55 @@ pub enum DecodeError {
     Timeout { tool: &'static str, seconds: u64 },
 }
 
-/// What a decode may cost.
+/// What a decode may cost, and how small it may come out.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeLimits {
     pub max_pixels: u64,
     pub tool_timeout: Duration,
+    /// JPEGs may be decoded at 1/2, 1/4 or 1/8 scale (in the DCT, far cheaper than resizing
+    /// afterwards) as long as the shorter side stays at least this long.
+    pub shorter_side_at_least: Option<u32>,
 }
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_pixels: 200_000_000, tool_timeout: Duration::from_secs(60) }
+        Self { max_pixels: 200_000_000, tool_timeout: Duration::from_secs(60), shorter_side_at_least: None }
     }
+}
+
+fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// A JPEG decoded by libjpeg-turbo at the smallest DCT scale (1/8 … 1) that keeps the shorter
+/// side at `at_least` — far cheaper than decoding everything and resizing afterwards.
+fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Option<Result<DynamicImage, DecodeError>> {
+    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
+    let header = decompressor.read_header(bytes).ok()?;
+    let (width, height) = (header.width, header.height);
+    let pixels = width as u64 * height as u64;
+    if pixels > limits.max_pixels {
+        return Some(Err(DecodeError::TooLarge { pixels, limit: limits.max_pixels }));
+    }
+    let shorter = width.min(height);
+    let denominator = [8, 4, 2, 1].into_iter().find(|d| shorter.div_ceil(*d) >= at_least as usize).unwrap_or(1);
+    let (w, h) = (width.div_ceil(denominator), height.div_ceil(denominator));
+    let mut image = turbojpeg::Image { pixels: vec![0u8; w * h * 3], width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
+    decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
+    image::RgbImage::from_raw(w as u32, h as u32, image.pixels).map(|rgb| Ok(DynamicImage::ImageRgb8(rgb)))
 }
 
 /// Decodes an image file with the `image` crate, refusing more pixels than allowed before
 /// any are decoded.
 pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    if let Some(at_least) = limits.shorter_side_at_least {
+        let bytes = std::fs::read(path)?;
+        if is_jpeg(&bytes)
+            && let Some(result) = decode_jpeg_scaled(&bytes, at_least, limits)
+        {
+            return result;
+        }
+    }
     let (width, height) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
     let pixels = width as u64 * height as u64;
     if pixels > limits.max_pixels {

@@ -178,7 +178,11 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
     let orientation = if upright_already { None } else { source.orientation.as_deref().and_then(|o| o.parse().ok()) };
     let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
     let settings = settings(&config);
-    let limits = DecodeLimits { max_pixels: state.config.max_image_pixels, tool_timeout: state.config.media_tool_timeout };
+    let limits = DecodeLimits {
+        max_pixels: state.config.max_image_pixels,
+        tool_timeout: state.config.media_tool_timeout,
+        shorter_side_at_least: Some(settings.preview_size),
+    };
     let picture = decode::decode(&path, kind, media.raw, limits).await.map_err(|e| JobError::Fatal(e.to_string()))?;
     // Resizing and encoding are CPU work: off the async threads.
     let generated = tokio::task::spawn_blocking(move || thumbnails::render(picture, orientation, settings))
