@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 port=2298 db=darkroom_bench_rps media=$(mktemp -d)
 export PGPASSWORD=postgres
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-DB_HOSTNAME=127.0.0.1 DB_DATABASE_NAME=$db IMMICH_MEDIA_LOCATION=$media IMMICH_PORT=$port IMMICH_HOST=127.0.0.1 \
+DB_HOSTNAME=127.0.0.1 REDIS_HOSTNAME=127.0.0.1 DARKROOM_REDIS_PREFIX=$db DB_DATABASE_NAME=$db IMMICH_MEDIA_LOCATION=$media IMMICH_PORT=$port IMMICH_HOST=127.0.0.1 \
   IMMICH_LOG_LEVEL=warn ./target/release/darkroom-server serve & pid=$!
 trap 'kill $pid; psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; rm -rf "$media"' EXIT
 until curl -sf "http://127.0.0.1:$port/api/server/ping" >/dev/null; do sleep 0.05; done

@@ -32,10 +32,19 @@ enum Command {
     RevokeAdmin { email: Option<String> },
 }
 
-#[tokio::main]
-async fn main() {
+const BLOCKING_THREADS: usize = 6;
+
+fn main() {
     let cli = Cli::parse();
-    if let Err(error) = run(cli.command.unwrap_or(Command::Serve)).await {
+    // File I/O and image work run on blocking threads. Each thread that frees large image
+    // buffers keeps a glibc arena of them, so a small pool keeps the resident size small; a
+    // few threads are plenty for a home server's disk.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(BLOCKING_THREADS).build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run(cli.command.unwrap_or(Command::Serve))),
+        Err(error) => Err(error.into()),
+    };
+    if let Err(error) = result {
         eprintln!("darkroom-server: {error:#}");
         std::process::exit(1);
     }

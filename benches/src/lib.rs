@@ -46,6 +46,8 @@ impl BenchServer {
         command
             .env("DB_HOSTNAME", "127.0.0.1")
             .env("DB_DATABASE_NAME", database)
+            .env("REDIS_HOSTNAME", "127.0.0.1")
+            .env("DARKROOM_REDIS_PREFIX", database)
             .env("IMMICH_MEDIA_LOCATION", media)
             .env("IMMICH_PORT", port.to_string())
             .env("IMMICH_HOST", "127.0.0.1")

@@ -46,6 +46,8 @@ async fn main() -> Result<()> {
         Command::new(&binary)
             .args(args)
             .env("DB_HOSTNAME", "127.0.0.1")
+            .env("REDIS_HOSTNAME", "127.0.0.1")
+            .env("DARKROOM_REDIS_PREFIX", DATABASE)
             .env("DB_DATABASE_NAME", DATABASE)
             .env("IMMICH_MEDIA_LOCATION", &media)
             .env("IMMICH_PORT", PORT.to_string())

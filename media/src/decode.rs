@@ -68,11 +68,14 @@ fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Opti
 /// any are decoded.
 pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
     if let Some(at_least) = limits.shorter_side_at_least {
-        let bytes = std::fs::read(path)?;
-        if is_jpeg(&bytes)
-            && let Some(result) = decode_jpeg_scaled(&bytes, at_least, limits)
-        {
-            return result;
+        // Only JPEGs are read whole here (libjpeg-turbo decodes from memory).
+        let mut magic = [0u8; 3];
+        let is_jpeg_file = std::io::Read::read_exact(&mut std::fs::File::open(path)?, &mut magic).is_ok() && is_jpeg(&magic);
+        if is_jpeg_file {
+            let bytes = std::fs::read(path)?;
+            if let Some(result) = decode_jpeg_scaled(&bytes, at_least, limits) {
+                return result;
+            }
         }
     }
     let (width, height) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
