@@ -181,5 +181,17 @@ pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimit
         }
     }
     let owned = path.to_path_buf();
-    tokio::task::spawn_blocking(move || decode_still(&owned, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?
+    let decoded = tokio::task::spawn_blocking(move || decode_still(&owned, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+    match decoded {
+        // What the image crate cannot read (YCbCr TIFF, JPEG XL, …) ffmpeg often can.
+        Err(DecodeError::Image(error)) => {
+            let max_pixels = limits.max_pixels.to_string();
+            let args = ["-v", "error", "-max_pixels", &max_pixels, "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"];
+            let frame = run_tool("ffmpeg", &args, limits)
+                .await
+                .map_err(|_| DecodeError::Image(error))?;
+            tokio::task::spawn_blocking(move || from_bytes(frame, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?
+        }
+        other => other,
+    }
 }

@@ -18,11 +18,13 @@ pub struct ThumbnailSettings {
     pub preview_quality: u8,
     pub thumbnail_size: u32,
     pub thumbnail_quality: u8,
+    /// Also keep a full-resolution JPEG (for formats browsers cannot show), at this quality.
+    pub fullsize_quality: Option<u8>,
 }
 
 impl Default for ThumbnailSettings {
     fn default() -> Self {
-        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80 }
+        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, fullsize_quality: None }
     }
 }
 
@@ -33,6 +35,8 @@ pub struct Generated {
     /// WebP.
     pub thumbnail: Vec<u8>,
     pub thumbhash: Vec<u8>,
+    /// JPEG at full resolution, when asked for.
+    pub fullsize: Option<Vec<u8>>,
     /// Size of the upright original.
     pub width: u32,
     pub height: u32,
@@ -72,26 +76,30 @@ fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
     }
 }
 
+/// libjpeg-turbo: SIMD encoding, and no EXIF (so no GPS) is ever written.
+fn jpeg(image: &RgbImage, quality: u8, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
+    let source = turbojpeg::Image {
+        pixels: image.as_raw().as_slice(),
+        width: image.width() as usize,
+        pitch: image.width() as usize * 3,
+        height: image.height() as usize,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    Ok(turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec())
+}
+
 /// Makes the preview (JPEG), thumbnail (WebP) and thumbhash from one decoded picture,
 /// turned upright by its EXIF `orientation` first.
 pub fn render(image: DynamicImage, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
     let image = orient(image, orientation);
     let (width, height) = (image.width(), image.height());
-    let preview = shorter_side(image.into_rgb8(), settings.preview_size);
-    // libjpeg-turbo: SIMD encoding, and no EXIF is ever written.
-    let preview_jpeg = turbojpeg::compress(
-        turbojpeg::Image {
-            pixels: preview.as_raw().as_slice(),
-            width: preview.width() as usize,
-            pitch: preview.width() as usize * 3,
-            height: preview.height() as usize,
-            format: turbojpeg::PixelFormat::RGB,
-        },
-        settings.preview_quality as i32,
-        turbojpeg::Subsamp::Sub2x2,
-    )
-    .map_err(|_| ThumbnailError::Encode("preview"))?
-    .to_vec();
+    let full = image.into_rgb8();
+    let fullsize = match settings.fullsize_quality {
+        Some(quality) => Some(jpeg(&full, quality, "full-size image")?),
+        None => None,
+    };
+    let preview = shorter_side(full, settings.preview_size);
+    let preview_jpeg = jpeg(&preview, settings.preview_quality, "preview")?;
 
     // The thumbnail comes from the preview: far fewer pixels to filter.
     let thumbnail = shorter_side(preview, settings.thumbnail_size);
@@ -101,5 +109,5 @@ pub fn render(image: DynamicImage, orientation: Option<u8>, settings: ThumbnailS
 
     let small = DynamicImage::ImageRgb8(thumbnail).resize(100, 100, FilterType::Triangle).to_rgba8();
     let thumbhash = thumbhash::rgba_to_thumb_hash(small.width() as usize, small.height() as usize, small.as_raw());
-    Ok(Generated { preview: preview_jpeg, thumbnail: thumbnail_webp, thumbhash, width, height })
+    Ok(Generated { preview: preview_jpeg, thumbnail: thumbnail_webp, thumbhash, fullsize, width, height })
 }

@@ -238,6 +238,20 @@ pub async fn needing_video_conversion(pool: &PgPool, force: bool) -> Result<Vec<
     .await?)
 }
 
+/// Records a generated file of `kind` (e.g. `fullsize`).
+pub async fn set_generated_file(pool: &PgPool, id: Uuid, kind: &str, path: &str) -> Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, $2, $3)
+           ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
+        id,
+        kind,
+        path
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Records (or, with `None`, forgets) an asset's converted video.
 pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> Result<()> {
     match path {

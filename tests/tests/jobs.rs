@@ -450,3 +450,38 @@ async fn motion_photos_give_up_their_video() {
     assert_eq!(stats, json!({"images": 1, "videos": 0, "total": 1}), "the motion part stays out of the timeline");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_still_format_gets_thumbnails_and_full_size_when_enabled() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
+    config["image"]["fullsize"]["enabled"] = json!(true);
+    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    let dir = temp_dir();
+    let mut ids = Vec::new();
+    // 16-bit PNG, GIF (first frame), TIFF, BMP, WebP, and HEIC (which gets a full-size JPEG).
+    for (name, pixel_format) in [("deep.png", Some("rgb48be")), ("anim.gif", None), ("scan.tiff", None), ("old.bmp", None), ("web.webp", None)] {
+        let path = dir.join(name);
+        let mut args = vec!["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=5", "-frames:v", if name.ends_with(".gif") { "3" } else { "1" }];
+        if let Some(format) = pixel_format {
+            args.extend(["-pix_fmt", format]);
+        }
+        let path_text = path.to_str().unwrap().to_string();
+        args.push(&path_text);
+        assert!(std::process::Command::new("ffmpeg").args(&args).status().unwrap().success(), "{name}");
+        ids.push((name, upload_file(&server, &admin, &path).await));
+    }
+    let heic = dir.join("phone.heic");
+    fixtures::heic(&heic, 5);
+    let heic_id = upload_file(&server, &admin, &heic).await;
+    for (name, id) in &ids {
+        let asset = wait_for(&server, &admin, id, |a| a["thumbhash"].is_string()).await;
+        assert_eq!(asset["type"], json!("IMAGE"), "{name}");
+    }
+    wait_for(&server, &admin, &heic_id, |a| a["thumbhash"].is_string()).await;
+    let full = server.send(server.request(Method::GET, &format!("/api/assets/{heic_id}/thumbnail?size=fullsize")).bearer_auth(&admin)).await;
+    assert_eq!((full.status, full.headers["content-type"].to_str().unwrap()), (StatusCode::OK, "image/jpeg"));
+    assert!(full.bytes.starts_with(&[0xFF, 0xD8]));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -165,8 +165,12 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
         preview_quality: number(&image["preview"]["quality"], defaults.preview_quality as u64).min(100) as u8,
         thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
         thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
+        fullsize_quality: None,
     }
 }
+
+/// Formats browsers show as they are; the others get a full-size JPEG when it is enabled.
+const WEB_FORMATS: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
 
 async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -> Result<(), JobError> {
     let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else { return Ok(()) };
@@ -177,11 +181,16 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
     let upright_already = kind == MediaKind::Video || matches!(media.extension, ".heic" | ".heif" | ".avif" | ".hif");
     let orientation = if upright_already { None } else { source.orientation.as_deref().and_then(|o| o.parse().ok()) };
     let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
-    let settings = settings(&config);
+    let mut settings = settings(&config);
+    let wants_fullsize = config["image"]["fullsize"]["enabled"].as_bool().unwrap_or(false) && kind != MediaKind::Video && !WEB_FORMATS.contains(&media.extension);
+    if wants_fullsize {
+        settings.fullsize_quality = Some(config["image"]["fullsize"]["quality"].as_u64().unwrap_or(80).min(100) as u8);
+    }
     let limits = DecodeLimits {
         max_pixels: state.config.max_image_pixels,
         tool_timeout: state.config.media_tool_timeout,
-        shorter_side_at_least: Some(settings.preview_size),
+        // A full-size copy needs every pixel.
+        shorter_side_at_least: (!wants_fullsize).then_some(settings.preview_size),
     };
     let picture = decode::decode(&path, kind, media.raw, limits).await.map_err(|e| JobError::Fatal(e.to_string()))?;
     // Resizing and encoding are CPU work: off the async threads.
@@ -192,6 +201,11 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
     let thumbnail = thumbnail_path(state, source.owner_id, id, "thumbnail", "webp");
     write_atomically(&preview, &generated.preview).await?;
     write_atomically(&thumbnail, &generated.thumbnail).await?;
+    if let Some(fullsize) = &generated.fullsize {
+        let path = thumbnail_path(state, source.owner_id, id, "fullsize", "jpeg");
+        write_atomically(&path, fullsize).await?;
+        asset_jobs::set_generated_file(&state.db, id, "fullsize", &path.to_string_lossy()).await?;
+    }
     asset_jobs::save_thumbnails(&state.db, id, &preview.to_string_lossy(), &thumbnail.to_string_lossy(), &generated.thumbhash).await?;
     if source.asset_type == "VIDEO" {
         enqueue(state, VIDEO, "AssetEncodeVideo", vec![json!({ "id": id })]).await;
