@@ -4,11 +4,9 @@
 //! so a file that makes them hang costs the worker seconds, not the worker.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use image::{DynamicImage, ImageReader, Limits};
-use tokio::process::Command;
 
 use crate::formats::MediaKind;
 
@@ -91,23 +89,10 @@ pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, D
 }
 
 async fn run_tool(tool: &'static str, args: &[&str], limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
-    let child = Command::new(tool)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| DecodeError::Tool { tool, message: e.to_string() })?;
-    match tokio::time::timeout(limits.tool_timeout, child.wait_with_output()).await {
-        Err(_) => Err(DecodeError::Timeout { tool, seconds: limits.tool_timeout.as_secs() }),
-        Ok(Err(error)) => Err(DecodeError::Tool { tool, message: error.to_string() }),
-        Ok(Ok(output)) if !output.status.success() => {
-            let message = String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("no output").to_string();
-            Err(DecodeError::Tool { tool, message })
-        }
-        Ok(Ok(output)) => Ok(output.stdout),
-    }
+    crate::tools::run(tool, args, limits.tool_timeout).await.map_err(|error| match error {
+        crate::tools::ToolError::Failed { tool, message } => DecodeError::Tool { tool, message },
+        crate::tools::ToolError::Timeout { tool, seconds } => DecodeError::Timeout { tool, seconds },
+    })
 }
 
 /// A scratch file removed when dropped.

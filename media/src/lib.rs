@@ -10,6 +10,7 @@ mod formats;
 pub mod metadata;
 pub mod motion;
 pub mod thumbnails;
+mod tools;
 pub mod transcode;
 
 pub use exiftool::{Exiftool, ExiftoolError};

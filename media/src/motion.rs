@@ -1,7 +1,6 @@
 //! Motion photos: Google's and Samsung's stills carry their short video inside the file.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -37,18 +36,10 @@ pub async fn embedded_video(path: &Path, tags: &Value, timeout: Duration) -> std
         if tags.get(tag).is_none() {
             continue;
         }
-        let child = tokio::process::Command::new("exiftool")
-            .args(["-b", &format!("-{tag}")])
-            .arg(path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let output = tokio::time::timeout(timeout, child.wait_with_output())
-            .await
-            .map_err(|_| std::io::Error::other("exiftool took too long extracting a motion photo's video"))??;
-        if output.status.success() && output.stdout.len() > 100 {
-            return Ok(Some(output.stdout));
+        let args = [std::ffi::OsString::from("-b"), format!("-{tag}").into(), path.as_os_str().to_owned()];
+        let video = crate::tools::run("exiftool", &args, timeout).await.map_err(std::io::Error::other)?;
+        if video.len() > 100 {
+            return Ok(Some(video));
         }
     }
     Ok(None)

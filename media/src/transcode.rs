@@ -3,11 +3,9 @@
 //! hardware — built by one function, so each case is a unit test.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TranscodeError {
@@ -56,23 +54,10 @@ impl VideoInfo {
 }
 
 async fn run(tool: &'static str, args: &[String], timeout: Duration) -> Result<Vec<u8>, TranscodeError> {
-    let child = Command::new(tool)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| TranscodeError::Tool { tool, message: e.to_string() })?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Err(_) => Err(TranscodeError::Timeout { tool, seconds: timeout.as_secs() }),
-        Ok(Err(error)) => Err(TranscodeError::Tool { tool, message: error.to_string() }),
-        Ok(Ok(output)) if !output.status.success() => {
-            let message = String::from_utf8_lossy(&output.stderr).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output").to_string();
-            Err(TranscodeError::Tool { tool, message })
-        }
-        Ok(Ok(output)) => Ok(output.stdout),
-    }
+    crate::tools::run(tool, args, timeout).await.map_err(|error| match error {
+        crate::tools::ToolError::Failed { tool, message } => TranscodeError::Tool { tool, message },
+        crate::tools::ToolError::Timeout { tool, seconds } => TranscodeError::Timeout { tool, seconds },
+    })
 }
 
 pub async fn probe(path: &Path, timeout: Duration) -> Result<VideoInfo, TranscodeError> {

@@ -255,16 +255,7 @@ pub async fn set_generated_file(pool: &PgPool, id: Uuid, kind: &str, path: &str)
 /// Records (or, with `None`, forgets) an asset's converted video.
 pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> Result<()> {
     match path {
-        Some(path) => {
-            sqlx::query!(
-                r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'encoded_video', $2)
-                   ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
-                id,
-                path
-            )
-            .execute(pool)
-            .await?;
-        }
+        Some(path) => set_generated_file(pool, id, "encoded_video", path).await?,
         None => {
             sqlx::query!(r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'encoded_video'"#, id).execute(pool).await?;
         }

@@ -832,13 +832,5 @@ pub async fn sidecar_path(pool: &PgPool, asset_id: Uuid) -> Result<Option<String
 }
 
 pub async fn set_sidecar_path(pool: &PgPool, asset_id: Uuid, path: &str) -> Result<()> {
-    sqlx::query!(
-        r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'sidecar', $2)
-           ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
-        asset_id,
-        path
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
+    crate::asset_jobs::set_generated_file(pool, asset_id, "sidecar", path).await
 }
