@@ -24,6 +24,13 @@ pub enum DecodeError {
     Timeout { tool: &'static str, seconds: u64 },
 }
 
+/// A decoded picture and the ICC profile its file carried.
+#[derive(Debug)]
+pub struct Decoded {
+    pub image: DynamicImage,
+    pub icc_profile: Option<Vec<u8>>,
+}
+
 /// What a decode may cost, and how small it may come out.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeLimits {
@@ -46,7 +53,7 @@ fn is_jpeg(bytes: &[u8]) -> bool {
 
 /// A JPEG decoded by libjpeg-turbo at the smallest DCT scale (1/8 … 1) that keeps the shorter
 /// side at `at_least` — far cheaper than decoding everything and resizing afterwards.
-fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Option<Result<DynamicImage, DecodeError>> {
+fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Option<Result<Decoded, DecodeError>> {
     let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     let header = decompressor.read_header(bytes).ok()?;
     let (width, height) = (header.width, header.height);
@@ -59,12 +66,13 @@ fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Opti
     let (w, h) = (width.div_ceil(denominator), height.div_ceil(denominator));
     let mut image = turbojpeg::Image { pixels: vec![0u8; w * h * 3], width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
     decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
-    image::RgbImage::from_raw(w as u32, h as u32, image.pixels).map(|rgb| Ok(DynamicImage::ImageRgb8(rgb)))
+    let icc_profile = crate::color::jpeg_icc_profile(bytes);
+    image::RgbImage::from_raw(w as u32, h as u32, image.pixels).map(|rgb| Ok(Decoded { image: DynamicImage::ImageRgb8(rgb), icc_profile }))
 }
 
 /// Decodes an image file with the `image` crate, refusing more pixels than allowed before
 /// any are decoded.
-pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<Decoded, DecodeError> {
     if let Some(at_least) = limits.shorter_side_at_least {
         // Only JPEGs are read whole here (libjpeg-turbo decodes from memory).
         let mut magic = [0u8; 3];
@@ -85,7 +93,9 @@ pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<DynamicImage, D
     let mut memory = Limits::default();
     memory.max_alloc = Some(limits.max_pixels.saturating_mul(8));
     reader.limits(memory);
-    Ok(reader.decode()?)
+    let mut decoder = reader.into_decoder()?;
+    let icc_profile = image::ImageDecoder::icc_profile(&mut decoder).ok().flatten();
+    Ok(Decoded { image: DynamicImage::from_decoder(decoder)?, icc_profile })
 }
 
 async fn run_tool(tool: &'static str, args: &[&str], limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
@@ -123,9 +133,9 @@ fn is_heif(path: &Path) -> bool {
 }
 
 /// Decodes any photo or video this server accepts into its (first / representative) picture.
-pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimits) -> Result<Decoded, DecodeError> {
     let file = path.to_string_lossy().to_string();
-    let from_bytes = |bytes: Vec<u8>, limits: DecodeLimits| -> Result<DynamicImage, DecodeError> {
+    let from_bytes = |bytes: Vec<u8>, limits: DecodeLimits| -> Result<Decoded, DecodeError> {
         let scratch = Scratch::new("img");
         std::fs::write(&scratch.0, bytes)?;
         decode_still(&scratch.0, limits)

@@ -4,6 +4,7 @@
 //! `/api/server/media-types`), what files say about themselves (through exiftool), and the
 //! preview, thumbnail and thumbhash made from them.
 
+pub mod color;
 pub mod decode;
 mod exiftool;
 mod formats;

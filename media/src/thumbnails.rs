@@ -5,6 +5,9 @@ use fast_image_resize::{ResizeAlg, ResizeOptions, Resizer};
 use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
 
+use crate::color::{ColorConversion, Colorspace, embed_in_jpeg, embed_in_webp};
+use crate::decode::Decoded;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbnailError {
     #[error("cannot encode the {0}")]
@@ -20,11 +23,12 @@ pub struct ThumbnailSettings {
     pub thumbnail_quality: u8,
     /// Also keep a full-resolution JPEG (for formats browsers cannot show), at this quality.
     pub fullsize_quality: Option<u8>,
+    pub colorspace: Colorspace,
 }
 
 impl Default for ThumbnailSettings {
     fn default() -> Self {
-        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, fullsize_quality: None }
+        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, fullsize_quality: None, colorspace: Colorspace::P3 }
     }
 }
 
@@ -76,8 +80,9 @@ fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
     }
 }
 
-/// libjpeg-turbo: SIMD encoding, and no EXIF (so no GPS) is ever written.
-fn jpeg(image: &RgbImage, quality: u8, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
+/// libjpeg-turbo: SIMD encoding, and no EXIF (so no GPS) is ever written; only the colour
+/// profile, when the pixels are not sRGB.
+fn jpeg(image: &RgbImage, quality: u8, color: &ColorConversion, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
     let source = turbojpeg::Image {
         pixels: image.as_raw().as_slice(),
         width: image.width() as usize,
@@ -85,27 +90,36 @@ fn jpeg(image: &RgbImage, quality: u8, what: &'static str) -> Result<Vec<u8>, Th
         height: image.height() as usize,
         format: turbojpeg::PixelFormat::RGB,
     };
-    Ok(turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec())
+    let encoded = turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec();
+    Ok(match &color.profile {
+        Some(profile) => embed_in_jpeg(encoded, profile),
+        None => encoded,
+    })
 }
 
 /// Makes the preview (JPEG), thumbnail (WebP) and thumbhash from one decoded picture,
-/// turned upright by its EXIF `orientation` first.
-pub fn render(image: DynamicImage, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
-    let image = orient(image, orientation);
+/// turned upright by its EXIF `orientation` first and put in the configured colour space.
+pub fn render(decoded: Decoded, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
+    let color = ColorConversion::for_source(decoded.icc_profile.as_deref(), settings.colorspace);
+    let image = orient(decoded.image, orientation);
     let (width, height) = (image.width(), image.height());
     let full = image.into_rgb8();
     let fullsize = match settings.fullsize_quality {
-        Some(quality) => Some(jpeg(&full, quality, "full-size image")?),
+        Some(quality) => Some(jpeg(&color.apply(full.clone()), quality, &color, "full-size image")?),
         None => None,
     };
-    let preview = shorter_side(full, settings.preview_size);
-    let preview_jpeg = jpeg(&preview, settings.preview_quality, "preview")?;
+    // Converted after resizing: the same result on a fraction of the pixels.
+    let preview = color.apply(shorter_side(full, settings.preview_size));
+    let preview_jpeg = jpeg(&preview, settings.preview_quality, &color, "preview")?;
 
     // The thumbnail comes from the preview: far fewer pixels to filter.
     let thumbnail = shorter_side(preview, settings.thumbnail_size);
-    let thumbnail_webp = webp::Encoder::from_rgb(thumbnail.as_raw(), thumbnail.width(), thumbnail.height())
+    let mut thumbnail_webp = webp::Encoder::from_rgb(thumbnail.as_raw(), thumbnail.width(), thumbnail.height())
         .encode(settings.thumbnail_quality as f32)
         .to_vec();
+    if let Some(profile) = &color.profile {
+        thumbnail_webp = embed_in_webp(thumbnail_webp, profile, thumbnail.width(), thumbnail.height());
+    }
 
     let small = DynamicImage::ImageRgb8(thumbnail).resize(100, 100, FilterType::Triangle).to_rgba8();
     let thumbhash = thumbhash::rgba_to_thumb_hash(small.width() as usize, small.height() as usize, small.as_raw());

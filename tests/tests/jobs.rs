@@ -485,3 +485,74 @@ async fn every_still_format_gets_thumbnails_and_full_size_when_enabled() {
     assert!(full.bytes.starts_with(&[0xFF, 0xD8]));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The colour of the middle pixel of a generated JPEG or WebP.
+fn middle_pixel(bytes: &[u8]) -> [u8; 3] {
+    let picture = image::load_from_memory(bytes).unwrap().into_rgb8();
+    picture.get_pixel(picture.width() / 2, picture.height() / 2).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_gamut_photos_keep_p3_or_become_srgb_as_configured() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    // A flat green, tagged Display P3: more saturated than any sRGB green.
+    let photo = dir.join("wide.jpg");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x28C83C:size=64x48", "-frames:v", "1", "-q:v", "1"])
+        .arg(&photo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let profile = dir.join("p3.icc");
+    std::fs::write(&profile, darkroom_media::color::display_p3_profile().unwrap()).unwrap();
+    let tagged = std::process::Command::new("exiftool")
+        .args(["-q", "-overwrite_original", &format!("-ICC_Profile<={}", profile.display())])
+        .arg(&photo)
+        .status()
+        .unwrap();
+    assert!(tagged.success());
+    let id = upload_file(&server, &admin, &photo).await;
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+    let described: Option<String> = sqlx::query_scalar(r#"SELECT "profileDescription" FROM asset_exif WHERE "assetId" = $1::uuid"#)
+        .bind(&id)
+        .fetch_one(&mut server.db().await)
+        .await
+        .unwrap();
+    assert_eq!(described.as_deref(), Some("Display P3"));
+
+    let fetch = |size: &'static str| {
+        let (server, admin, id) = (&server, &admin, &id);
+        async move { server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail?size={size}")).bearer_auth(admin)).await.bytes }
+    };
+    // Default `p3`: the pixels stay, and both outputs say they are P3.
+    let preview = fetch("preview").await;
+    let profile_bytes = std::fs::read(&profile).unwrap();
+    assert!(preview.windows(12).any(|w| w == b"ICC_PROFILE\0"), "the preview carries the profile");
+    let [r, g, b] = middle_pixel(&preview);
+    assert!(r.abs_diff(40) < 8 && g.abs_diff(200) < 8 && b.abs_diff(60) < 8, "P3 pixels are kept: {r} {g} {b}");
+    let thumbnail = fetch("thumbnail").await;
+    let icc_at = thumbnail.windows(4).position(|w| w == b"ICCP").expect("the WebP thumbnail carries the profile");
+    assert_eq!(&thumbnail[icc_at + 8..icc_at + 8 + profile_bytes.len()], profile_bytes.as_slice());
+
+    // `srgb`: converted, untagged.
+    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
+    config["image"]["colorspace"] = json!("srgb");
+    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    let regenerate = server.call(Method::POST, "/api/assets/jobs", Some(&admin), Some(json!({"assetIds": [id], "name": "regenerate-thumbnail"}))).await;
+    assert_eq!(regenerate.status, StatusCode::NO_CONTENT);
+    let mut converted = Vec::new();
+    for _ in 0..200 {
+        converted = fetch("preview").await;
+        if !converted.windows(12).any(|w| w == b"ICC_PROFILE\0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!converted.windows(12).any(|w| w == b"ICC_PROFILE\0"), "an sRGB preview needs no profile");
+    let [r, g, _] = middle_pixel(&converted);
+    assert!(r < 20 && g >= 200, "P3 green seen in sRGB: red gone, green as strong or stronger ({r} {g})");
+    assert!(!fetch("thumbnail").await.windows(4).any(|w| w == b"ICCP"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

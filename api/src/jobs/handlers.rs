@@ -166,6 +166,7 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
         thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
         thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
         fullsize_quality: None,
+        colorspace: darkroom_media::color::Colorspace::from_setting(image["colorspace"].as_str()),
     }
 }
 
