@@ -108,6 +108,19 @@ pub fn zone_name(offset: FixedOffset) -> String {
     if minutes == 0 { format!("UTC{sign}{hours}") } else { format!("UTC{sign}{hours}:{minutes:02}") }
 }
 
+/// The IANA zone at a place and the moment a wall-clock time there meant (the earlier one
+/// when clocks went back; the shifted one when they jumped forward).
+pub fn zone_at(latitude: f64, longitude: f64, local: NaiveDateTime) -> Option<(String, DateTime<Utc>)> {
+    static FINDER: std::sync::OnceLock<tzf_rs::EmbeddedFinder> = std::sync::OnceLock::new();
+    let name = FINDER.get_or_init(tzf_rs::EmbeddedFinder::new).get_tz_name(longitude, latitude);
+    let zone: chrono_tz::Tz = name.parse().ok()?;
+    let moment = match zone.from_local_datetime(&local) {
+        chrono::LocalResult::Single(moment) | chrono::LocalResult::Ambiguous(moment, _) => moment,
+        chrono::LocalResult::None => zone.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest()?,
+    };
+    Some((name.to_string(), moment.with_timezone(&Utc)))
+}
+
 /// Exposure as photographers write it: `1/250`, or seconds for long ones.
 fn exposure(seconds: f64) -> String {
     if seconds > 0.0 && seconds < 1.0 {
@@ -138,21 +151,6 @@ impl ExtractedMetadata {
                 .iter()
                 .find_map(|name| tags[*name].as_str().and_then(parse_offset))
         });
-        let (date_time_original, local_date_time, time_zone) = match date {
-            Some((local, _)) => match offset {
-                Some(offset) => {
-                    let utc = offset.from_local_datetime(&local).single().map(|d| d.with_timezone(&Utc));
-                    (utc, Some(local), Some(zone_name(offset)))
-                }
-                // Without an offset the wall-clock time is all there is.
-                None => (Some(Utc.from_utc_datetime(&local)), Some(local), None),
-            },
-            None => (None, None, None),
-        };
-        let modify_date = tags["ModifyDate"].as_str().and_then(parse_exif_date).map(|(local, offset)| match offset {
-            Some(offset) => offset.from_local_datetime(&local).single().map_or_else(|| Utc.from_utc_datetime(&local), |d| d.with_timezone(&Utc)),
-            None => Utc.from_utc_datetime(&local),
-        });
         let latitude = number(tags, &["GPSLatitude"]).filter(|v| v.abs() <= 90.0);
         let longitude = number(tags, &["GPSLongitude"]).filter(|v| v.abs() <= 180.0);
         // 0,0 is where broken GPS writers put photos.
@@ -160,6 +158,25 @@ impl ExtractedMetadata {
             (Some(lat), Some(lon)) if !(lat == 0.0 && lon == 0.0) => (Some(lat), Some(lon)),
             _ => (None, None),
         };
+        let (date_time_original, local_date_time, time_zone) = match date {
+            Some((local, _)) => match offset {
+                Some(offset) => {
+                    let utc = offset.from_local_datetime(&local).single().map(|d| d.with_timezone(&Utc));
+                    (utc, Some(local), Some(zone_name(offset)))
+                }
+                None => match latitude.zip(longitude).and_then(|(lat, lon)| zone_at(lat, lon, local)) {
+                    // The place says which zone the clock was in.
+                    Some((zone, utc)) => (Some(utc), Some(local), Some(zone)),
+                    // Without an offset or a place the wall-clock time is all there is.
+                    None => (Some(Utc.from_utc_datetime(&local)), Some(local), None),
+                },
+            },
+            None => (None, None, None),
+        };
+        let modify_date = tags["ModifyDate"].as_str().and_then(parse_exif_date).map(|(local, offset)| match offset {
+            Some(offset) => offset.from_local_datetime(&local).single().map_or_else(|| Utc.from_utc_datetime(&local), |d| d.with_timezone(&Utc)),
+            None => Utc.from_utc_datetime(&local),
+        });
         let duration_ms = number(tags, &["Duration", "MediaDuration", "TrackDuration"]).filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as i32);
         Self {
             make: text(tags, &["Make", "DeviceManufacturer", "AndroidMake"]),
@@ -233,5 +250,27 @@ mod tests {
         assert_eq!(no_zone.time_zone, None);
         let null_island = ExtractedMetadata::from_tags(&json!({"GPSLatitude": 0, "GPSLongitude": 0}));
         assert_eq!(null_island.latitude, None);
+    }
+
+    #[test]
+    fn the_place_gives_the_zone_when_the_file_gives_no_offset() {
+        // Paris in summer (UTC+2) and in winter (UTC+1); Kathmandu (+5:45); Sydney in January (+11).
+        for (lat, lon, date, zone, utc) in [
+            (48.8584, 2.2945, "2023:07:14 10:20:30", "Europe/Paris", "2023-07-14T08:20:30+00:00"),
+            (48.8584, 2.2945, "2023:01:14 10:20:30", "Europe/Paris", "2023-01-14T09:20:30+00:00"),
+            (27.7172, 85.3240, "2022:03:01 12:00:00", "Asia/Kathmandu", "2022-03-01T06:15:00+00:00"),
+            (-33.8568, 151.2153, "2024:01:01 00:00:00", "Australia/Sydney", "2023-12-31T13:00:00+00:00"),
+        ] {
+            let found = ExtractedMetadata::from_tags(&json!({"DateTimeOriginal": date, "GPSLatitude": lat, "GPSLongitude": lon}));
+            assert_eq!(found.time_zone.as_deref(), Some(zone));
+            assert_eq!(found.date_time_original.unwrap().to_rfc3339(), utc);
+            assert_eq!(found.local_date_time.unwrap().format("%Y:%m:%d %H:%M:%S").to_string(), date);
+        }
+        // An offset in the file wins over the place.
+        let offset = ExtractedMetadata::from_tags(&json!({"DateTimeOriginal": "2023:07:14 10:20:30", "OffsetTimeOriginal": "+05:00", "GPSLatitude": 48.8584, "GPSLongitude": 2.2945}));
+        assert_eq!(offset.time_zone.as_deref(), Some("UTC+5"));
+        // Half past two on the night Paris skips it is read as a quarter past… the hour after.
+        let gap = zone_at(48.8584, 2.2945, NaiveDateTime::parse_from_str("2023-03-26 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap()).unwrap();
+        assert_eq!(gap.1.to_rfc3339(), "2023-03-26T01:30:00+00:00");
     }
 }
