@@ -556,3 +556,73 @@ async fn wide_gamut_photos_keep_p3_or_become_srgb_as_configured() {
     assert!(!fetch("thumbnail").await.windows(4).any(|w| w == b"ICCP"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_photos_pair_whichever_part_arrives_first() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let mut pairs = Vec::new();
+    for (index, still_first) in [(1u32, true), (2, false)] {
+        let (still, video) = (dir.join(format!("IMG_000{index}.JPG")), dir.join(format!("IMG_000{index}.MOV")));
+        fixtures::live_photo(&still, &video, &format!("5A0B6C1D-0000-4000-8000-00000000000{index}"), index * 40);
+        let (still_id, video_id) = if still_first {
+            let still_id = upload_file(&server, &admin, &still).await;
+            wait_for(&server, &admin, &still_id, |a| a["thumbhash"].is_string()).await;
+            (still_id, upload_file(&server, &admin, &video).await)
+        } else {
+            let video_id = upload_file(&server, &admin, &video).await;
+            wait_for(&server, &admin, &video_id, |a| a["thumbhash"].is_string()).await;
+            (upload_file(&server, &admin, &still).await, video_id)
+        };
+        pairs.push((still_id, video_id));
+    }
+    for (still_id, video_id) in &pairs {
+        let still = wait_for(&server, &admin, still_id, |a| a["livePhotoVideoId"].is_string()).await;
+        assert_eq!(&still["livePhotoVideoId"], &json!(video_id));
+        let video = wait_for(&server, &admin, video_id, |a| a["visibility"] == json!("hidden")).await;
+        assert_eq!(video["type"], json!("VIDEO"));
+    }
+    let stats = server.call(Method::GET, "/api/assets/statistics", Some(&admin), None).await.body;
+    assert_eq!(stats, json!({"images": 2, "videos": 0, "total": 2}), "the moving parts stay out of the timeline");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_files_show_the_preview_the_camera_embedded() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let dng = dir.join("DSC_0001.dng");
+    fixtures::dng(&dng, 7);
+    let id = upload_file(&server, &admin, &dng).await;
+    let asset = wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+    assert_eq!((asset["originalMimeType"].clone(), asset["exifInfo"]["make"].clone()), (json!("image/dng"), json!("Darkroom")));
+    let preview = server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail?size=preview")).bearer_auth(&admin)).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let picture = image::load_from_memory(&preview.bytes).unwrap();
+    assert_eq!((picture.width(), picture.height()), (640, 480), "the embedded 640×480 preview, not the 16×16 raw");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdr_video_is_tone_mapped_to_sdr() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let dir = temp_dir();
+    let hdr = dir.join("hdr10.mp4");
+    fixtures::hdr10_video(&hdr);
+    let id = upload_file(&server, &admin, &hdr).await;
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+    wait_for_queue_idle(&server, &admin, "videoConversion", 1).await;
+    let converted = encoded_path(&server, &id).await.expect("10-bit HEVC is converted under the default policy");
+    let output = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,pix_fmt,color_transfer,color_primaries", "-of", "json", &converted])
+        .output()
+        .unwrap();
+    let stream = serde_json::from_slice::<Value>(&output.stdout).unwrap()["streams"][0].clone();
+    assert_eq!(stream["codec_name"], json!("h264"));
+    assert_eq!(stream["pix_fmt"], json!("yuv420p"), "8-bit SDR");
+    assert_eq!((stream["color_transfer"].clone(), stream["color_primaries"].clone()), (json!("bt709"), json!("bt709")), "{stream}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
