@@ -468,6 +468,7 @@ pub async fn empty_trash(pool: &PgPool, owner_id: Uuid) -> Result<u64> {
 #[derive(Debug, Clone)]
 pub struct PurgedAsset {
     pub id: Uuid,
+    pub owner_id: Uuid,
     pub files: Vec<String>,
 }
 
@@ -519,7 +520,7 @@ pub async fn purge_deleted(pool: &PgPool, owner_id: Option<Uuid>) -> Result<Vec<
             if !row.is_offline && row.library_id.is_none() {
                 files.push(row.original_path);
             }
-            PurgedAsset { id: row.id, files }
+            PurgedAsset { id: row.id, owner_id: row.owner_id, files }
         })
         .collect())
 }

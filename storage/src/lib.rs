@@ -7,6 +7,7 @@ pub mod asset_jobs;
 pub mod assets;
 pub mod database;
 mod error;
+pub mod maintenance;
 pub mod media_layout;
 pub mod queue;
 pub mod resumable;

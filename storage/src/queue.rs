@@ -339,6 +339,15 @@ impl JobQueue {
         Ok(out)
     }
 
+    /// True for exactly one caller per `name` within `ttl`: how the processes of one
+    /// installation agree which of them queues a scheduled run.
+    pub async fn claim_once(&self, name: &str, ttl: std::time::Duration) -> QueueResult<bool> {
+        let mut conn = self.conn.clone();
+        let claimed: Option<String> =
+            redis::cmd("SET").arg(format!("{}:claim:{name}", self.prefix)).arg(&self.consumer).arg("NX").arg("PX").arg(ttl.as_millis() as u64).query_async(&mut conn).await?;
+        Ok(claimed.is_some())
+    }
+
     /// Publishes `message` on a pub/sub `channel` (live events between processes).
     pub async fn publish(&self, channel: &str, message: &str) -> QueueResult<()> {
         let mut conn = self.conn.clone();

@@ -69,6 +69,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     env: Vec<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    state: Option<darkroom_api::state::AppState>,
 }
 
 impl TestServer {
@@ -108,7 +109,7 @@ impl TestServer {
         .collect();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let client = reqwest::Client::builder().build().expect("client");
-        let mut server = Self { url: String::new(), database, media, client, env, shutdown: None };
+        let mut server = Self { url: String::new(), database, media, client, env, shutdown: None, state: None };
         server.launch().await?;
         Ok(server)
     }
@@ -120,6 +121,7 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let state = server::prepare(config).await.map_err(|e| e.to_string())?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.state = Some(state.clone());
         tokio::spawn(async move {
             let _ = server::serve(state, listener, async move {
                 let _ = stopped.await;
@@ -129,6 +131,12 @@ impl TestServer {
         self.url = url;
         self.shutdown = Some(shutdown);
         Ok(())
+    }
+
+    /// The running server's state, for calling into it where no endpoint reaches (the nightly
+    /// tasks, say, which otherwise wait for their hour).
+    pub fn state(&self) -> &darkroom_api::state::AppState {
+        self.state.as_ref().expect("the server is running")
     }
 
     /// The environment this server was started with, e.g. to run `darkroom-server` beside it.

@@ -15,7 +15,7 @@ use darkroom_storage::queue::Job;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{METADATA, SIDECAR, THUMBNAILS, VIDEO, enqueue};
+use super::{BACKGROUND, BACKUP, METADATA, SIDECAR, THUMBNAILS, VIDEO, backup, enqueue, maintenance};
 use crate::events;
 use crate::routes::asset_dto::{AssetResponseDto, upload_ready};
 use crate::state::AppState;
@@ -36,13 +36,20 @@ impl<E: std::fmt::Display> From<E> for JobError {
 
 pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobError> {
     let source = job.job.data["source"].as_str();
-    let id = || job.job.data["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| JobError::Fatal("the job names no asset".into()));
+    let id = || job.job.data["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| JobError::Fatal("the job names no asset or user".into()));
     match (queue, job.job.name.as_str()) {
         (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?, source).await,
         (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?, source).await,
         (VIDEO, "AssetEncodeVideo") => encode_video(state, id()?).await,
         (SIDECAR, "SidecarWrite") => write_sidecar(state, id()?).await,
         (SIDECAR, "SidecarCheck") => check_sidecar(state, id()?).await,
+        (BACKGROUND, "AssetDeleteCheck") => maintenance::asset_delete_check(state).await,
+        (BACKGROUND, "UserDeleteCheck") => maintenance::user_delete_check(state).await,
+        (BACKGROUND, "UserDelete") => maintenance::user_delete(state, id()?, job.job.data["force"].as_bool().unwrap_or(false)).await,
+        (BACKGROUND, "SessionCleanup") => maintenance::session_cleanup(state).await,
+        (BACKGROUND, "AuditTableCleanup") => maintenance::audit_table_cleanup(state).await,
+        (BACKGROUND, "UserSyncUsage") => maintenance::user_sync_usage(state).await,
+        (BACKUP, "DatabaseBackup") => backup::database_backup(state).await,
         (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
     }
 }

@@ -4,7 +4,10 @@
 //! so running it twice is harmless (delivery is at-least-once) and a lost Redis is rebuilt by
 //! `start` with `force: false`, which queues exactly the assets still lacking that output.
 
+mod backup;
 mod handlers;
+mod maintenance;
+pub mod schedule;
 pub mod worker;
 
 use serde_json::{Value, json};
@@ -40,10 +43,15 @@ pub const METADATA: &str = "metadataExtraction";
 pub const THUMBNAILS: &str = "thumbnailGeneration";
 pub const VIDEO: &str = "videoConversion";
 pub const SIDECAR: &str = "sidecar";
+pub const BACKGROUND: &str = "backgroundTask";
+pub const BACKUP: &str = "backupDatabase";
 
 /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
 /// be started yet.
-pub const RUNNING_QUEUES: [&str; 4] = [METADATA, THUMBNAILS, VIDEO, SIDECAR];
+pub const RUNNING_QUEUES: [&str; 6] = [METADATA, THUMBNAILS, VIDEO, SIDECAR, BACKGROUND, BACKUP];
+
+/// Queues Immich never starts by name (their jobs are queued by other work).
+const NOT_STARTABLE: [&str; 6] = [BACKGROUND, "search", "notifications", "workflow", "integrityCheck", "editor"];
 
 pub fn is_queue(name: &str) -> bool {
     QUEUES.contains(&name)
@@ -56,6 +64,7 @@ pub fn concurrency(config: &Value, queue: &str) -> usize {
         THUMBNAILS => 3,
         VIDEO => 1,
         SIDECAR => 5,
+        BACKGROUND => 5,
         _ => 1,
     };
     config["job"][queue]["concurrency"].as_u64().map_or(default, |c| c.clamp(1, 100) as usize)
@@ -88,6 +97,11 @@ pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<
         THUMBNAILS => ("AssetGenerateThumbnails", darkroom_storage::asset_jobs::needing_thumbnails(&state.db, force).await?),
         VIDEO => ("AssetEncodeVideo", darkroom_storage::asset_jobs::needing_video_conversion(&state.db, force).await?),
         SIDECAR => ("SidecarCheck", darkroom_storage::asset_jobs::needing_sidecar_check(&state.db, force).await?),
+        BACKUP => {
+            enqueue(state, BACKUP, "DatabaseBackup", vec![json!({})]).await;
+            return Ok(());
+        }
+        _ if NOT_STARTABLE.contains(&queue) => return Err(ApiError::bad_request(format!("Invalid job name: {queue}"))),
         _ => return Err(ApiError::bad_request(format!("The {queue} queue does not run in this version of Darkroom yet"))),
     };
     for chunk in ids.chunks(1000) {

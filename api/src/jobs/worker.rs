@@ -27,8 +27,12 @@ struct InFlight {
     ids: HashMap<&'static str, Vec<String>>,
 }
 
-/// Runs the workers until the task is dropped.
+/// Runs the workers, and the clock of scheduled tasks, until the task is dropped.
 pub async fn run(state: AppState) {
+    tokio::join!(work(state.clone()), super::schedule::run(state));
+}
+
+async fn work(state: AppState) {
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
     let finished = Arc::new(Notify::new());
     let reclaim_after = state.config.job_reclaim_after;

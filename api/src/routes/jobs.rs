@@ -105,6 +105,47 @@ pub async fn command(
     Ok(Json(legacy(&state, queue).await?))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManualJobName {
+    PersonCleanup,
+    TagCleanup,
+    UserCleanup,
+    MemoryCleanup,
+    MemoryCreate,
+    BackupDatabase,
+    IntegrityMissingFiles,
+    IntegrityUntrackedFiles,
+    IntegrityChecksumMismatch,
+    IntegrityMissingFilesRefresh,
+    IntegrityUntrackedFilesRefresh,
+    IntegrityChecksumMismatchRefresh,
+    IntegrityMissingFilesDeleteAll,
+    IntegrityUntrackedFilesDeleteAll,
+    IntegrityChecksumMismatchDeleteAll,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JobCreateDto {
+    name: ManualJobName,
+}
+
+impl Validate for JobCreateDto {}
+
+/// `POST /jobs`: one of the jobs an admin may start by hand.
+pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto): ValidJson<JobCreateDto>) -> ApiResult<StatusCode> {
+    let (queue, name) = match dto.name {
+        ManualJobName::UserCleanup => (jobs::BACKGROUND, "UserDeleteCheck"),
+        ManualJobName::BackupDatabase => (jobs::BACKUP, "DatabaseBackup"),
+        ManualJobName::PersonCleanup => return Err(ApiError::bad_request("People (face recognition) are not in this version of Darkroom yet")),
+        ManualJobName::TagCleanup => return Err(ApiError::bad_request("Tags are not in this version of Darkroom yet")),
+        ManualJobName::MemoryCleanup | ManualJobName::MemoryCreate => return Err(ApiError::bad_request("Memories are not in this version of Darkroom yet")),
+        _ => return Err(ApiError::bad_request("Integrity checks are not in this version of Darkroom yet")),
+    };
+    jobs::enqueue(&state, queue, name, vec![json!({})]).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueResponseDto {

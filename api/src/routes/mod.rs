@@ -184,6 +184,7 @@ api_routes! {
 
     // Jobs and queues
     GET "/jobs", Access::admin(P::JobRead) => jobs::get_all_legacy;
+    POST "/jobs", Access::admin(P::JobCreate) => jobs::create;
     PUT "/jobs/{name}", Access::admin(P::JobCreate) => jobs::command;
     GET "/queues", Access::admin(P::QueueRead) => jobs::list_queues;
     GET "/queues/{name}", Access::admin(P::QueueRead) => jobs::get_queue;

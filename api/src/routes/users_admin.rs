@@ -201,7 +201,12 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     albums::set_owner_deleted(&state.db, id, true).await?;
     crate::events::broadcast(&state, "on_user_delete", Some(serde_json::json!(id))).await;
     let user = user_service::require(&state.db, id, true).await?;
-    Ok(Json(user_service::admin_dto(&state.db, &user).await?))
+    let response = user_service::admin_dto(&state.db, &user).await?;
+    if dto.force {
+        // Answered first: the job may remove the user at once.
+        crate::jobs::enqueue(&state, crate::jobs::BACKGROUND, "UserDelete", vec![serde_json::json!({ "id": id, "force": true })]).await;
+    }
+    Ok(Json(response))
 }
 
 pub async fn restore(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserAdminResponseDto>> {

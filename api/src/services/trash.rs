@@ -1,5 +1,5 @@
-//! The trash: assets go there first; emptying it (or a forced delete) removes them for good.
-//! Until a job queue runs this in the background, permanent deletion happens right away.
+//! The trash: assets go there first; emptying it (or a forced delete) removes them for good,
+//! right away; the nightly `AssetDeleteCheck` removes what stayed longer than `trash.days`.
 
 use darkroom_storage::assets;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) ->
     }
     assets::trash(&state.db, ids, force).await?;
     if force {
-        purge(state, owner).await?;
+        purge(state, Some(owner)).await?;
     } else {
         crate::events::send(state, owner, "on_asset_trash", serde_json::json!(ids)).await;
     }
@@ -25,16 +25,17 @@ pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) ->
 pub async fn empty(state: &AppState, owner: Uuid) -> ApiResult<u64> {
     let count = assets::empty_trash(&state.db, owner).await?;
     if count > 0 {
-        purge(state, owner).await?;
+        purge(state, Some(owner)).await?;
     }
     Ok(count)
 }
 
-/// Deletes the rows of the owner's assets marked `deleted`, then their files. A file that
-/// cannot be removed is logged: its row is already gone, so no client can see it.
-async fn purge(state: &AppState, owner: Uuid) -> ApiResult<()> {
-    for asset in assets::purge_deleted(&state.db, Some(owner)).await? {
-        crate::events::send(state, owner, "on_asset_delete", serde_json::json!(asset.id)).await;
+/// Deletes the rows of the assets marked `deleted` (the owner's, or everyone's), then their
+/// files. A file that cannot be removed is logged: its row is already gone, so no client can
+/// see it.
+pub async fn purge(state: &AppState, owner: Option<Uuid>) -> ApiResult<()> {
+    for asset in assets::purge_deleted(&state.db, owner).await? {
+        crate::events::send(state, asset.owner_id, "on_asset_delete", serde_json::json!(asset.id)).await;
         for file in &asset.files {
             let path = std::path::Path::new(file);
             if !state.layout.contains(path) {

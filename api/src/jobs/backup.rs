@@ -1,0 +1,130 @@
+//! `DatabaseBackup`: `pg_dump | gzip --rsyncable` into `backups/` with Immich's file names,
+//! keeping the newest `backup.database.keepLastAmount`. A dump is written under a `.tmp` name
+//! and renamed when complete, so a half-written backup never looks like a backup.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use darkroom_storage::media_layout::StorageFolder;
+use tokio::process::Command;
+
+use super::handlers::JobError;
+use crate::state::AppState;
+
+const PREFIX: &str = "immich-db-backup-";
+
+/// `immich-db-backup-<yyyyMMddTHHmmss>-v<api version>-pg<server version>.sql.gz` (routine
+/// backups; uploaded and restore-point files have other prefixes and are never pruned).
+fn is_routine_backup(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(PREFIX).and_then(|r| r.strip_suffix(".sql.gz")) else { return false };
+    let stamp = rest.split('-').next().unwrap_or("");
+    let new_style = stamp.len() == 15 && stamp.as_bytes()[8] == b'T' && stamp.chars().filter(char::is_ascii_digit).count() == 14 && rest.contains("-v") && rest.contains("-pg");
+    let old_style = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit());
+    new_style || old_style
+}
+
+/// The `pg_dump` matching the server's major version (Debian keeps one per version).
+fn pg_dump_for(major: u32) -> String {
+    let versioned = format!("/usr/lib/postgresql/{major}/bin/pg_dump");
+    if Path::new(&versioned).exists() { versioned } else { "pg_dump".into() }
+}
+
+pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
+    let version = darkroom_storage::maintenance::server_version(&state.db).await?;
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if !(14..19).contains(&major) {
+        return Err(JobError::Fatal(format!("Unsupported PostgreSQL version: {version}")));
+    }
+    let folder = state.layout.folder(StorageFolder::Backups);
+    tokio::fs::create_dir_all(&folder).await?;
+    let (major_api, minor_api, patch_api) = crate::version::API_VERSION;
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let name = format!("{PREFIX}{stamp}-v{major_api}.{minor_api}.{patch_api}-pg{version}.sql.gz");
+    let target = folder.join(&name);
+    let partial = folder.join(format!("{name}.tmp"));
+    if let Err(error) = dump(state, &pg_dump_for(major), &partial).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        tracing::error!(%error, "database backup failed");
+        return Err(JobError::Fatal(format!("Database Backup Failure: {error}")));
+    }
+    tokio::fs::rename(&partial, &target).await?;
+    tracing::info!(file = %target.display(), "database backup written");
+    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    let keep = config["backup"]["database"]["keepLastAmount"].as_u64().unwrap_or(14).max(1) as usize;
+    prune(&folder, keep).await?;
+    Ok(())
+}
+
+async fn dump(state: &AppState, pg_dump: &str, output: &Path) -> Result<(), String> {
+    let database = &state.config.database;
+    let mut command = Command::new(pg_dump);
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    match &database.url {
+        Some(url) => {
+            command.arg(url.expose());
+        }
+        None => {
+            command
+                .args(["--username", &database.username, "--host", &database.hostname, "--port", &database.port.to_string(), &database.database_name])
+                .env("PGPASSWORD", database.password.expose());
+        }
+    }
+    command.args(["--clean", "--if-exists"]).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut dumper = command.spawn().map_err(|e| format!("cannot run {pg_dump}: {e}"))?;
+    let dumped: Stdio = dumper.stdout.take().ok_or("pg_dump gave no output")?.try_into().map_err(|e| format!("{e}"))?;
+    let file = std::fs::File::create(output).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let mut gzip = Command::new("gzip")
+        .arg("--rsyncable")
+        .stdin(dumped)
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run gzip: {e}"))?;
+    let (dumped, zipped) = tokio::join!(dumper.wait_with_output(), gzip.wait());
+    let dumped = dumped.map_err(|e| e.to_string())?;
+    if !dumped.status.success() {
+        let stderr = String::from_utf8_lossy(&dumped.stderr);
+        return Err(format!("pg_dump non-zero exit code ({}): {}", dumped.status.code().unwrap_or(-1), stderr.trim()));
+    }
+    match zipped {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("gzip non-zero exit code ({})", status.code().unwrap_or(-1))),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Keeps the newest `keep` routine backups and removes leftovers of failed runs.
+async fn prune(folder: &Path, keep: usize) -> Result<(), JobError> {
+    let mut routine = Vec::new();
+    let mut entries = tokio::fs::read_dir(folder).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if is_routine_backup(&name) {
+            routine.push(name);
+        } else if name.starts_with(PREFIX) && name.ends_with(".sql.gz.tmp") {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+    routine.sort_unstable_by(|a, b| b.cmp(a));
+    for old in routine.into_iter().skip(keep) {
+        tracing::info!(file = old, "removing an old database backup");
+        let _ = tokio::fs::remove_file(folder.join(old)).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_routine_backup;
+
+    #[test]
+    fn routine_backup_names() {
+        assert!(is_routine_backup("immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
+        assert!(is_routine_backup("immich-db-backup-1732586400000.sql.gz"));
+        assert!(!is_routine_backup("uploaded-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
+        assert!(!is_routine_backup("restore-point-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
+        assert!(!is_routine_backup("immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz.tmp"));
+        assert!(!is_routine_backup("notes.txt"));
+    }
+}

@@ -1,0 +1,90 @@
+//! The `backgroundTask` jobs: housekeeping that Immich runs nightly (or on demand).
+
+use chrono::Utc;
+use darkroom_storage::maintenance;
+use darkroom_storage::media_layout::StorageFolder;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::handlers::JobError;
+use super::{BACKGROUND, enqueue};
+use crate::state::AppState;
+
+fn days(config: &Value, pointer: &str, default: i64) -> chrono::Duration {
+    chrono::Duration::days(config.pointer(pointer).and_then(Value::as_i64).unwrap_or(default).max(0))
+}
+
+async fn config(state: &AppState) -> Result<Value, JobError> {
+    state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))
+}
+
+/// Trash older than `trash.days` is deleted for good (all of it when the trash is off).
+pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
+    let config = config(state).await?;
+    let kept_for = if config["trash"]["enabled"].as_bool().unwrap_or(true) { days(&config, "/trash/days", 30) } else { chrono::Duration::zero() };
+    let expired = maintenance::expire_trash(&state.db, Utc::now() - kept_for).await?;
+    if expired > 0 {
+        tracing::info!(count = expired, "deleting assets past their time in the trash");
+    }
+    crate::services::trash::purge(state, None).await.map_err(|e| JobError::Retry(e.to_string()))
+}
+
+/// Users deleted longer ago than `user.deleteDelay` days are removed for good.
+pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
+    let config = config(state).await?;
+    let cutoff = Utc::now() - days(&config, "/user/deleteDelay", 7);
+    let users = maintenance::users_deleted_before(&state.db, cutoff).await?;
+    enqueue(state, BACKGROUND, "UserDelete", users.iter().map(|id| json!({ "id": id })).collect()).await;
+    Ok(())
+}
+
+/// Removes a deleted user: rows first (assets, albums, sessions, keys go with the user), then
+/// the user's folders, so a failure never leaves assets whose files are gone.
+pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), JobError> {
+    let Some(user) = maintenance::doomed_user(&state.db, id).await? else { return Ok(()) };
+    if !force && user.status != "removing" {
+        let config = config(state).await?;
+        let ready = user.deleted_at.is_some_and(|at| at < Utc::now() - days(&config, "/user/deleteDelay", 7));
+        if !ready {
+            tracing::warn!(user = %id, "user is not ready for deletion yet; skipped");
+            return Ok(());
+        }
+    }
+    tracing::info!(user = %id, "deleting user and all of their files");
+    maintenance::delete_user(&state.db, id).await?;
+    let owner = id.to_string();
+    let library = user.storage_label.filter(|label| !label.is_empty()).unwrap_or_else(|| owner.clone());
+    let folders = [
+        state.layout.folder(StorageFolder::Library).join(library),
+        state.layout.folder(StorageFolder::Upload).join(&owner),
+        state.layout.folder(StorageFolder::Profile).join(&owner),
+        state.layout.folder(StorageFolder::Thumbnails).join(&owner),
+        state.layout.folder(StorageFolder::EncodedVideo).join(&owner),
+    ];
+    for folder in folders {
+        match tokio::fs::remove_dir_all(&folder).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!(folder = %folder.display(), %error, "could not remove a deleted user's folder"),
+        }
+    }
+    crate::events::broadcast(state, "on_user_delete", Some(json!(id))).await;
+    Ok(())
+}
+
+pub async fn session_cleanup(state: &AppState) -> Result<(), JobError> {
+    let deleted = maintenance::delete_stale_sessions(&state.db).await?;
+    tracing::info!(count = deleted, "deleted expired session tokens");
+    Ok(())
+}
+
+pub async fn audit_table_cleanup(state: &AppState) -> Result<(), JobError> {
+    let pruned = maintenance::prune_audit_tables(&state.db).await?;
+    tracing::info!(count = pruned, "pruned audit rows older than 31 days");
+    Ok(())
+}
+
+pub async fn user_sync_usage(state: &AppState) -> Result<(), JobError> {
+    maintenance::sync_quota_usage(&state.db).await?;
+    Ok(())
+}
