@@ -131,6 +131,44 @@ fn exposure(seconds: f64) -> String {
     }
 }
 
+/// What ffprobe knows better than exiftool about a video (or an animated GIF): the size of
+/// its picture stream, how players turn it, and how long it runs.
+pub fn apply_video_probe(tags: &mut Value, info: &crate::transcode::VideoInfo) {
+    let Some(tags) = tags.as_object_mut() else { return };
+    tags.remove("Duration");
+    if info.width > 0 && info.height > 0 {
+        tags.insert("ImageWidth".into(), info.width.into());
+        tags.insert("ImageHeight".into(), info.height.into());
+    }
+    let orientation = match info.rotation {
+        -90 => 6,
+        90 => 8,
+        180 => 3,
+        _ => 1,
+    };
+    tags.insert("Orientation".into(), orientation.into());
+    if let Some(duration) = info.duration_seconds {
+        tags.insert("Duration".into(), duration.into());
+    }
+}
+
+/// HEIF files turn by their `irot` box (exiftool's `Rotation`), not by EXIF orientation,
+/// which they often lack or get wrong.
+pub fn apply_heif_rotation(tags: &mut Value) {
+    let Some(tags) = tags.as_object_mut() else { return };
+    let orientation = match tags.get("Rotation").and_then(Value::as_i64) {
+        Some(0) => Some(1),
+        Some(1) => Some(8),
+        Some(2) => Some(3),
+        Some(3) => Some(6),
+        _ => None,
+    };
+    match orientation {
+        Some(orientation) => tags.insert("Orientation".into(), orientation.into()),
+        None => tags.remove("Orientation"),
+    };
+}
+
 /// The capture time from the tags Immich reads, in its order of preference.
 pub const DATE_TAGS: [&str; 8] = [
     "SubSecDateTimeOriginal",
@@ -177,13 +215,18 @@ impl ExtractedMetadata {
             Some(offset) => offset.from_local_datetime(&local).single().map_or_else(|| Utc.from_utc_datetime(&local), |d| d.with_timezone(&Utc)),
             None => Utc.from_utc_datetime(&local),
         });
+        // RAW files (CR2, RAF) give their preview's size as ImageWidth; ImageSize is the picture's.
+        let image_size = tags["ImageSize"].as_str().and_then(|size| {
+            let (w, h) = size.split_once(['x', ' '])?;
+            Some((w.trim().parse::<i32>().ok()?, h.trim().parse::<i32>().ok()?))
+        });
         let duration_ms = number(tags, &["Duration", "MediaDuration", "TrackDuration"]).filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as i32);
         Self {
             make: text(tags, &["Make", "DeviceManufacturer", "AndroidMake"]),
             model: text(tags, &["Model", "DeviceModelName", "AndroidModel"]),
             lens_model: text(tags, &["LensModel", "Lens", "LensID"]).filter(|l| l != "----"),
-            width: integer(tags, &["ImageWidth", "ExifImageWidth", "SourceImageWidth"]).filter(|w| *w > 0),
-            height: integer(tags, &["ImageHeight", "ExifImageHeight", "SourceImageHeight"]).filter(|h| *h > 0),
+            width: image_size.map(|(w, _)| w).or_else(|| integer(tags, &["ImageWidth", "ExifImageWidth", "SourceImageWidth"])).filter(|w| *w > 0),
+            height: image_size.map(|(_, h)| h).or_else(|| integer(tags, &["ImageHeight", "ExifImageHeight", "SourceImageHeight"])).filter(|h| *h > 0),
             orientation: integer(tags, &["Orientation"]).filter(|o| (1..=8).contains(o)).map(|o| o.to_string()),
             date_time_original,
             local_date_time,
@@ -250,6 +293,35 @@ mod tests {
         assert_eq!(no_zone.time_zone, None);
         let null_island = ExtractedMetadata::from_tags(&json!({"GPSLatitude": 0, "GPSLongitude": 0}));
         assert_eq!(null_island.latitude, None);
+    }
+
+    #[test]
+    fn videos_take_size_turn_and_length_from_ffprobe() {
+        let probe = |rotation: Value, tag: Value| {
+            crate::transcode::VideoInfo::from_probe(&json!({
+                "streams": [{"codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080,
+                             "side_data_list": [{"rotation": rotation}], "tags": {"rotate": tag}}],
+                "format": {"duration": "12.345000"}
+            }))
+            .unwrap()
+        };
+        let mut tags = json!({"ImageWidth": 1080, "ImageHeight": 1920, "Duration": 99, "Orientation": 1});
+        apply_video_probe(&mut tags, &probe(json!(-90), Value::Null));
+        let found = ExtractedMetadata::from_tags(&tags);
+        assert_eq!(found.displayed_size(), (Some(1080), Some(1920)), "a phone held upright");
+        assert_eq!(found.duration_ms, Some(12_345));
+        for (rotation, tag, orientation) in [(json!(90), Value::Null, 8), (json!(180), Value::Null, 3), (Value::Null, json!("90"), 6), (Value::Null, Value::Null, 1)] {
+            let mut tags = json!({});
+            apply_video_probe(&mut tags, &probe(rotation, tag));
+            assert_eq!(tags["Orientation"], json!(orientation));
+        }
+        let mut heif = json!({"Rotation": 3, "Orientation": 1});
+        apply_heif_rotation(&mut heif);
+        assert_eq!(heif["Orientation"], json!(6));
+        let mut heif = json!({"Orientation": 6});
+        apply_heif_rotation(&mut heif);
+        assert!(heif.get("Orientation").is_none(), "EXIF orientation of a HEIF is not trusted");
+        assert_eq!(ExtractedMetadata::from_tags(&json!({"ImageSize": "6000 4000", "ImageWidth": 160})).width, Some(6000));
     }
 
     #[test]

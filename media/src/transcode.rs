@@ -29,6 +29,9 @@ pub struct VideoInfo {
     pub format_name: String,
     pub format_long_name: String,
     pub audio_codec: Option<String>,
+    /// Degrees the player turns the picture (the display matrix; -90 is a phone held upright).
+    pub rotation: i32,
+    pub duration_seconds: Option<f64>,
 }
 
 impl VideoInfo {
@@ -49,7 +52,23 @@ impl VideoInfo {
             format_name: text(&probe["format"]["format_name"]),
             format_long_name: text(&probe["format"]["format_long_name"]),
             audio_codec: audio.map(|a| text(&a["codec_name"])),
+            rotation: rotation(video),
+            duration_seconds: probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).filter(|d: &f64| d.is_finite() && *d > 0.0),
         })
+    }
+}
+
+/// The display matrix's rotation, or the old `rotate` tag (which turns the other way).
+fn rotation(video: &Value) -> i32 {
+    let from_matrix = video["side_data_list"].as_array().and_then(|list| list.iter().find_map(|d| d["rotation"].as_f64()));
+    let from_tag = || video["tags"]["rotate"].as_str().and_then(|r| r.parse::<f64>().ok()).map(|r| -r);
+    let degrees = from_matrix.or_else(from_tag).unwrap_or(0.0).round() as i32;
+    // -270 is 90, 270 is -90, 180 and -180 are the same.
+    match degrees.rem_euclid(360) {
+        90 => 90,
+        180 => 180,
+        270 => -90,
+        _ => 0,
     }
 }
 
@@ -397,6 +416,8 @@ mod tests {
             format_name: "mov,mp4,m4a,3gp,3g2,mj2".into(),
             format_long_name: "QuickTime / MOV".into(),
             audio_codec: Some("aac".into()),
+            rotation: 0,
+            duration_seconds: Some(10.0),
         }
     }
 

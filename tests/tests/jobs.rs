@@ -229,6 +229,21 @@ async fn heic_and_video_get_thumbnails_and_videos_play_in_ranges() {
     assert_eq!(ranged.headers["content-type"], "video/mp4");
     let not_video = server.call(Method::GET, &format!("/api/assets/{heic_id}/video/playback"), Some(&admin), None).await;
     assert_eq!(not_video.message(), "Asset not found or asset is not a video");
+
+    // Filmed with the phone upright: stored 320×240 with a display matrix turning it a quarter
+    // clockwise (as phones write it, exiftool Rotation 90), shown 240×320.
+    let upright = dir.join("upright.mp4");
+    let turned = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", mp4.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=270", upright.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(turned.success());
+    let upright_id = upload_file(&server, &admin, &upright).await;
+    let upright = wait_for(&server, &admin, &upright_id, |a| a["thumbhash"].is_string()).await;
+    assert_eq!((upright["width"].clone(), upright["height"].clone(), upright["exifInfo"]["orientation"].clone()), (json!(240), json!(320), json!("6")));
+    let preview = server.send(server.request(Method::GET, &format!("/api/assets/{upright_id}/thumbnail?size=preview")).bearer_auth(&admin)).await;
+    let picture = image::load_from_memory(&preview.bytes).unwrap();
+    assert_eq!((picture.width(), picture.height()), (240, 320), "the preview stands upright too");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -460,8 +475,9 @@ async fn every_still_format_gets_thumbnails_and_full_size_when_enabled() {
     assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
     let dir = temp_dir();
     let mut ids = Vec::new();
-    // 16-bit PNG, GIF (first frame), TIFF, BMP, WebP, and HEIC (which gets a full-size JPEG).
-    for (name, pixel_format) in [("deep.png", Some("rgb48be")), ("anim.gif", None), ("scan.tiff", None), ("old.bmp", None), ("web.webp", None)] {
+    // 16-bit PNG, GIF (first frame), TIFF, BMP, WebP, JPEG XL (through ffmpeg), and HEIC
+    // (which gets a full-size JPEG).
+    for (name, pixel_format) in [("deep.png", Some("rgb48be")), ("anim.gif", None), ("scan.tiff", None), ("old.bmp", None), ("web.webp", None), ("new.jxl", None)] {
         let path = dir.join(name);
         let mut args = vec!["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=5", "-frames:v", if name.ends_with(".gif") { "3" } else { "1" }];
         if let Some(format) = pixel_format {

@@ -86,6 +86,17 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
             }
         }
     }
+    let media = darkroom_media::lookup(&asset.original_path);
+    if asset.asset_type == "VIDEO" || media.is_some_and(|m| m.extension == ".gif") {
+        match transcode::probe(&path, state.config.media_tool_timeout).await {
+            Ok(info) => darkroom_media::metadata::apply_video_probe(&mut tags, &info),
+            // A GIF without frames, a video ffprobe cannot read: exiftool's word stands.
+            Err(error) => tracing::warn!(asset = %id, %error, "ffprobe could not read the file"),
+        }
+    }
+    if media.is_some_and(|m| HEIF_FORMATS.contains(&m.extension)) {
+        darkroom_media::metadata::apply_heif_rotation(&mut tags);
+    }
     let found = ExtractedMetadata::from_tags(&tags);
     if asset.asset_type == "IMAGE" && asset.live_photo_video_id.is_none() {
         extract_motion_video(state, &asset, &path, &tags).await?;
@@ -177,6 +188,8 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
     }
 }
 
+const HEIF_FORMATS: [&str; 4] = [".heic", ".heif", ".avif", ".hif"];
+
 /// Formats browsers show as they are; the others get a full-size JPEG when it is enabled.
 const WEB_FORMATS: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
 
@@ -186,7 +199,7 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
     let media = darkroom_media::lookup(&source.original_path).ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
     let kind = if source.asset_type == "VIDEO" { MediaKind::Video } else { media.kind };
     // libheif and ffmpeg turn pictures upright themselves; others follow the EXIF orientation.
-    let upright_already = kind == MediaKind::Video || matches!(media.extension, ".heic" | ".heif" | ".avif" | ".hif");
+    let upright_already = kind == MediaKind::Video || HEIF_FORMATS.contains(&media.extension);
     let orientation = if upright_already { None } else { source.orientation.as_deref().and_then(|o| o.parse().ok()) };
     let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
     let mut settings = settings(&config);
