@@ -353,10 +353,10 @@ async fn videos_are_converted_as_the_policy_says() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
     let dir = temp_dir();
-    // MPEG-4 Part 2 is not an accepted codec: it must be converted to H.264.
+    // MPEG-4 Part 2 with PCM sound is not accepted: it must become H.264 with AAC.
     let old = dir.join("old.mov");
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=10", "-t", "1", "-c:v", "mpeg4"])
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=10", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:v", "mpeg4", "-c:a", "pcm_s16le"])
         .arg(&old)
         .status()
         .unwrap();
@@ -376,6 +376,11 @@ async fn videos_are_converted_as_the_policy_says() {
     let converted = encoded_path(&server, &old_id).await.expect("the mpeg4 video was converted");
     assert!(converted.contains("/encoded-video/") && converted.ends_with(&format!("{old_id}.mp4")), "{converted}");
     assert_eq!(ffprobe_codec_and_size(std::path::Path::new(&converted)), ("h264".to_string(), 640, 480));
+    let audio = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", &converted])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&audio.stdout).trim(), "aac", "the sound comes along");
     assert!(encoded_path(&server, &modern_id).await.is_none(), "accepted codec and container: left alone");
     // Playback serves the conversion.
     let played = server.send(server.request(Method::GET, &format!("/api/assets/{old_id}/video/playback")).bearer_auth(&admin)).await;
@@ -390,6 +395,8 @@ async fn videos_are_converted_as_the_policy_says() {
     wait_for_queue_idle(&server, &admin, "videoConversion", done_before + 1).await;
     let scaled = encoded_path(&server, &modern_id).await.expect("scaled under optimal");
     assert_eq!(ffprobe_codec_and_size(std::path::Path::new(&scaled)), ("h264".to_string(), 1280, 720));
+    let silent = std::process::Command::new("ffprobe").args(["-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of", "csv=p=0", &scaled]).output().unwrap();
+    assert!(silent.stdout.is_empty(), "a video without sound stays without");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
