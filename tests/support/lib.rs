@@ -283,6 +283,14 @@ impl TestServer {
         self.login(email, "password").await
     }
 
+    /// Changes the system config as an admin would in the web's settings.
+    pub async fn update_config(&self, admin: &str, change: impl FnOnce(&mut Value)) {
+        let mut config = self.call(Method::GET, "/api/system-config", Some(admin), None).await.body;
+        change(&mut config);
+        let reply = self.call(Method::PUT, "/api/system-config", Some(admin), Some(config)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
     pub async fn api_key(&self, token: &str, permissions: &[&str]) -> String {
         let body = serde_json::json!({"name": "test", "permissions": permissions});
         let reply = self.call(Method::POST, "/api/api-keys", Some(token), Some(body)).await;

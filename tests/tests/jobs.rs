@@ -387,9 +387,7 @@ async fn videos_are_converted_as_the_policy_says() {
     assert_eq!(played.bytes, std::fs::read(&converted).unwrap());
 
     // Under `optimal`, the 1080p video is scaled to 720p.
-    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
-    config["ffmpeg"]["transcode"] = json!("optimal");
-    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    server.update_config(&admin, |config| config["ffmpeg"]["transcode"] = json!("optimal")).await;
     let done_before = queue(&server, &admin, "videoConversion").await["statistics"]["completed"].as_u64().unwrap();
     server.call(Method::PUT, "/api/jobs/videoConversion", Some(&admin), Some(json!({"command": "start", "force": false}))).await;
     wait_for_queue_idle(&server, &admin, "videoConversion", done_before + 1).await;
@@ -477,9 +475,7 @@ async fn motion_photos_give_up_their_video() {
 async fn every_still_format_gets_thumbnails_and_full_size_when_enabled() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
-    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
-    config["image"]["fullsize"]["enabled"] = json!(true);
-    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    server.update_config(&admin, |config| config["image"]["fullsize"]["enabled"] = json!(true)).await;
     let dir = temp_dir();
     let mut ids = Vec::new();
     // 16-bit PNG, GIF (first frame), TIFF, BMP, WebP, JPEG XL (through ffmpeg), and HEIC
@@ -560,9 +556,7 @@ async fn wide_gamut_photos_keep_p3_or_become_srgb_as_configured() {
     assert_eq!(&thumbnail[icc_at + 8..icc_at + 8 + profile_bytes.len()], profile_bytes.as_slice());
 
     // `srgb`: converted, untagged.
-    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
-    config["image"]["colorspace"] = json!("srgb");
-    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    server.update_config(&admin, |config| config["image"]["colorspace"] = json!("srgb")).await;
     let regenerate = server.call(Method::POST, "/api/assets/jobs", Some(&admin), Some(json!({"assetIds": [id], "name": "regenerate-thumbnail"}))).await;
     assert_eq!(regenerate.status, StatusCode::NO_CONTENT);
     let mut converted = Vec::new();
@@ -763,10 +757,12 @@ async fn database_backups_by_hand_and_on_schedule() {
     assert_eq!((background.status, background.body["message"].clone()), (StatusCode::BAD_REQUEST, json!("Invalid job name: backgroundTask")));
 
     // Every minute, keeping one: the clock queues the next and the old one goes.
-    let mut config = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
-    config["backup"]["database"]["cronExpression"] = json!("* * * * *");
-    config["backup"]["database"]["keepLastAmount"] = json!(1);
-    assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(config)).await.status, StatusCode::OK);
+    server
+        .update_config(&admin, |config| {
+            config["backup"]["database"]["cronExpression"] = json!("* * * * *");
+            config["backup"]["database"]["keepLastAmount"] = json!(1);
+        })
+        .await;
     let mut current = first.clone();
     for _ in 0..150 {
         current = backups(&server);
