@@ -14,32 +14,70 @@ pub enum ThumbnailError {
     Encode(&'static str),
 }
 
-/// Sizes and qualities (Immich's `image.*` settings).
+/// The encodings Immich offers for generated images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Jpeg,
+    Webp,
+}
+
+impl ImageFormat {
+    /// `image.<kind>.format`; anything else keeps `default`.
+    pub fn from_setting(value: Option<&str>, default: Self) -> Self {
+        match value {
+            Some("jpeg") => Self::Jpeg,
+            Some("webp") => Self::Webp,
+            _ => default,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Webp => "webp",
+        }
+    }
+}
+
+/// Sizes, formats and qualities (Immich's `image.*` settings).
 #[derive(Debug, Clone, Copy)]
 pub struct ThumbnailSettings {
     pub preview_size: u32,
     pub preview_quality: u8,
+    pub preview_format: ImageFormat,
     pub thumbnail_size: u32,
     pub thumbnail_quality: u8,
-    /// Also keep a full-resolution JPEG (for formats browsers cannot show), at this quality.
+    pub thumbnail_format: ImageFormat,
+    /// Also keep a full-resolution image (for formats browsers cannot show), at this quality.
     pub fullsize_quality: Option<u8>,
+    pub fullsize_format: ImageFormat,
     pub colorspace: Colorspace,
 }
 
 impl Default for ThumbnailSettings {
     fn default() -> Self {
-        Self { preview_size: 1440, preview_quality: 80, thumbnail_size: 250, thumbnail_quality: 80, fullsize_quality: None, colorspace: Colorspace::P3 }
+        Self {
+            preview_size: 1440,
+            preview_quality: 80,
+            preview_format: ImageFormat::Jpeg,
+            thumbnail_size: 250,
+            thumbnail_quality: 80,
+            thumbnail_format: ImageFormat::Webp,
+            fullsize_quality: None,
+            fullsize_format: ImageFormat::Jpeg,
+            colorspace: Colorspace::P3,
+        }
     }
 }
 
 #[derive(Debug)]
 pub struct Generated {
-    /// JPEG.
+    /// In `preview_format`.
     pub preview: Vec<u8>,
-    /// WebP.
+    /// In `thumbnail_format`.
     pub thumbnail: Vec<u8>,
     pub thumbhash: Vec<u8>,
-    /// JPEG at full resolution, when asked for.
+    /// At full resolution in `fullsize_format`, when asked for.
     pub fullsize: Option<Vec<u8>>,
     /// Size of the upright original.
     pub width: u32,
@@ -80,20 +118,26 @@ fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
     }
 }
 
-/// libjpeg-turbo: SIMD encoding, and no EXIF (so no GPS) is ever written; only the colour
+/// libjpeg-turbo (SIMD) or libwebp. No EXIF (so no GPS) is ever written; only the colour
 /// profile, when the pixels are not sRGB.
-fn jpeg(image: &RgbImage, quality: u8, color: &ColorConversion, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
-    let source = turbojpeg::Image {
-        pixels: image.as_raw().as_slice(),
-        width: image.width() as usize,
-        pitch: image.width() as usize * 3,
-        height: image.height() as usize,
-        format: turbojpeg::PixelFormat::RGB,
+fn encode(image: &RgbImage, format: ImageFormat, quality: u8, color: &ColorConversion, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
+    let encoded = match format {
+        ImageFormat::Jpeg => {
+            let source = turbojpeg::Image {
+                pixels: image.as_raw().as_slice(),
+                width: image.width() as usize,
+                pitch: image.width() as usize * 3,
+                height: image.height() as usize,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec()
+        }
+        ImageFormat::Webp => webp::Encoder::from_rgb(image.as_raw(), image.width(), image.height()).encode(quality as f32).to_vec(),
     };
-    let encoded = turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec();
-    Ok(match &color.profile {
-        Some(profile) => embed_in_jpeg(encoded, profile),
-        None => encoded,
+    Ok(match (&color.profile, format) {
+        (Some(profile), ImageFormat::Jpeg) => embed_in_jpeg(encoded, profile),
+        (Some(profile), ImageFormat::Webp) => embed_in_webp(encoded, profile, image.width(), image.height()),
+        (None, _) => encoded,
     })
 }
 
@@ -105,23 +149,18 @@ pub fn render(decoded: Decoded, orientation: Option<u8>, settings: ThumbnailSett
     let (width, height) = (image.width(), image.height());
     let full = image.into_rgb8();
     let fullsize = match settings.fullsize_quality {
-        Some(quality) => Some(jpeg(&color.apply(full.clone()), quality, &color, "full-size image")?),
+        Some(quality) => Some(encode(&color.apply(full.clone()), settings.fullsize_format, quality, &color, "full-size image")?),
         None => None,
     };
     // Converted after resizing: the same result on a fraction of the pixels.
     let preview = color.apply(shorter_side(full, settings.preview_size));
-    let preview_jpeg = jpeg(&preview, settings.preview_quality, &color, "preview")?;
+    let preview_bytes = encode(&preview, settings.preview_format, settings.preview_quality, &color, "preview")?;
 
     // The thumbnail comes from the preview: far fewer pixels to filter.
     let thumbnail = shorter_side(preview, settings.thumbnail_size);
-    let mut thumbnail_webp = webp::Encoder::from_rgb(thumbnail.as_raw(), thumbnail.width(), thumbnail.height())
-        .encode(settings.thumbnail_quality as f32)
-        .to_vec();
-    if let Some(profile) = &color.profile {
-        thumbnail_webp = embed_in_webp(thumbnail_webp, profile, thumbnail.width(), thumbnail.height());
-    }
+    let thumbnail_bytes = encode(&thumbnail, settings.thumbnail_format, settings.thumbnail_quality, &color, "thumbnail")?;
 
     let small = DynamicImage::ImageRgb8(thumbnail).resize(100, 100, FilterType::Triangle).to_rgba8();
     let thumbhash = thumbhash::rgba_to_thumb_hash(small.width() as usize, small.height() as usize, small.as_raw());
-    Ok(Generated { preview: preview_jpeg, thumbnail: thumbnail_webp, thumbhash, fullsize, width, height })
+    Ok(Generated { preview: preview_bytes, thumbnail: thumbnail_bytes, thumbhash, fullsize, width, height })
 }

@@ -84,6 +84,24 @@ async fn uploads_get_metadata_and_thumbnails() {
 
     let stats = queue(&server, &admin, "thumbnailGeneration").await;
     assert_eq!(stats["statistics"]["completed"], json!(2));
+
+    // Other formats in the settings: regenerated files follow, the old ones go.
+    server
+        .update_config(&admin, |config| {
+            config["image"]["preview"]["format"] = json!("webp");
+            config["image"]["thumbnail"]["format"] = json!("jpeg");
+        })
+        .await;
+    let regenerate = server.call(Method::POST, "/api/assets/jobs", Some(&admin), Some(json!({"assetIds": [id], "name": "regenerate-thumbnail"}))).await;
+    assert_eq!(regenerate.status, StatusCode::NO_CONTENT);
+    wait_for_queue_idle(&server, &admin, "thumbnailGeneration", 3).await;
+    let folder = thumbs.join(&owner).join(&id[0..2]).join(&id[2..4]);
+    assert!(folder.join(format!("{id}_preview.webp")).exists() && !folder.join(format!("{id}_preview.jpeg")).exists());
+    assert!(folder.join(format!("{id}_thumbnail.jpeg")).exists() && !folder.join(format!("{id}_thumbnail.webp")).exists());
+    let preview = server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail?size=preview")).bearer_auth(&admin)).await;
+    assert_eq!((preview.headers["content-type"].to_str().unwrap(), &preview.bytes[8..12]), ("image/webp", &b"WEBP"[..]));
+    let thumbnail = server.send(server.request(Method::GET, &format!("/api/assets/{id}/thumbnail")).bearer_auth(&admin)).await;
+    assert_eq!(thumbnail.headers["content-type"], "image/jpeg");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

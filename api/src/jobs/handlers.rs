@@ -6,7 +6,7 @@ use chrono::{Offset, TimeZone, Utc};
 use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::MediaKind;
 use darkroom_media::decode::{self, DecodeLimits};
-use darkroom_media::thumbnails::{self, ThumbnailSettings};
+use darkroom_media::thumbnails::{self, ImageFormat, ThumbnailSettings};
 use darkroom_media::transcode::{self, Target, TranscodeConfig};
 use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
 use darkroom_storage::assets::{self, AssetVisibility};
@@ -178,12 +178,16 @@ fn settings(config: &serde_json::Value) -> ThumbnailSettings {
     let image = &config["image"];
     let defaults = ThumbnailSettings::default();
     let number = |value: &serde_json::Value, fallback: u64| value.as_u64().unwrap_or(fallback);
+    let format = |kind: &str, default| ImageFormat::from_setting(image[kind]["format"].as_str(), default);
     ThumbnailSettings {
         preview_size: number(&image["preview"]["size"], defaults.preview_size as u64) as u32,
         preview_quality: number(&image["preview"]["quality"], defaults.preview_quality as u64).min(100) as u8,
+        preview_format: format("preview", defaults.preview_format),
         thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
         thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
+        thumbnail_format: format("thumbnail", defaults.thumbnail_format),
         fullsize_quality: None,
+        fullsize_format: format("fullsize", defaults.fullsize_format),
         colorspace: darkroom_media::color::Colorspace::from_setting(image["colorspace"].as_str()),
     }
 }
@@ -218,16 +222,27 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
     let generated = tokio::task::spawn_blocking(move || thumbnails::render(picture, orientation, settings))
         .await?
         .map_err(|e| JobError::Fatal(e.to_string()))?;
-    let preview = thumbnail_path(state, source.owner_id, id, "preview", "jpeg");
-    let thumbnail = thumbnail_path(state, source.owner_id, id, "thumbnail", "webp");
+    let preview = thumbnail_path(state, source.owner_id, id, "preview", settings.preview_format.extension());
+    let thumbnail = thumbnail_path(state, source.owner_id, id, "thumbnail", settings.thumbnail_format.extension());
     write_atomically(&preview, &generated.preview).await?;
     write_atomically(&thumbnail, &generated.thumbnail).await?;
+    // Files in a format no longer configured go once their successors are recorded.
+    let mut replaced = Vec::new();
+    for (kind, path) in [("preview", &preview), ("thumbnail", &thumbnail)] {
+        replaced.extend(asset_jobs::file_path(&state.db, id, kind).await?.filter(|old| Path::new(old) != path.as_path()));
+    }
     if let Some(fullsize) = &generated.fullsize {
-        let path = thumbnail_path(state, source.owner_id, id, "fullsize", "jpeg");
+        let path = thumbnail_path(state, source.owner_id, id, "fullsize", settings.fullsize_format.extension());
         write_atomically(&path, fullsize).await?;
+        replaced.extend(asset_jobs::file_path(&state.db, id, "fullsize").await?.filter(|old| Path::new(old) != path.as_path()));
         asset_jobs::set_generated_file(&state.db, id, "fullsize", &path.to_string_lossy()).await?;
     }
     asset_jobs::save_thumbnails(&state.db, id, &preview.to_string_lossy(), &thumbnail.to_string_lossy(), &generated.thumbhash).await?;
+    for old in replaced {
+        if let Ok(old) = media_path(state, &old) {
+            let _ = tokio::fs::remove_file(old).await;
+        }
+    }
     if source.asset_type == "VIDEO" {
         enqueue(state, VIDEO, "AssetEncodeVideo", vec![json!({ "id": id })]).await;
     }
