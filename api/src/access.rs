@@ -4,7 +4,7 @@
 //! the rules today; partners join here.
 
 use darkroom_storage::albums::{self, AlbumRole};
-use darkroom_storage::{assets, shared_links};
+use darkroom_storage::{assets, partners, shared_links};
 use uuid::Uuid;
 
 use crate::auth::AuthContext;
@@ -19,6 +19,29 @@ pub fn denied(permission: Permission) -> ApiError {
 /// Locked (PIN-protected) assets count only in a session unlocked with the PIN.
 fn sees_locked(auth: &AuthContext) -> bool {
     auth.session.as_ref().is_some_and(|session| session.has_elevated_permission)
+}
+
+/// Locked assets need a session unlocked with the PIN code.
+pub fn require_elevated(auth: &AuthContext) -> ApiResult<()> {
+    if sees_locked(auth) { Ok(()) } else { Err(ApiError::unauthorized("Elevated permission is required")) }
+}
+
+/// Succeeds when `auth` may see `user`'s timeline: their own, or a partner's who shares with
+/// them (archived photos only their own).
+pub async fn require_timeline(state: &AppState, auth: &AuthContext, user: Uuid, archive: bool) -> ApiResult<()> {
+    if auth.shared_link.is_some() {
+        return Err(denied(Permission::TimelineRead));
+    }
+    if user == auth.user.id {
+        return Ok(());
+    }
+    if partners::sharing_with(&state.db, auth.user.id, &[user]).await?.is_empty() {
+        return Err(denied(Permission::TimelineRead));
+    }
+    if archive {
+        return Err(denied(Permission::ArchiveRead));
+    }
+    Ok(())
 }
 
 /// Succeeds when `auth` may use `permission` on every one of `ids`.
@@ -53,10 +76,17 @@ pub async fn allowed_assets(state: &AppState, auth: &AuthContext, permission: Pe
         | Permission::AssetCopy => assets::owned_ids(&state.db, auth.user.id, ids, sees_locked(auth)).await?,
         _ => Vec::new(),
     };
-    // Album members see (but do not change) the album's assets.
-    if matches!(permission, Permission::AssetRead | Permission::AssetView | Permission::AssetDownload) && allowed.len() < ids.len() {
-        let rest: Vec<Uuid> = ids.iter().copied().filter(|id| !allowed.contains(id)).collect();
-        allowed.extend(albums::asset_ids_shared_with(&state.db, auth.user.id, &rest).await?);
+    // Partners and album members see (but do not change) what is shared with them.
+    if matches!(permission, Permission::AssetRead | Permission::AssetView | Permission::AssetDownload) {
+        let rest = |allowed: &[Uuid]| ids.iter().copied().filter(|id| !allowed.contains(id)).collect::<Vec<_>>();
+        let unknown = rest(&allowed);
+        if !unknown.is_empty() {
+            allowed.extend(partners::shared_asset_ids(&state.db, auth.user.id, &unknown).await?);
+        }
+        let unknown = rest(&allowed);
+        if !unknown.is_empty() {
+            allowed.extend(albums::asset_ids_shared_with(&state.db, auth.user.id, &unknown).await?);
+        }
     }
     Ok(allowed)
 }

@@ -108,6 +108,16 @@ pub fn invalid_uuid(path: &[&str]) -> ValidationIssue {
     ValidationIssue::with_code("invalid_format", path, "Invalid UUID")
 }
 
+/// An optional v4 UUID in field `field`: an issue when present and malformed.
+pub fn optional_uuid(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<Uuid> {
+    let value = value.as_deref()?;
+    let parsed = parse_uuid_v4(value);
+    if parsed.is_none() {
+        issues.push(invalid_uuid(&[field]));
+    }
+    parsed
+}
+
 /// A list of v4 UUIDs in field `field`; each bad entry is an issue at `[field, index]`.
 pub fn uuid_list(issues: &mut Vec<ValidationIssue>, field: &str, values: &[String]) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(values.len());

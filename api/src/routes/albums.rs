@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::preferences;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, optional_uuid, parse_uuid_v4, uuid_list};
 
 #[derive(Debug, Serialize)]
 pub struct AlbumUserResponseDto {
@@ -143,14 +143,6 @@ async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {
     albums::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Album not found"))
 }
 
-fn check_uuid(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) {
-    if let Some(value) = value
-        && parse_uuid_v4(value).is_none()
-    {
-        issues.push(invalid_uuid(&[field]));
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAlbumsQuery {
@@ -164,8 +156,8 @@ pub struct GetAlbumsQuery {
 impl Validate for GetAlbumsQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_uuid(&mut issues, "id", &self.id);
-        check_uuid(&mut issues, "assetId", &self.asset_id);
+        optional_uuid(&mut issues, "id", &self.id);
+        optional_uuid(&mut issues, "assetId", &self.asset_id);
         issues
     }
 }
@@ -307,7 +299,7 @@ pub struct UpdateAlbumDto {
 impl Validate for UpdateAlbumDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_uuid(&mut issues, "albumThumbnailAssetId", &self.album_thumbnail_asset_id);
+        optional_uuid(&mut issues, "albumThumbnailAssetId", &self.album_thumbnail_asset_id);
         issues
     }
 }

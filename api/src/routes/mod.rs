@@ -10,12 +10,14 @@ mod auth;
 mod config;
 mod download;
 mod jobs;
+mod partners;
 mod server;
 mod shared_links;
 mod sessions;
 mod system_config;
 mod resumable;
 mod system_metadata;
+mod timeline;
 mod trash;
 mod users;
 mod users_admin;
@@ -170,6 +172,17 @@ api_routes! {
     PUT "/albums/{id}/users", Access::permission(P::AlbumUserCreate) => albums::add_users;
     PUT "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserUpdate) => albums::update_user;
     DELETE "/albums/{id}/user/{userId}", Access::permission(P::AlbumUserDelete) => albums::remove_user;
+
+    // Partners
+    GET "/partners", Access::permission(P::PartnerRead) => partners::search;
+    POST "/partners", Access::permission(P::PartnerCreate) => partners::create;
+    POST "/partners/{id}", Access::permission(P::PartnerCreate) => partners::create_deprecated;
+    PUT "/partners/{id}", Access::permission(P::PartnerUpdate) => partners::update;
+    DELETE "/partners/{id}", Access::permission(P::PartnerDelete) => partners::remove;
+
+    // Timeline
+    GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;
+    GET "/timeline/bucket", Access::shared(P::AssetRead) => timeline::bucket;
 
     // Shared links
     GET "/shared-links", Access::permission(P::SharedLinkRead) => shared_links::list;

@@ -1,0 +1,324 @@
+//! `/timeline/buckets` and `/timeline/bucket`: the web app's timeline, a month at a time, as
+//! columns (one array per field) so thousands of assets cost one small answer.
+
+use axum::Json;
+use axum::extract::State;
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use darkroom_storage::partners;
+use darkroom_storage::timeline::{self, BucketAsset, TimelineFilter};
+use serde::{Deserialize, Serialize};
+
+use crate::access;
+use crate::auth::{Auth, AuthContext};
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::permission::Permission;
+use crate::state::AppState;
+use crate::validation::{Validate, ValidQuery, optional_uuid};
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum OrderBy {
+    TakenAt,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Archive,
+    Timeline,
+    Hidden,
+    Locked,
+}
+
+impl Visibility {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Archive => "archive",
+            Self::Timeline => "timeline",
+            Self::Hidden => "hidden",
+            Self::Locked => "locked",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeBucketQuery {
+    user_id: Option<String>,
+    album_id: Option<String>,
+    person_id: Option<String>,
+    tag_id: Option<String>,
+    is_favorite: Option<bool>,
+    is_trashed: Option<bool>,
+    with_stacked: Option<bool>,
+    with_partners: Option<bool>,
+    with_coordinates: Option<bool>,
+    order: Option<Order>,
+    order_by: Option<OrderBy>,
+    visibility: Option<Visibility>,
+    bbox: Option<String>,
+    time_bucket: Option<String>,
+}
+
+/// `west,south,east,north` in degrees.
+fn parse_bbox(raw: &str) -> Result<[f64; 4], ValidationIssue> {
+    let issue = |message: &str| ValidationIssue::with_code("custom", &["bbox"], message);
+    let parts: Vec<&str> = raw.split(',').collect();
+    if parts.len() != 4 {
+        return Err(issue("bbox must have 4 comma-separated numbers: west,south,east,north"));
+    }
+    let mut numbers = [0.0; 4];
+    for (slot, part) in numbers.iter_mut().zip(parts) {
+        *slot = part.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| issue("bbox parts must be valid numbers"))?;
+    }
+    let [west, south, east, north] = numbers;
+    if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) || !(-90.0..=90.0).contains(&south) || !(-90.0..=90.0).contains(&north) {
+        return Err(issue("bbox is outside the WGS84 range"));
+    }
+    if north < south {
+        return Err(ValidationIssue::with_code("custom", &["north"], "North latitude must be greater than or equal to south latitude"));
+    }
+    Ok(numbers)
+}
+
+/// `YYYY-MM-DD` (years may have 5 or 6 digits and a sign), with or without a time.
+fn parse_time_bucket(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.strip_prefix(['+', '-']).unwrap_or(raw);
+    let date = raw.split(['T', ' ']).next()?;
+    let mut parts = date.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() < 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+impl Validate for TimeBucketQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        for (field, value) in [("userId", &self.user_id), ("albumId", &self.album_id), ("personId", &self.person_id), ("tagId", &self.tag_id)] {
+            optional_uuid(&mut issues, field, value);
+        }
+        if let Some(Err(issue)) = self.bbox.as_deref().map(parse_bbox) {
+            issues.push(issue);
+        }
+        if let Some(bucket) = &self.time_bucket
+            && parse_time_bucket(bucket).is_none()
+        {
+            issues.push(ValidationIssue::with_code("invalid_format", &["timeBucket"], "Invalid date: expected YYYY-MM-DD"));
+        }
+        issues
+    }
+}
+
+/// What the caller may see under these parameters, checked as Immich checks them; `None` when
+/// the answer is certainly empty (a person: faces are not recognised yet).
+async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuery) -> ApiResult<Option<TimelineFilter>> {
+    let parse = |value: &Option<String>| value.as_deref().and_then(crate::validation::parse_uuid_v4);
+    let visibility = query.visibility;
+    if visibility == Some(Visibility::Locked) {
+        access::require_elevated(auth)?;
+    }
+    let album_id = parse(&query.album_id);
+    let mut user_id = parse(&query.user_id);
+    match album_id {
+        Some(album) => access::require_album(state, auth, Permission::AlbumRead, album).await?,
+        None => user_id = Some(user_id.unwrap_or(auth.user.id)),
+    }
+    if let Some(user) = user_id {
+        access::require_timeline(state, auth, user, visibility == Some(Visibility::Archive)).await?;
+    }
+    if query.tag_id.is_some() {
+        // No tags exist in this version, so none is the caller's.
+        return Err(access::denied(Permission::TagRead));
+    }
+    if query.with_partners == Some(true)
+        && (matches!(visibility, None | Some(Visibility::Archive | Visibility::Locked)) || query.is_favorite.is_some() || query.is_trashed == Some(true))
+    {
+        return Err(ApiError::bad_request("withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets"));
+    }
+    if query.person_id.is_some() {
+        return Ok(None);
+    }
+    let mut owners = user_id.map(|user| vec![user]);
+    if query.with_partners == Some(true)
+        && let Some(owners) = owners.as_mut()
+    {
+        let shown = partners::list(&state.db, auth.user.id, false).await?.into_iter().filter(|p| p.in_timeline).map(|p| p.user_id);
+        for partner in shown {
+            if !owners.contains(&partner) {
+                owners.push(partner);
+            }
+        }
+    }
+    Ok(Some(TimelineFilter {
+        owners,
+        album_id,
+        is_favorite: query.is_favorite,
+        trashed: query.is_trashed == Some(true),
+        visibility: visibility.map(|v| v.as_str().to_string()),
+        with_stacked: query.with_stacked == Some(true),
+        bbox: query.bbox.as_deref().and_then(|b| parse_bbox(b).ok()),
+        by_created_at: query.order_by == Some(OrderBy::CreatedAt),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeBucketsResponseDto {
+    time_bucket: String,
+    count: i64,
+}
+
+/// `GET /timeline/buckets`: the months that have assets, with how many.
+pub async fn buckets(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<TimeBucketQuery>) -> ApiResult<Json<Vec<TimeBucketsResponseDto>>> {
+    let Some(filter) = filter_for(&state, &auth, &query).await? else { return Ok(Json(Vec::new())) };
+    let ascending = query.order == Some(Order::Asc);
+    let rows = timeline::buckets(&state.db, &filter, ascending).await?;
+    Ok(Json(rows.into_iter().map(|b| TimeBucketsResponseDto { time_bucket: b.time_bucket, count: b.count }).collect()))
+}
+
+/// PostgreSQL's JSON form of a UTC timestamp without zone, as Immich sends it:
+/// `2024-05-01T12:00:00` or `…:00.123456` with trailing zeros dropped.
+fn naive_utc(moment: &DateTime<Utc>) -> String {
+    let mut text = moment.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    text
+}
+
+/// The columnar month: index `i` of every array is asset `i`.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeBucketAssetResponseDto {
+    duration: Vec<Option<i32>>,
+    id: Vec<uuid::Uuid>,
+    visibility: Vec<String>,
+    is_favorite: Vec<bool>,
+    is_image: Vec<bool>,
+    is_trashed: Vec<bool>,
+    live_photo_video_id: Vec<Option<uuid::Uuid>>,
+    file_created_at: Vec<String>,
+    local_offset_hours: Vec<f32>,
+    created_at: Vec<String>,
+    owner_id: Vec<uuid::Uuid>,
+    projection_type: Vec<Option<String>>,
+    ratio: Vec<f64>,
+    thumbhash: Vec<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<Vec<Option<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<Vec<Option<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latitude: Option<Vec<Option<f64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    longitude: Option<Vec<Option<f64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<Vec<Option<[String; 2]>>>,
+}
+
+impl TimeBucketAssetResponseDto {
+    fn new(show_places: bool, with_coordinates: bool, with_stacked: bool) -> Self {
+        Self {
+            city: show_places.then(Vec::new),
+            country: show_places.then(Vec::new),
+            latitude: with_coordinates.then(Vec::new),
+            longitude: with_coordinates.then(Vec::new),
+            stack: with_stacked.then(Vec::new),
+            ..Self::default()
+        }
+    }
+
+    fn push(&mut self, asset: BucketAsset, viewer: uuid::Uuid) {
+        let ratio = match (asset.width, asset.height) {
+            (Some(w), Some(h)) if w > 0 && h > 0 => (w as f64 / h as f64 * 1000.0).round() / 1000.0,
+            _ => 1.0,
+        };
+        let offset_seconds = (asset.local_date_time - asset.file_created_at).num_milliseconds() as f64 / 1000.0;
+        self.duration.push(asset.duration);
+        self.id.push(asset.id);
+        self.visibility.push(asset.visibility);
+        // A partner's favourite is theirs, not the viewer's.
+        self.is_favorite.push(asset.is_favorite && asset.owner_id == viewer);
+        self.is_image.push(asset.is_image);
+        self.is_trashed.push(asset.deleted_at.is_some());
+        self.live_photo_video_id.push(asset.live_photo_video_id);
+        self.file_created_at.push(naive_utc(&asset.file_created_at));
+        self.local_offset_hours.push((offset_seconds / 3600.0) as f32);
+        self.created_at.push(naive_utc(&asset.created_at));
+        self.owner_id.push(asset.owner_id);
+        self.projection_type.push(asset.projection_type);
+        self.ratio.push(ratio);
+        self.thumbhash.push(asset.thumbhash.map(|hash| base64::engine::general_purpose::STANDARD.encode(hash)));
+        if let Some(city) = self.city.as_mut() {
+            city.push(asset.city);
+        }
+        if let Some(country) = self.country.as_mut() {
+            country.push(asset.country);
+        }
+        if let (Some(latitude), Some(longitude)) = (self.latitude.as_mut(), self.longitude.as_mut()) {
+            latitude.push(asset.latitude);
+            longitude.push(asset.longitude);
+        }
+        if let Some(stack) = self.stack.as_mut() {
+            stack.push(asset.stack_id.zip(asset.stack_count).map(|(id, count)| [id.to_string(), count.to_string()]));
+        }
+    }
+}
+
+/// `GET /timeline/bucket?timeBucket=YYYY-MM-01`: one month's assets, as columns.
+pub async fn bucket(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<TimeBucketQuery>) -> ApiResult<Json<TimeBucketAssetResponseDto>> {
+    let Some(raw_bucket) = query.time_bucket.as_deref() else {
+        return Err(ApiError::Validation(vec![ValidationIssue::with_code("invalid_type", &["timeBucket"], "Invalid input: expected string, received undefined")]));
+    };
+    let month = parse_time_bucket(raw_bucket).ok_or_else(|| ApiError::bad_request("Invalid time bucket"))?;
+    let show_places = auth.shared_link.as_ref().is_none_or(|link| link.show_exif);
+    let with_coordinates = query.with_coordinates == Some(true) && show_places;
+    let mut columns = TimeBucketAssetResponseDto::new(show_places, with_coordinates, query.with_stacked == Some(true));
+    let Some(filter) = filter_for(&state, &auth, &query).await? else { return Ok(Json(columns)) };
+    // Buckets start on the first of a month; any other day names no bucket.
+    if month.format("%d").to_string() != "01" {
+        return Ok(Json(columns));
+    }
+    for asset in timeline::bucket(&state.db, &filter, month, query.order == Some(Order::Asc)).await? {
+        columns.push(asset, auth.user.id);
+    }
+    Ok(Json(columns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounding_boxes_and_buckets() {
+        assert_eq!(parse_bbox("-10,40.5,20,50").unwrap(), [-10.0, 40.5, 20.0, 50.0]);
+        assert_eq!(parse_bbox("170,-10,-170,10").unwrap()[0], 170.0, "across the antimeridian");
+        assert!(parse_bbox("1,2,3").is_err());
+        assert!(parse_bbox("a,2,3,4").is_err());
+        assert!(parse_bbox("0,50,10,40").is_err());
+        assert!(parse_bbox("0,0,200,10").is_err());
+        assert_eq!(parse_time_bucket("2024-05-01"), NaiveDate::from_ymd_opt(2024, 5, 1));
+        assert_eq!(parse_time_bucket("+12345-01-01"), NaiveDate::from_ymd_opt(12345, 1, 1));
+        assert_eq!(parse_time_bucket("2024-05-01T00:00:00.000Z"), NaiveDate::from_ymd_opt(2024, 5, 1));
+        assert_eq!(parse_time_bucket("2024-5-1"), None);
+        assert_eq!(parse_time_bucket("yesterday"), None);
+        let moment = DateTime::parse_from_rfc3339("2024-05-01T12:00:00.120Z").unwrap().with_timezone(&Utc);
+        assert_eq!(naive_utc(&moment), "2024-05-01T12:00:00.12");
+        let whole = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(naive_utc(&whole), "2024-05-01T12:00:00");
+    }
+}

@@ -1,0 +1,164 @@
+//! The web timeline: month buckets and the assets of one month, with Immich's filters.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// Which assets a timeline shows. `owners: None` means everyone's (an album's timeline).
+#[derive(Debug, Clone, Default)]
+pub struct TimelineFilter {
+    pub owners: Option<Vec<Uuid>>,
+    pub album_id: Option<Uuid>,
+    pub is_favorite: Option<bool>,
+    /// Trashed assets instead of live ones.
+    pub trashed: bool,
+    /// `archive`, `timeline`, `hidden` or `locked`; none means timeline and archive.
+    pub visibility: Option<String>,
+    /// Only stack primaries (and unstacked assets).
+    pub with_stacked: bool,
+    /// West, south, east, north (west > east crosses the antimeridian).
+    pub bbox: Option<[f64; 4]>,
+    /// Months by upload time instead of by when the photo was taken.
+    pub by_created_at: bool,
+}
+
+impl TimelineFilter {
+    fn visibility(&self) -> Option<&str> {
+        self.visibility.as_deref()
+    }
+
+    fn bbox_part(&self, index: usize) -> Option<f64> {
+        self.bbox.map(|b| b[index])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// `YYYY-MM-01`.
+    pub time_bucket: String,
+    pub count: i64,
+}
+
+/// Months with assets, newest first (or oldest with `ascending`).
+pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) -> Result<Vec<Bucket>> {
+    let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
+    Ok(sqlx::query_as!(
+        Bucket,
+        r#"SELECT (date_trunc('MONTH', (CASE WHEN $9 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC'))::date::text AS "time_bucket!",
+                  count(*) AS "count!"
+           FROM asset a
+           LEFT JOIN asset_exif e ON e."assetId" = a.id
+           WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
+             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
+             AND ($3::bool IS NULL OR a."isFavorite" = $3)
+             AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
+             AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
+             AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
+             AND ($7::float8 IS NULL OR (e.latitude BETWEEN $8 AND $11
+                  AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
+           GROUP BY 1
+           ORDER BY 1 DESC"#,
+        filter.owners.as_deref(),
+        filter.album_id,
+        filter.is_favorite,
+        filter.trashed,
+        filter.visibility(),
+        filter.with_stacked,
+        west,
+        south,
+        filter.by_created_at,
+        east,
+        north,
+    )
+    .fetch_all(pool)
+    .await
+    .map(|mut rows: Vec<Bucket>| {
+        if ascending {
+            rows.reverse();
+        }
+        rows
+    })?)
+}
+
+/// One asset of a month bucket, as the columnar answer needs it.
+#[derive(Debug, Clone)]
+pub struct BucketAsset {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub visibility: String,
+    pub is_favorite: bool,
+    pub is_image: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub live_photo_video_id: Option<Uuid>,
+    pub file_created_at: DateTime<Utc>,
+    pub local_date_time: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub duration: Option<i32>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub thumbhash: Option<Vec<u8>>,
+    pub projection_type: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub stack_id: Option<Uuid>,
+    pub stack_count: Option<i64>,
+}
+
+/// The assets of the month starting at `month` (in the bucket's order).
+pub async fn bucket(pool: &PgPool, filter: &TimelineFilter, month: NaiveDate, ascending: bool) -> Result<Vec<BucketAsset>> {
+    let start = month.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    let end = month.checked_add_months(chrono::Months::new(1)).and_then(|m| m.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(start);
+    let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
+    let mut rows = sqlx::query_as!(
+        BucketAsset,
+        r#"SELECT a.id, a."ownerId" AS owner_id, a.visibility::text AS "visibility!", a."isFavorite" AS is_favorite,
+                  a.type = 'IMAGE' AS "is_image!", a."deletedAt" AS deleted_at, a."livePhotoVideoId" AS live_photo_video_id,
+                  a."fileCreatedAt" AS file_created_at, a."localDateTime" AS local_date_time, a."createdAt" AS created_at,
+                  a.duration, a.width, a.height, a.thumbhash,
+                  e."projectionType" AS projection_type, e.city, e.country, e.latitude, e.longitude,
+                  stacked.stack_id AS "stack_id?", stacked.count AS "stack_count?"
+           FROM asset a
+           JOIN asset_exif e ON e."assetId" = a.id
+           LEFT JOIN LATERAL (
+             SELECT s."stackId" AS stack_id, count(*) AS count FROM asset s
+             WHERE $6 AND s."stackId" = a."stackId" AND s."deletedAt" IS NULL AND s.visibility = 'timeline'
+             GROUP BY s."stackId"
+           ) stacked ON true
+           WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
+             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
+             AND ($3::bool IS NULL OR a."isFavorite" = $3)
+             AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
+             AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
+             AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
+             AND ($7::float8 IS NULL OR (e.latitude BETWEEN $8 AND $11
+                  AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
+             AND ($9 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $12::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $13::date))
+             AND (NOT $9 OR (a."createdAt" >= $14 AND a."createdAt" < $15))
+           ORDER BY CASE WHEN $9 THEN a."createdAt" ELSE (a."localDateTime" AT TIME ZONE 'UTC')::date::timestamptz END DESC, a."fileCreatedAt" DESC"#,
+        filter.owners.as_deref(),
+        filter.album_id,
+        filter.is_favorite,
+        filter.trashed,
+        filter.visibility(),
+        filter.with_stacked,
+        west,
+        south,
+        filter.by_created_at,
+        east,
+        north,
+        month,
+        end.date_naive(),
+        start,
+        end,
+    )
+    .fetch_all(pool)
+    .await?;
+    if ascending {
+        rows.reverse();
+    }
+    Ok(rows)
+}
