@@ -15,6 +15,7 @@ pub mod resumable;
 pub mod sessions;
 pub mod timeline;
 pub mod shared_links;
+pub mod sync;
 pub mod system_metadata;
 pub mod users;
 pub mod version_history;

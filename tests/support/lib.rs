@@ -52,6 +52,12 @@ async fn template_database() -> String {
         let database = Database::from_pool(sqlx::PgPool::connect_with(pg_options(&building)).await.expect("connect template"));
         database.prepare(None).await.expect("migrate template");
         database.pool().close().await;
+        // Closed connections may linger a moment server-side; none may remain for the rename.
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+            .bind(&building)
+            .execute(&mut admin)
+            .await
+            .expect("disconnect template");
         sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.expect("rename");
     }
     sqlx::query("SELECT pg_advisory_unlock(727272)").execute(&mut admin).await.expect("unlock");

@@ -16,6 +16,7 @@ mod shared_links;
 mod sessions;
 mod system_config;
 mod resumable;
+mod sync;
 mod system_metadata;
 mod timeline;
 mod trash;
@@ -179,6 +180,12 @@ api_routes! {
     POST "/partners/{id}", Access::permission(P::PartnerCreate) => partners::create_deprecated;
     PUT "/partners/{id}", Access::permission(P::PartnerUpdate) => partners::update;
     DELETE "/partners/{id}", Access::permission(P::PartnerDelete) => partners::remove;
+
+    // Mobile sync
+    POST "/sync/stream", Access::permission(P::SyncStream) => sync::stream;
+    GET "/sync/ack", Access::permission(P::SyncCheckpointRead) => sync::get_acks;
+    POST "/sync/ack", Access::permission(P::SyncCheckpointUpdate) => sync::set_acks;
+    DELETE "/sync/ack", Access::permission(P::SyncCheckpointDelete) => sync::delete_acks;
 
     // Timeline
     GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;

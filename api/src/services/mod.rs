@@ -5,6 +5,7 @@ pub mod incoming;
 pub mod licenses;
 pub mod preferences;
 pub mod resumable;
+pub mod sync;
 pub mod trash;
 pub mod uploads;
 pub mod users;

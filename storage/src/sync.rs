@@ -1,0 +1,319 @@
+//! Mobile sync: checkpoints per session, and every entity stream the sync endpoint sends,
+//! read a page at a time in `updateId` order (deletes from the audit tables in audit-id order).
+//! Rows come back as the ack cursor and the entity's JSON, built by the database.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// One entity to send: its cursor (`updateId`, or the audit row's id) and its JSON.
+#[derive(Debug, Clone)]
+pub struct SyncRow {
+    pub ack: Uuid,
+    pub data: String,
+    /// Gone from the viewer's sight though not deleted (a partner's asset moved to the locked
+    /// folder): `data` is then `{"assetId": …}` for a delete line.
+    pub removed: bool,
+}
+
+/// A page of a stream: after the client's cursor, up to (and including) `until` when
+/// backfilling, before `now` (the stream's upper bound), at most `limit` rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub after: Option<Uuid>,
+    pub until: Option<Uuid>,
+    pub now: Uuid,
+    pub limit: i64,
+}
+
+/// A share (partner) or membership (album) and when it began (its `createId`).
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    pub id: Uuid,
+    pub create_id: Uuid,
+}
+
+pub async fn now_id(pool: &PgPool) -> Result<Uuid> {
+    Ok(sqlx::query_scalar!(r#"SELECT immich_uuid_v7(now() - interval '1 millisecond') AS "id!""#).fetch_one(pool).await?)
+}
+
+pub async fn checkpoints(pool: &PgPool, session: Uuid) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query!(r#"SELECT type, ack FROM session_sync_checkpoint WHERE "sessionId" = $1 ORDER BY type"#, session).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| (r.r#type, r.ack)).collect())
+}
+
+/// Stores `acks` (type, ack) for the session, replacing earlier ones of the same types.
+pub async fn save_checkpoints(pool: &PgPool, session: Uuid, acks: &[(String, String)]) -> Result<()> {
+    let (types, values): (Vec<String>, Vec<String>) = acks.iter().cloned().unzip();
+    sqlx::query!(
+        r#"INSERT INTO session_sync_checkpoint ("sessionId", type, ack)
+           SELECT $1, t, a FROM unnest($2::text[], $3::text[]) AS u(t, a)
+           ON CONFLICT ("sessionId", type) DO UPDATE SET ack = EXCLUDED.ack"#,
+        session,
+        &types,
+        &values
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the session's checkpoints of `types` (all of them without).
+pub async fn delete_checkpoints(pool: &PgPool, session: Uuid, types: Option<&[String]>) -> Result<()> {
+    sqlx::query!(r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1 AND ($2::text[] IS NULL OR type = ANY($2))"#, session, types).execute(pool).await?;
+    Ok(())
+}
+
+/// Starts the session's sync over: no checkpoints, no pending reset.
+pub async fn reset_progress(pool: &PgPool, session: Uuid) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(r#"UPDATE session SET "isPendingSyncReset" = false WHERE id = $1"#, session).execute(&mut *tx).await?;
+    sqlx::query!(r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1"#, session).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn pending_reset(pool: &PgPool, session: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar!(r#"SELECT "isPendingSyncReset" FROM session WHERE id = $1"#, session).fetch_optional(pool).await?.unwrap_or(false))
+}
+
+/// Users sharing their library with `user` (partners), and when each share began.
+pub async fn partner_shares(pool: &PgPool, user: Uuid, from: Option<Uuid>, now: Uuid) -> Result<Vec<Share>> {
+    Ok(sqlx::query_as!(
+        Share,
+        r#"SELECT "sharedById" AS id, "createId" AS create_id FROM partner
+           WHERE "sharedWithId" = $1 AND "createId" < $3 AND ($2::uuid IS NULL OR "createId" >= $2)
+           ORDER BY "createId""#,
+        user,
+        from,
+        now
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Albums `user` belongs to (any role), and when they joined.
+pub async fn album_memberships(pool: &PgPool, user: Uuid, from: Option<Uuid>, now: Uuid) -> Result<Vec<Share>> {
+    Ok(sqlx::query_as!(
+        Share,
+        r#"SELECT "albumId" AS id, "createId" AS create_id FROM album_user
+           WHERE "userId" = $1 AND "createId" < $3 AND ($2::uuid IS NULL OR "createId" >= $2)
+           ORDER BY "createId""#,
+        user,
+        from,
+        now
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One entity stream: its SQL selects `ack` and `data`, scoped by the named parameters (`$1`…)
+/// and windowed by the four that follow them (after, until, now, limit).
+macro_rules! sync_stream {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $sql:literal) => {
+        $(#[$doc])*
+        pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
+            Ok(sqlx::query_as!(SyncRow, $sql, $($arg,)* window.after, window.until, window.now, window.limit).fetch_all(pool).await?)
+        }
+    };
+}
+
+sync_stream! {
+    /// The caller's own account (SyncAuthUserV1).
+    auth_user(user: Uuid) => r#"SELECT u."updateId" AS "ack!", json_build_object('id', u.id, 'name', u.name, 'email', u.email, 'avatarColor', u."avatarColor",
+                  'deletedAt', sync_iso(u."deletedAt"), 'profileChangedAt', sync_iso(u."profileChangedAt"), 'isAdmin', u."isAdmin",
+                  'pinCode', u."pinCode", 'oauthId', u."oauthId", 'storageLabel', u."storageLabel",
+                  'quotaSizeInBytes', u."quotaSizeInBytes", 'quotaUsageInBytes', u."quotaUsageInBytes",
+                  'hasProfileImage', u."profileImagePath" <> '')::text AS "data!", false AS "removed!"
+           FROM "user" u WHERE u.id = $1
+             AND u."updateId" < $4 AND ($2::uuid IS NULL OR u."updateId" > $2) AND ($3::uuid IS NULL OR u."updateId" <= $3)
+           ORDER BY u."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Every user of the server (SyncUserV1).
+    users() => r#"SELECT u."updateId" AS "ack!", json_build_object('id', u.id, 'name', u.name, 'email', u.email, 'avatarColor', u."avatarColor",
+                  'deletedAt', sync_iso(u."deletedAt"), 'profileChangedAt', sync_iso(u."profileChangedAt"),
+                  'hasProfileImage', u."profileImagePath" <> '')::text AS "data!", false AS "removed!"
+           FROM "user" u WHERE true
+             AND u."updateId" < $3 AND ($1::uuid IS NULL OR u."updateId" > $1) AND ($2::uuid IS NULL OR u."updateId" <= $2)
+           ORDER BY u."updateId" LIMIT $4"#
+}
+
+sync_stream! {
+    /// Users removed for good (SyncUserDeleteV1).
+    user_deletes() => r#"SELECT x.id AS "ack!", json_build_object('userId', x."userId")::text AS "data!", false AS "removed!" FROM user_audit x WHERE true
+             AND x.id < $3 AND ($1::uuid IS NULL OR x.id > $1) AND ($2::uuid IS NULL OR x.id <= $2)
+           ORDER BY x.id LIMIT $4"#
+}
+
+sync_stream! {
+    /// Shares from or to `user` (SyncPartnerV1).
+    partners(user: Uuid) => r#"SELECT p."updateId" AS "ack!", json_build_object('sharedById', p."sharedById", 'sharedWithId', p."sharedWithId", 'inTimeline', p."inTimeline")::text AS "data!", false AS "removed!"
+           FROM partner p WHERE (p."sharedById" = $1 OR p."sharedWithId" = $1)
+             AND p."updateId" < $4 AND ($2::uuid IS NULL OR p."updateId" > $2) AND ($3::uuid IS NULL OR p."updateId" <= $3)
+           ORDER BY p."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Ended shares from or to `user` (SyncPartnerDeleteV1).
+    partner_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('sharedById', x."sharedById", 'sharedWithId', x."sharedWithId")::text AS "data!", false AS "removed!"
+           FROM partner_audit x WHERE (x."sharedById" = $1 OR x."sharedWithId" = $1)
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Assets of `owners` (SyncAssetV2); favourites are only `viewer`'s own.
+    assets(owners: &[Uuid], viewer: Uuid) => r#"SELECT a."updateId" AS "ack!",
+                  (CASE WHEN a.visibility = 'locked' AND a."ownerId" <> $2 THEN json_build_object('assetId', a.id)
+                        ELSE sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2) END)::text AS "data!",
+                  a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!"
+           FROM asset a WHERE a."ownerId" = ANY($1)
+             AND a."updateId" < $5 AND ($3::uuid IS NULL OR a."updateId" > $3) AND ($4::uuid IS NULL OR a."updateId" <= $4)
+           ORDER BY a."updateId" LIMIT $6"#
+}
+
+sync_stream! {
+    /// Assets of `owners` deleted for good (SyncAssetDeleteV1).
+    asset_deletes(owners: &[Uuid]) => r#"SELECT x.id AS "ack!", json_build_object('assetId', x."assetId")::text AS "data!", false AS "removed!" FROM asset_audit x WHERE x."ownerId" = ANY($1)
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// EXIF of the assets of `owners` (SyncAssetExifV1); never of others' locked assets.
+    asset_exifs(owners: &[Uuid], viewer: Uuid) => r#"SELECT e."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+           FROM asset_exif e JOIN asset a ON a.id = e."assetId" WHERE a."ownerId" = ANY($1) AND (a."ownerId" = $2 OR a.visibility <> 'locked')
+             AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
+           ORDER BY e."updateId" LIMIT $6"#
+}
+
+sync_stream! {
+    /// Stacks of `owners` (SyncStackV1).
+    stacks(owners: &[Uuid]) => r#"SELECT s."updateId" AS "ack!", json_build_object('id', s.id, 'createdAt', sync_iso(s."createdAt"), 'updatedAt', sync_iso(s."updatedAt"),
+                  'primaryAssetId', s."primaryAssetId", 'ownerId', s."ownerId")::text AS "data!", false AS "removed!"
+           FROM stack s WHERE s."ownerId" = ANY($1)
+             AND s."updateId" < $4 AND ($2::uuid IS NULL OR s."updateId" > $2) AND ($3::uuid IS NULL OR s."updateId" <= $3)
+           ORDER BY s."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Stacks of `owners` deleted (SyncStackDeleteV1).
+    stack_deletes(owners: &[Uuid]) => r#"SELECT x.id AS "ack!", json_build_object('stackId', x."stackId")::text AS "data!", false AS "removed!" FROM stack_audit x WHERE x."userId" = ANY($1)
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// `user`'s preferences, licence and onboarding (SyncUserMetadataV1).
+    user_metadata(user: Uuid) => r#"SELECT m."updateId" AS "ack!", json_build_object('userId', m."userId", 'key', m.key, 'value', m.value)::text AS "data!", false AS "removed!"
+           FROM user_metadata m WHERE m."userId" = $1
+             AND m."updateId" < $4 AND ($2::uuid IS NULL OR m."updateId" > $2) AND ($3::uuid IS NULL OR m."updateId" <= $3)
+           ORDER BY m."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// `user`'s removed metadata (SyncUserMetadataDeleteV1).
+    user_metadata_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('userId', x."userId", 'key', x.key)::text AS "data!", false AS "removed!" FROM user_metadata_audit x WHERE x."userId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Metadata of `user`'s assets (SyncAssetMetadataV1).
+    asset_metadata(user: Uuid) => r#"SELECT m."updateId" AS "ack!", json_build_object('assetId', m."assetId", 'key', m.key, 'value', m.value)::text AS "data!", false AS "removed!"
+           FROM asset_metadata m JOIN asset a ON a.id = m."assetId" WHERE a."ownerId" = $1
+             AND m."updateId" < $4 AND ($2::uuid IS NULL OR m."updateId" > $2) AND ($3::uuid IS NULL OR m."updateId" <= $3)
+           ORDER BY m."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Removed metadata of `user`'s assets (SyncAssetMetadataDeleteV1).
+    asset_metadata_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('assetId', x."assetId", 'key', x.key)::text AS "data!", false AS "removed!"
+           FROM asset_metadata_audit x JOIN asset a ON a.id = x."assetId" WHERE a."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Albums `user` belongs to (SyncAlbumV2).
+    albums(user: Uuid) => r#"SELECT al."updateId" AS "ack!", json_build_object('id', al.id, 'name', al."albumName", 'description', al.description,
+                  'createdAt', sync_iso(al."createdAt"), 'updatedAt', sync_iso(al."updatedAt"), 'thumbnailAssetId', al."albumThumbnailAssetId",
+                  'isActivityEnabled', al."isActivityEnabled", 'order', al."order")::text AS "data!", false AS "removed!"
+           FROM album al WHERE EXISTS (SELECT 1 FROM album_user m WHERE m."albumId" = al.id AND m."userId" = $1)
+             AND al."updateId" < $4 AND ($2::uuid IS NULL OR al."updateId" > $2) AND ($3::uuid IS NULL OR al."updateId" <= $3)
+           ORDER BY al."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Albums gone for `user`, deleted or left (SyncAlbumDeleteV1).
+    album_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('albumId', x."albumId")::text AS "data!", false AS "removed!" FROM album_audit x WHERE x."userId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Members of `albums` (SyncAlbumUserV1).
+    album_users(albums: &[Uuid]) => r#"SELECT m."updateId" AS "ack!", json_build_object('albumId', m."albumId", 'userId', m."userId", 'role', m.role)::text AS "data!", false AS "removed!"
+           FROM album_user m WHERE m."albumId" = ANY($1)
+             AND m."updateId" < $4 AND ($2::uuid IS NULL OR m."updateId" > $2) AND ($3::uuid IS NULL OR m."updateId" <= $3)
+           ORDER BY m."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Members who left `albums` (SyncAlbumUserDeleteV1).
+    album_user_deletes(albums: &[Uuid]) => r#"SELECT x.id AS "ack!", json_build_object('userId', x."userId", 'albumId', x."albumId")::text AS "data!", false AS "removed!"
+           FROM album_user_audit x WHERE x."albumId" = ANY($1)
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Which assets `albums` hold (SyncAlbumToAssetV1).
+    album_to_assets(albums: &[Uuid]) => r#"SELECT aa."updateId" AS "ack!", json_build_object('assetId', aa."assetId", 'albumId', aa."albumId")::text AS "data!", false AS "removed!"
+           FROM album_asset aa WHERE aa."albumId" = ANY($1)
+             AND aa."updateId" < $4 AND ($2::uuid IS NULL OR aa."updateId" > $2) AND ($3::uuid IS NULL OR aa."updateId" <= $3)
+           ORDER BY aa."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Assets taken out of `albums` (SyncAlbumToAssetDeleteV1).
+    album_to_asset_deletes(albums: &[Uuid]) => r#"SELECT x.id AS "ack!", json_build_object('assetId', x."assetId", 'albumId', x."albumId")::text AS "data!", false AS "removed!"
+           FROM album_asset_audit x WHERE x."albumId" = ANY($1)
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// The assets of `albums` as they were added (SyncAssetV2, cursor: when added).
+    album_assets(albums: &[Uuid], viewer: Uuid) => r#"SELECT aa."updateId" AS "ack!", sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2)::text AS "data!", false AS "removed!"
+           FROM album_asset aa JOIN asset a ON a.id = aa."assetId" WHERE aa."albumId" = ANY($1)
+             AND aa."updateId" < $5 AND ($3::uuid IS NULL OR aa."updateId" > $3) AND ($4::uuid IS NULL OR aa."updateId" <= $4)
+           ORDER BY aa."updateId" LIMIT $6"#
+}
+
+sync_stream! {
+    /// EXIF of the assets of `albums` as they were added (SyncAssetExifV1, cursor: when added).
+    album_asset_exifs(albums: &[Uuid]) => r#"SELECT aa."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+           FROM album_asset aa JOIN asset_exif e ON e."assetId" = aa."assetId" WHERE aa."albumId" = ANY($1)
+             AND aa."updateId" < $4 AND ($2::uuid IS NULL OR aa."updateId" > $2) AND ($3::uuid IS NULL OR aa."updateId" <= $3)
+           ORDER BY aa."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Changes to assets already in `albums` by `added_until` (SyncAssetV2).
+    album_asset_updates(albums: &[Uuid], viewer: Uuid, added_until: Uuid) => r#"SELECT a."updateId" AS "ack!", sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2)::text AS "data!", false AS "removed!"
+           FROM asset a WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = ANY($1) AND aa."updateId" <= $3)
+             AND a."updateId" < $6 AND ($4::uuid IS NULL OR a."updateId" > $4) AND ($5::uuid IS NULL OR a."updateId" <= $5)
+           ORDER BY a."updateId" LIMIT $7"#
+}
+
+sync_stream! {
+    /// Changes to the EXIF of assets already in `albums` by `added_until` (SyncAssetExifV1).
+    album_asset_exif_updates(albums: &[Uuid], added_until: Uuid) => r#"SELECT e."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+           FROM asset_exif e WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = e."assetId" AND aa."albumId" = ANY($1) AND aa."updateId" <= $2)
+             AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
+           ORDER BY e."updateId" LIMIT $6"#
+}
