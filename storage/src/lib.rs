@@ -12,6 +12,7 @@ pub mod media_layout;
 pub mod partners;
 pub mod queue;
 pub mod resumable;
+pub mod search;
 pub mod sessions;
 pub mod timeline;
 pub mod shared_links;

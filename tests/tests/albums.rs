@@ -125,8 +125,13 @@ async fn albums_are_created_listed_shared_and_deleted() {
     let promoted = server.call(Method::PUT, &format!("/api/albums/{trip_id}/user/{viewer_id}"), Some(&owner), Some(json!({"role": "editor"}))).await;
     assert_eq!(promoted.status, StatusCode::NO_CONTENT);
     let owner_id = user_id(&server, &owner).await;
+    // Immich advisory CVE-2026-77439: an editor can neither demote nor remove the owner.
     let demote_owner = server.call(Method::PUT, &format!("/api/albums/{trip_id}/user/{owner_id}"), Some(&editor), Some(json!({"role": "viewer"}))).await;
-    assert_eq!(demote_owner.message(), "User is owner");
+    assert_eq!((demote_owner.status, demote_owner.message()), (StatusCode::BAD_REQUEST, "User is owner"));
+    let remove_owner = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/{owner_id}"), Some(&editor), None).await;
+    assert_eq!((remove_owner.status, remove_owner.message()), (StatusCode::BAD_REQUEST, "Cannot remove the last album owner"));
+    let roles = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None).await.body["albumUsers"].clone();
+    assert!(roles.as_array().unwrap().iter().any(|u| u["user"]["id"] == json!(owner_id) && u["role"] == json!("owner")), "{roles}");
     let leave = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/me"), Some(&stranger), None).await;
     assert_eq!(leave.status, StatusCode::NO_CONTENT);
     let gone = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/{stranger_id}"), Some(&owner), None).await;

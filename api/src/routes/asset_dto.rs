@@ -133,6 +133,15 @@ pub struct AssetResponseDto {
 }
 
 impl AssetResponseDto {
+    /// Shown without the viewer's own marks (Immich's city list).
+    pub fn clear_favorite(&mut self) {
+        self.is_favorite = false;
+    }
+
+    pub fn created_at_iso(&self) -> String {
+        crate::dto::iso(&self.created_at)
+    }
+
     /// The asset as `viewer` sees it; `owner` is the owner's user row when it should be shown.
     pub fn new(asset: Asset, viewer: Uuid, owner: Option<&User>) -> Self {
         let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);

@@ -11,6 +11,7 @@ mod config;
 mod download;
 mod jobs;
 mod partners;
+mod search;
 mod server;
 mod shared_links;
 mod sessions;
@@ -186,6 +187,15 @@ api_routes! {
     GET "/sync/ack", Access::permission(P::SyncCheckpointRead) => sync::get_acks;
     POST "/sync/ack", Access::permission(P::SyncCheckpointUpdate) => sync::set_acks;
     DELETE "/sync/ack", Access::permission(P::SyncCheckpointDelete) => sync::delete_acks;
+
+    // Search by metadata
+    POST "/search/metadata", Access::shared(P::AssetRead) => search::metadata;
+    POST "/search/random", Access::permission(P::AssetRead) => search::random;
+    POST "/search/statistics", Access::permission(P::AssetStatistics) => search::statistics;
+    POST "/search/large-assets", Access::permission(P::AssetRead) => search::large_assets;
+    GET "/search/suggestions", Access::permission(P::AssetRead) => search::suggestions;
+    GET "/search/explore", Access::permission(P::AssetRead) => search::explore;
+    GET "/search/cities", Access::permission(P::AssetRead) => search::cities;
 
     // Timeline
     GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;

@@ -1,0 +1,172 @@
+//! `darkroom-library-bench`: the figures of the timeline and sync work on a generated library
+//! of 1,000,000 assets over 20 years for one user plus 100,000 for a partner.
+//!
+//! 1. `/timeline/buckets` and `/timeline/bucket` for a month of about 9,000 assets: p50/p99,
+//!    and the ratio to the same query run alone (the storage function the endpoint calls,
+//!    through the same driver, without HTTP, auth or JSON).
+//! 2. A first full `/sync/stream` of `AssetsV2` over all 1,000,000 assets: assets/s and how
+//!    much the server's RSS grows meanwhile.
+//!
+//! ```sh
+//! cargo build --release -p darkroom-api -p darkroom-benches && target/release/darkroom-library-bench
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use darkroom_benches::{BenchServer, memory_kib, percentile, psql};
+use darkroom_storage::timeline::{self, TimelineFilter};
+use futures::StreamExt;
+
+const LIBRARY: u64 = 1_000_000;
+const PARTNER_LIBRARY: u64 = 100_000;
+/// Extra assets in June 2024 on top of the even spread (about 4,170 a month): ~9,000 there.
+const BUSY_MONTH_EXTRA: u64 = 4_834;
+const ROUNDS: usize = 100;
+
+/// `count` assets with EXIF for `owner`, spread evenly over 2005–2024 but for `busy` extra
+/// ones in June 2024.
+fn generate(database: &str, owner: &str, count: u64, busy: u64, salt: &str) -> Result<()> {
+    psql(
+        database,
+        &format!(
+            r#"INSERT INTO asset (id, "ownerId", type, "originalPath", "originalFileName", checksum, "checksumAlgorithm",
+                                  "fileCreatedAt", "fileModifiedAt", "localDateTime", width, height, thumbhash)
+               SELECT gen_random_uuid(), '{owner}', CASE WHEN n % 20 = 0 THEN 'VIDEO' ELSE 'IMAGE' END, '/bench/{salt}/' || n,
+                      'IMG_' || n || '.jpg', substring(sha256(('{salt}' || n)::bytea) FROM 1 FOR 20), 'sha1', t, t, t, 4000, 3000,
+                      '\x1f0816042a5867778877788778877887'::bytea
+               FROM (SELECT n, CASE WHEN n <= {busy} THEN timestamptz '2024-06-01' + n * interval '4 minutes'
+                                    ELSE timestamptz '2005-01-01' + ((n * 631) % 10512000) * interval '1 minute' END AS t
+                     FROM generate_series(1, {count}) n) s"#
+        ),
+    )?;
+    psql(
+        database,
+        &format!(
+            r#"INSERT INTO asset_exif ("assetId", make, model, "exifImageWidth", "exifImageHeight", "fileSizeInByte", "dateTimeOriginal",
+                                       latitude, longitude, city, country, "timeZone")
+               SELECT id, 'Bench', 'Camera', 4000, 3000, 3000000, "fileCreatedAt", 48.85, 2.35, 'Paris', 'France', 'UTC'
+               FROM asset WHERE "ownerId" = '{owner}'"#
+        ),
+    )?;
+    Ok(())
+}
+
+async fn login(url: &str, email: &str, password: &str) -> Result<String> {
+    let body = serde_json::json!({"email": email, "password": password});
+    let reply: serde_json::Value = reqwest::Client::new().post(format!("{url}/api/auth/login")).json(&body).send().await?.json().await?;
+    Ok(reply["accessToken"].as_str().context("no token")?.to_string())
+}
+
+async fn timed_get(client: &reqwest::Client, url: &str, token: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let reply = client.get(url).bearer_auth(token).send().await?;
+    if !reply.status().is_success() {
+        bail!("{url} answered {}", reply.status());
+    }
+    reply.bytes().await?;
+    Ok(started.elapsed())
+}
+
+fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    (percentile(&samples, 50.0).as_secs_f64() * 1000.0, percentile(&samples, 99.0).as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let server = BenchServer::start("library", std::path::PathBuf::from("target/bench-media/library"), 2305).await?;
+    server.admin_api_key().await?;
+    let admin = login(&server.url, "admin@example.com", "password").await?;
+    let client = reqwest::Client::new();
+    let partner_body = serde_json::json!({"email": "partner@example.com", "password": "password", "name": "Partner"});
+    client.post(format!("{}/api/admin/users", server.url)).bearer_auth(&admin).json(&partner_body).send().await?.error_for_status()?;
+    let partner = login(&server.url, "partner@example.com", "password").await?;
+    let owner = psql(&server.database, r#"SELECT id FROM "user" WHERE email = 'admin@example.com'"#)?;
+    let partner_id = psql(&server.database, r#"SELECT id FROM "user" WHERE email = 'partner@example.com'"#)?;
+    client.post(format!("{}/api/partners", server.url)).bearer_auth(&partner).json(&serde_json::json!({"sharedWithId": owner})).send().await?.error_for_status()?;
+
+    let started = Instant::now();
+    generate(&server.database, &owner, LIBRARY, BUSY_MONTH_EXTRA, "own")?;
+    generate(&server.database, &partner_id, PARTNER_LIBRARY, 0, "partner")?;
+    psql(&server.database, "VACUUM ANALYZE")?;
+    let month: i64 = psql(&server.database, &format!(r#"SELECT count(*) FROM asset WHERE "ownerId" = '{owner}' AND "localDateTime" >= '2024-06-01' AND "localDateTime" < '2024-07-01'"#))?.parse()?;
+    println!("library: {LIBRARY} assets + {PARTNER_LIBRARY} for a partner, generated in {:.0} s; June 2024 holds {month}", started.elapsed().as_secs_f64());
+
+    if matches!(which.as_str(), "all" | "timeline") {
+        let buckets_url = format!("{}/api/timeline/buckets", server.url);
+        let bucket_url = format!("{}/api/timeline/bucket?timeBucket=2024-06-01", server.url);
+        // Warm up: the first requests pay for plans and caches.
+        for _ in 0..5 {
+            timed_get(&client, &buckets_url, &admin).await?;
+            timed_get(&client, &bucket_url, &admin).await?;
+        }
+        let (mut buckets, mut bucket) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            buckets.push(timed_get(&client, &buckets_url, &admin).await?);
+            bucket.push(timed_get(&client, &bucket_url, &admin).await?);
+        }
+        // The same queries alone, through the driver the server uses.
+        let pool = darkroom_storage::PgPool::connect(&format!("postgres://postgres:postgres@127.0.0.1:5432/{}", server.database)).await?;
+        let filter = TimelineFilter { owners: Some(vec![owner.parse()?]), ..TimelineFilter::default() };
+        let june = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).context("date")?;
+        let (mut buckets_sql, mut bucket_sql) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS + 5 {
+            let started = Instant::now();
+            timeline::buckets(&pool, &filter, false).await?;
+            let middle = Instant::now();
+            timeline::bucket(&pool, &filter, june, false).await?;
+            if round >= 5 {
+                buckets_sql.push(middle - started);
+                bucket_sql.push(middle.elapsed());
+            }
+        }
+        let ((b50, b99), (s50, s99)) = (summary(buckets), summary(buckets_sql));
+        println!("/timeline/buckets (1,000,000 assets, 240 months): p50 {b50:.1} ms, p99 {b99:.1} ms; query alone p50 {s50:.1} ms, p99 {s99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", b50 / s50);
+        let ((m50, m99), (q50, q99)) = (summary(bucket), summary(bucket_sql));
+        println!("/timeline/bucket (June 2024, {month} assets): p50 {m50:.1} ms, p99 {m99:.1} ms; query alone p50 {q50:.1} ms, p99 {q99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", m50 / q50);
+    }
+
+    if matches!(which.as_str(), "all" | "sync") {
+        let before = memory_kib(server.pid(), "VmRSS")?;
+        let peak = Arc::new(AtomicU64::new(before));
+        let (pid, sampler_peak) = (server.pid(), peak.clone());
+        let sampler = tokio::spawn(async move {
+            loop {
+                if let Ok(rss) = memory_kib(pid, "VmRSS") {
+                    sampler_peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let started = Instant::now();
+        let reply = client
+            .post(format!("{}/api/sync/stream", server.url))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"types": ["AssetsV2"]}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let mut body = reply.bytes_stream();
+        let (mut lines, mut bytes) = (0u64, 0u64);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            bytes += chunk.len() as u64;
+            lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        sampler.abort();
+        let assets = lines.saturating_sub(1);
+        let grown = peak.load(Ordering::Relaxed).saturating_sub(before) as f64 / 1024.0;
+        println!(
+            "/sync/stream AssetsV2, first full sync: {assets} assets ({:.0} MB of JSON lines) in {elapsed:.2} s: {:.0} assets/s  (goal >= 150,000/s); server RSS {:.1} MiB before, grew by {grown:.1} MiB  (goal < 64 MB)",
+            bytes as f64 / 1e6,
+            assets as f64 / elapsed,
+            before as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
