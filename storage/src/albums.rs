@@ -176,6 +176,16 @@ pub async fn members(pool: &PgPool, album_ids: &[Uuid], viewer_id: Uuid) -> Resu
 }
 
 /// The role of `user_id` in each of `album_ids` it belongs to (live albums, live user).
+/// Albums (not deleted) `user` belongs to, in any role.
+pub async fn member_album_ids(pool: &PgPool, user: Uuid) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT m."albumId" FROM album_user m JOIN album a ON a.id = m."albumId" WHERE m."userId" = $1 AND a."deletedAt" IS NULL"#,
+        user
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 pub async fn roles(pool: &PgPool, user_id: Uuid, album_ids: &[Uuid]) -> Result<Vec<(Uuid, AlbumRole)>> {
     let rows = sqlx::query!(
         r#"SELECT au."albumId" AS album_id, au.role AS "role: AlbumRole"

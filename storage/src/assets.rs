@@ -297,6 +297,8 @@ pub struct Asset {
     pub duration: Option<i32>,
     pub live_photo_video_id: Option<Uuid>,
     pub stack_id: Option<Uuid>,
+    /// The stack's primary asset and how many live assets it holds.
+    pub stack: Option<(Uuid, i64)>,
     pub duplicate_id: Option<Uuid>,
     pub width: Option<i32>,
     pub height: Option<i32>,
@@ -352,8 +354,10 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
                   e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
                   e."exposureTime" AS exposure_time, e.latitude, e.longitude, e.city, e.state, e.country,
                   e.description AS "description?", e."projectionType" AS projection_type, e.rating,
-                  e."profileDescription" AS profile_description, e.fps
-           FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id
+                  e."profileDescription" AS profile_description, e.fps,
+                  s."primaryAssetId" AS "stack_primary?",
+                  (SELECT count(*) FROM asset m WHERE m."stackId" = a."stackId" AND m."deletedAt" IS NULL) AS "stack_count!"
+           FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id LEFT JOIN stack s ON s.id = a."stackId"
            WHERE a.id = ANY($1)"#,
         ids
     )
@@ -381,6 +385,7 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
         duration: r.duration,
         live_photo_video_id: r.live_photo_video_id,
         stack_id: r.stack_id,
+        stack: r.stack_primary.map(|primary| (primary, r.stack_count)),
         duplicate_id: r.duplicate_id,
         width: r.width,
         height: r.height,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use darkroom_storage::assets::{Asset, AssetVisibility, Exif};
 use darkroom_storage::users::User;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::dto::{UserResponseDto, serialize_iso};
@@ -171,7 +171,7 @@ impl AssetResponseDto {
             tags: Some(Vec::new()),
             people: Vec::new(),
             checksum: base64(&asset.checksum),
-            stack: Some(None),
+            stack: Some(asset.stack_id.zip(asset.stack).map(|(id, (primary, count))| json!({ "id": id, "primaryAssetId": primary, "assetCount": count }))),
             is_offline: asset.is_offline,
             has_metadata: true,
             duplicate_id: asset.duplicate_id,

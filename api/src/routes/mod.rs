@@ -9,11 +9,14 @@ mod assets;
 mod auth;
 mod config;
 mod download;
+mod duplicates;
 mod jobs;
+mod map;
 mod partners;
 mod search;
 mod server;
 mod shared_links;
+mod stacks;
 mod sessions;
 mod system_config;
 mod resumable;
@@ -187,6 +190,19 @@ api_routes! {
     GET "/sync/ack", Access::permission(P::SyncCheckpointRead) => sync::get_acks;
     POST "/sync/ack", Access::permission(P::SyncCheckpointUpdate) => sync::set_acks;
     DELETE "/sync/ack", Access::permission(P::SyncCheckpointDelete) => sync::delete_acks;
+
+    // Stacks, duplicates, map
+    GET "/stacks", Access::permission(P::StackRead) => stacks::search;
+    POST "/stacks", Access::permission(P::StackCreate) => stacks::create;
+    DELETE "/stacks", Access::permission(P::StackDelete) => stacks::delete_all;
+    GET "/stacks/{id}", Access::permission(P::StackRead) => stacks::get;
+    PUT "/stacks/{id}", Access::permission(P::StackUpdate) => stacks::update;
+    DELETE "/stacks/{id}", Access::permission(P::StackDelete) => stacks::delete;
+    DELETE "/stacks/{id}/assets/{assetId}", Access::permission(P::StackUpdate) => stacks::remove_asset;
+    GET "/duplicates", Access::permission(P::DuplicateRead) => duplicates::list;
+    DELETE "/duplicates", Access::permission(P::DuplicateDelete) => duplicates::dismiss_many;
+    DELETE "/duplicates/{id}", Access::permission(P::DuplicateDelete) => duplicates::dismiss_one;
+    GET "/map/markers", Access::permission(P::MapRead) => map::markers;
 
     // Search by metadata
     POST "/search/metadata", Access::shared(P::AssetRead) => search::metadata;

@@ -206,8 +206,7 @@ async fn searched_users(state: &AppState, auth: &AuthContext, include_partners: 
 }
 
 async fn dtos(state: &AppState, auth: &AuthContext, ids: &[Uuid], with_exif: bool) -> ApiResult<Vec<AssetResponseDto>> {
-    let mut found = assets::get_many(&state.db, ids).await?;
-    found.sort_by_key(|asset| ids.iter().position(|id| *id == asset.id));
+    let found = assets::get_many(&state.db, ids).await?;
     Ok(found
         .into_iter()
         .map(|mut asset| {
