@@ -15,9 +15,10 @@ CREATE TABLE "session_sync_checkpoint" (
 CREATE INDEX "session_sync_checkpoint_updateId_idx" ON "session_sync_checkpoint" ("updateId");
 CREATE TRIGGER "session_sync_checkpoint_updatedAt" BEFORE UPDATE ON "session_sync_checkpoint" FOR EACH ROW EXECUTE FUNCTION updated_at();
 
--- Timestamps as Immich's clients receive them: 2024-06-01T12:00:00.000Z.
+-- Timestamps as Immich's clients receive them: 2024-06-01T12:00:00.000Z. Stable like
+-- to_char, so the planner inlines it (an "immutable" wrapper would be called row by row).
 CREATE OR REPLACE FUNCTION sync_iso(moment timestamp with time zone) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 
 -- SyncAssetV2; `favorite` is the asset's own flag for its owner, false for anyone else.

@@ -46,20 +46,20 @@ pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) ->
     let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
     Ok(sqlx::query_as!(
         Bucket,
-        r#"SELECT (date_trunc('MONTH', (CASE WHEN $9 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC'))::date::text AS "time_bucket!",
-                  count(*) AS "count!"
-           FROM asset a
-           LEFT JOIN asset_exif e ON e."assetId" = a.id
-           WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
-             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
-             AND ($3::bool IS NULL OR a."isFavorite" = $3)
-             AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
-             AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
-             AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
-             AND ($7::float8 IS NULL OR (e.latitude BETWEEN $8 AND $11
-                  AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
-           GROUP BY 1
-           ORDER BY 1 DESC"#,
+        r#"SELECT month::date::text AS "time_bucket!", count AS "count!" FROM (
+             SELECT date_trunc('MONTH', (CASE WHEN $9 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC') AS month, count(*) AS count
+             FROM asset a
+             WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
+               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
+               AND ($3::bool IS NULL OR a."isFavorite" = $3)
+               AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
+               AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
+               AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
+               AND ($7::float8 IS NULL OR EXISTS (SELECT 1 FROM asset_exif e WHERE e."assetId" = a.id AND e.latitude BETWEEN $8 AND $11
+                    AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
+             GROUP BY 1
+           ) months
+           ORDER BY month DESC"#,
         filter.owners.as_deref(),
         filter.album_id,
         filter.is_favorite,
@@ -133,7 +133,7 @@ pub async fn bucket(pool: &PgPool, filter: &TimelineFilter, month: NaiveDate, as
              AND ($3::bool IS NULL OR a."isFavorite" = $3)
              AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
              AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
-             AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
+             AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
              AND ($7::float8 IS NULL OR (e.latitude BETWEEN $8 AND $11
                   AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
              AND ($9 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $12::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $13::date))

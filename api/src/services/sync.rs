@@ -212,22 +212,37 @@ impl Sync<'_> {
     /// Sends every row of `source` in `window` as `kind` lines acked `<ack_prefix>|<cursor>`
     /// (rows no longer visible to the viewer as `removed_kind` lines, or not at all); returns
     /// how many rows there were.
-    async fn send(&mut self, kind: &str, removed_kind: Option<&str>, ack_prefix: &str, source: Source<'_>, mut window: Window) -> Result<usize, StreamError> {
+    async fn send(&mut self, kind: &str, removed_kind: Option<&str>, ack_prefix: &str, source: Source<'_>, window: Window) -> Result<usize, StreamError> {
+        let db = self.db;
+        let lines = &mut self.lines;
         let mut sent = 0;
+        let mut rows = fetch(db, &source, window).await?;
         loop {
-            let rows = fetch(self.db, &source, window).await?;
-            for row in &rows {
-                let line_kind = match (row.removed, removed_kind) {
-                    (false, _) => kind,
-                    (true, Some(removed)) => removed,
-                    (true, None) => continue,
-                };
-                self.lines.line(line_kind, &row.data, &format!("{ack_prefix}|{}", row.ack)).await?;
-            }
+            // The next page is read while this one is written.
+            let next_window = rows.last().filter(|_| rows.len() as i64 == window.limit).map(|last| Window { after: Some(last.ack), ..window });
+            let prefetch = async {
+                match next_window {
+                    Some(next) => Some(fetch(db, &source, next).await),
+                    None => None,
+                }
+            };
+            let write = async {
+                for row in &rows {
+                    let line_kind = match (row.removed, removed_kind) {
+                        (false, _) => kind,
+                        (true, Some(removed)) => removed,
+                        (true, None) => continue,
+                    };
+                    lines.line(line_kind, &row.data, &format!("{ack_prefix}|{}", row.ack)).await?;
+                }
+                Ok::<(), StreamError>(())
+            };
+            let (next, written) = tokio::join!(prefetch, write);
+            written?;
             sent += rows.len();
-            match rows.last() {
-                Some(last) if rows.len() as i64 == window.limit => window.after = Some(last.ack),
-                _ => return Ok(sent),
+            match next {
+                Some(page) => rows = page?,
+                None => return Ok(sent),
             }
         }
     }
