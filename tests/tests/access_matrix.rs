@@ -47,6 +47,9 @@ async fn call(server: &TestServer, caller: &Caller, method: Method, path: &str, 
     (reply.status(), reply.bytes().await.unwrap())
 }
 
+/// What is tried, how, and for which of the callers (in their order) it is allowed.
+type Row = (&'static str, Method, String, Option<Value>, [bool; 10]);
+
 async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
     let path = std::env::temp_dir().join(format!("darkroom-matrix-{}.jpg", uuid::Uuid::new_v4().simple()));
     fixtures::jpeg_with_exif(&path, seed);
@@ -124,7 +127,7 @@ async fn every_caller_gets_exactly_what_it_may() {
     ];
     // Allowed for: owner, stranger, partner, editor, viewer, link, password link (no / with
     // password), expired link, narrow API key.
-    let rows: Vec<(&str, Method, String, Option<Value>, [bool; 10])> = vec![
+    let rows: Vec<Row> = vec![
         ("read the asset", Method::GET, format!("/api/assets/{asset}"), None, [true, false, true, true, true, true, true, true, false, false]),
         ("see its thumbnail", Method::GET, format!("/api/assets/{asset}/thumbnail"), None, [true, false, true, true, true, true, true, true, false, false]),
         ("download the original", Method::GET, format!("/api/assets/{asset}/original"), None, [true, false, true, true, true, true, true, true, false, false]),
