@@ -28,7 +28,7 @@ pub fn build(state: AppState) -> Router {
         .nest("/api", api)
         .route("/.well-known/immich", get(well_known))
         .route("/custom.css", get(custom_css));
-    let app = match crate::web::service(&state.config.web_root()) {
+    let app = match crate::web::service(&state.config.web_root(), state.clone()) {
         Some(web) => app.fallback_service(web),
         None => app.fallback(not_found),
     };

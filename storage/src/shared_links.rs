@@ -214,3 +214,29 @@ pub async fn visible_asset_ids(pool: &PgPool, link_id: Uuid, ids: &[Uuid]) -> Re
     .fetch_all(pool)
     .await?)
 }
+
+/// What a link's preview card shows: the album's name (album links), the picture (the album's
+/// thumbnail or the first shared asset) and how many assets it shares.
+#[derive(Debug, Clone)]
+pub struct LinkPreview {
+    pub album_name: Option<String>,
+    pub picture: Option<Uuid>,
+    pub asset_count: i64,
+}
+
+pub async fn preview(pool: &PgPool, link: &SharedLink) -> Result<LinkPreview> {
+    Ok(sqlx::query_as!(
+        LinkPreview,
+        r#"SELECT al."albumName" AS "album_name?",
+                  coalesce(al."albumThumbnailAssetId",
+                           (SELECT sa."assetId" FROM shared_link_asset sa WHERE sa."sharedLinkId" = $1 LIMIT 1),
+                           (SELECT aa."assetId" FROM album_asset aa WHERE aa."albumId" = $2 LIMIT 1)) AS picture,
+                  CASE WHEN $2::uuid IS NULL THEN (SELECT count(*) FROM shared_link_asset sa WHERE sa."sharedLinkId" = $1)
+                       ELSE (SELECT count(*) FROM album_asset aa WHERE aa."albumId" = $2) END AS "asset_count!"
+           FROM (SELECT 1) one LEFT JOIN album al ON al.id = $2"#,
+        link.id,
+        link.album_id
+    )
+    .fetch_one(pool)
+    .await?)
+}

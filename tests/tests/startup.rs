@@ -132,6 +132,41 @@ async fn the_web_app_is_served_beside_the_api() {
     std::fs::remove_dir_all(build).unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_link_pages_carry_their_preview_card() {
+    let build = temp_dir("build");
+    let www = build.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "<!doctype html><head><!-- metadata:tags --></head>").unwrap();
+    let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.to_str().unwrap())]).await;
+    let owner = server.admin_token().await;
+    let photo = server.upload(&owner, "a.png", b"\x89PNG\r\n\x1a\n not really", &[]).await.body["id"].as_str().unwrap().to_string();
+    let album = server.call(Method::POST, "/api/albums", Some(&owner), Some(json!({"albumName": "Ski <trip>", "assetIds": [photo]}))).await.body["id"].clone();
+    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": album, "slug": "ski"}))).await.body;
+    let key = link["key"].as_str().unwrap().to_string();
+    let page = |path: String| {
+        let server = &server;
+        async move { server.send(server.request(Method::GET, &path).header("host", "photos.example.com")).await }
+    };
+
+    let card = page(format!("/share/{key}")).await;
+    assert_eq!(card.status, StatusCode::OK);
+    let html = String::from_utf8(card.bytes.clone()).unwrap();
+    assert!(html.contains(r#"<meta property="og:title" content="Ski &lt;trip&gt;" />"#), "{html}");
+    assert!(html.contains(r#"<meta property="og:description" content="1 shared photos &amp; videos" />"#), "{html}");
+    assert!(html.contains(&format!(r#"content="http://photos.example.com/api/assets/{photo}/thumbnail?key={key}""#)), "{html}");
+    assert_eq!(card.headers["cache-control"], "no-store");
+    assert_eq!(page("/s/ski".to_string()).await.bytes, card.bytes, "by slug alike");
+    assert_eq!(page("/share/not-a-key".to_string()).await.status, StatusCode::NOT_FOUND);
+
+    let guarded = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": album, "password": "secret"}))).await.body;
+    let private = page(format!("/share/{}", guarded["key"].as_str().unwrap())).await;
+    assert_eq!(private.status, StatusCode::OK);
+    assert!(!String::from_utf8_lossy(&private.bytes).contains("og:"), "a password-protected link shows no card");
+    drop(server);
+    std::fs::remove_dir_all(build).unwrap();
+}
+
 #[tokio::test]
 async fn without_a_web_build_other_paths_are_json_404s() {
     let server = TestServer::start().await;
