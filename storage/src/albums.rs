@@ -300,6 +300,12 @@ pub async fn add_assets(pool: &PgPool, album_id: Uuid, asset_ids: &[Uuid]) -> Re
     Ok(added > 0)
 }
 
+/// Takes assets out of every album (they moved to the locked folder).
+pub async fn remove_assets_from_all(pool: &PgPool, asset_ids: &[Uuid]) -> Result<()> {
+    sqlx::query!(r#"DELETE FROM album_asset WHERE "assetId" = ANY($1)"#, asset_ids).execute(pool).await?;
+    Ok(())
+}
+
 pub async fn remove_assets(pool: &PgPool, album_id: Uuid, asset_ids: &[Uuid]) -> Result<()> {
     sqlx::query!(r#"DELETE FROM album_asset WHERE "albumId" = $1 AND "assetId" = ANY($2)"#, album_id, asset_ids)
         .execute(pool)

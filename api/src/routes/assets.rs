@@ -57,6 +57,9 @@ pub async fn statistics(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<AssetStatsQuery>,
 ) -> ApiResult<Json<AssetStatsResponseDto>> {
+    if query.visibility == Some(AssetVisibility::Locked) {
+        crate::access::require_elevated(&auth)?;
+    }
     statistics_of(&state, auth.user.id, query).await
 }
 

@@ -66,6 +66,11 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
 pub async fn apply(state: &AppState, ids: &[Uuid], asset: &AssetEdit, exif: &ExifEdit) -> ApiResult<()> {
     assets::edit_exif(&state.db, ids, exif).await?;
     assets::edit(&state.db, ids, asset).await?;
+    // The locked folder is private: what goes there leaves every album (and so every album
+    // member's and shared link's sight).
+    if asset.visibility == Some(darkroom_storage::assets::AssetVisibility::Locked) {
+        darkroom_storage::albums::remove_assets_from_all(&state.db, ids).await?;
+    }
     Ok(())
 }
 
