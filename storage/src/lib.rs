@@ -1,6 +1,7 @@
 //! Darkroom's storage layer: PostgreSQL repositories (one module per table family),
 //! database preparation (vector extension, migrations) and the on-disk media layout.
 
+pub mod activities;
 pub mod albums;
 pub mod api_keys;
 pub mod asset_jobs;

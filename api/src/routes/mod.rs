@@ -1,6 +1,7 @@
 //! The API's route table. Each line names method(s), path, who may call it and the handler;
 //! the same table builds the router and is exported for the conformance tests.
 
+mod activities;
 mod albums;
 mod api_keys;
 pub mod asset_dto;
@@ -216,6 +217,12 @@ api_routes! {
     // Timeline
     GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;
     GET "/timeline/bucket", Access::shared(P::AssetRead) => timeline::bucket;
+
+    // Album activity
+    GET "/activities", Access::permission(P::ActivityRead) => activities::list;
+    POST "/activities", Access::permission(P::ActivityCreate) => activities::create;
+    GET "/activities/statistics", Access::permission(P::ActivityStatistics) => activities::statistics;
+    DELETE "/activities/{id}", Access::permission(P::ActivityDelete) => activities::delete;
 
     // Shared links
     GET "/shared-links", Access::permission(P::SharedLinkRead) => shared_links::list;
