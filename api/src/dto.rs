@@ -154,6 +154,21 @@ impl BulkIdsDto {
     }
 }
 
+/// One id's outcome in a bulk change (`error`: `duplicate`, `no_permission`, `not_found`, …).
+#[derive(Debug, Serialize)]
+pub struct BulkIdResponseDto {
+    id: Uuid,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+impl BulkIdResponseDto {
+    pub fn of(id: Uuid, error: Option<&'static str>) -> Self {
+        Self { id, success: error.is_none(), error }
+    }
+}
+
 /// An empty JSON object, for bodies with no fields.
 #[derive(Debug, Default, Deserialize)]
 pub struct Empty {}

@@ -22,6 +22,7 @@ pub mod timeline;
 pub mod shared_links;
 pub mod sync;
 pub mod system_metadata;
+pub mod tags;
 pub mod users;
 pub mod version_history;
 

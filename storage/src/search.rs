@@ -53,6 +53,8 @@ pub struct SearchFilter {
     pub without_stacked: bool,
     /// Only assets with an EXIF row (`withExif`).
     pub requires_exif: bool,
+    /// Assets with every one of these tags (or tags below them); `Some([])`: with no tag.
+    pub tag_ids: Option<Vec<Uuid>>,
 }
 
 /// How results are ordered.
@@ -80,7 +82,7 @@ fn field(filter: &FieldFilter) -> (bool, Option<&str>) {
     (filter.is_some(), filter.as_ref().and_then(|v| v.as_deref()))
 }
 
-/// The query with the filters between `$head` and `$tail`; the filters are `$1`–`$41`, any
+/// The query with the filters between `$head` and `$tail`; the filters are `$1`–`$42`, any
 /// further parameters follow them.
 macro_rules! filtered {
     ($macro:ident, $filter:expr, $head:tt, $tail:tt $(, $extra:expr)*) => {{
@@ -115,7 +117,10 @@ macro_rules! filtered {
                   AND ($38::bool IS NULL OR $38 = (a."livePhotoVideoId" IS NOT NULL))
                   AND (NOT $39 OR NOT EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id))
                   AND (NOT $40 OR a."stackId" IS NULL)
-                  AND (NOT $41 OR e."assetId" IS NOT NULL)"#
+                  AND (NOT $41 OR e."assetId" IS NOT NULL)
+                  AND ($42::uuid[] IS NULL OR CASE WHEN cardinality($42) = 0 THEN NOT EXISTS (SELECT 1 FROM tag_asset ta WHERE ta."assetId" = a.id)
+                       ELSE (SELECT count(DISTINCT c.id_ancestor) FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant
+                             WHERE ta."assetId" = a.id AND c.id_ancestor = ANY($42)) = cardinality($42) END)"#
                 + $tail,
             f.owners.as_deref(),
             &f.album_ids,
@@ -157,7 +162,8 @@ macro_rules! filtered {
             f.is_motion,
             f.is_not_in_album,
             f.without_stacked,
-            f.requires_exif
+            f.requires_exif,
+            f.tag_ids.as_deref()
             $(, $extra)*
         )
     }};
@@ -170,12 +176,12 @@ pub async fn find(pool: &PgPool, filter: &SearchFilter, order: SearchOrder, min_
         query_scalar,
         filter,
         "SELECT a.id",
-        r#" AND ($42::bigint IS NULL OR e."fileSizeInByte" > $42)
-            ORDER BY CASE WHEN $43 = 'random' THEN random() END,
-                     CASE WHEN $43 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
-                     CASE WHEN $43 = 'asc' THEN a."fileCreatedAt" END ASC,
-                     CASE WHEN $43 = 'desc' THEN a."fileCreatedAt" END DESC
-            LIMIT $44 OFFSET $45"#,
+        r#" AND ($43::bigint IS NULL OR e."fileSizeInByte" > $43)
+            ORDER BY CASE WHEN $44 = 'random' THEN random() END,
+                     CASE WHEN $44 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
+                     CASE WHEN $44 = 'asc' THEN a."fileCreatedAt" END ASC,
+                     CASE WHEN $44 = 'desc' THEN a."fileCreatedAt" END DESC
+            LIMIT $45 OFFSET $46"#,
         min_file_size,
         order.as_str(),
         limit,

@@ -22,6 +22,8 @@ pub struct TimelineFilter {
     pub bbox: Option<[f64; 4]>,
     /// Months by upload time instead of by when the photo was taken.
     pub by_created_at: bool,
+    /// Only assets with this tag or one below it.
+    pub tag_id: Option<Uuid>,
 }
 
 impl TimelineFilter {
@@ -57,6 +59,7 @@ pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) ->
                AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
                AND ($7::float8 IS NULL OR EXISTS (SELECT 1 FROM asset_exif e WHERE e."assetId" = a.id AND e.latitude BETWEEN $8 AND $11
                     AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
+               AND ($12::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $12 AND ta."assetId" = a.id))
              GROUP BY 1
            ) months
            ORDER BY month DESC"#,
@@ -71,6 +74,7 @@ pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) ->
         filter.by_created_at,
         east,
         north,
+        filter.tag_id,
     )
     .fetch_all(pool)
     .await
@@ -138,6 +142,7 @@ pub async fn bucket(pool: &PgPool, filter: &TimelineFilter, month: NaiveDate, as
                   AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
              AND ($9 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $12::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $13::date))
              AND (NOT $9 OR (a."createdAt" >= $14 AND a."createdAt" < $15))
+             AND ($16::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $16 AND ta."assetId" = a.id))
            ORDER BY CASE WHEN $9 THEN a."createdAt" ELSE (a."localDateTime" AT TIME ZONE 'UTC')::date::timestamptz END DESC, a."fileCreatedAt" DESC"#,
         filter.owners.as_deref(),
         filter.album_id,
@@ -154,6 +159,7 @@ pub async fn bucket(pool: &PgPool, filter: &TimelineFilter, month: NaiveDate, as
         end.date_naive(),
         start,
         end,
+        filter.tag_id,
     )
     .fetch_all(pool)
     .await?;

@@ -49,6 +49,7 @@ pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobErro
         (BACKGROUND, "SessionCleanup") => maintenance::session_cleanup(state).await,
         (BACKGROUND, "AuditTableCleanup") => maintenance::audit_table_cleanup(state).await,
         (BACKGROUND, "UserSyncUsage") => maintenance::user_sync_usage(state).await,
+        (BACKGROUND, "TagCleanup") => maintenance::tag_cleanup(state).await,
         (BACKUP, "DatabaseBackup") => backup::database_backup(state).await,
         (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
     }

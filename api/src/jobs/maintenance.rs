@@ -88,3 +88,10 @@ pub async fn user_sync_usage(state: &AppState) -> Result<(), JobError> {
     maintenance::sync_quota_usage(&state.db).await?;
     Ok(())
 }
+
+/// Tags on no asset (nor any tag below them) go.
+pub async fn tag_cleanup(state: &AppState) -> Result<(), JobError> {
+    let deleted = darkroom_storage::tags::delete_empty(&state.db).await?;
+    tracing::info!(count = deleted, "deleted empty tags");
+    Ok(())
+}

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::{BulkIdsDto, UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
+use crate::dto::{BulkIdResponseDto, BulkIdsDto, UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::preferences;
@@ -354,19 +354,6 @@ pub async fn map_markers(State(state): State<AppState>, Auth(auth): Auth, IdPath
     ))
 }
 
-#[derive(Debug, Serialize)]
-pub struct BulkIdResponseDto {
-    id: Uuid,
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-}
-
-impl BulkIdResponseDto {
-    fn of(id: Uuid, error: Option<&'static str>) -> Self {
-        Self { id, success: error.is_none(), error }
-    }
-}
 
 /// Adds assets to an album, answering per id: added, `duplicate` or `no_permission`.
 async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids: &[Uuid]) -> ApiResult<Vec<BulkIdResponseDto>> {

@@ -138,7 +138,7 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
         ManualJobName::UserCleanup => (jobs::BACKGROUND, "UserDeleteCheck"),
         ManualJobName::BackupDatabase => (jobs::BACKUP, "DatabaseBackup"),
         ManualJobName::PersonCleanup => return Err(ApiError::bad_request("People (face recognition) are not in this version of Darkroom yet")),
-        ManualJobName::TagCleanup => return Err(ApiError::bad_request("Tags are not in this version of Darkroom yet")),
+        ManualJobName::TagCleanup => (jobs::BACKGROUND, "TagCleanup"),
         ManualJobName::MemoryCleanup | ManualJobName::MemoryCreate => return Err(ApiError::bad_request("Memories are not in this version of Darkroom yet")),
         _ => return Err(ApiError::bad_request("Integrity checks are not in this version of Darkroom yet")),
     };

@@ -23,6 +23,7 @@ mod system_config;
 mod resumable;
 mod sync;
 mod system_metadata;
+mod tags;
 mod timeline;
 mod trash;
 mod users;
@@ -204,6 +205,17 @@ api_routes! {
     DELETE "/duplicates", Access::permission(P::DuplicateDelete) => duplicates::dismiss_many;
     DELETE "/duplicates/{id}", Access::permission(P::DuplicateDelete) => duplicates::dismiss_one;
     GET "/map/markers", Access::permission(P::MapRead) => map::markers;
+
+    // Tags
+    GET "/tags", Access::permission(P::TagRead) => tags::list;
+    POST "/tags", Access::permission(P::TagCreate) => tags::create;
+    PUT "/tags", Access::permission(P::TagCreate) => tags::upsert;
+    PUT "/tags/assets", Access::permission(P::TagAsset) => tags::tag_many;
+    GET "/tags/{id}", Access::permission(P::TagRead) => tags::get;
+    PUT "/tags/{id}", Access::permission(P::TagUpdate) => tags::update;
+    DELETE "/tags/{id}", Access::permission(P::TagDelete) => tags::delete;
+    PUT "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::add_assets;
+    DELETE "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::remove_assets;
 
     // Search by metadata
     POST "/search/metadata", Access::shared(P::AssetRead) => search::metadata;

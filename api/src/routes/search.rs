@@ -184,14 +184,19 @@ impl SearchFilterDto {
             is_not_in_album: self.is_not_in_album == Some(true) && self.album_ids.is_empty(),
             without_stacked: self.with_stacked == Some(false),
             requires_exif: self.with_exif == Some(true),
+            tag_ids: match &self.tag_ids {
+                Some(Some(tags)) if tags.is_empty() => None,
+                Some(Some(tags)) => Some(uuid_list(&mut ignored, "", tags)),
+                Some(None) => Some(Vec::new()),
+                None => None,
+            },
             ..SearchFilter::default()
         }
     }
 
-    /// Filters on things this version does not have (people, tags, recognised text) match
-    /// nothing — except asking for assets without tags, which all are.
+    /// Filters on things this version does not have (people, recognised text) match nothing.
     fn matches_nothing(&self) -> bool {
-        !self.person_ids.is_empty() || matches!(&self.tag_ids, Some(Some(tags)) if !tags.is_empty()) || self.ocr.as_deref().is_some_and(|o| !o.trim().is_empty())
+        !self.person_ids.is_empty() || self.ocr.as_deref().is_some_and(|o| !o.trim().is_empty())
     }
 }
 

@@ -137,8 +137,10 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
     if let Some(user) = user_id {
         access::require_timeline(state, auth, user, visibility == Some(Visibility::Archive)).await?;
     }
-    if query.tag_id.is_some() {
-        // No tags exist in this version, so none is the caller's.
+    let tag_id = parse(&query.tag_id);
+    if let Some(tag) = tag_id
+        && darkroom_storage::tags::owned(&state.db, auth.user.id, &[tag]).await?.is_empty()
+    {
         return Err(access::denied(Permission::TagRead));
     }
     if query.with_partners == Some(true)
@@ -169,6 +171,7 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
         with_stacked: query.with_stacked == Some(true),
         bbox: query.bbox.as_deref().and_then(|b| parse_bbox(b).ok()),
         by_created_at: query.order_by == Some(OrderBy::CreatedAt),
+        tag_id,
     }))
 }
 
