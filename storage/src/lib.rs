@@ -11,6 +11,7 @@ pub mod duplicates;
 mod error;
 pub mod maintenance;
 pub mod map;
+pub mod memories;
 pub mod media_layout;
 pub mod partners;
 pub mod queue;

@@ -303,6 +303,40 @@ sync_stream! {
 }
 
 sync_stream! {
+    /// `user`'s memories (SyncMemoryV1).
+    memories(user: Uuid) => r#"SELECT m."updateId" AS "ack!", json_build_object('id', m.id, 'createdAt', sync_iso(m."createdAt"), 'updatedAt', sync_iso(m."updatedAt"),
+                  'deletedAt', sync_iso(m."deletedAt"), 'ownerId', m."ownerId", 'type', m.type, 'data', m.data, 'isSaved', m."isSaved",
+                  'memoryAt', sync_iso(m."memoryAt"), 'seenAt', sync_iso(m."seenAt"), 'showAt', sync_iso(m."showAt"),
+                  'hideAt', sync_iso(m."hideAt"))::text AS "data!", false AS "removed!"
+           FROM memory m WHERE m."ownerId" = $1
+             AND m."updateId" < $4 AND ($2::uuid IS NULL OR m."updateId" > $2) AND ($3::uuid IS NULL OR m."updateId" <= $3)
+           ORDER BY m."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// `user`'s deleted memories (SyncMemoryDeleteV1).
+    memory_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('memoryId', x."memoryId")::text AS "data!", false AS "removed!" FROM memory_audit x WHERE x."userId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Which assets `user`'s memories hold (SyncMemoryAssetV1).
+    memory_assets(user: Uuid) => r#"SELECT ma."updateId" AS "ack!", json_build_object('memoryId', ma."memoriesId", 'assetId', ma."assetId")::text AS "data!", false AS "removed!"
+           FROM memory_asset ma JOIN memory m ON m.id = ma."memoriesId" WHERE m."ownerId" = $1
+             AND ma."updateId" < $4 AND ($2::uuid IS NULL OR ma."updateId" > $2) AND ($3::uuid IS NULL OR ma."updateId" <= $3)
+           ORDER BY ma."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Assets taken out of `user`'s memories (SyncMemoryAssetDeleteV1).
+    memory_asset_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('memoryId', x."memoryId", 'assetId', x."assetId")::text AS "data!", false AS "removed!"
+           FROM memory_asset_audit x JOIN memory m ON m.id = x."memoryId" WHERE m."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
     /// Changes to assets already in `albums` by `added_until` (SyncAssetV2).
     album_asset_updates(albums: &[Uuid], viewer: Uuid, added_until: Uuid) => r#"SELECT a."updateId" AS "ack!", sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2)::text AS "data!", false AS "removed!"
            FROM asset a WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = ANY($1) AND aa."updateId" <= $3)

@@ -767,7 +767,7 @@ async fn database_backups_by_hand_and_on_schedule() {
     assert!(sql.contains("CREATE TABLE public.asset ") && sql.contains("admin@immich.cloud"), "a full dump with the data");
 
     // Jobs Darkroom does not have, and queues nobody starts by name.
-    for name in ["tag-cleanup", "memory-create"] {
+    for name in ["person-cleanup", "integrity-missing-files"] {
         assert_eq!(server.call(Method::POST, "/api/jobs", Some(&admin), Some(json!({ "name": name }))).await.status, StatusCode::BAD_REQUEST);
     }
     assert_eq!(server.call(Method::POST, "/api/jobs", Some(&admin), Some(json!({"name": "format-disk"}))).await.status, StatusCode::BAD_REQUEST);

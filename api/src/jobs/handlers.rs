@@ -50,6 +50,8 @@ pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobErro
         (BACKGROUND, "AuditTableCleanup") => maintenance::audit_table_cleanup(state).await,
         (BACKGROUND, "UserSyncUsage") => maintenance::user_sync_usage(state).await,
         (BACKGROUND, "TagCleanup") => maintenance::tag_cleanup(state).await,
+        (BACKGROUND, "MemoryGenerate") => maintenance::memory_generate(state).await,
+        (BACKGROUND, "MemoryCleanup") => maintenance::memory_cleanup(state).await,
         (BACKUP, "DatabaseBackup") => backup::database_backup(state).await,
         (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
     }

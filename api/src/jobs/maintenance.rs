@@ -95,3 +95,55 @@ pub async fn tag_cleanup(state: &AppState) -> Result<(), JobError> {
     tracing::info!(count = deleted, "deleted empty tags");
     Ok(())
 }
+
+/// Immich's "on this day": for the days around today not yet done, a memory per earlier year
+/// with photos taken on that day, for every user. Progress is kept in system metadata
+/// (`memories-state`), so a day is never done twice.
+pub async fn memory_generate(state: &AppState) -> Result<(), JobError> {
+    use chrono::{Datelike, NaiveDate};
+    const KEY: &str = "memories-state";
+    let today = Utc::now().date_naive();
+    let start = today - chrono::Duration::days(3);
+    let saved = darkroom_storage::system_metadata::get(&state.db, KEY).await?;
+    let mut done: NaiveDate = saved
+        .as_ref()
+        .and_then(|s| s["lastOnThisDayDate"].as_str())
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.date_naive())
+        .unwrap_or(start);
+    let users = darkroom_storage::memories::active_users(&state.db).await?;
+    for offset in 0..7 {
+        let target = start + chrono::Duration::days(offset);
+        if done >= target {
+            continue;
+        }
+        for &user in &users {
+            let years = darkroom_storage::memories::on_this_day(&state.db, user, target.month() as i32, target.day() as i32, target.year()).await?;
+            for (year, asset_ids) in years {
+                let Some(memory_day) = NaiveDate::from_ymd_opt(year, target.month(), target.day()) else { continue };
+                let memory = darkroom_storage::memories::NewMemory {
+                    owner_id: user,
+                    memory_type: "on_this_day".into(),
+                    data: json!({ "year": year }),
+                    memory_at: memory_day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+                    is_saved: false,
+                    seen_at: None,
+                    show_at: target.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+                    hide_at: target.and_hms_milli_opt(23, 59, 59, 999).map(|t| t.and_utc()),
+                    asset_ids,
+                };
+                darkroom_storage::memories::create(&state.db, &memory).await?;
+            }
+        }
+        done = target;
+        let progress = json!({ "lastOnThisDayDate": target.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().to_rfc3339() });
+        darkroom_storage::system_metadata::set(&state.db, KEY, &progress).await?;
+    }
+    Ok(())
+}
+
+pub async fn memory_cleanup(state: &AppState) -> Result<(), JobError> {
+    let deleted = darkroom_storage::memories::cleanup(&state.db).await?;
+    tracing::info!(count = deleted, "deleted old unsaved memories");
+    Ok(())
+}

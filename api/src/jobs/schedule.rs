@@ -70,9 +70,12 @@ pub async fn queue_nightly(state: &AppState, config: &Value) {
     let tasks = &config["nightlyTasks"];
     let enabled = |name: &str| tasks[name].as_bool().unwrap_or(true);
     if enabled("databaseCleanup") {
-        for name in ["AssetDeleteCheck", "UserDeleteCheck", "SessionCleanup", "AuditTableCleanup"] {
+        for name in ["AssetDeleteCheck", "UserDeleteCheck", "MemoryCleanup", "SessionCleanup", "AuditTableCleanup"] {
             enqueue(state, BACKGROUND, name, vec![json!({})]).await;
         }
+    }
+    if enabled("generateMemories") {
+        enqueue(state, BACKGROUND, "MemoryGenerate", vec![json!({})]).await;
     }
     if enabled("syncQuotaUsage") {
         enqueue(state, BACKGROUND, "UserSyncUsage", vec![json!({})]).await;

@@ -139,7 +139,8 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
         ManualJobName::BackupDatabase => (jobs::BACKUP, "DatabaseBackup"),
         ManualJobName::PersonCleanup => return Err(ApiError::bad_request("People (face recognition) are not in this version of Darkroom yet")),
         ManualJobName::TagCleanup => (jobs::BACKGROUND, "TagCleanup"),
-        ManualJobName::MemoryCleanup | ManualJobName::MemoryCreate => return Err(ApiError::bad_request("Memories are not in this version of Darkroom yet")),
+        ManualJobName::MemoryCleanup => (jobs::BACKGROUND, "MemoryCleanup"),
+        ManualJobName::MemoryCreate => (jobs::BACKGROUND, "MemoryGenerate"),
         _ => return Err(ApiError::bad_request("Integrity checks are not in this version of Darkroom yet")),
     };
     jobs::enqueue(&state, queue, name, vec![json!({})]).await;

@@ -13,6 +13,7 @@ mod download;
 mod duplicates;
 mod jobs;
 mod map;
+mod memories;
 mod partners;
 mod search;
 mod server;
@@ -205,6 +206,16 @@ api_routes! {
     DELETE "/duplicates", Access::permission(P::DuplicateDelete) => duplicates::dismiss_many;
     DELETE "/duplicates/{id}", Access::permission(P::DuplicateDelete) => duplicates::dismiss_one;
     GET "/map/markers", Access::permission(P::MapRead) => map::markers;
+
+    // Memories
+    GET "/memories", Access::permission(P::MemoryRead) => memories::search;
+    POST "/memories", Access::permission(P::MemoryCreate) => memories::create;
+    GET "/memories/statistics", Access::permission(P::MemoryStatistics) => memories::statistics;
+    GET "/memories/{id}", Access::permission(P::MemoryRead) => memories::get;
+    PUT "/memories/{id}", Access::permission(P::MemoryUpdate) => memories::update;
+    DELETE "/memories/{id}", Access::permission(P::MemoryDelete) => memories::delete;
+    PUT "/memories/{id}/assets", Access::permission(P::MemoryAssetCreate) => memories::add_assets;
+    DELETE "/memories/{id}/assets", Access::permission(P::MemoryAssetDelete) => memories::remove_assets;
 
     // Tags
     GET "/tags", Access::permission(P::TagRead) => tags::list;

@@ -163,6 +163,10 @@ enum Source<'a> {
     AlbumAssetExifs(&'a [Uuid]),
     AlbumAssetUpdates(&'a [Uuid], Uuid, Uuid),
     AlbumAssetExifUpdates(&'a [Uuid], Uuid),
+    Memories(Uuid),
+    MemoryDeletes(Uuid),
+    MemoryAssets(Uuid),
+    MemoryAssetDeletes(Uuid),
 }
 
 async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_storage::Result<Vec<SyncRow>> {
@@ -191,6 +195,10 @@ async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_sto
         Source::AlbumAssetExifs(albums) => store::album_asset_exifs(db, albums, window).await,
         Source::AlbumAssetUpdates(albums, viewer, added_until) => store::album_asset_updates(db, albums, viewer, added_until, window).await,
         Source::AlbumAssetExifUpdates(albums, added_until) => store::album_asset_exif_updates(db, albums, added_until, window).await,
+        Source::Memories(user) => store::memories(db, user, window).await,
+        Source::MemoryDeletes(user) => store::memory_deletes(db, user, window).await,
+        Source::MemoryAssets(user) => store::memory_assets(db, user, window).await,
+        Source::MemoryAssetDeletes(user) => store::memory_asset_deletes(db, user, window).await,
     }
 }
 
@@ -385,8 +393,16 @@ impl Sync<'_> {
                 self.send_new("AssetMetadataDeleteV1", Source::AssetMetadataDeletes(me)).await?;
                 self.send_new("AssetMetadataV1", Source::AssetMetadata(me)).await?;
             }
-            // Memories, people and faces, OCR and edits do not exist in this version: there is
-            // never anything of theirs to send.
+            "MemoriesV1" => {
+                self.send_new("MemoryDeleteV1", Source::MemoryDeletes(me)).await?;
+                self.send_new("MemoryV1", Source::Memories(me)).await?;
+            }
+            "MemoryToAssetsV1" => {
+                self.send_new("MemoryToAssetDeleteV1", Source::MemoryAssetDeletes(me)).await?;
+                self.send_new("MemoryToAssetV1", Source::MemoryAssets(me)).await?;
+            }
+            // People and faces, OCR and edits do not exist in this version: there is never
+            // anything of theirs to send.
             _ => {}
         }
         Ok(())
