@@ -169,6 +169,44 @@ impl BulkIdResponseDto {
     }
 }
 
+/// Outcomes of adding `ids` to a collection that already holds `present`, where the caller
+/// may add `allowed`: each id's result, and the ids to add (once each).
+pub fn bulk_add(ids: Vec<Uuid>, present: &[Uuid], allowed: &[Uuid]) -> (Vec<BulkIdResponseDto>, Vec<Uuid>) {
+    let mut added = Vec::new();
+    let results = ids
+        .into_iter()
+        .map(|id| {
+            let error = if present.contains(&id) || added.contains(&id) {
+                Some("duplicate")
+            } else if !allowed.contains(&id) {
+                Some("no_permission")
+            } else {
+                added.push(id);
+                None
+            };
+            BulkIdResponseDto::of(id, error)
+        })
+        .collect();
+    (results, added)
+}
+
+/// Outcomes of removing `ids` from a collection that holds `present`, and the ids to remove.
+pub fn bulk_remove(ids: Vec<Uuid>, present: &[Uuid]) -> (Vec<BulkIdResponseDto>, Vec<Uuid>) {
+    let mut removed = Vec::new();
+    let results = ids
+        .into_iter()
+        .map(|id| {
+            if present.contains(&id) && !removed.contains(&id) {
+                removed.push(id);
+                BulkIdResponseDto::of(id, None)
+            } else {
+                BulkIdResponseDto::of(id, Some("not_found"))
+            }
+        })
+        .collect();
+    (results, removed)
+}
+
 /// An empty JSON object, for bodies with no fields.
 #[derive(Debug, Default, Deserialize)]
 pub struct Empty {}

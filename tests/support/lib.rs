@@ -289,6 +289,18 @@ impl TestServer {
         self.login(email, "password").await
     }
 
+    /// Waits until the asset's thumbnails exist (its metadata was read before them), so the
+    /// test sees it as clients will.
+    pub async fn wait_until_processed(&self, token: &str, id: &str) {
+        for _ in 0..200 {
+            if self.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{id} was never processed");
+    }
+
     /// Changes the system config as an admin would in the web's settings.
     pub async fn update_config(&self, admin: &str, change: impl FnOnce(&mut Value)) {
         let mut config = self.call(Method::GET, "/api/system-config", Some(admin), None).await.body;

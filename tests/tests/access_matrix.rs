@@ -3,7 +3,6 @@
 //! link, API key without the permission — must answer exactly as allowed, and a refusal must
 //! carry none of the asset's bytes.
 
-use std::time::Duration;
 
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
@@ -57,13 +56,8 @@ async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
     std::fs::remove_file(&path).unwrap();
     let reply = server.upload(token, "secret-beach.jpg", &bytes, &[]).await;
     let id = reply.body["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        if server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 async fn user_id(server: &TestServer, token: &str) -> String {

@@ -14,13 +14,8 @@ async fn upload_taken(server: &TestServer, token: &str, seed: u32, taken: &str) 
     std::fs::remove_file(&path).unwrap();
     let reply = server.upload(token, "day.png", &bytes, &[("fileCreatedAt", taken), ("fileModifiedAt", taken)]).await;
     let id = reply.body["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        if server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,5 @@
 //! Organising a library: stacks, duplicate groups and the map.
 
-use std::time::Duration;
 
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
@@ -14,13 +13,8 @@ async fn upload(server: &TestServer, token: &str, seed: u32, gps: bool) -> Strin
     let reply = server.upload(token, "photo.jpg", &bytes, &[]).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        if server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 fn asset_ids(stack: &Value) -> Vec<String> {

@@ -1,7 +1,6 @@
 //! Searching by metadata: every filter family, paging, counts, random picks, large files,
 //! suggestions and places; partners only when shown in the timeline; locked needs the PIN.
 
-use std::time::Duration;
 
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
@@ -15,13 +14,8 @@ async fn upload(server: &TestServer, token: &str, name: &str, exif: bool, seed: 
     let reply = server.upload(token, name, &bytes, &[]).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        if server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 async fn search(server: &TestServer, token: &str, body: Value) -> Value {

@@ -58,13 +58,8 @@ async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
     let reply = server.upload(token, "photo.png", &bytes, &[]).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        if server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 /// Waits until no job is queued or running, so assets stop changing under the test.

@@ -1,7 +1,6 @@
 //! The web timeline and partners: month buckets and columnar months, every filter's rules,
 //! and what a partner, an album member and a shared link may see.
 
-use std::time::Duration;
 
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
@@ -16,14 +15,8 @@ async fn upload(server: &TestServer, token: &str, seed: u32, taken: &str) -> Str
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_string();
     // The timeline shows assets once their metadata (and so their local time) is read.
-    for _ in 0..200 {
-        let asset = server.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body;
-        if asset["thumbhash"].is_string() {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} was never processed");
+    server.wait_until_processed(token, &id).await;
+    id
 }
 
 async fn get(server: &TestServer, token: &str, path: &str) -> (StatusCode, Value) {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::{BulkIdResponseDto, BulkIdsDto, serialize_iso, serialize_iso_opt};
+use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::routes::asset_dto::AssetResponseDto;
@@ -262,19 +262,7 @@ pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(
     let ids = body.ids();
     let present = memories::contains(&state.db, id, &ids).await?;
     let allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?;
-    let mut added = Vec::new();
-    let mut results = Vec::new();
-    for asset in ids {
-        let error = if present.contains(&asset) || added.contains(&asset) {
-            Some("duplicate")
-        } else if !allowed.contains(&asset) {
-            Some("no_permission")
-        } else {
-            added.push(asset);
-            None
-        };
-        results.push(BulkIdResponseDto::of(asset, error));
-    }
+    let (results, added) = bulk_add(ids, &present, &allowed);
     memories::change_assets(&state.db, id, &added, &[]).await?;
     Ok(Json(results))
 }
@@ -284,18 +272,7 @@ pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPa
     find(&state, &auth, Permission::MemoryUpdate, id).await?;
     let ids = body.ids();
     let present = memories::contains(&state.db, id, &ids).await?;
-    let mut removed = Vec::new();
-    let results = ids
-        .into_iter()
-        .map(|asset| {
-            if present.contains(&asset) && !removed.contains(&asset) {
-                removed.push(asset);
-                BulkIdResponseDto::of(asset, None)
-            } else {
-                BulkIdResponseDto::of(asset, Some("not_found"))
-            }
-        })
-        .collect();
+    let (results, removed) = bulk_remove(ids, &present);
     memories::change_assets(&state.db, id, &[], &removed).await?;
     Ok(Json(results))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::{BulkIdResponseDto, BulkIdsDto, nullable, serialize_iso};
+use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, nullable, serialize_iso};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
@@ -199,21 +199,9 @@ pub async fn tag_many(State(state): State<AppState>, Auth(auth): Auth, ValidJson
 pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
-    let already = tags::tagged(&state.db, id, &ids).await?;
+    let present = tags::tagged(&state.db, id, &ids).await?;
     let allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?;
-    let mut results = Vec::new();
-    let mut added = Vec::new();
-    for asset in ids {
-        let error = if already.contains(&asset) || added.contains(&asset) {
-            Some("duplicate")
-        } else if !allowed.contains(&asset) {
-            Some("no_permission")
-        } else {
-            added.push(asset);
-            None
-        };
-        results.push(BulkIdResponseDto::of(asset, error));
-    }
+    let (results, added) = bulk_add(ids, &present, &allowed);
     tags::tag_assets(&state.db, &[id], &added).await?;
     Ok(Json(results))
 }
@@ -223,18 +211,7 @@ pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPa
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
     let present = tags::tagged(&state.db, id, &ids).await?;
-    let mut removed = Vec::new();
-    let results = ids
-        .into_iter()
-        .map(|asset| {
-            if present.contains(&asset) && !removed.contains(&asset) {
-                removed.push(asset);
-                BulkIdResponseDto::of(asset, None)
-            } else {
-                BulkIdResponseDto::of(asset, Some("not_found"))
-            }
-        })
-        .collect();
+    let (results, removed) = bulk_remove(ids, &present);
     tags::untag_assets(&state.db, id, &removed).await?;
     Ok(Json(results))
 }
