@@ -37,6 +37,8 @@ async fn a_hierarchy_of_tags_on_assets_owner_only() {
     // Tagging.
     let added = server.call(Method::PUT, &format!("/api/tags/{paris}/assets"), Some(&owner), Some(json!({"ids": [beach, beach, theirs]}))).await.body;
     assert_eq!(added, json!([{"id": beach, "success": true}, {"id": beach, "success": false, "error": "duplicate"}, {"id": theirs, "success": false, "error": "no_permission"}]));
+    let shown = server.call(Method::GET, &format!("/api/assets/{beach}"), Some(&owner), None).await.body;
+    assert_eq!((shown["tags"][0]["value"].clone(), shown["tags"][0]["name"].clone()), (json!("Travel/France/Paris"), json!("Paris")));
     let bulk = server.call(Method::PUT, "/api/tags/assets", Some(&owner), Some(json!({"tagIds": [travel_id], "assetIds": [city, theirs]}))).await.body;
     assert_eq!(bulk, json!({"count": 1}), "only the owner's asset");
 

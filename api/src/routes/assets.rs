@@ -67,14 +67,15 @@ pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): Id
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
     let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     // Link guests see no owner, and only the basics when the link hides metadata.
-    let dto = match &auth.shared_link {
-        Some(link) if !link.show_exif => AssetResponseDto::sanitized(&asset),
+    let mut dto = match &auth.shared_link {
+        Some(link) if !link.show_exif => return Ok(Json(AssetResponseDto::sanitized(&asset))),
         Some(_) => serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).map_err(ApiError::internal)?,
         None => {
             let owner = users::get(&state.db, asset.owner_id, true).await?;
             serde_json::to_value(AssetResponseDto::new(asset, auth.user.id, owner.as_ref())).map_err(ApiError::internal)?
         }
     };
+    dto["tags"] = serde_json::to_value(super::tags::of_asset(&state, id).await?).map_err(ApiError::internal)?;
     Ok(Json(dto))
 }
 

@@ -39,6 +39,11 @@ impl From<Tag> for TagResponseDto {
     }
 }
 
+/// The tags directly on an asset, as its response lists them.
+pub async fn of_asset(state: &AppState, asset: Uuid) -> ApiResult<Vec<TagResponseDto>> {
+    Ok(tags::of_assets(&state.db, &[asset]).await?.into_iter().map(|(_, tag)| tag.into()).collect())
+}
+
 /// `#abc`, `#abcd`, `#aabbcc` or `#aabbccdd` (the `#` may be left out).
 fn hex_color(raw: &str) -> Option<String> {
     let digits = raw.strip_prefix('#').unwrap_or(raw);
