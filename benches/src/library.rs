@@ -6,6 +6,7 @@
 //!    through the same driver, without HTTP, auth or JSON).
 //! 2. A first full `/sync/stream` of `AssetsV2` over all 1,000,000 assets: assets/s and how
 //!    much the server's RSS grows meanwhile.
+//! 3. `/search/metadata` (a camera, a date range, a file name; first and a deep page): p50/p99.
 //!
 //! ```sh
 //! cargo build --release -p darkroom-api -p darkroom-benches && target/release/darkroom-library-bench
@@ -128,6 +129,32 @@ async fn main() -> Result<()> {
         println!("/timeline/buckets (1,000,000 assets, 240 months): p50 {b50:.1} ms, p99 {b99:.1} ms; query alone p50 {s50:.1} ms, p99 {s99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", b50 / s50);
         let ((m50, m99), (q50, q99)) = (summary(bucket), summary(bucket_sql));
         println!("/timeline/bucket (June 2024, {month} assets): p50 {m50:.1} ms, p99 {m99:.1} ms; query alone p50 {q50:.1} ms, p99 {q99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", m50 / q50);
+    }
+
+    if matches!(which.as_str(), "all" | "search") {
+        let searches = [
+            serde_json::json!({"make": "Bench", "size": 250}),
+            serde_json::json!({"takenAfter": "2015-01-01T00:00:00Z", "takenBefore": "2015-12-31T23:59:59Z", "size": 250}),
+            serde_json::json!({"originalFileName": "IMG_4242", "size": 250}),
+            serde_json::json!({"isFavorite": false, "page": 40, "size": 250}),
+        ];
+        let url = format!("{}/api/search/metadata", server.url);
+        let mut samples = Vec::new();
+        for round in 0..ROUNDS / 2 + 2 {
+            for body in &searches {
+                let started = Instant::now();
+                let reply = client.post(&url).bearer_auth(&admin).json(body).send().await?;
+                if !reply.status().is_success() {
+                    bail!("search answered {}", reply.status());
+                }
+                reply.bytes().await?;
+                if round >= 2 {
+                    samples.push(started.elapsed());
+                }
+            }
+        }
+        let (p50, p99) = summary(samples);
+        println!("/search/metadata (camera, a year, a file name, page 40; 250 per page): p50 {p50:.1} ms, p99 {p99:.1} ms");
     }
 
     if matches!(which.as_str(), "all" | "sync") {
