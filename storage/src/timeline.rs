@@ -43,8 +43,51 @@ pub struct Bucket {
     pub count: i64,
 }
 
-/// Months with assets, newest first (or oldest with `ascending`).
+/// Months with assets, newest first (or oldest with `ascending`). Owners' timelines by
+/// capture time come from the maintained month counts; albums, places, tags and upload-time
+/// months are counted from the assets.
 pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) -> Result<Vec<Bucket>> {
+    let mut rows = match filter.owners.as_deref() {
+        Some(owners) if filter.album_id.is_none() && filter.bbox.is_none() && filter.tag_id.is_none() && !filter.by_created_at => {
+            counted_buckets(pool, owners, filter).await?
+        }
+        _ => scanned_buckets(pool, filter).await?,
+    };
+    if ascending {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+async fn counted_buckets(pool: &PgPool, owners: &[Uuid], filter: &TimelineFilter) -> Result<Vec<Bucket>> {
+    Ok(sqlx::query_as!(
+        Bucket,
+        r#"SELECT month::date::text AS "time_bucket!", sum(count)::bigint AS "count!" FROM (
+             SELECT c.month, c.count FROM asset_month_count c
+             WHERE c."ownerId" = ANY($1) AND c.state = (CASE WHEN $2 THEN 'trashed' ELSE 'live' END)
+               AND (CASE WHEN $3::text IS NULL THEN c.visibility IN ('archive', 'timeline') ELSE c.visibility::text = $3 END)
+               AND ($4::bool IS NULL OR c."isFavorite" = $4)
+               AND (NOT $5 OR NOT c.stacked)
+             UNION ALL
+             -- Stacks show as their primary asset.
+             SELECT date_trunc('MONTH', a."localDateTime" AT TIME ZONE 'UTC'), 1 FROM stack s JOIN asset a ON a.id = s."primaryAssetId"
+             WHERE $5 AND a."ownerId" = ANY($1) AND asset_month_state(a."deletedAt", a.status) = (CASE WHEN $2 THEN 'trashed' ELSE 'live' END)
+               AND (CASE WHEN $3::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $3 END)
+               AND ($4::bool IS NULL OR a."isFavorite" = $4)
+           ) months
+           GROUP BY month HAVING sum(count) > 0
+           ORDER BY month DESC"#,
+        owners,
+        filter.trashed,
+        filter.visibility(),
+        filter.is_favorite,
+        filter.with_stacked,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn scanned_buckets(pool: &PgPool, filter: &TimelineFilter) -> Result<Vec<Bucket>> {
     let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
     Ok(sqlx::query_as!(
         Bucket,
@@ -77,13 +120,7 @@ pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) ->
         filter.tag_id,
     )
     .fetch_all(pool)
-    .await
-    .map(|mut rows: Vec<Bucket>| {
-        if ascending {
-            rows.reverse();
-        }
-        rows
-    })?)
+    .await?)
 }
 
 /// One asset of a month bucket, as the columnar answer needs it.

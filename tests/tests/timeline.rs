@@ -189,3 +189,46 @@ async fn album_timelines_for_members_and_shared_links_only() {
     let whole_library = server.call(Method::GET, &format!("/api/timeline/buckets?key={key}"), None, None).await;
     assert_eq!((whole_library.status, whole_library.message()), (StatusCode::BAD_REQUEST, "Not found or no timeline.read access"));
 }
+
+/// The month counts kept by trigger agree with counting the assets, through uploads,
+/// favourites, archiving, stacks, trash, restore and deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn month_counts_stay_true_to_the_assets() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let mut ids = Vec::new();
+    for (seed, taken) in [(1, "2021-01-10T10:00:00.000Z"), (2, "2021-01-20T10:00:00.000Z"), (3, "2021-02-05T10:00:00.000Z"), (4, "2022-07-01T10:00:00.000Z"), (5, "2022-07-02T10:00:00.000Z")] {
+        ids.push(upload(&server, &admin, seed, taken).await);
+    }
+    server.call(Method::PUT, "/api/assets", Some(&admin), Some(json!({"ids": [ids[0]], "isFavorite": true}))).await;
+    server.call(Method::PUT, &format!("/api/assets/{}", ids[1]), Some(&admin), Some(json!({"visibility": "archive"}))).await;
+    server.call(Method::POST, "/api/stacks", Some(&admin), Some(json!({"assetIds": [ids[3], ids[4]]}))).await;
+    server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [ids[2]]}))).await;
+    server.call(Method::POST, "/api/trash/restore/assets", Some(&admin), Some(json!({"ids": [ids[2]]}))).await;
+    server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [ids[1]], "force": true}))).await;
+
+    let mut db = server.db().await;
+    let counted: Vec<(String, i64)> = sqlx::query_as(
+        r#"SELECT month::date::text, sum(count)::bigint FROM asset_month_count GROUP BY 1 HAVING sum(count) > 0 ORDER BY 1"#,
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let scanned: Vec<(String, i64)> = sqlx::query_as(
+        r#"SELECT date_trunc('MONTH', "localDateTime" AT TIME ZONE 'UTC')::date::text, count(*) FROM asset GROUP BY 1 ORDER BY 1"#,
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(counted, scanned);
+    let buckets = |query: &'static str| {
+        let (server, admin) = (&server, &admin);
+        async move { get(server, admin, &format!("/api/timeline/buckets{query}")).await.1 }
+    };
+    assert_eq!(buckets("").await, json!([{"timeBucket": "2022-07-01", "count": 2}, {"timeBucket": "2021-02-01", "count": 1}, {"timeBucket": "2021-01-01", "count": 1}]));
+    assert_eq!(buckets("?withStacked=true").await[0], json!({"timeBucket": "2022-07-01", "count": 1}), "a stack counts once");
+    assert_eq!(buckets("?isFavorite=true").await, json!([{"timeBucket": "2021-01-01", "count": 1}]));
+    // The same answers as counting the assets (an album-less upload-time order takes that path).
+    let by_upload = buckets("?orderBy=createdAt").await;
+    assert_eq!(by_upload.as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum::<i64>(), 4);
+}
