@@ -1,0 +1,22 @@
+//! The integration suite, one test binary: every area below starts real servers against the
+//! real PostgreSQL and Redis. One binary rather than one per area keeps the build to a single
+//! link of the whole server (each link is hundreds of megabytes and minutes of CI).
+//!
+//! Run one area with `cargo test -p darkroom-tests --test integration <area>::`.
+
+mod access_matrix;
+mod albums;
+mod api;
+mod assets;
+mod auth;
+mod clients;
+mod jobs;
+mod memories;
+mod organising;
+mod resumable;
+mod search;
+mod shared_links;
+mod startup;
+mod sync;
+mod tags;
+mod timeline;
