@@ -8,6 +8,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod file_serving;
+pub mod geodata;
 pub mod jobs;
 pub mod logging;
 pub mod permission;

@@ -146,13 +146,18 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_resumable_uploads(state.clone()));
     let workers = state.config.workers_microservices.then(|| tokio::spawn(crate::jobs::worker::run(state.clone())));
+    // Like Immich, the workers' process loads the places; the API only reads them.
+    let geodata = state.config.workers_microservices.then(|| {
+        let state = state.clone();
+        tokio::spawn(async move { crate::geodata::import_if_needed(&state).await })
+    });
     let relay = tokio::spawn(crate::events::relay(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     relay.abort();
-    if let Some(workers) = workers {
-        workers.abort();
+    for task in [workers, geodata].into_iter().flatten() {
+        task.abort();
     }
     served
 }

@@ -261,6 +261,23 @@ pub mod rules {
         }
     }
 
+    /// zod's `z.coerce.number()` on a query parameter: JavaScript's `Number(value)`, where a
+    /// missing or unreadable value is NaN, which zod refuses.
+    pub fn coerced_number(issues: &mut Vec<ValidationIssue>, path: &[&str], value: Option<&serde_json::Value>) -> Option<f64> {
+        let number = match value {
+            Some(serde_json::Value::Number(number)) => number.as_f64().unwrap_or(f64::NAN),
+            Some(serde_json::Value::Bool(flag)) => f64::from(u8::from(*flag)),
+            Some(serde_json::Value::String(text)) if text.trim().is_empty() => 0.0,
+            Some(serde_json::Value::String(text)) => text.trim().parse().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        };
+        if number.is_nan() {
+            issues.push(ValidationIssue::with_code("invalid_type", path, "Invalid input: expected number, received NaN"));
+            return None;
+        }
+        Some(number)
+    }
+
     /// zod's `.min(low).max(high)` on a number.
     pub fn number_between(issues: &mut Vec<ValidationIssue>, path: &[&str], value: f64, low: f64, high: f64) {
         if value < low {

@@ -52,6 +52,9 @@ pub struct ExtractedExif {
     pub exposure_time: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
     pub description: Option<String>,
     pub rating: Option<i32>,
     pub projection_type: Option<String>,
@@ -93,7 +96,7 @@ pub async fn save_metadata(pool: &PgPool, id: Uuid, exif: &ExtractedExif, asset:
              description = CASE WHEN 'description' = ANY(coalesce(e."lockedProperties", '{}')) THEN e.description ELSE coalesce($17, '') END,
              rating = CASE WHEN 'rating' = ANY(coalesce(e."lockedProperties", '{}')) THEN e.rating ELSE $18 END,
              "projectionType" = $19, "profileDescription" = $20, colorspace = $21, "bitsPerSample" = $22, fps = $23,
-             "livePhotoCID" = $24
+             "livePhotoCID" = $24, city = $25, state = $26, country = $27
            WHERE e."assetId" = $1"#,
         id,
         exif.make,
@@ -119,6 +122,9 @@ pub async fn save_metadata(pool: &PgPool, id: Uuid, exif: &ExtractedExif, asset:
         exif.bits_per_sample,
         exif.fps,
         exif.live_photo_cid,
+        exif.city,
+        exif.state,
+        exif.country,
     )
     .execute(&mut *tx)
     .await?;

@@ -8,6 +8,7 @@ pub mod asset_jobs;
 pub mod assets;
 pub mod database;
 pub mod duplicates;
+pub mod geodata;
 mod error;
 pub mod maintenance;
 pub mod map;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{BACKGROUND, BACKUP, METADATA, SIDECAR, THUMBNAILS, VIDEO, backup, enqueue, maintenance};
 use crate::events;
+use crate::geodata::PlaceName;
 use crate::routes::asset_dto::{AssetResponseDto, upload_ready};
 use crate::state::AppState;
 
@@ -108,6 +109,7 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
     let date = found.date_time_original.unwrap_or(asset.file_created_at);
     let local = found.local_date_time.map_or(date, |local| Utc.from_utc_datetime(&local));
     let (width, height) = found.displayed_size();
+    let place = place_of(state, found.latitude, found.longitude).await?;
     let exif = ExtractedExif {
         make: found.make,
         model: found.model,
@@ -124,6 +126,9 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
         exposure_time: found.exposure_time,
         latitude: found.latitude,
         longitude: found.longitude,
+        city: place.city,
+        state: place.state,
+        country: place.country,
         description: found.description,
         rating: found.rating,
         projection_type: found.projection_type,
@@ -152,6 +157,16 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
     }
     enqueue(state, THUMBNAILS, "AssetGenerateThumbnails", vec![next]).await;
     Ok(())
+}
+
+/// The city, state and country of a photo's position, when reverse geocoding is on.
+async fn place_of(state: &AppState, latitude: Option<f64>, longitude: Option<f64>) -> Result<PlaceName, JobError> {
+    let (Some(latitude), Some(longitude)) = (latitude, longitude) else { return Ok(PlaceName::default()) };
+    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    if config["reverseGeocoding"]["enabled"] == json!(false) {
+        return Ok(PlaceName::default());
+    }
+    Ok(crate::geodata::reverse_geocode(&state.db, latitude, longitude).await?)
 }
 
 /// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_<kind>.<ext>`

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use darkroom_storage::map::{self, MarkerFilter};
 use darkroom_storage::{albums, partners};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ValidationIssue};
+use crate::geodata::{self, PlaceName};
 use crate::state::AppState;
-use crate::validation::{Validate, ValidQuery};
+use crate::validation::{Validate, ValidQuery, rules};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,4 +72,39 @@ pub async fn markers(State(state): State<AppState>, Auth(auth): Auth, ValidQuery
     };
     let markers = map::markers(&state.db, &filter).await?;
     Ok(Json(markers.into_iter().map(|m| MapMarkerResponseDto { id: m.id, lat: m.lat, lon: m.lon, city: m.city, state: m.state, country: m.country }).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReverseGeocodeQuery {
+    lat: Option<Value>,
+    lon: Option<Value>,
+}
+
+impl ReverseGeocodeQuery {
+    fn position(&self, issues: &mut Vec<ValidationIssue>) -> Option<(f64, f64)> {
+        let latitude = rules::coerced_number(issues, &["lat"], self.lat.as_ref());
+        let longitude = rules::coerced_number(issues, &["lon"], self.lon.as_ref());
+        if let Some(latitude) = latitude {
+            rules::number_between(issues, &["lat"], latitude, -90.0, 90.0);
+        }
+        if let Some(longitude) = longitude {
+            rules::number_between(issues, &["lon"], longitude, -180.0, 180.0);
+        }
+        latitude.zip(longitude)
+    }
+}
+
+impl Validate for ReverseGeocodeQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.position(&mut issues);
+        issues
+    }
+}
+
+/// `GET /map/reverse-geocode`: the city, state and country of a position (one answer, or all
+/// unknown when no place of the geodata is within 25 km).
+pub async fn reverse_geocode(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<ReverseGeocodeQuery>) -> ApiResult<Json<Vec<PlaceName>>> {
+    let (latitude, longitude) = query.position(&mut Vec::new()).unwrap_or_default();
+    Ok(Json(vec![geodata::reverse_geocode(&state.db, latitude, longitude).await?]))
 }

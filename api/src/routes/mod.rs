@@ -206,6 +206,7 @@ api_routes! {
     DELETE "/duplicates", Access::permission(P::DuplicateDelete) => duplicates::dismiss_many;
     DELETE "/duplicates/{id}", Access::permission(P::DuplicateDelete) => duplicates::dismiss_one;
     GET "/map/markers", Access::permission(P::MapRead) => map::markers;
+    GET "/map/reverse-geocode", Access::permission(P::MapSearch) => map::reverse_geocode;
 
     // Memories
     GET "/memories", Access::permission(P::MemoryRead) => memories::search;
@@ -236,6 +237,7 @@ api_routes! {
     GET "/search/suggestions", Access::permission(P::AssetRead) => search::suggestions;
     GET "/search/explore", Access::permission(P::AssetRead) => search::explore;
     GET "/search/cities", Access::permission(P::AssetRead) => search::cities;
+    GET "/search/places", Access::permission(P::AssetRead) => search::places;
 
     // Timeline
     GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;

@@ -469,3 +469,56 @@ pub async fn explore(State(state): State<AppState>, Auth(auth): Auth) -> ApiResu
         { "fieldName": "createdAt", "items": recent },
     ])))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct SearchPlacesQuery {
+    name: Option<Value>,
+}
+
+impl SearchPlacesQuery {
+    /// The name as typed (queries turn digits and `true` into JSON values; they are text here).
+    fn name(&self) -> Option<String> {
+        match self.name.as_ref()? {
+            Value::String(text) => Some(text.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl Validate for SearchPlacesQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        match self.name() {
+            Some(_) => Vec::new(),
+            None => vec![ValidationIssue::with_code("invalid_type", &["name"], "Invalid input: expected string, received undefined")],
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlacesResponseDto {
+    name: String,
+    latitude: f64,
+    longitude: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin1name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin2name: Option<String>,
+}
+
+/// `GET /search/places`: up to 20 places of the geodata whose names resemble the one asked for.
+pub async fn places(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchPlacesQuery>) -> ApiResult<Json<Vec<PlacesResponseDto>>> {
+    let places = darkroom_storage::geodata::search(&state.db, &query.name().unwrap_or_default()).await?;
+    Ok(Json(
+        places
+            .into_iter()
+            .map(|place| PlacesResponseDto {
+                name: place.name,
+                latitude: place.latitude,
+                longitude: place.longitude,
+                admin1name: place.admin1_name,
+                admin2name: place.admin2_name,
+            })
+            .collect(),
+    ))
+}

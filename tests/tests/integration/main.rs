@@ -13,6 +13,7 @@ mod clients;
 mod jobs;
 mod memories;
 mod organising;
+mod places;
 mod resumable;
 mod search;
 mod shared_links;
