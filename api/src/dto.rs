@@ -156,16 +156,24 @@ impl BulkIdsDto {
 
 /// One id's outcome in a bulk change (`error`: `duplicate`, `no_permission`, `not_found`, …).
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BulkIdResponseDto {
     id: Uuid,
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
 }
 
 impl BulkIdResponseDto {
     pub fn of(id: Uuid, error: Option<&'static str>) -> Self {
-        Self { id, success: error.is_none(), error }
+        Self { id, success: error.is_none(), error, error_message: None }
+    }
+
+    /// A failure with its reason spelled out.
+    pub fn failed(id: Uuid, error: &'static str, message: &str) -> Self {
+        Self { id, success: false, error: Some(error), error_message: Some(message.to_owned()) }
     }
 }
 

@@ -51,3 +51,14 @@ pub async fn dismiss(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<()> {
     sqlx::query!(r#"UPDATE asset SET "duplicateId" = NULL WHERE "ownerId" = $1 AND "duplicateId" = ANY($2)"#, owner, ids).execute(pool).await?;
     Ok(())
 }
+
+/// The live assets of one of `owner`'s groups.
+pub async fn members(pool: &PgPool, owner: Uuid, id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id FROM asset WHERE "ownerId" = $1 AND "duplicateId" = $2 AND "deletedAt" IS NULL ORDER BY "localDateTime""#,
+        owner,
+        id
+    )
+    .fetch_all(pool)
+    .await?)
+}

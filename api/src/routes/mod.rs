@@ -205,6 +205,7 @@ api_routes! {
     GET "/duplicates", Access::permission(P::DuplicateRead) => duplicates::list;
     DELETE "/duplicates", Access::permission(P::DuplicateDelete) => duplicates::dismiss_many;
     DELETE "/duplicates/{id}", Access::permission(P::DuplicateDelete) => duplicates::dismiss_one;
+    POST "/duplicates/resolve", Access::permission(P::DuplicateDelete) => duplicates::resolve;
     GET "/map/markers", Access::permission(P::MapRead) => map::markers;
     GET "/map/reverse-geocode", Access::permission(P::MapSearch) => map::reverse_geocode;
 
