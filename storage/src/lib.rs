@@ -15,6 +15,7 @@ pub mod map;
 pub mod memories;
 pub mod media_layout;
 pub mod partners;
+pub mod people;
 pub mod queue;
 pub mod resumable;
 pub mod search;

@@ -239,6 +239,7 @@ api_routes! {
     GET "/search/explore", Access::permission(P::AssetRead) => search::explore;
     GET "/search/cities", Access::permission(P::AssetRead) => search::cities;
     GET "/search/places", Access::permission(P::AssetRead) => search::places;
+    GET "/search/person", Access::permission(P::PersonRead) => search::person;
 
     // Timeline
     GET "/timeline/buckets", Access::shared(P::AssetRead) => timeline::buckets;

@@ -475,23 +475,27 @@ pub struct SearchPlacesQuery {
     name: Option<Value>,
 }
 
-impl SearchPlacesQuery {
-    /// The name as typed (queries turn digits and `true` into JSON values; they are text here).
-    fn name(&self) -> Option<String> {
-        match self.name.as_ref()? {
-            Value::String(text) => Some(text.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
+/// A text parameter as typed (queries turn digits and `true` into JSON values; they are text
+/// here).
+fn text_query(value: &Option<Value>) -> Option<String> {
+    match value.as_ref()? {
+        Value::String(text) => Some(text.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// zod's required `name: z.string()`.
+fn required_name(name: &Option<Value>) -> Vec<ValidationIssue> {
+    match text_query(name) {
+        Some(_) => Vec::new(),
+        None => vec![ValidationIssue::with_code("invalid_type", &["name"], "Invalid input: expected string, received undefined")],
     }
 }
 
 impl Validate for SearchPlacesQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
-        match self.name() {
-            Some(_) => Vec::new(),
-            None => vec![ValidationIssue::with_code("invalid_type", &["name"], "Invalid input: expected string, received undefined")],
-        }
+        required_name(&self.name)
     }
 }
 
@@ -508,7 +512,7 @@ pub struct PlacesResponseDto {
 
 /// `GET /search/places`: up to 20 places of the geodata whose names resemble the one asked for.
 pub async fn places(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchPlacesQuery>) -> ApiResult<Json<Vec<PlacesResponseDto>>> {
-    let places = darkroom_storage::geodata::search(&state.db, &query.name().unwrap_or_default()).await?;
+    let places = darkroom_storage::geodata::search(&state.db, &text_query(&query.name).unwrap_or_default()).await?;
     Ok(Json(
         places
             .into_iter()
@@ -518,6 +522,55 @@ pub async fn places(State(state): State<AppState>, Auth(_): Auth, ValidQuery(que
                 longitude: place.longitude,
                 admin1name: place.admin1_name,
                 admin2name: place.admin2_name,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPeopleQuery {
+    name: Option<Value>,
+    with_hidden: Option<bool>,
+}
+
+impl Validate for SearchPeopleQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        required_name(&self.name)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonResponseDto {
+    id: Uuid,
+    name: String,
+    birth_date: Option<chrono::NaiveDate>,
+    thumbnail_path: String,
+    is_hidden: bool,
+    is_favorite: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<String>,
+    #[serde(serialize_with = "crate::dto::serialize_iso")]
+    updated_at: DateTime<Utc>,
+}
+
+/// `GET /search/person`: the caller's people by name.
+pub async fn person(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SearchPeopleQuery>) -> ApiResult<Json<Vec<PersonResponseDto>>> {
+    let name = text_query(&query.name).unwrap_or_default();
+    let people = darkroom_storage::people::search_by_name(&state.db, auth.user.id, &name, query.with_hidden.unwrap_or(false)).await?;
+    Ok(Json(
+        people
+            .into_iter()
+            .map(|p| PersonResponseDto {
+                id: p.id,
+                name: p.name,
+                birth_date: p.birth_date,
+                thumbnail_path: p.thumbnail_path,
+                is_hidden: p.is_hidden,
+                is_favorite: p.is_favorite,
+                color: p.color,
+                updated_at: p.updated_at,
             })
             .collect(),
     ))

@@ -106,6 +106,9 @@ async fn every_caller_gets_exactly_what_it_may() {
     let login = server.client.post(format!("{}/api/shared-links/login?key={}", server.url, key_of(&guarded))).json(&json!({"password": "secret"})).send().await.unwrap();
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     let narrow_key = server.api_key(&owner, &["album.read"]).await;
+    let tag = server.call(Method::POST, "/api/tags", Some(&owner), Some(json!({"name": "matrix"}))).await.body["id"].as_str().unwrap().to_string();
+    let memory = json!({"type": "on_this_day", "data": {"year": 2020}, "memoryAt": "2020-06-01T00:00:00.000Z", "assetIds": [asset]});
+    let memory = server.call(Method::POST, "/api/memories", Some(&owner), Some(memory)).await.body["id"].as_str().unwrap().to_string();
 
     let callers = [
         Caller::Token("owner", owner.clone()),
@@ -132,6 +135,12 @@ async fn every_caller_gets_exactly_what_it_may() {
         ("browse the owner's timeline", Method::GET, format!("/api/timeline/buckets?userId={owner_id}"), None, [true, false, true, false, false, false, false, false, false, false]),
         ("browse the album's timeline", Method::GET, format!("/api/timeline/buckets?albumId={album}"), None, [true, false, false, true, true, true, true, true, false, false]),
         ("read the stack", Method::GET, format!("/api/stacks/{stack}"), None, [true, false, false, false, false, false, false, false, false, false]),
+        ("size up the album's download", Method::POST, "/api/download/info".to_string(), Some(json!({"albumId": album})), [true, false, false, true, true, true, true, true, false, false]),
+        ("download the asset in a zip", Method::POST, "/api/download/archive".to_string(), Some(json!({"assetIds": [asset]})), [true, false, true, true, true, true, true, true, false, false]),
+        ("add to the album", Method::PUT, format!("/api/albums/{album}/assets"), Some(json!({"ids": [companion]})), [true, false, false, true, false, false, false, false, false, false]),
+        ("comment in the album", Method::POST, "/api/activities".to_string(), Some(json!({"albumId": album, "type": "comment", "comment": "hi"})), [true, false, false, true, true, false, false, false, false, false]),
+        ("tag the asset", Method::PUT, format!("/api/tags/{tag}/assets"), Some(json!({"ids": [asset]})), [true, false, false, false, false, false, false, false, false, false]),
+        ("read the memory", Method::GET, format!("/api/memories/{memory}"), None, [true, false, false, false, false, false, false, false, false, false]),
     ];
     let original = std::fs::read(server.call(Method::GET, &format!("/api/assets/{asset}"), Some(&owner), None).await.body["originalPath"].as_str().unwrap()).unwrap();
     let mut wrong = Vec::new();

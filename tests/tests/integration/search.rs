@@ -127,3 +127,43 @@ async fn partners_are_searched_only_when_shown_in_the_timeline() {
     upload(&server, &admin, "mine.jpg", true, 8).await;
     assert_eq!(ids(&search(&server, &bob, json!({})).await), [bobs]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_are_found_by_name_the_owners_only() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let other = server.user_token(&admin, "other@example.com").await;
+    let owner_of = |token: String| {
+        let server = &server;
+        async move { server.call(Method::GET, "/api/users/me", Some(&token), None).await.body["id"].as_str().unwrap().to_string() }
+    };
+    let (me, them) = (owner_of(admin.clone()).await, owner_of(other.clone()).await);
+    // People come from a database Immich filled (Darkroom recognises no faces yet).
+    let mut db = server.db().await;
+    for (owner, name, hidden, birth) in [(&me, "Zoë Ångström", false, Some("1990-02-03")), (&me, "Zoe Hidden", true, None), (&me, "Bob", false, None), (&them, "Zoe Theirs", false, None)] {
+        sqlx::query(r#"INSERT INTO person ("ownerId", name, "isHidden", "birthDate", color) VALUES ($1::uuid, $2, $3, $4::date, '#aabbcc')"#)
+            .bind(owner)
+            .bind(name)
+            .bind(hidden)
+            .bind(birth)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    let search = |query: &'static str| {
+        let (server, admin) = (&server, &admin);
+        async move { server.call(Method::GET, &format!("/api/search/person?{query}"), Some(admin), None).await }
+    };
+    let found = search("name=zoe").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let names: Vec<&str> = found.body.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Zoë Ångström"], "accents ignored, hidden and other users' people left out");
+    let person = &found.body[0];
+    assert_eq!((person["birthDate"].clone(), person["isHidden"].clone(), person["color"].clone()), (json!("1990-02-03"), json!(false), json!("#aabbcc")));
+    assert!(person["updatedAt"].is_string() && person["thumbnailPath"] == json!(""));
+    let with_hidden = search("name=zoe&withHidden=true").await.body;
+    assert_eq!(with_hidden.as_array().unwrap().len(), 2, "{with_hidden}");
+    assert_eq!(search("name=angstrom").await.body[0]["name"], json!("Zoë Ångström"), "any word of the name");
+    assert_eq!(search("name=nobody").await.body, json!([]));
+    assert_eq!(search("withHidden=true").await.status, StatusCode::BAD_REQUEST);
+}
