@@ -113,6 +113,11 @@ impl Drop for BenchServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Kept on request, to study the queries on the generated data afterwards.
+        if std::env::var_os("DARKROOM_BENCH_KEEP_DATABASE").is_some() {
+            eprintln!("kept database {}", self.database);
+            return;
+        }
         let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
         let _ = std::fs::remove_dir_all(&self.media);
     }

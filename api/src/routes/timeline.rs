@@ -191,14 +191,19 @@ pub async fn buckets(State(state): State<AppState>, Auth(auth): Auth, ValidQuery
 }
 
 /// PostgreSQL's JSON form of a UTC timestamp without zone, as Immich sends it:
-/// `2024-05-01T12:00:00` or `…:00.123456` with trailing zeros dropped.
+/// `2024-05-01T12:00:00` or `…:00.123456` with trailing zeros dropped. Written by hand: a month
+/// holds thousands of these, and chrono's format strings are parsed anew for each.
 fn naive_utc(moment: &DateTime<Utc>) -> String {
-    let mut text = moment.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let mut text = String::with_capacity(26);
+    let _ = write!(text, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", moment.year(), moment.month(), moment.day(), moment.hour(), moment.minute(), moment.second());
+    let micros = moment.nanosecond() % 1_000_000_000 / 1_000;
+    if micros > 0 {
+        let _ = write!(text, ".{micros:06}");
+        while text.ends_with('0') {
+            text.pop();
+        }
     }
     text
 }
@@ -305,6 +310,14 @@ pub async fn bucket(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_postgres_writes_them() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        assert_eq!(naive_utc(&at("2024-05-01T12:00:00Z")), "2024-05-01T12:00:00");
+        assert_eq!(naive_utc(&at("2024-05-01T12:00:00.120Z")), "2024-05-01T12:00:00.12");
+        assert_eq!(naive_utc(&at("0999-01-02T03:04:05.000001Z")), "0999-01-02T03:04:05.000001");
+    }
 
     #[test]
     fn bounding_boxes_and_buckets() {
