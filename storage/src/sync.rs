@@ -164,15 +164,111 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
-    /// Assets of `owners` (SyncAssetV2); favourites are only `viewer`'s own.
-    assets(owners: &[Uuid], viewer: Uuid) => r#"SELECT a."updateId" AS "ack!",
-                  (CASE WHEN a.visibility = 'locked' AND a."ownerId" <> $2 THEN json_build_object('assetId', a.id)
-                        ELSE sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2) END)::text AS "data!",
+/// Assets of `owners` (SyncAssetV2); favourites are only `viewer`'s own, and others' locked
+/// assets come as removed (`{"assetId": …}`). The JSON is written here rather than by the
+/// database: a first sync sends the whole library, and PostgreSQL's JSON builders would keep one
+/// core busy while the server's sat idle.
+pub async fn assets(pool: &PgPool, owners: &[Uuid], viewer: Uuid, window: Window) -> Result<Vec<SyncRow>> {
+    let rows = sqlx::query!(
+        r#"SELECT a."updateId" AS ack, a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
+                  a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
+                  a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
+                  a."isFavorite" AND a."ownerId" = $2 AS "is_favorite!", a.visibility::text AS "visibility!",
+                  a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
+                  a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,
                   a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!"
            FROM asset a WHERE a."ownerId" = ANY($1)
              AND a."updateId" < $5 AND ($3::uuid IS NULL OR a."updateId" > $3) AND ($4::uuid IS NULL OR a."updateId" <= $4)
-           ORDER BY a."updateId" LIMIT $6"#
+           ORDER BY a."updateId" LIMIT $6"#,
+        owners,
+        viewer,
+        window.after,
+        window.until,
+        window.now,
+        window.limit
+    )
+    .fetch_all(pool)
+    .await?;
+    let base64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let data = if r.removed {
+                serde_json::json!({ "assetId": r.id }).to_string()
+            } else {
+                let asset = SyncAssetV2 {
+                    id: r.id,
+                    owner_id: r.owner_id,
+                    original_file_name: &r.original_file_name,
+                    file_created_at: Some(iso_millis(&r.file_created_at)),
+                    file_modified_at: Some(iso_millis(&r.file_modified_at)),
+                    created_at: Some(iso_millis(&r.created_at)),
+                    local_date_time: Some(iso_millis(&r.local_date_time)),
+                    asset_type: &r.asset_type,
+                    deleted_at: r.deleted_at.as_ref().map(iso_millis),
+                    is_favorite: r.is_favorite,
+                    visibility: &r.visibility,
+                    duration: r.duration,
+                    live_photo_video_id: r.live_photo_video_id,
+                    stack_id: r.stack_id,
+                    library_id: r.library_id,
+                    width: r.width,
+                    height: r.height,
+                    is_edited: r.is_edited,
+                    checksum: base64(&r.checksum),
+                    thumbhash: r.thumbhash.as_deref().map(base64),
+                };
+                serde_json::to_string(&asset).unwrap_or_default()
+            };
+            SyncRow { ack: r.ack, data, removed: r.removed }
+        })
+        .collect())
+}
+
+/// SyncAssetV2, field for field as `sync_asset_v2()` builds it for the other asset streams.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncAssetV2<'a> {
+    id: Uuid,
+    owner_id: Uuid,
+    original_file_name: &'a str,
+    file_created_at: Option<String>,
+    file_modified_at: Option<String>,
+    created_at: Option<String>,
+    local_date_time: Option<String>,
+    #[serde(rename = "type")]
+    asset_type: &'a str,
+    deleted_at: Option<String>,
+    is_favorite: bool,
+    visibility: &'a str,
+    duration: Option<i32>,
+    live_photo_video_id: Option<Uuid>,
+    stack_id: Option<Uuid>,
+    library_id: Option<Uuid>,
+    width: Option<i32>,
+    height: Option<i32>,
+    is_edited: bool,
+    checksum: String,
+    thumbhash: Option<String>,
+}
+
+/// `sync_iso()` in Rust: `2024-06-01T12:00:00.000Z`, milliseconds truncated as `to_char` does.
+fn iso_millis(moment: &chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let mut text = String::with_capacity(24);
+    let millis = moment.nanosecond() % 1_000_000_000 / 1_000_000;
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        moment.year(),
+        moment.month(),
+        moment.day(),
+        moment.hour(),
+        moment.minute(),
+        moment.second()
+    );
+    text
 }
 
 sync_stream! {
@@ -182,12 +278,92 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
-    /// EXIF of the assets of `owners` (SyncAssetExifV1); never of others' locked assets.
-    asset_exifs(owners: &[Uuid], viewer: Uuid) => r#"SELECT e."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+/// EXIF of the assets of `owners` (SyncAssetExifV1); never of others' locked assets. Written
+/// here for the same reason as `assets`.
+pub async fn asset_exifs(pool: &PgPool, owners: &[Uuid], viewer: Uuid, window: Window) -> Result<Vec<SyncRow>> {
+    let rows = sqlx::query!(
+        r#"SELECT e."updateId" AS ack, e."assetId" AS asset_id, e.description, e."exifImageWidth" AS exif_image_width,
+                  e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
+                  e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
+                  e.latitude, e.longitude, e."projectionType" AS projection_type, e.city, e.state, e.country, e.make, e.model,
+                  e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
+                  e."exposureTime" AS exposure_time, e."profileDescription" AS profile_description, e.rating, e.fps
            FROM asset_exif e JOIN asset a ON a.id = e."assetId" WHERE a."ownerId" = ANY($1) AND (a."ownerId" = $2 OR a.visibility <> 'locked')
              AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
-           ORDER BY e."updateId" LIMIT $6"#
+           ORDER BY e."updateId" LIMIT $6"#,
+        owners,
+        viewer,
+        window.after,
+        window.until,
+        window.now,
+        window.limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let exif = SyncAssetExifV1 {
+                asset_id: r.asset_id,
+                description: &r.description,
+                exif_image_width: r.exif_image_width,
+                exif_image_height: r.exif_image_height,
+                file_size_in_byte: r.file_size_in_byte,
+                orientation: r.orientation.as_deref(),
+                date_time_original: r.date_time_original.as_ref().map(iso_millis),
+                modify_date: r.modify_date.as_ref().map(iso_millis),
+                time_zone: r.time_zone.as_deref(),
+                latitude: r.latitude,
+                longitude: r.longitude,
+                projection_type: r.projection_type.as_deref(),
+                city: r.city.as_deref(),
+                state: r.state.as_deref(),
+                country: r.country.as_deref(),
+                make: r.make.as_deref(),
+                model: r.model.as_deref(),
+                lens_model: r.lens_model.as_deref(),
+                f_number: r.f_number,
+                focal_length: r.focal_length,
+                iso: r.iso,
+                exposure_time: r.exposure_time.as_deref(),
+                profile_description: r.profile_description.as_deref(),
+                rating: r.rating,
+                fps: r.fps,
+            };
+            SyncRow { ack: r.ack, data: serde_json::to_string(&exif).unwrap_or_default(), removed: false }
+        })
+        .collect())
+}
+
+/// SyncAssetExifV1, field for field as `sync_asset_exif_v1()` builds it for album streams.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncAssetExifV1<'a> {
+    asset_id: Uuid,
+    description: &'a str,
+    exif_image_width: Option<i32>,
+    exif_image_height: Option<i32>,
+    file_size_in_byte: Option<i64>,
+    orientation: Option<&'a str>,
+    date_time_original: Option<String>,
+    modify_date: Option<String>,
+    time_zone: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    projection_type: Option<&'a str>,
+    city: Option<&'a str>,
+    state: Option<&'a str>,
+    country: Option<&'a str>,
+    make: Option<&'a str>,
+    model: Option<&'a str>,
+    lens_model: Option<&'a str>,
+    f_number: Option<f64>,
+    focal_length: Option<f64>,
+    iso: Option<i32>,
+    exposure_time: Option<&'a str>,
+    profile_description: Option<&'a str>,
+    rating: Option<i32>,
+    fps: Option<f64>,
 }
 
 sync_stream! {
@@ -350,4 +526,16 @@ sync_stream! {
            FROM asset_exif e WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = e."assetId" AND aa."albumId" = ANY($1) AND aa."updateId" <= $2)
              AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
            ORDER BY e."updateId" LIMIT $6"#
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_as_sync_iso_writes_them() {
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(iso_millis(&at("2024-06-01T12:00:00Z")), "2024-06-01T12:00:00.000Z");
+        assert_eq!(iso_millis(&at("2024-06-01T12:00:00.123999+02:00")), "2024-06-01T10:00:00.123Z");
+    }
 }
