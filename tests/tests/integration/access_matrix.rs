@@ -141,6 +141,9 @@ async fn every_caller_gets_exactly_what_it_may() {
         ("comment in the album", Method::POST, "/api/activities".to_string(), Some(json!({"albumId": album, "type": "comment", "comment": "hi"})), [true, false, false, true, true, false, false, false, false, false]),
         ("tag the asset", Method::PUT, format!("/api/tags/{tag}/assets"), Some(json!({"ids": [asset]})), [true, false, false, false, false, false, false, false, false, false]),
         ("read the memory", Method::GET, format!("/api/memories/{memory}"), None, [true, false, false, false, false, false, false, false, false, false]),
+        ("search within the album", Method::POST, "/api/search/metadata".to_string(), Some(json!({"albumIds": [album]})), [true, false, false, true, true, true, true, true, false, false]),
+        ("see the album on the map", Method::GET, format!("/api/albums/{album}/map-markers"), None, [true, false, false, true, true, true, true, true, false, true]),
+        ("show the owner's photos in one's timeline", Method::PUT, format!("/api/partners/{owner_id}"), Some(json!({"inTimeline": true})), [false, false, true, false, false, false, false, false, false, false]),
     ];
     let original = std::fs::read(server.call(Method::GET, &format!("/api/assets/{asset}"), Some(&owner), None).await.body["originalPath"].as_str().unwrap()).unwrap();
     let mut wrong = Vec::new();
