@@ -479,6 +479,23 @@ sync_stream! {
 }
 
 sync_stream! {
+    /// `user`'s people (SyncPersonV1).
+    people(user: Uuid) => r#"SELECT p."updateId" AS "ack!", json_build_object('id', p.id, 'createdAt', sync_iso(p."createdAt"), 'updatedAt', sync_iso(p."updatedAt"),
+                  'ownerId', p."ownerId", 'name', p.name, 'birthDate', sync_iso(p."birthDate"::timestamp AT TIME ZONE 'UTC'),
+                  'isHidden', p."isHidden", 'isFavorite', p."isFavorite", 'color', p.color, 'faceAssetId', p."faceAssetId")::text AS "data!", false AS "removed!"
+           FROM person p WHERE p."ownerId" = $1
+             AND p."updateId" < $4 AND ($2::uuid IS NULL OR p."updateId" > $2) AND ($3::uuid IS NULL OR p."updateId" <= $3)
+           ORDER BY p."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// `user`'s people removed (SyncPersonDeleteV1).
+    person_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('personId', x."personId")::text AS "data!", false AS "removed!" FROM person_audit x WHERE x."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
     /// `user`'s memories (SyncMemoryV1).
     memories(user: Uuid) => r#"SELECT m."updateId" AS "ack!", json_build_object('id', m.id, 'createdAt', sync_iso(m."createdAt"), 'updatedAt', sync_iso(m."updatedAt"),
                   'deletedAt', sync_iso(m."deletedAt"), 'ownerId', m."ownerId", 'type', m.type, 'data', m.data, 'isSaved', m."isSaved",

@@ -167,6 +167,8 @@ enum Source<'a> {
     MemoryDeletes(Uuid),
     MemoryAssets(Uuid),
     MemoryAssetDeletes(Uuid),
+    People(Uuid),
+    PersonDeletes(Uuid),
 }
 
 async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_storage::Result<Vec<SyncRow>> {
@@ -199,6 +201,8 @@ async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_sto
         Source::MemoryDeletes(user) => store::memory_deletes(db, user, window).await,
         Source::MemoryAssets(user) => store::memory_assets(db, user, window).await,
         Source::MemoryAssetDeletes(user) => store::memory_asset_deletes(db, user, window).await,
+        Source::People(user) => store::people(db, user, window).await,
+        Source::PersonDeletes(user) => store::person_deletes(db, user, window).await,
     }
 }
 
@@ -401,8 +405,12 @@ impl Sync<'_> {
                 self.send_new("MemoryToAssetDeleteV1", Source::MemoryAssetDeletes(me)).await?;
                 self.send_new("MemoryToAssetV1", Source::MemoryAssets(me)).await?;
             }
-            // People and faces, OCR and edits do not exist in this version: there is never
-            // anything of theirs to send.
+            "PeopleV1" => {
+                self.send_new("PersonDeleteV1", Source::PersonDeletes(me)).await?;
+                self.send_new("PersonV1", Source::People(me)).await?;
+            }
+            // Faces, OCR and edits do not exist in this version: there is never anything of
+            // theirs to send.
             _ => {}
         }
         Ok(())

@@ -258,3 +258,29 @@ async fn albums_and_their_assets_reach_members_with_backfill() {
     let stranger = server.user_token(&owner, "stranger@example.com").await;
     assert!(kinds(&sync(&server, &stranger, &types).await).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_of_an_immich_database_reach_their_owners_phone() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let other = server.user_token(&owner, "other@example.com").await;
+    let me = server.call(Method::GET, "/api/users/me", Some(&owner), None).await.body["id"].as_str().unwrap().to_string();
+    // People come from a database Immich filled: Darkroom recognises no faces yet.
+    let person: String = sqlx::query_scalar(r#"INSERT INTO person ("ownerId", name, "birthDate") VALUES ($1::uuid, 'Sam', '1990-02-03') RETURNING id::text"#)
+        .bind(&me)
+        .fetch_one(&mut server.db().await)
+        .await
+        .unwrap();
+    let lines = expect_once(&server, &owner, &["PeopleV1"], &["PersonV1"]).await;
+    let data = &lines[0]["data"];
+    assert_eq!((data["id"].clone(), data["name"].clone(), data["ownerId"].clone()), (json!(person), json!("Sam"), json!(me)));
+    assert_eq!((data["birthDate"].clone(), data["faceAssetId"].clone(), data["isHidden"].clone()), (json!("1990-02-03T00:00:00.000Z"), Value::Null, json!(false)));
+    expect_once(&server, &other, &["PeopleV1"], &[]).await;
+
+    sqlx::query(r#"UPDATE person SET name = 'Samantha' WHERE id = $1::uuid"#).bind(&person).execute(&mut server.db().await).await.unwrap();
+    let renamed = expect_once(&server, &owner, &["PeopleV1"], &["PersonV1"]).await;
+    assert_eq!(renamed[0]["data"]["name"], json!("Samantha"));
+    sqlx::query(r#"DELETE FROM person WHERE id = $1::uuid"#).bind(&person).execute(&mut server.db().await).await.unwrap();
+    let gone = expect_once(&server, &owner, &["PeopleV1"], &["PersonDeleteV1"]).await;
+    assert_eq!(gone[0]["data"], json!({"personId": person}));
+}
