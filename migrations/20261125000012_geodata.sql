@@ -22,3 +22,13 @@ CREATE INDEX IF NOT EXISTS "idx_geodata_places_name" ON "geodata_places" USING g
 CREATE INDEX IF NOT EXISTS "idx_geodata_places_admin1_name" ON "geodata_places" USING gin (f_unaccent("admin1Name") gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS "idx_geodata_places_admin2_name" ON "geodata_places" USING gin (f_unaccent("admin2Name") gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS "idx_geodata_places_alternate_names" ON "geodata_places" USING gin (f_unaccent("alternateNames") gin_trgm_ops);
+
+-- Country borders (Natural Earth), for positions with no place within 25 km.
+CREATE TABLE IF NOT EXISTS "naturalearth_countries" (
+  "id" integer NOT NULL GENERATED ALWAYS AS IDENTITY,
+  "admin" character varying(50) NOT NULL,
+  "admin_a3" character varying(3) NOT NULL,
+  "type" character varying(50) NOT NULL,
+  "coordinates" polygon NOT NULL,
+  CONSTRAINT "naturalearth_countries_pkey" PRIMARY KEY ("id")
+);

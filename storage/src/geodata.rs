@@ -70,6 +70,47 @@ pub async fn search(pool: &PgPool, name: &str) -> Result<Vec<Place>> {
     .await?)
 }
 
+/// One outer ring of a country's borders, as `(longitude, latitude)` points.
+#[derive(Debug, Clone)]
+pub struct CountryRow {
+    pub admin: String,
+    /// ISO 3166-1 alpha-3.
+    pub admin_a3: String,
+    pub kind: String,
+    pub ring: Vec<(f64, f64)>,
+}
+
+/// The alpha-3 code of the country whose borders hold a position.
+pub async fn country_at(pool: &PgPool, latitude: f64, longitude: f64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT admin_a3 FROM naturalearth_countries WHERE coordinates @> point($1, $2) LIMIT 1",
+        longitude,
+        latitude
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Replaces every country's borders with `rows`, in one transaction.
+pub async fn replace_countries(pool: &PgPool, rows: &[CountryRow]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("DELETE FROM naturalearth_countries").execute(&mut *tx).await?;
+    for row in rows {
+        let polygon = format!("({})", row.ring.iter().map(|(x, y)| format!("({x},{y})")).collect::<Vec<_>>().join(","));
+        sqlx::query!(
+            "INSERT INTO naturalearth_countries (admin, admin_a3, type, coordinates) VALUES ($1, $2, $3, $4::text::polygon)",
+            row.admin.chars().take(50).collect::<String>(),
+            row.admin_a3.chars().take(3).collect::<String>(),
+            row.kind.chars().take(50).collect::<String>(),
+            polygon
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Rows sent to PostgreSQL per COPY message.
 const COPY_BATCH: usize = 2_000;
 

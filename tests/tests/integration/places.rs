@@ -57,16 +57,24 @@ async fn reverse_geocode(server: &TestServer, token: &str, query: &str) -> (Stat
     (reply.status, reply.body)
 }
 
+/// One quantized square "country" (Germany's numeric code) from 10°N 10°E to 20°N 20°E, far from
+/// every place above.
+const ATLAS_COUNTRIES: &str = r#"{"type":"Topology","transform":{"scale":[0.5,0.5],"translate":[10,10]},
+  "arcs":[[[0,0],[20,0],[0,20],[-20,0],[0,-20]]],
+  "objects":{"countries":{"type":"GeometryCollection","geometries":[{"type":"Polygon","id":"276","properties":{"name":"Germany"},"arcs":[[0]]}]}}}"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn positions_and_photos_are_named_after_the_nearest_place() {
-    let build = BuildData::with(&[("cities1000.csv", SMALL_CITIES)]);
+    let build = BuildData::with(&[("cities1000.csv", SMALL_CITIES), ("countries-10m.json", ATLAS_COUNTRIES)]);
     let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.path())]).await;
     let admin = imported(&server, "cities1000.csv").await;
 
     let berlin = reverse_geocode(&server, &admin, "lat=52.5&lon=13.4").await;
     assert_eq!(berlin, (StatusCode::OK, json!([{"city": "Berlin", "state": "Berlin", "country": "Germany"}])));
     let nowhere = reverse_geocode(&server, &admin, "lat=0&lon=0").await;
-    assert_eq!(nowhere.1, json!([{"city": null, "state": null, "country": null}]), "nothing within 25 km");
+    assert_eq!(nowhere.1, json!([{"city": null, "state": null, "country": null}]), "nothing within 25 km, in no country");
+    let remote = reverse_geocode(&server, &admin, "lat=15&lon=15").await;
+    assert_eq!(remote.1, json!([{"city": null, "state": null, "country": "Germany"}]), "no town near, but inside a country's borders");
     let (status, body) = reverse_geocode(&server, &admin, "lat=91&lon=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!((body["errors"][0]["path"].clone(), body["errors"][0]["message"].clone()), (json!(["lat"]), json!("Too big: expected number to be <=90")), "{body}");
