@@ -496,6 +496,18 @@ sync_stream! {
 }
 
 sync_stream! {
+    /// Albums `user` belongs to, with their owner (SyncAlbumV1, the older shape of SyncAlbumV2).
+    albums_v1(user: Uuid) => r#"SELECT al."updateId" AS "ack!", json_build_object('id', al.id,
+                  'ownerId', (SELECT o."userId" FROM album_user o WHERE o."albumId" = al.id AND o.role = 'owner' LIMIT 1),
+                  'name', al."albumName", 'description', al.description,
+                  'createdAt', sync_iso(al."createdAt"), 'updatedAt', sync_iso(al."updatedAt"), 'thumbnailAssetId', al."albumThumbnailAssetId",
+                  'isActivityEnabled', al."isActivityEnabled", 'order', al."order")::text AS "data!", false AS "removed!"
+           FROM album al WHERE EXISTS (SELECT 1 FROM album_user m WHERE m."albumId" = al.id AND m."userId" = $1)
+             AND al."updateId" < $4 AND ($2::uuid IS NULL OR al."updateId" > $2) AND ($3::uuid IS NULL OR al."updateId" <= $3)
+           ORDER BY al."updateId" LIMIT $5"#
+}
+
+sync_stream! {
     /// `user`'s memories (SyncMemoryV1).
     memories(user: Uuid) => r#"SELECT m."updateId" AS "ack!", json_build_object('id', m.id, 'createdAt', sync_iso(m."createdAt"), 'updatedAt', sync_iso(m."updatedAt"),
                   'deletedAt', sync_iso(m."deletedAt"), 'ownerId', m."ownerId", 'type', m.type, 'data', m.data, 'isSaved', m."isSaved",

@@ -62,9 +62,6 @@ pub async fn stream(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
     if let Some((old, new)) = dto.types.iter().find_map(|t| sync_service::replacement(t).map(|r| (t.clone(), r))) {
         return Err(ApiError::bad_request(format!("SyncRequestType.{old} is deprecated, use SyncRequestType.{new} instead")));
     }
-    if dto.types.iter().any(|t| t == "AlbumsV1") {
-        return Err(ApiError::bad_request("SyncRequestType.AlbumsV1 is not supported by this server, use SyncRequestType.AlbumsV2 instead"));
-    }
     if dto.reset {
         store::reset_progress(&state.db, session).await?;
     }

@@ -154,6 +154,7 @@ enum Source<'a> {
     AssetMetadata(Uuid),
     AssetMetadataDeletes(Uuid),
     Albums(Uuid),
+    AlbumsV1(Uuid),
     AlbumDeletes(Uuid),
     AlbumUsers(&'a [Uuid]),
     AlbumUserDeletes(&'a [Uuid]),
@@ -188,6 +189,7 @@ async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_sto
         Source::AssetMetadata(user) => store::asset_metadata(db, user, window).await,
         Source::AssetMetadataDeletes(user) => store::asset_metadata_deletes(db, user, window).await,
         Source::Albums(user) => store::albums(db, user, window).await,
+        Source::AlbumsV1(user) => store::albums_v1(db, user, window).await,
         Source::AlbumDeletes(user) => store::album_deletes(db, user, window).await,
         Source::AlbumUsers(albums) => store::album_users(db, albums, window).await,
         Source::AlbumUserDeletes(albums) => store::album_user_deletes(db, albums, window).await,
@@ -355,6 +357,10 @@ impl Sync<'_> {
                 let shares = self.partner_shares("PartnerAssetExifBackfillV1").await?;
                 self.backfill("PartnerAssetExifBackfillV1", "PartnerAssetExifV1", &shares, |owners| Source::AssetExifs(owners, me)).await?;
                 self.send_new("PartnerAssetExifV1", Source::AssetExifs(&partners, me)).await?;
+            }
+            "AlbumsV1" => {
+                self.send_new("AlbumDeleteV1", Source::AlbumDeletes(me)).await?;
+                self.send_new("AlbumV1", Source::AlbumsV1(me)).await?;
             }
             "AlbumsV2" => {
                 self.send_new("AlbumDeleteV1", Source::AlbumDeletes(me)).await?;

@@ -284,3 +284,18 @@ async fn people_of_an_immich_database_reach_their_owners_phone() {
     let gone = expect_once(&server, &owner, &["PeopleV1"], &["PersonDeleteV1"]).await;
     assert_eq!(gone[0]["data"], json!({"personId": person}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_apps_get_albums_with_their_owner() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let member = server.user_token(&owner, "member@example.com").await;
+    let (owner_id, member_id) = (user_id(&server, &owner).await, user_id(&server, &member).await);
+    let album = json!({"albumName": "Trip", "albumUsers": [{"userId": member_id, "role": "viewer"}]});
+    let album_id = server.call(Method::POST, "/api/albums", Some(&owner), Some(album)).await.body["id"].as_str().unwrap().to_string();
+    let lines = expect_once(&server, &member, &["AlbumsV1"], &["AlbumV1"]).await;
+    let data = &lines[0]["data"];
+    assert_eq!((data["id"].clone(), data["ownerId"].clone(), data["name"].clone()), (json!(album_id), json!(owner_id), json!("Trip")));
+    assert_eq!(server.call(Method::DELETE, &format!("/api/albums/{album_id}"), Some(&owner), None).await.status, StatusCode::NO_CONTENT);
+    expect_once(&server, &member, &["AlbumsV1"], &["AlbumDeleteV1"]).await;
+}
