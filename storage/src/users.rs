@@ -38,6 +38,10 @@ pub struct UserFilter<'a> {
     pub storage_label: Option<&'a str>,
     pub admin_only: bool,
     pub with_deleted: bool,
+    /// The user of the session with this token hash.
+    pub session_token: Option<&'a [u8]>,
+    /// The user of the API key with this hash.
+    pub api_key: Option<&'a [u8]>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,12 +86,16 @@ pub async fn find(pool: &PgPool, filter: UserFilter<'_>) -> Result<Vec<User>> {
              AND ($3::text IS NULL OR "storageLabel" = $3)
              AND (NOT $4 OR "isAdmin")
              AND ($5 OR "deletedAt" IS NULL)
+             AND ($6::bytea IS NULL OR id = (SELECT s."userId" FROM session s WHERE s.token = $6))
+             AND ($7::bytea IS NULL OR id = (SELECT k."userId" FROM api_key k WHERE k.key = $7))
            ORDER BY "createdAt""#,
         filter.id,
         filter.email,
         filter.storage_label,
         filter.admin_only,
         filter.with_deleted,
+        filter.session_token,
+        filter.api_key,
     )
     .fetch_all(pool)
     .await?;

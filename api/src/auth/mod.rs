@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use darkroom_storage::users::User;
+use darkroom_storage::users::{User, UserFilter};
 use darkroom_storage::{api_keys, sessions, shared_links, users};
 use uuid::Uuid;
 
@@ -280,14 +280,14 @@ async fn link_context(state: &AppState, link: Option<shared_links::SharedLink>) 
     }))
 }
 
-async fn active_user(state: &AppState, id: Uuid) -> ApiResult<Option<User>> {
-    Ok(users::get(&state.db, id, false).await?)
-}
-
 async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap) -> ApiResult<AuthContext> {
     let invalid = || ApiError::unauthorized("Invalid user token");
-    let session = sessions::find_by_token(&state.db, &tokens::hash(token)).await?.ok_or_else(invalid)?;
-    let user = active_user(state, session.user_id).await?.ok_or_else(invalid)?;
+    // Session and user are read side by side: every request pays one round trip, not two.
+    let hash = tokens::hash(token);
+    let by_session = UserFilter { session_token: Some(&hash), ..UserFilter::default() };
+    let (session, user) = tokio::try_join!(sessions::find_by_token(&state.db, &hash), users::find_one(&state.db, by_session))?;
+    let session = session.ok_or_else(invalid)?;
+    let user = user.filter(|user| user.id == session.user_id).ok_or_else(invalid)?;
 
     let now = Utc::now();
     let client = ClientDetails::from_headers(headers);
@@ -315,8 +315,11 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
 
 async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthContext> {
     let invalid = || ApiError::unauthorized("Invalid API key");
-    let key = api_keys::find_by_key(&state.db, &tokens::hash(secret)).await?.ok_or_else(invalid)?;
-    let user = active_user(state, key.user_id).await?.ok_or_else(invalid)?;
+    let hash = tokens::hash(secret);
+    let by_key = UserFilter { api_key: Some(&hash), ..UserFilter::default() };
+    let (key, user) = tokio::try_join!(api_keys::find_by_key(&state.db, &hash), users::find_one(&state.db, by_key))?;
+    let key = key.ok_or_else(invalid)?;
+    let user = user.filter(|user| user.id == key.user_id).ok_or_else(invalid)?;
     let permissions = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
     Ok(AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }), shared_link: None })
 }
