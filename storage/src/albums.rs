@@ -402,27 +402,3 @@ pub async fn with_shared_links(pool: &PgPool, album_ids: &[Uuid]) -> Result<Vec<
         .await?)
 }
 
-/// Map markers: the album's located, visible assets.
-#[derive(Debug, Clone)]
-pub struct MapMarker {
-    pub id: Uuid,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-}
-
-pub async fn map_markers(pool: &PgPool, album_id: Uuid) -> Result<Vec<MapMarker>> {
-    Ok(sqlx::query_as!(
-        MapMarker,
-        r#"SELECT a.id, e.latitude AS "latitude!", e.longitude AS "longitude!", e.city, e.state, e.country
-           FROM album_asset aa JOIN asset a ON a.id = aa."assetId" JOIN asset_exif e ON e."assetId" = a.id
-           WHERE aa."albumId" = $1 AND a."deletedAt" IS NULL AND a.visibility IN ('archive', 'timeline')
-             AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL
-           ORDER BY a."fileCreatedAt" DESC"#,
-        album_id
-    )
-    .fetch_all(pool)
-    .await?)
-}

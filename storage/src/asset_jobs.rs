@@ -205,15 +205,7 @@ pub async fn thumbnail_source(pool: &PgPool, id: Uuid) -> Result<Option<Thumbnai
 pub async fn save_thumbnails(pool: &PgPool, id: Uuid, preview: &str, thumbnail: &str, thumbhash: &[u8]) -> Result<()> {
     let mut tx = pool.begin().await?;
     for (kind, path) in [("preview", preview), ("thumbnail", thumbnail)] {
-        sqlx::query!(
-            r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, $2, $3)
-               ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
-            id,
-            kind,
-            path
-        )
-        .execute(&mut *tx)
-        .await?;
+        upsert_file(&mut tx, id, kind, path).await?;
     }
     sqlx::query!("UPDATE asset SET thumbhash = $2 WHERE id = $1", id, thumbhash).execute(&mut *tx).await?;
     tx.commit().await?;
@@ -246,6 +238,11 @@ pub async fn needing_video_conversion(pool: &PgPool, force: bool) -> Result<Vec<
 
 /// Records a generated file of `kind` (e.g. `fullsize`).
 pub async fn set_generated_file(pool: &PgPool, id: Uuid, kind: &str, path: &str) -> Result<()> {
+    upsert_file(&mut *pool.acquire().await?, id, kind, path).await
+}
+
+/// The one `asset_file` row of each kind: a new file replaces the old one's path.
+async fn upsert_file(conn: &mut sqlx::PgConnection, id: Uuid, kind: &str, path: &str) -> Result<()> {
     sqlx::query!(
         r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, $2, $3)
            ON CONFLICT ("assetId", type, "isEdited") DO UPDATE SET path = EXCLUDED.path"#,
@@ -253,7 +250,7 @@ pub async fn set_generated_file(pool: &PgPool, id: Uuid, kind: &str, path: &str)
         kind,
         path
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

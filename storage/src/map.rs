@@ -54,3 +54,18 @@ pub async fn markers(pool: &PgPool, filter: &MarkerFilter) -> Result<Vec<Marker>
     .fetch_all(pool)
     .await?)
 }
+
+/// The photos of an album with a position, newest first (live, timeline or archive).
+pub async fn album_markers(pool: &PgPool, album_id: Uuid) -> Result<Vec<Marker>> {
+    Ok(sqlx::query_as!(
+        Marker,
+        r#"SELECT a.id, e.latitude AS "lat!", e.longitude AS "lon!", e.city, e.state, e.country
+           FROM album_asset aa JOIN asset a ON a.id = aa."assetId" JOIN asset_exif e ON e."assetId" = a.id
+           WHERE aa."albumId" = $1 AND a."deletedAt" IS NULL AND a.visibility IN ('archive', 'timeline')
+             AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL
+           ORDER BY a."fileCreatedAt" DESC"#,
+        album_id
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -16,6 +16,7 @@ use crate::auth::{Auth, AuthContext};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto, UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
+use crate::routes::map::MapMarkerResponseDto;
 use crate::services::preferences;
 use crate::state::AppState;
 use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, optional_uuid, parse_uuid_v4, uuid_list};
@@ -333,25 +334,10 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
-pub struct MapMarkerResponseDto {
-    id: Uuid,
-    lat: f64,
-    lon: f64,
-    city: Option<String>,
-    state: Option<String>,
-    country: Option<String>,
-}
-
 pub async fn map_markers(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
     access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
-    let markers = albums::map_markers(&state.db, id).await?;
-    Ok(Json(
-        markers
-            .into_iter()
-            .map(|m| MapMarkerResponseDto { id: m.id, lat: m.latitude, lon: m.longitude, city: m.city, state: m.state, country: m.country })
-            .collect(),
-    ))
+    let markers = darkroom_storage::map::album_markers(&state.db, id).await?;
+    Ok(Json(markers.into_iter().map(Into::into).collect()))
 }
 
 

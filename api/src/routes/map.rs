@@ -52,6 +52,12 @@ pub struct MapMarkerResponseDto {
     country: Option<String>,
 }
 
+impl From<map::Marker> for MapMarkerResponseDto {
+    fn from(m: map::Marker) -> Self {
+        Self { id: m.id, lat: m.lat, lon: m.lon, city: m.city, state: m.state, country: m.country }
+    }
+}
+
 /// `GET /map/markers`: where the caller's photos (and, when asked, partners' and albums')
 /// were taken.
 pub async fn markers(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<MapMarkerQuery>) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
@@ -71,7 +77,7 @@ pub async fn markers(State(state): State<AppState>, Auth(auth): Auth, ValidQuery
         created_before: date(&query.file_created_before).and_then(Result::ok),
     };
     let markers = map::markers(&state.db, &filter).await?;
-    Ok(Json(markers.into_iter().map(|m| MapMarkerResponseDto { id: m.id, lat: m.lat, lon: m.lon, city: m.city, state: m.state, country: m.country }).collect()))
+    Ok(Json(markers.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Debug, Deserialize)]

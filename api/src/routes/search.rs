@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use darkroom_storage::search::{self, SearchFilter, SearchOrder, SuggestionContext, SuggestionField};
-use darkroom_storage::{assets, partners};
+use darkroom_storage::assets::{self, AssetVisibility};
+use darkroom_storage::partners;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -55,7 +56,7 @@ pub struct SearchFilterDto {
     library_id: Option<Option<String>>,
     #[serde(rename = "type")]
     asset_type: Option<AssetTypeFilter>,
-    visibility: Option<Visibility>,
+    visibility: Option<AssetVisibility>,
     is_favorite: Option<bool>,
     is_offline: Option<bool>,
     is_encoded: Option<bool>,
@@ -79,15 +80,6 @@ pub enum AssetTypeFilter {
     Audio,
     #[serde(rename = "OTHER")]
     Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Archive,
-    Timeline,
-    Hidden,
-    Locked,
 }
 
 fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
@@ -140,10 +132,7 @@ impl SearchFilterDto {
         let trashed_after = date(&mut ignored, "", &self.trashed_after);
         let trashed_before = date(&mut ignored, "", &self.trashed_before);
         let visibility = match self.visibility {
-            Some(Visibility::Archive) => "archive",
-            Some(Visibility::Timeline) => "timeline",
-            Some(Visibility::Hidden) => "hidden",
-            Some(Visibility::Locked) => "locked",
+            Some(visibility) => visibility.as_str(),
             // Locked assets only in a session unlocked with the PIN code.
             None if auth.session.as_ref().is_some_and(|s| s.has_elevated_permission) => "any",
             None => "not-locked",
@@ -282,7 +271,7 @@ fn decode_checksum(text: &str) -> Option<Vec<u8>> {
 /// `POST /search/metadata`: assets by their properties, a page at a time, newest first.
 pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<MetadataSearchDto>) -> ApiResult<Json<SearchResponseDto>> {
     let filters = &dto.filters;
-    if filters.visibility == Some(Visibility::Locked) {
+    if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(&auth)?;
     }
     let owners = if !filters.album_ids.is_empty() {
@@ -294,7 +283,7 @@ pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson
     } else if auth.shared_link.is_some() {
         return Err(ApiError::bad_request("Shared link access is only allowed in combination with an albumIds filter"));
     } else {
-        Some(searched_users(&state, &auth, filters.visibility != Some(Visibility::Locked)).await?)
+        Some(searched_users(&state, &auth, filters.visibility != Some(AssetVisibility::Locked)).await?)
     };
     let size = filters.size.unwrap_or(250);
     let page = dto.page.unwrap_or(1);
@@ -336,13 +325,13 @@ impl Validate for FilterOnlyDto {
 }
 
 async fn filtered_ids(state: &AppState, auth: &AuthContext, filters: &SearchFilterDto, order: SearchOrder, min_file_size: Option<i64>) -> ApiResult<Vec<Uuid>> {
-    if filters.visibility == Some(Visibility::Locked) {
+    if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
     }
     if filters.matches_nothing() {
         return Ok(Vec::new());
     }
-    let owners = searched_users(state, auth, filters.visibility != Some(Visibility::Locked)).await?;
+    let owners = searched_users(state, auth, filters.visibility != Some(AssetVisibility::Locked)).await?;
     let filter = filters.filter(Some(owners), auth);
     Ok(search::find(&state.db, &filter, order, min_file_size, filters.size.unwrap_or(250), 0).await?)
 }
@@ -379,7 +368,7 @@ pub async fn large_assets(State(state): State<AppState>, Auth(auth): Auth, Valid
 /// `POST /search/statistics`: how many assets match.
 pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<FilterOnlyDto>) -> ApiResult<Json<Value>> {
     let filters = &dto.filters;
-    if filters.visibility == Some(Visibility::Locked) {
+    if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(&auth)?;
     }
     let total = if filters.matches_nothing() {

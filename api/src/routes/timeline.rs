@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
+use darkroom_storage::assets::AssetVisibility;
 use darkroom_storage::partners;
 use darkroom_storage::timeline::{self, BucketAsset, TimelineFilter};
 use serde::{Deserialize, Serialize};
@@ -30,25 +31,6 @@ pub enum OrderBy {
     CreatedAt,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Archive,
-    Timeline,
-    Hidden,
-    Locked,
-}
-
-impl Visibility {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Archive => "archive",
-            Self::Timeline => "timeline",
-            Self::Hidden => "hidden",
-            Self::Locked => "locked",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,7 +46,7 @@ pub struct TimeBucketQuery {
     with_coordinates: Option<bool>,
     order: Option<Order>,
     order_by: Option<OrderBy>,
-    visibility: Option<Visibility>,
+    visibility: Option<AssetVisibility>,
     bbox: Option<String>,
     time_bucket: Option<String>,
 }
@@ -125,7 +107,7 @@ impl Validate for TimeBucketQuery {
 async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuery) -> ApiResult<Option<TimelineFilter>> {
     let parse = |value: &Option<String>| value.as_deref().and_then(crate::validation::parse_uuid_v4);
     let visibility = query.visibility;
-    if visibility == Some(Visibility::Locked) {
+    if visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
     }
     let album_id = parse(&query.album_id);
@@ -135,7 +117,7 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
         None => user_id = Some(user_id.unwrap_or(auth.user.id)),
     }
     if let Some(user) = user_id {
-        access::require_timeline(state, auth, user, visibility == Some(Visibility::Archive)).await?;
+        access::require_timeline(state, auth, user, visibility == Some(AssetVisibility::Archive)).await?;
     }
     let tag_id = parse(&query.tag_id);
     if let Some(tag) = tag_id
@@ -144,7 +126,7 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
         return Err(access::denied(Permission::TagRead));
     }
     if query.with_partners == Some(true)
-        && (matches!(visibility, None | Some(Visibility::Archive | Visibility::Locked)) || query.is_favorite.is_some() || query.is_trashed == Some(true))
+        && (matches!(visibility, None | Some(AssetVisibility::Archive | AssetVisibility::Locked)) || query.is_favorite.is_some() || query.is_trashed == Some(true))
     {
         return Err(ApiError::bad_request("withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets"));
     }
