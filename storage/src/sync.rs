@@ -557,6 +557,61 @@ sync_stream! {
            ORDER BY e."updateId" LIMIT $6"#
 }
 
+sync_stream! {
+    /// Faces found in `user`'s assets (SyncAssetFaceV2).
+    asset_faces(user: Uuid) => r#"SELECT f."updateId" AS "ack!", json_build_object('id', f.id, 'assetId', f."assetId", 'personId', f."personId",
+                  'imageWidth', f."imageWidth", 'imageHeight', f."imageHeight", 'boundingBoxX1', f."boundingBoxX1", 'boundingBoxY1', f."boundingBoxY1",
+                  'boundingBoxX2', f."boundingBoxX2", 'boundingBoxY2', f."boundingBoxY2", 'sourceType', f."sourceType",
+                  'deletedAt', sync_iso(f."deletedAt"), 'isVisible', f."isVisible")::text AS "data!", false AS "removed!"
+           FROM asset_face f JOIN asset a ON a.id = f."assetId" WHERE a."ownerId" = $1
+             AND f."updateId" < $4 AND ($2::uuid IS NULL OR f."updateId" > $2) AND ($3::uuid IS NULL OR f."updateId" <= $3)
+           ORDER BY f."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Faces removed from `user`'s assets (SyncAssetFaceDeleteV1).
+    asset_face_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('assetFaceId', x."assetFaceId")::text AS "data!", false AS "removed!"
+           FROM asset_face_audit x JOIN asset a ON a.id = x."assetId" WHERE a."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Text found in `user`'s assets (SyncAssetOcrV1).
+    asset_ocr(user: Uuid) => r#"SELECT o."updateId" AS "ack!", json_build_object('id', o.id, 'assetId', o."assetId", 'x1', o.x1, 'y1', o.y1, 'x2', o.x2, 'y2', o.y2,
+                  'x3', o.x3, 'y3', o.y3, 'x4', o.x4, 'y4', o.y4, 'boxScore', o."boxScore", 'textScore', o."textScore", 'text', o.text,
+                  'isVisible', o."isVisible")::text AS "data!", false AS "removed!"
+           FROM asset_ocr o JOIN asset a ON a.id = o."assetId" WHERE a."ownerId" = $1
+             AND o."updateId" < $4 AND ($2::uuid IS NULL OR o."updateId" > $2) AND ($3::uuid IS NULL OR o."updateId" <= $3)
+           ORDER BY o."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Text removed from `user`'s assets, one line per removed box naming the asset
+    /// (SyncAssetOcrDeleteV1, whose `id` is the audit row's).
+    asset_ocr_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('id', x.id, 'assetId', x."assetId", 'deletedAt', sync_iso(x."deletedAt"))::text AS "data!", false AS "removed!"
+           FROM asset_ocr_audit x JOIN asset a ON a.id = x."assetId" WHERE a."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
+sync_stream! {
+    /// Edits of `user`'s assets (SyncAssetEditV1).
+    asset_edits(user: Uuid) => r#"SELECT e."updateId" AS "ack!", json_build_object('id', e.id, 'assetId', e."assetId", 'action', e.action,
+                  'parameters', e.parameters, 'sequence', e.sequence)::text AS "data!", false AS "removed!"
+           FROM asset_edit e JOIN asset a ON a.id = e."assetId" WHERE a."ownerId" = $1
+             AND e."updateId" < $4 AND ($2::uuid IS NULL OR e."updateId" > $2) AND ($3::uuid IS NULL OR e."updateId" <= $3)
+           ORDER BY e."updateId" LIMIT $5"#
+}
+
+sync_stream! {
+    /// Edits undone on `user`'s assets (SyncAssetEditDeleteV1).
+    asset_edit_deletes(user: Uuid) => r#"SELECT x.id AS "ack!", json_build_object('editId', x."editId")::text AS "data!", false AS "removed!"
+           FROM asset_edit_audit x JOIN asset a ON a.id = x."assetId" WHERE a."ownerId" = $1
+             AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
+           ORDER BY x.id LIMIT $5"#
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,6 +170,12 @@ enum Source<'a> {
     MemoryAssetDeletes(Uuid),
     People(Uuid),
     PersonDeletes(Uuid),
+    AssetFaces(Uuid),
+    AssetFaceDeletes(Uuid),
+    AssetOcr(Uuid),
+    AssetOcrDeletes(Uuid),
+    AssetEdits(Uuid),
+    AssetEditDeletes(Uuid),
 }
 
 async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_storage::Result<Vec<SyncRow>> {
@@ -205,6 +211,12 @@ async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_sto
         Source::MemoryAssetDeletes(user) => store::memory_asset_deletes(db, user, window).await,
         Source::People(user) => store::people(db, user, window).await,
         Source::PersonDeletes(user) => store::person_deletes(db, user, window).await,
+        Source::AssetFaces(user) => store::asset_faces(db, user, window).await,
+        Source::AssetFaceDeletes(user) => store::asset_face_deletes(db, user, window).await,
+        Source::AssetOcr(user) => store::asset_ocr(db, user, window).await,
+        Source::AssetOcrDeletes(user) => store::asset_ocr_deletes(db, user, window).await,
+        Source::AssetEdits(user) => store::asset_edits(db, user, window).await,
+        Source::AssetEditDeletes(user) => store::asset_edit_deletes(db, user, window).await,
     }
 }
 
@@ -415,8 +427,19 @@ impl Sync<'_> {
                 self.send_new("PersonDeleteV1", Source::PersonDeletes(me)).await?;
                 self.send_new("PersonV1", Source::People(me)).await?;
             }
-            // Faces, OCR and edits do not exist in this version: there is never anything of
-            // theirs to send.
+            "AssetFacesV2" => {
+                self.send_new("AssetFaceDeleteV1", Source::AssetFaceDeletes(me)).await?;
+                self.send_new("AssetFaceV2", Source::AssetFaces(me)).await?;
+            }
+            "AssetOcrV1" => {
+                self.send_new("AssetOcrDeleteV1", Source::AssetOcrDeletes(me)).await?;
+                self.send_new("AssetOcrV1", Source::AssetOcr(me)).await?;
+            }
+            "AssetEditsV1" => {
+                self.send_new("AssetEditDeleteV1", Source::AssetEditDeletes(me)).await?;
+                self.send_new("AssetEditV1", Source::AssetEdits(me)).await?;
+            }
+            // Deprecated types were refused before the stream began.
             _ => {}
         }
         Ok(())
