@@ -4,7 +4,7 @@
 //! carry none of the asset's bytes.
 
 
-use darkroom_tests::{TestServer, fixtures};
+use darkroom_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -109,6 +109,12 @@ async fn every_caller_gets_exactly_what_it_may() {
     let tag = server.call(Method::POST, "/api/tags", Some(&owner), Some(json!({"name": "matrix"}))).await.body["id"].as_str().unwrap().to_string();
     let memory = json!({"type": "on_this_day", "data": {"year": 2020}, "memoryAt": "2020-06-01T00:00:00.000Z", "assetIds": [asset]});
     let memory = server.call(Method::POST, "/api/memories", Some(&owner), Some(memory)).await.body["id"].as_str().unwrap().to_string();
+    // A person of a database Immich filled, and the owner's second device.
+    let mut db = server.db().await;
+    sqlx::query(r#"INSERT INTO person ("ownerId", name) VALUES ($1::uuid, 'Sam')"#).bind(&owner_id).execute(&mut db).await.unwrap();
+    let phone = server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let sessions = server.call(Method::GET, "/api/sessions", Some(&phone), None).await.body;
+    let phone_session = sessions.as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap()["id"].as_str().unwrap().to_string();
 
     let callers = [
         Caller::Token("owner", owner.clone()),
@@ -144,6 +150,14 @@ async fn every_caller_gets_exactly_what_it_may() {
         ("search within the album", Method::POST, "/api/search/metadata".to_string(), Some(json!({"albumIds": [album]})), [true, false, false, true, true, true, true, true, false, false]),
         ("see the album on the map", Method::GET, format!("/api/albums/{album}/map-markers"), None, [true, false, false, true, true, true, true, true, false, true]),
         ("show the owner's photos in one's timeline", Method::PUT, format!("/api/partners/{owner_id}"), Some(json!({"inTimeline": true})), [false, false, true, false, false, false, false, false, false, false]),
+        // Everyone signed in finds their own people, sessions and changes; the answers' contents
+        // are checked below.
+        ("find people by name", Method::GET, "/api/search/person?name=Sam".to_string(), None, [true, true, true, true, true, false, false, false, false, false]),
+        ("list one's devices", Method::GET, "/api/sessions".to_string(), None, [true, true, true, true, true, false, false, false, false, false]),
+        ("ask the owner's phone to sync afresh", Method::PUT, format!("/api/sessions/{phone_session}"), Some(json!({"isPendingSyncReset": true})), [true, false, false, false, false, false, false, false, false, false]),
+        ("lock the owner's phone", Method::POST, format!("/api/sessions/{phone_session}/lock"), None, [true, false, false, false, false, false, false, false, false, false]),
+        ("sync a phone", Method::POST, "/api/sync/stream".to_string(), Some(json!({"types": ["AssetsV2", "AlbumsV2", "PeopleV1"]})), [true, true, true, true, true, false, false, false, false, false]),
+        ("read a phone's sync checkpoints", Method::GET, "/api/sync/ack".to_string(), None, [true, true, true, true, true, false, false, false, false, false]),
     ];
     let original = std::fs::read(server.call(Method::GET, &format!("/api/assets/{asset}"), Some(&owner), None).await.body["originalPath"].as_str().unwrap()).unwrap();
     let mut wrong = Vec::new();
@@ -161,4 +175,15 @@ async fn every_caller_gets_exactly_what_it_may() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // What those open to everyone signed in answer: each caller's own, never the owner's.
+    for caller in &callers[1..5] {
+        let people = call(&server, caller, Method::GET, "/api/search/person?name=Sam", None).await.1;
+        assert_eq!(serde_json::from_slice::<Value>(&people).unwrap(), json!([]), "{} finds the owner's people", caller.name());
+        let devices: Value = serde_json::from_slice(&call(&server, caller, Method::GET, "/api/sessions", None).await.1).unwrap();
+        assert_eq!(devices.as_array().map(Vec::len), Some(1), "{} sees others' devices: {devices}", caller.name());
+        let lines = call(&server, caller, Method::POST, "/api/sync/stream", Some(json!({"types": ["AssetsV2", "PeopleV1"]}))).await.1;
+        let lines = String::from_utf8_lossy(&lines);
+        assert!(!lines.contains(&asset) && !lines.contains("Sam") && !lines.contains("secret-beach"), "{} syncs the owner's things: {lines}", caller.name());
+    }
 }
