@@ -202,7 +202,7 @@ async fn month_counts_stay_true_to_the_assets() {
     }
     server.call(Method::PUT, "/api/assets", Some(&admin), Some(json!({"ids": [ids[0]], "isFavorite": true}))).await;
     server.call(Method::PUT, &format!("/api/assets/{}", ids[1]), Some(&admin), Some(json!({"visibility": "archive"}))).await;
-    server.call(Method::POST, "/api/stacks", Some(&admin), Some(json!({"assetIds": [ids[3], ids[4]]}))).await;
+    let stack = server.call(Method::POST, "/api/stacks", Some(&admin), Some(json!({"assetIds": [ids[3], ids[4]]}))).await.body["id"].clone();
     server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [ids[2]]}))).await;
     server.call(Method::POST, "/api/trash/restore/assets", Some(&admin), Some(json!({"ids": [ids[2]]}))).await;
     server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [ids[1]], "force": true}))).await;
@@ -228,7 +228,48 @@ async fn month_counts_stay_true_to_the_assets() {
     assert_eq!(buckets("").await, json!([{"timeBucket": "2022-07-01", "count": 2}, {"timeBucket": "2021-02-01", "count": 1}, {"timeBucket": "2021-01-01", "count": 1}]));
     assert_eq!(buckets("?withStacked=true").await[0], json!({"timeBucket": "2022-07-01", "count": 1}), "a stack counts once");
     assert_eq!(buckets("?isFavorite=true").await, json!([{"timeBucket": "2021-01-01", "count": 1}]));
+    // A stack shows as its primary asset, with how many it holds.
+    let july = get(&server, &admin, "/api/timeline/bucket?timeBucket=2022-07-01&withStacked=true").await.1;
+    assert_eq!((july["id"].clone(), july["stack"].clone()), (json!([ids[3]]), json!([[stack, "2"]])));
+    let unstacked = get(&server, &admin, "/api/timeline/bucket?timeBucket=2022-07-01").await.1;
+    assert_eq!(unstacked["id"], json!([ids[4], ids[3]]), "newest first, each on its own");
     // The same answers as counting the assets (an album-less upload-time order takes that path).
     let by_upload = buckets("?orderBy=createdAt").await;
     assert_eq!(by_upload.as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum::<i64>(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_follows_its_assets_new_date_and_place() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let moved = upload(&server, &admin, 1, "2021-03-10T10:00:00.000Z").await;
+    let stays = upload(&server, &admin, 2, "2021-03-11T10:00:00.000Z").await;
+    let edit = json!({"dateTimeOriginal": "2021-05-01T09:00:00.000+00:00", "latitude": 48.8566, "longitude": 2.3522});
+    assert_eq!(server.call(Method::PUT, &format!("/api/assets/{moved}"), Some(&admin), Some(edit)).await.status, StatusCode::OK);
+
+    // The new date reaches the asset's local time through the sidecar and a new metadata read.
+    let mut may = json!(null);
+    for _ in 0..200 {
+        may = get(&server, &admin, "/api/timeline/bucket?timeBucket=2021-05-01&withCoordinates=true").await.1;
+        if may["id"] == json!([moved]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(may["id"], json!([moved]), "{may}");
+    assert_eq!((may["latitude"].clone(), may["longitude"].clone()), (json!([48.8566]), json!([2.3522])));
+    assert_eq!(get(&server, &admin, "/api/timeline/bucket?timeBucket=2021-03-01").await.1["id"], json!([stays]));
+
+    // The timeline's copy of the EXIF columns is what the assets and their EXIF say.
+    let mut db = server.db().await;
+    let stale: i64 = sqlx::query_scalar(
+        r#"SELECT count(*) FROM asset_exif e JOIN asset a ON a.id = e."assetId" FULL JOIN timeline_exif t ON t."assetId" = e."assetId"
+           WHERE t."assetId" IS NULL OR e."assetId" IS NULL OR t."ownerId" <> a."ownerId"
+              OR t."localDay" <> (a."localDateTime" AT TIME ZONE 'UTC')::date
+              OR (t.city, t.country, t."projectionType", t.latitude, t.longitude) IS DISTINCT FROM (e.city, e.country, e."projectionType", e.latitude, e.longitude)"#,
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(stale, 0);
 }
