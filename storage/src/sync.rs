@@ -1,6 +1,7 @@
 //! Mobile sync: checkpoints per session, and every entity stream the sync endpoint sends,
 //! read a page at a time in `updateId` order (deletes from the audit tables in audit-id order).
-//! Rows come back as the ack cursor and the entity's JSON, built by the database.
+//! Rows come back as the ack cursor and the entity's JSON, built by the database (assets and
+//! their EXIF, the bulk of a first sync, are written in Rust).
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -164,68 +165,106 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-/// Assets of `owners` (SyncAssetV2); favourites are only `viewer`'s own, and others' locked
-/// assets come as removed (`{"assetId": …}`). The JSON is written here rather than by the
-/// database: a first sync sends the whole library, and PostgreSQL's JSON builders would keep one
-/// core busy while the server's sat idle.
-pub async fn assets(pool: &PgPool, owners: &[Uuid], viewer: Uuid, window: Window) -> Result<Vec<SyncRow>> {
-    let rows = sqlx::query!(
-        r#"SELECT a."updateId" AS ack, a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
-                  a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
-                  a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
-                  a."isFavorite" AND a."ownerId" = $2 AS "is_favorite!", a.visibility::text AS "visibility!",
-                  a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
-                  a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,
-                  a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!"
-           FROM asset a WHERE a."ownerId" = ANY($1)
-             AND a."updateId" < $5 AND ($3::uuid IS NULL OR a."updateId" > $3) AND ($4::uuid IS NULL OR a."updateId" <= $4)
-           ORDER BY a."updateId" LIMIT $6"#,
-        owners,
-        viewer,
-        window.after,
-        window.until,
-        window.now,
-        window.limit
-    )
-    .fetch_all(pool)
-    .await?;
-    let base64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let data = if r.removed {
-                serde_json::json!({ "assetId": r.id }).to_string()
-            } else {
-                let asset = SyncAssetV2 {
-                    id: r.id,
-                    owner_id: r.owner_id,
-                    original_file_name: &r.original_file_name,
-                    file_created_at: Some(iso_millis(&r.file_created_at)),
-                    file_modified_at: Some(iso_millis(&r.file_modified_at)),
-                    created_at: Some(iso_millis(&r.created_at)),
-                    local_date_time: Some(iso_millis(&r.local_date_time)),
-                    asset_type: &r.asset_type,
-                    deleted_at: r.deleted_at.as_ref().map(iso_millis),
-                    is_favorite: r.is_favorite,
-                    visibility: &r.visibility,
-                    duration: r.duration,
-                    live_photo_video_id: r.live_photo_video_id,
-                    stack_id: r.stack_id,
-                    library_id: r.library_id,
-                    width: r.width,
-                    height: r.height,
-                    is_edited: r.is_edited,
-                    checksum: base64(&r.checksum),
-                    thumbhash: r.thumbhash.as_deref().map(base64),
-                };
-                serde_json::to_string(&asset).unwrap_or_default()
-            };
-            SyncRow { ack: r.ack, data, removed: r.removed }
-        })
-        .collect())
+/// One asset as every asset stream reads it; its JSON line is written here rather than by the
+/// database: a first sync sends the whole library, and PostgreSQL's JSON builders would keep
+/// one core busy while the server's sat idle.
+struct AssetRow {
+    ack: Uuid,
+    id: Uuid,
+    owner_id: Uuid,
+    original_file_name: String,
+    file_created_at: chrono::DateTime<chrono::Utc>,
+    file_modified_at: chrono::DateTime<chrono::Utc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    local_date_time: chrono::DateTime<chrono::Utc>,
+    asset_type: String,
+    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+    is_favorite: bool,
+    visibility: String,
+    duration: Option<i32>,
+    live_photo_video_id: Option<Uuid>,
+    stack_id: Option<Uuid>,
+    library_id: Option<Uuid>,
+    width: Option<i32>,
+    height: Option<i32>,
+    is_edited: bool,
+    checksum: Vec<u8>,
+    thumbhash: Option<Vec<u8>>,
+    removed: bool,
 }
 
-/// SyncAssetV2, field for field as `sync_asset_v2()` builds it for the other asset streams.
+impl AssetRow {
+    /// The SyncAssetV2 line, or `{"assetId": …}` for an asset gone from the viewer's sight.
+    fn into_line(self) -> SyncRow {
+        let base64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+        let data = if self.removed {
+            serde_json::json!({ "assetId": self.id }).to_string()
+        } else {
+            let asset = SyncAssetV2 {
+                id: self.id,
+                owner_id: self.owner_id,
+                original_file_name: &self.original_file_name,
+                file_created_at: Some(iso_millis(&self.file_created_at)),
+                file_modified_at: Some(iso_millis(&self.file_modified_at)),
+                created_at: Some(iso_millis(&self.created_at)),
+                local_date_time: Some(iso_millis(&self.local_date_time)),
+                asset_type: &self.asset_type,
+                deleted_at: self.deleted_at.as_ref().map(iso_millis),
+                is_favorite: self.is_favorite,
+                visibility: &self.visibility,
+                duration: self.duration,
+                live_photo_video_id: self.live_photo_video_id,
+                stack_id: self.stack_id,
+                library_id: self.library_id,
+                width: self.width,
+                height: self.height,
+                is_edited: self.is_edited,
+                checksum: base64(&self.checksum),
+                thumbhash: self.thumbhash.as_deref().map(base64),
+            };
+            serde_json::to_string(&asset).unwrap_or_default()
+        };
+        SyncRow { ack: self.ack, data, removed: self.removed }
+    }
+}
+
+/// An asset stream: `$2` is always the viewer, whose favourites alone show and to whom others'
+/// locked assets come as removed; the SQL given starts with the cursor column and its FROM.
+macro_rules! asset_stream {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $from:literal) => {
+        $(#[$doc])*
+        pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
+            let rows = sqlx::query_as!(
+                AssetRow,
+                r#"SELECT a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
+                          a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
+                          a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
+                          a."isFavorite" AND a."ownerId" = $2 AS "is_favorite!", a.visibility::text AS "visibility!",
+                          a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
+                          a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,
+                          a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!", "# + $from,
+                $($arg,)*
+                window.after,
+                window.until,
+                window.now,
+                window.limit
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.into_iter().map(AssetRow::into_line).collect())
+        }
+    };
+}
+
+asset_stream! {
+    /// Assets of `owners` (SyncAssetV2).
+    assets(owners: &[Uuid], viewer: Uuid) => r#"a."updateId" AS ack
+           FROM asset a WHERE a."ownerId" = ANY($1)
+             AND a."updateId" < $5 AND ($3::uuid IS NULL OR a."updateId" > $3) AND ($4::uuid IS NULL OR a."updateId" <= $4)
+           ORDER BY a."updateId" LIMIT $6"#
+}
+
+/// SyncAssetV2, as Immich sends it.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SyncAssetV2<'a> {
@@ -278,64 +317,104 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-/// EXIF of the assets of `owners` (SyncAssetExifV1); never of others' locked assets. Written
-/// here for the same reason as `assets`.
-pub async fn asset_exifs(pool: &PgPool, owners: &[Uuid], viewer: Uuid, window: Window) -> Result<Vec<SyncRow>> {
-    let rows = sqlx::query!(
-        r#"SELECT e."updateId" AS ack, e."assetId" AS asset_id, e.description, e."exifImageWidth" AS exif_image_width,
-                  e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
-                  e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
-                  e.latitude, e.longitude, e."projectionType" AS projection_type, e.city, e.state, e.country, e.make, e.model,
-                  e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
-                  e."exposureTime" AS exposure_time, e."profileDescription" AS profile_description, e.rating, e.fps
-           FROM asset_exif e JOIN asset a ON a.id = e."assetId" WHERE a."ownerId" = ANY($1) AND (a."ownerId" = $2 OR a.visibility <> 'locked')
-             AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
-           ORDER BY e."updateId" LIMIT $6"#,
-        owners,
-        viewer,
-        window.after,
-        window.until,
-        window.now,
-        window.limit
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let exif = SyncAssetExifV1 {
-                asset_id: r.asset_id,
-                description: &r.description,
-                exif_image_width: r.exif_image_width,
-                exif_image_height: r.exif_image_height,
-                file_size_in_byte: r.file_size_in_byte,
-                orientation: r.orientation.as_deref(),
-                date_time_original: r.date_time_original.as_ref().map(iso_millis),
-                modify_date: r.modify_date.as_ref().map(iso_millis),
-                time_zone: r.time_zone.as_deref(),
-                latitude: r.latitude,
-                longitude: r.longitude,
-                projection_type: r.projection_type.as_deref(),
-                city: r.city.as_deref(),
-                state: r.state.as_deref(),
-                country: r.country.as_deref(),
-                make: r.make.as_deref(),
-                model: r.model.as_deref(),
-                lens_model: r.lens_model.as_deref(),
-                f_number: r.f_number,
-                focal_length: r.focal_length,
-                iso: r.iso,
-                exposure_time: r.exposure_time.as_deref(),
-                profile_description: r.profile_description.as_deref(),
-                rating: r.rating,
-                fps: r.fps,
-            };
-            SyncRow { ack: r.ack, data: serde_json::to_string(&exif).unwrap_or_default(), removed: false }
-        })
-        .collect())
+/// One asset's EXIF as every EXIF stream reads it (written as JSON here, as assets are).
+struct ExifRow {
+    ack: Uuid,
+    asset_id: Uuid,
+    description: String,
+    exif_image_width: Option<i32>,
+    exif_image_height: Option<i32>,
+    file_size_in_byte: Option<i64>,
+    orientation: Option<String>,
+    date_time_original: Option<chrono::DateTime<chrono::Utc>>,
+    modify_date: Option<chrono::DateTime<chrono::Utc>>,
+    time_zone: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    projection_type: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+    make: Option<String>,
+    model: Option<String>,
+    lens_model: Option<String>,
+    f_number: Option<f64>,
+    focal_length: Option<f64>,
+    iso: Option<i32>,
+    exposure_time: Option<String>,
+    profile_description: Option<String>,
+    rating: Option<i32>,
+    fps: Option<f64>,
 }
 
-/// SyncAssetExifV1, field for field as `sync_asset_exif_v1()` builds it for album streams.
+impl ExifRow {
+    fn into_line(self) -> SyncRow {
+        let exif = SyncAssetExifV1 {
+            asset_id: self.asset_id,
+            description: &self.description,
+            exif_image_width: self.exif_image_width,
+            exif_image_height: self.exif_image_height,
+            file_size_in_byte: self.file_size_in_byte,
+            orientation: self.orientation.as_deref(),
+            date_time_original: self.date_time_original.as_ref().map(iso_millis),
+            modify_date: self.modify_date.as_ref().map(iso_millis),
+            time_zone: self.time_zone.as_deref(),
+            latitude: self.latitude,
+            longitude: self.longitude,
+            projection_type: self.projection_type.as_deref(),
+            city: self.city.as_deref(),
+            state: self.state.as_deref(),
+            country: self.country.as_deref(),
+            make: self.make.as_deref(),
+            model: self.model.as_deref(),
+            lens_model: self.lens_model.as_deref(),
+            f_number: self.f_number,
+            focal_length: self.focal_length,
+            iso: self.iso,
+            exposure_time: self.exposure_time.as_deref(),
+            profile_description: self.profile_description.as_deref(),
+            rating: self.rating,
+            fps: self.fps,
+        };
+        SyncRow { ack: self.ack, data: serde_json::to_string(&exif).unwrap_or_default(), removed: false }
+    }
+}
+
+/// An EXIF stream; the SQL given starts with the cursor column and its FROM (`e` is the EXIF).
+macro_rules! exif_stream {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $from:literal) => {
+        $(#[$doc])*
+        pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
+            let rows = sqlx::query_as!(
+                ExifRow,
+                r#"SELECT e."assetId" AS asset_id, e.description, e."exifImageWidth" AS exif_image_width,
+                          e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
+                          e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
+                          e.latitude, e.longitude, e."projectionType" AS projection_type, e.city, e.state, e.country, e.make, e.model,
+                          e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
+                          e."exposureTime" AS exposure_time, e."profileDescription" AS profile_description, e.rating, e.fps, "# + $from,
+                $($arg,)*
+                window.after,
+                window.until,
+                window.now,
+                window.limit
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.into_iter().map(ExifRow::into_line).collect())
+        }
+    };
+}
+
+exif_stream! {
+    /// EXIF of the assets of `owners` (SyncAssetExifV1); never of others' locked assets.
+    asset_exifs(owners: &[Uuid], viewer: Uuid) => r#"e."updateId" AS ack
+           FROM asset_exif e JOIN asset a ON a.id = e."assetId" WHERE a."ownerId" = ANY($1) AND (a."ownerId" = $2 OR a.visibility <> 'locked')
+             AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
+           ORDER BY e."updateId" LIMIT $6"#
+}
+
+/// SyncAssetExifV1, as Immich sends it.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SyncAssetExifV1<'a> {
@@ -462,17 +541,17 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
+asset_stream! {
     /// The assets of `albums` as they were added (SyncAssetV2, cursor: when added).
-    album_assets(albums: &[Uuid], viewer: Uuid) => r#"SELECT aa."updateId" AS "ack!", sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2)::text AS "data!", false AS "removed!"
+    album_assets(albums: &[Uuid], viewer: Uuid) => r#"aa."updateId" AS ack
            FROM album_asset aa JOIN asset a ON a.id = aa."assetId" WHERE aa."albumId" = ANY($1)
              AND aa."updateId" < $5 AND ($3::uuid IS NULL OR aa."updateId" > $3) AND ($4::uuid IS NULL OR aa."updateId" <= $4)
            ORDER BY aa."updateId" LIMIT $6"#
 }
 
-sync_stream! {
+exif_stream! {
     /// EXIF of the assets of `albums` as they were added (SyncAssetExifV1, cursor: when added).
-    album_asset_exifs(albums: &[Uuid]) => r#"SELECT aa."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+    album_asset_exifs(albums: &[Uuid]) => r#"aa."updateId" AS ack
            FROM album_asset aa JOIN asset_exif e ON e."assetId" = aa."assetId" WHERE aa."albumId" = ANY($1)
              AND aa."updateId" < $4 AND ($2::uuid IS NULL OR aa."updateId" > $2) AND ($3::uuid IS NULL OR aa."updateId" <= $3)
            ORDER BY aa."updateId" LIMIT $5"#
@@ -541,17 +620,17 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
+asset_stream! {
     /// Changes to assets already in `albums` by `added_until` (SyncAssetV2).
-    album_asset_updates(albums: &[Uuid], viewer: Uuid, added_until: Uuid) => r#"SELECT a."updateId" AS "ack!", sync_asset_v2(a, a."isFavorite" AND a."ownerId" = $2)::text AS "data!", false AS "removed!"
+    album_asset_updates(albums: &[Uuid], viewer: Uuid, added_until: Uuid) => r#"a."updateId" AS ack
            FROM asset a WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = ANY($1) AND aa."updateId" <= $3)
              AND a."updateId" < $6 AND ($4::uuid IS NULL OR a."updateId" > $4) AND ($5::uuid IS NULL OR a."updateId" <= $5)
            ORDER BY a."updateId" LIMIT $7"#
 }
 
-sync_stream! {
+exif_stream! {
     /// Changes to the EXIF of assets already in `albums` by `added_until` (SyncAssetExifV1).
-    album_asset_exif_updates(albums: &[Uuid], added_until: Uuid) => r#"SELECT e."updateId" AS "ack!", sync_asset_exif_v1(e)::text AS "data!", false AS "removed!"
+    album_asset_exif_updates(albums: &[Uuid], added_until: Uuid) => r#"e."updateId" AS ack
            FROM asset_exif e WHERE EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = e."assetId" AND aa."albumId" = ANY($1) AND aa."updateId" <= $2)
              AND e."updateId" < $5 AND ($3::uuid IS NULL OR e."updateId" > $3) AND ($4::uuid IS NULL OR e."updateId" <= $4)
            ORDER BY e."updateId" LIMIT $6"#
