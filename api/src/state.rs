@@ -22,6 +22,7 @@ pub struct Inner {
     pub layout: MediaLayout,
     pub system_config: SystemConfigStore,
     pub login_limiter: LoginLimiter,
+    pub auth_cache: crate::auth::cache::AuthCache,
     pub started_at: Instant,
     /// Resumable uploads being written right now: one request at a time per upload.
     pub busy_uploads: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
@@ -67,6 +68,7 @@ impl AppState {
             layout,
             system_config,
             login_limiter: LoginLimiter::new(limits),
+            auth_cache: crate::auth::cache::AuthCache::default(),
             started_at: Instant::now(),
             busy_uploads: Default::default(),
             jobs,

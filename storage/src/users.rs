@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{Result, StorageError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct User {
     pub id: Uuid,
     pub email: String,

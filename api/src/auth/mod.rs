@@ -5,6 +5,7 @@
 //! applies the route's admin / shared-link / permission rules and leaves an [`AuthContext`] for the
 //! handler's [`Auth`] extractor. A handler cannot forget to check.
 
+pub mod cache;
 pub mod limiter;
 pub mod tokens;
 pub mod user_agent;
@@ -12,7 +13,7 @@ pub mod user_agent;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::permission::{Permission, grants};
 use crate::state::AppState;
+use cache::Remembered;
 use user_agent::ClientDetails;
 
 pub const ACCESS_TOKEN_COOKIE: &str = "immich_access_token";
@@ -133,6 +135,7 @@ pub async fn authorize(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if let Access::Authenticated { permission, admin, shared_link } = access {
         let (mut parts, body) = request.into_parts();
         let context = authenticate(&state, &parts).await?;
@@ -151,7 +154,13 @@ pub async fn authorize(
         parts.extensions.insert(context);
         request = Request::from_parts(parts, body);
     }
-    Ok(next.run(request).await)
+    let response = next.run(request).await;
+    if changes_state {
+        // Logout, a lock, a deleted key, a changed user…: whatever it was, no remembered
+        // authentication outlives it.
+        state.auth_cache.forget_everything();
+    }
+    Ok(response)
 }
 
 /// The credentials a request carries, in the order Immich honours them.
@@ -282,14 +291,21 @@ async fn link_context(state: &AppState, link: Option<shared_links::SharedLink>) 
 
 async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap) -> ApiResult<AuthContext> {
     let invalid = || ApiError::unauthorized("Invalid user token");
-    // Session and user are read side by side: every request pays one round trip, not two.
     let hash = tokens::hash(token);
+    let now = Utc::now();
+    if let Some(Remembered { mut context, pin_expires_at }) = state.auth_cache.get(&hash) {
+        if let Some(session) = &mut context.session {
+            session.has_elevated_permission = pin_expires_at.is_some_and(|expires| expires > now);
+        }
+        return Ok(context);
+    }
+    let generation = state.auth_cache.generation();
+    // Session and user are read side by side: every request pays one round trip, not two.
     let by_session = UserFilter { session_token: Some(&hash), ..UserFilter::default() };
     let (session, user) = tokio::try_join!(sessions::find_by_token(&state.db, &hash), users::find_one(&state.db, by_session))?;
     let session = session.ok_or_else(invalid)?;
     let user = user.filter(|user| user.id == session.user_id).ok_or_else(invalid)?;
 
-    let now = Utc::now();
     let client = ClientDetails::from_headers(headers);
     if now - session.updated_at > Duration::hours(1) || client.app_version != session.app_version {
         sessions::touch(&state.db, session.id, &client.device_type, &client.device_os, client.app_version.as_deref())
@@ -298,30 +314,40 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
 
     // An unlocked session stays unlocked while it is used: each request near the end adds 5 minutes.
     let has_elevated_permission = session.pin_expires_at.is_some_and(|expires| expires > now);
+    let mut pin_expires_at = session.pin_expires_at;
     if let Some(expires) = session.pin_expires_at
         && has_elevated_permission
         && now + Duration::minutes(5) > expires
     {
-        sessions::set_pin_expires_at(&state.db, session.id, Some(now + Duration::minutes(5))).await?;
+        pin_expires_at = Some(now + Duration::minutes(5));
+        sessions::set_pin_expires_at(&state.db, session.id, pin_expires_at).await?;
     }
 
-    Ok(AuthContext {
+    let context = AuthContext {
         user,
         session: Some(AuthSession { id: session.id, has_elevated_permission }),
         api_key: None,
         shared_link: None,
-    })
+    };
+    state.auth_cache.put(hash, generation, Remembered { context: context.clone(), pin_expires_at });
+    Ok(context)
 }
 
 async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthContext> {
     let invalid = || ApiError::unauthorized("Invalid API key");
     let hash = tokens::hash(secret);
+    if let Some(remembered) = state.auth_cache.get(&hash) {
+        return Ok(remembered.context);
+    }
+    let generation = state.auth_cache.generation();
     let by_key = UserFilter { api_key: Some(&hash), ..UserFilter::default() };
     let (key, user) = tokio::try_join!(api_keys::find_by_key(&state.db, &hash), users::find_one(&state.db, by_key))?;
     let key = key.ok_or_else(invalid)?;
     let user = user.filter(|user| user.id == key.user_id).ok_or_else(invalid)?;
     let permissions = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
-    Ok(AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }), shared_link: None })
+    let context = AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }), shared_link: None };
+    state.auth_cache.put(hash, generation, Remembered { context: context.clone(), pin_expires_at: None });
+    Ok(context)
 }
 
 /// The client's address: the socket peer, or the first untrusted hop of `X-Forwarded-For` when the

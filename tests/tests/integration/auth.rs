@@ -83,6 +83,8 @@ async fn tokens_validate_and_logout_revokes() {
     }
     let reply = server.call(Method::POST, &format!("/api/auth/validateToken?sessionKey={token}"), None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
+    // Read once, so that an authentication the server remembers is in play.
+    assert_eq!(server.call(Method::GET, "/api/users/me", Some(&token), None).await.status, StatusCode::OK);
     let out = server.call(Method::POST, "/api/auth/logout", Some(&token), None).await;
     assert_eq!((out.status, out.body.clone()), (StatusCode::OK, json!({"successful": true, "redirectUri": "/auth/login?autoLaunch=0"})));
     let after = server.call(Method::GET, "/api/users/me", Some(&token), None).await;
@@ -96,6 +98,7 @@ async fn change_password_checks_the_current_one() {
     let server = TestServer::start().await;
     let token = server.admin_token().await;
     let other = server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(server.call(Method::GET, "/api/users/me", Some(&other), None).await.status, StatusCode::OK);
     let wrong = server.call(Method::POST, "/api/auth/change-password", Some(&token), Some(json!({"password": "nope", "newPassword": "new-password"}))).await;
     assert_eq!((wrong.status, wrong.message()), (StatusCode::BAD_REQUEST, "Wrong password"));
     let short = server.call(Method::POST, "/api/auth/change-password", Some(&token), Some(json!({"password": ADMIN_PASSWORD, "newPassword": "short"}))).await;
@@ -179,4 +182,37 @@ async fn repeated_failed_logins_are_throttled() {
     // Even the right password waits until the window passes.
     let right = server.call(Method::POST, "/api/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))).await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_revoked_key_session_or_user_is_refused_at_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let me = |credential: (&'static str, String)| {
+        let server = &server;
+        async move { server.send(server.request(Method::GET, "/api/users/me").header(credential.0, credential.1)).await.status }
+    };
+
+    let key = server.call(Method::POST, "/api/api-keys", Some(&admin), Some(json!({"name": "k", "permissions": ["all"]}))).await.body;
+    let secret = ("x-api-key", key["secret"].as_str().unwrap().to_string());
+    assert_eq!(me(secret.clone()).await, StatusCode::OK);
+    let narrowed = json!({"permissions": ["asset.read"]});
+    server.call(Method::PUT, &format!("/api/api-keys/{}", key["apiKey"]["id"].as_str().unwrap()), Some(&admin), Some(narrowed)).await;
+    assert_eq!(me(secret.clone()).await, StatusCode::FORBIDDEN, "the narrowed key lost user.read");
+    server.call(Method::DELETE, &format!("/api/api-keys/{}", key["apiKey"]["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(me(secret).await, StatusCode::UNAUTHORIZED);
+
+    let phone = server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
+    assert_eq!(me(bearer(&phone)).await, StatusCode::OK);
+    let sessions = server.call(Method::GET, "/api/sessions", Some(&phone), None).await.body;
+    let phone_id = sessions.as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(server.call(Method::DELETE, &format!("/api/sessions/{phone_id}"), Some(&admin), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(me(bearer(&phone)).await, StatusCode::UNAUTHORIZED);
+
+    let user = server.user_token(&admin, "leaving@example.com").await;
+    let user_id = server.call(Method::GET, "/api/users/me", Some(&user), None).await.body["id"].as_str().unwrap().to_string();
+    assert_eq!(me(bearer(&user)).await, StatusCode::OK);
+    server.call(Method::DELETE, &format!("/api/admin/users/{user_id}"), Some(&admin), Some(json!({}))).await;
+    assert_eq!(me(bearer(&user)).await, StatusCode::UNAUTHORIZED);
 }
