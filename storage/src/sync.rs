@@ -18,6 +18,13 @@ pub struct SyncRow {
     pub removed: bool,
 }
 
+impl SyncRow {
+    /// Rows of the JSON-building streams are their lines already.
+    fn into_line(self) -> SyncRow {
+        self
+    }
+}
+
 /// A page of a stream: after the client's cursor, up to (and including) `until` when
 /// backfilling, before `now` (the stream's upper bound), at most `limit` rows.
 #[derive(Debug, Clone, Copy)]
@@ -112,10 +119,21 @@ pub async fn album_memberships(pool: &PgPool, user: Uuid, from: Option<Uuid>, no
 /// One entity stream: its SQL selects `ack` and `data`, scoped by the named parameters (`$1`…)
 /// and windowed by the four that follow them (after, until, now, limit).
 macro_rules! sync_stream {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $sql:literal) => {
+    ($($stream:tt)*) => {
+        row_stream! { SyncRow, "", $($stream)* }
+    };
+}
+
+/// A stream of rows of `$row`, each of which makes its own line: `$select` lists its columns,
+/// and the SQL given to each stream adds the rest.
+macro_rules! row_stream {
+    ($row:ident, $select:literal, $(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $from:literal) => {
         $(#[$doc])*
         pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
-            Ok(sqlx::query_as!(SyncRow, $sql, $($arg,)* window.after, window.until, window.now, window.limit).fetch_all(pool).await?)
+            let rows = sqlx::query_as!($row, $select + $from, $($arg,)* window.after, window.until, window.now, window.limit)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.into_iter().map($row::into_line).collect())
         }
     };
 }
@@ -229,29 +247,19 @@ impl AssetRow {
 }
 
 /// An asset stream: `$2` is always the viewer, whose favourites alone show and to whom others'
-/// locked assets come as removed; the SQL given starts with the cursor column and its FROM.
+/// locked assets come as removed.
 macro_rules! asset_stream {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $from:literal) => {
-        $(#[$doc])*
-        pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
-            let rows = sqlx::query_as!(
-                AssetRow,
-                r#"SELECT a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
-                          a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
-                          a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
-                          a."isFavorite" AND a."ownerId" = $2 AS "is_favorite!", a.visibility::text AS "visibility!",
-                          a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
-                          a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,
-                          a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!", "# + $from,
-                $($arg,)*
-                window.after,
-                window.until,
-                window.now,
-                window.limit
-            )
-            .fetch_all(pool)
-            .await?;
-            Ok(rows.into_iter().map(AssetRow::into_line).collect())
+    ($($stream:tt)*) => {
+        row_stream! {
+            AssetRow,
+            r#"SELECT a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
+                      a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
+                      a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
+                      a."isFavorite" AND a."ownerId" = $2 AS "is_favorite!", a.visibility::text AS "visibility!",
+                      a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
+                      a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,
+                      a.visibility = 'locked' AND a."ownerId" <> $2 AS "removed!", "#,
+            $($stream)*
         }
     };
 }
@@ -380,28 +388,18 @@ impl ExifRow {
     }
 }
 
-/// An EXIF stream; the SQL given starts with the cursor column and its FROM (`e` is the EXIF).
+/// An EXIF stream (`e` is the EXIF row).
 macro_rules! exif_stream {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $from:literal) => {
-        $(#[$doc])*
-        pub async fn $name(pool: &PgPool, $($arg: $ty,)* window: Window) -> Result<Vec<SyncRow>> {
-            let rows = sqlx::query_as!(
-                ExifRow,
-                r#"SELECT e."assetId" AS asset_id, e.description, e."exifImageWidth" AS exif_image_width,
-                          e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
-                          e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
-                          e.latitude, e.longitude, e."projectionType" AS projection_type, e.city, e.state, e.country, e.make, e.model,
-                          e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
-                          e."exposureTime" AS exposure_time, e."profileDescription" AS profile_description, e.rating, e.fps, "# + $from,
-                $($arg,)*
-                window.after,
-                window.until,
-                window.now,
-                window.limit
-            )
-            .fetch_all(pool)
-            .await?;
-            Ok(rows.into_iter().map(ExifRow::into_line).collect())
+    ($($stream:tt)*) => {
+        row_stream! {
+            ExifRow,
+            r#"SELECT e."assetId" AS asset_id, e.description, e."exifImageWidth" AS exif_image_width,
+                      e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
+                      e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
+                      e.latitude, e.longitude, e."projectionType" AS projection_type, e.city, e.state, e.country, e.make, e.model,
+                      e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
+                      e."exposureTime" AS exposure_time, e."profileDescription" AS profile_description, e.rating, e.fps, "#,
+            $($stream)*
         }
     };
 }
