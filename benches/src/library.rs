@@ -111,7 +111,11 @@ async fn main() -> Result<()> {
             bucket.push(timed_get(&client, &bucket_url, &admin).await?);
         }
         // The same queries alone, through the driver the server uses.
-        let pool = darkroom_storage::PgPool::connect(&format!("postgres://postgres:postgres@127.0.0.1:5432/{}", server.database)).await?;
+        // Pooled as the server pools: no ping before each query, so this is the SQL alone.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .test_before_acquire(false)
+            .connect(&format!("postgres://postgres:postgres@127.0.0.1:5432/{}", server.database))
+            .await?;
         let filter = TimelineFilter { owners: Some(vec![owner.parse()?]), ..TimelineFilter::default() };
         let june = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).context("date")?;
         let (mut buckets_sql, mut bucket_sql) = (Vec::new(), Vec::new());

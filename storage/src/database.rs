@@ -72,6 +72,9 @@ impl Database {
             .max_connections(max_connections)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before every query (a round trip each): a connection that broke fails its
+            // query and is dropped, and the next one is made afresh.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self { pool })
