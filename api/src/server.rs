@@ -152,10 +152,12 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future
         tokio::spawn(async move { crate::geodata::import_if_needed(&state).await })
     });
     let relay = tokio::spawn(crate::events::relay(state.clone()));
+    let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     relay.abort();
+    auth_changes.abort();
     for task in [workers, geodata].into_iter().flatten() {
         task.abort();
     }

@@ -6,6 +6,7 @@ pub mod albums;
 pub mod api_keys;
 pub mod asset_jobs;
 pub mod assets;
+pub mod auth_changes;
 pub mod database;
 pub mod duplicates;
 pub mod geodata;
