@@ -490,15 +490,68 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
-    /// Albums `user` belongs to (SyncAlbumV2).
-    albums(user: Uuid) => r#"SELECT al."updateId" AS "ack!", json_build_object('id', al.id, 'name', al."albumName", 'description', al.description,
-                  'createdAt', sync_iso(al."createdAt"), 'updatedAt', sync_iso(al."updatedAt"), 'thumbnailAssetId', al."albumThumbnailAssetId",
-                  'isActivityEnabled', al."isActivityEnabled", 'order', al."order")::text AS "data!", false AS "removed!"
-           FROM album al WHERE EXISTS (SELECT 1 FROM album_user m WHERE m."albumId" = al.id AND m."userId" = $1)
-             AND al."updateId" < $4 AND ($2::uuid IS NULL OR al."updateId" > $2) AND ($3::uuid IS NULL OR al."updateId" <= $3)
-           ORDER BY al."updateId" LIMIT $5"#
+/// An album as both album streams read it.
+struct AlbumRow {
+    ack: Uuid,
+    id: Uuid,
+    owner_id: Option<Uuid>,
+    name: String,
+    description: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    thumbnail_asset_id: Option<Uuid>,
+    is_activity_enabled: bool,
+    order: String,
+    with_owner: bool,
 }
+
+impl AlbumRow {
+    fn into_line(self) -> SyncRow {
+        let album = SyncAlbum {
+            id: self.id,
+            owner_id: self.owner_id.filter(|_| self.with_owner),
+            name: &self.name,
+            description: &self.description,
+            created_at: iso_millis(&self.created_at),
+            updated_at: iso_millis(&self.updated_at),
+            thumbnail_asset_id: self.thumbnail_asset_id,
+            is_activity_enabled: self.is_activity_enabled,
+            order: &self.order,
+        };
+        SyncRow { ack: self.ack, data: serde_json::to_string(&album).unwrap_or_default(), removed: false }
+    }
+}
+
+/// SyncAlbumV2, or SyncAlbumV1 (the same with its owner's id).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncAlbum<'a> {
+    id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_id: Option<Uuid>,
+    name: &'a str,
+    description: &'a str,
+    created_at: String,
+    updated_at: String,
+    thumbnail_asset_id: Option<Uuid>,
+    is_activity_enabled: bool,
+    order: &'a str,
+}
+
+row_stream! {
+    AlbumRow,
+    "",
+    /// Albums `user` belongs to (SyncAlbumV2; SyncAlbumV1, which names the owner, `with_owner`).
+    albums(user: Uuid, with_owner: bool) => r#"SELECT al."updateId" AS ack, al.id,
+                  CASE WHEN $2 THEN (SELECT o."userId" FROM album_user o WHERE o."albumId" = al.id AND o.role = 'owner' LIMIT 1) END AS owner_id,
+                  al."albumName" AS name, al.description, al."createdAt" AS created_at, al."updatedAt" AS updated_at,
+                  al."albumThumbnailAssetId" AS thumbnail_asset_id, al."isActivityEnabled" AS is_activity_enabled, al."order",
+                  $2::bool AS "with_owner!"
+           FROM album al WHERE EXISTS (SELECT 1 FROM album_user m WHERE m."albumId" = al.id AND m."userId" = $1)
+             AND al."updateId" < $5 AND ($3::uuid IS NULL OR al."updateId" > $3) AND ($4::uuid IS NULL OR al."updateId" <= $4)
+           ORDER BY al."updateId" LIMIT $6"#
+}
+
 
 sync_stream! {
     /// Albums gone for `user`, deleted or left (SyncAlbumDeleteV1).
@@ -572,17 +625,6 @@ sync_stream! {
            ORDER BY x.id LIMIT $5"#
 }
 
-sync_stream! {
-    /// Albums `user` belongs to, with their owner (SyncAlbumV1, the older shape of SyncAlbumV2).
-    albums_v1(user: Uuid) => r#"SELECT al."updateId" AS "ack!", json_build_object('id', al.id,
-                  'ownerId', (SELECT o."userId" FROM album_user o WHERE o."albumId" = al.id AND o.role = 'owner' LIMIT 1),
-                  'name', al."albumName", 'description', al.description,
-                  'createdAt', sync_iso(al."createdAt"), 'updatedAt', sync_iso(al."updatedAt"), 'thumbnailAssetId', al."albumThumbnailAssetId",
-                  'isActivityEnabled', al."isActivityEnabled", 'order', al."order")::text AS "data!", false AS "removed!"
-           FROM album al WHERE EXISTS (SELECT 1 FROM album_user m WHERE m."albumId" = al.id AND m."userId" = $1)
-             AND al."updateId" < $4 AND ($2::uuid IS NULL OR al."updateId" > $2) AND ($3::uuid IS NULL OR al."updateId" <= $3)
-           ORDER BY al."updateId" LIMIT $5"#
-}
 
 sync_stream! {
     /// `user`'s memories (SyncMemoryV1).

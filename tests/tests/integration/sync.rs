@@ -236,6 +236,9 @@ async fn albums_and_their_assets_reach_members_with_backfill() {
     assert_eq!((joined[0]["data"]["id"].clone(), joined[0]["data"]["isFavorite"].clone()), (json!(photo), json!(false)));
     assert!(joined[1]["ack"].as_str().unwrap().ends_with("|complete"));
     assert_eq!(joined[2]["data"]["name"], json!("Trip"));
+    let mut fields: Vec<&str> = joined[2]["data"].as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["createdAt", "description", "id", "isActivityEnabled", "name", "order", "thumbnailAssetId", "updatedAt"], "SyncAlbumV2 has no owner");
     assert_eq!(joined[3]["data"]["role"], json!("owner"));
     assert_eq!((joined[5]["data"]["userId"].clone(), joined[5]["data"]["role"].clone()), (json!(member_id), json!("viewer")));
 
@@ -300,6 +303,7 @@ async fn older_apps_get_albums_with_their_owner() {
     let lines = expect_once(&server, &member, &["AlbumsV1"], &["AlbumV1"]).await;
     let data = &lines[0]["data"];
     assert_eq!((data["id"].clone(), data["ownerId"].clone(), data["name"].clone()), (json!(album_id), json!(owner_id), json!("Trip")));
+    assert_eq!(data.as_object().unwrap().len(), 9, "SyncAlbumV2's eight fields and the owner: {data}");
     assert_eq!(server.call(Method::DELETE, &format!("/api/albums/{album_id}"), Some(&owner), None).await.status, StatusCode::NO_CONTENT);
     expect_once(&server, &member, &["AlbumsV1"], &["AlbumDeleteV1"]).await;
 }
