@@ -1,6 +1,6 @@
 -- Faces, recognised text and edits of assets, under Immich's names, each with the audit table
 -- mobile sync reads its deletes from. Darkroom does not detect faces, read text or edit yet;
--- a database Immich filled has rows here, and the mobile app receives them through sync.
+-- whatever rows are here reach the mobile app through sync.
 
 CREATE TYPE "asset_face_source_type" AS ENUM ('machine-learning', 'exif', 'manual');
 
