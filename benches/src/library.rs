@@ -128,33 +128,42 @@ async fn main() -> Result<()> {
     if matches!(which.as_str(), "all" | "timeline") {
         let buckets_url = format!("{}/api/timeline/buckets", server.url);
         let bucket_url = format!("{}/api/timeline/bucket?timeBucket=2024-06-01", server.url);
-        // Warm up: the first requests pay for plans and caches.
-        for _ in 0..5 {
-            timed_get(&client, &buckets_url, &admin).await?;
-            timed_get(&client, &bucket_url, &admin).await?;
-        }
-        let (mut buckets, mut bucket) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            buckets.push(timed_get(&client, &buckets_url, &admin).await?);
-            bucket.push(timed_get(&client, &bucket_url, &admin).await?);
-        }
-        // The same queries alone, through the driver the server uses.
-        // Pooled as the server pools: no ping before each query, so this is the SQL alone.
+        // The same queries alone, through the driver the server uses, pooled as the server
+        // pools (no ping before each query), so this is the SQL alone.
         let pool = sqlx::postgres::PgPoolOptions::new()
             .test_before_acquire(false)
             .connect(&format!("postgres://postgres:postgres@127.0.0.1:5432/{}", server.database))
             .await?;
         let filter = TimelineFilter { owners: Some(vec![owner.parse()?]), ..TimelineFilter::default() };
         let june = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).context("date")?;
-        let (mut buckets_sql, mut bucket_sql) = (Vec::new(), Vec::new());
+        // Each endpoint on its own, then its query alone, each after 5 warm-up rounds (the
+        // first requests pay for plans and caches).
+        let endpoint = async |url: &str| -> Result<Vec<Duration>> {
+            let mut samples = Vec::new();
+            for round in 0..ROUNDS + 5 {
+                let took = timed_get(&client, url, &admin).await?;
+                if round >= 5 {
+                    samples.push(took);
+                }
+            }
+            Ok(samples)
+        };
+        let buckets = endpoint(&buckets_url).await?;
+        let mut buckets_sql = Vec::new();
         for round in 0..ROUNDS + 5 {
             let started = Instant::now();
             timeline::buckets(&pool, &filter, false).await?;
-            let middle = Instant::now();
+            if round >= 5 {
+                buckets_sql.push(started.elapsed());
+            }
+        }
+        let bucket = endpoint(&bucket_url).await?;
+        let mut bucket_sql = Vec::new();
+        for round in 0..ROUNDS + 5 {
+            let started = Instant::now();
             timeline::bucket(&pool, &filter, june, false).await?;
             if round >= 5 {
-                buckets_sql.push(middle - started);
-                bucket_sql.push(middle.elapsed());
+                bucket_sql.push(started.elapsed());
             }
         }
         let ((b50, b99), (s50, s99)) = (summary(buckets), summary(buckets_sql));
