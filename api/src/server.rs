@@ -154,6 +154,13 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future
     let relay = tokio::spawn(crate::events::relay(state.clone()));
     let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Answers go out as soon as they are written, not when the client acknowledges the last
+    // segment (Nagle's algorithm), as Node's HTTP server does by default.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     relay.abort();

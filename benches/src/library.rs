@@ -104,7 +104,9 @@ fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
     (percentile(&samples, 50.0).as_secs_f64() * 1000.0, percentile(&samples, 99.0).as_secs_f64() * 1000.0)
 }
 
-#[tokio::main]
+// One thread for the client: on a 2-core machine shared with the server and PostgreSQL, a
+// response read across worker threads cost the client more than the server spent on it.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     let server = BenchServer::start("library", std::path::PathBuf::from("target/bench-media/library"), 2305).await?;
