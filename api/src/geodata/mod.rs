@@ -183,36 +183,29 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
     Some(rows)
 }
 
-/// Loads the places when the database does not hold this version of them yet. Runs in the
-/// background at start; until it is done, positions simply have no names.
+/// Loads the places and the country borders, each only when the database does not hold this
+/// version of it yet (the places take seconds). Runs in the background at start; until it is
+/// done, positions simply have no names.
 pub async fn import_if_needed(state: &AppState) {
     let folder = state.config.build_data.join("geodata");
     let Some(source) = find_source(&folder) else {
         tracing::info!(folder = %folder.display(), "no geodata found: photos get no city, state or country");
         return;
     };
-    let (current, current_countries) = match (system_metadata::get(&state.db, STATE_KEY).await, system_metadata::get(&state.db, COUNTRIES_STATE_KEY).await) {
-        (Ok(current), Ok(countries)) => (current, countries),
-        (Err(error), _) | (_, Err(error)) => return tracing::warn!(%error, "could not read the reverse-geocoding state"),
-    };
-    let countries = [IMMICH_COUNTRIES, ATLAS_COUNTRIES].into_iter().map(|name| folder.join(name)).find(|path| path.is_file());
-    let countries_version = countries.as_ref().and_then(|path| file_version(path));
-    if let Some(current) = current
-        && current["lastUpdate"].as_str() == Some(source.version.as_str())
-        && current["lastImportFileName"].as_str() == Some(source.file_name)
-        && current_countries.as_ref().and_then(|c| c["lastUpdate"].as_str()) == countries_version.as_deref()
-    {
-        return;
+    let borders = [IMMICH_COUNTRIES, ATLAS_COUNTRIES].into_iter().map(|name| folder.join(name)).find(|path| path.is_file());
+    import_borders_if_needed(state, borders.as_deref()).await;
+    import_places_if_needed(state, source).await;
+}
+
+async fn import_borders_if_needed(state: &AppState, path: Option<&Path>) {
+    let version = path.and_then(file_version);
+    match system_metadata::get(&state.db, COUNTRIES_STATE_KEY).await {
+        Ok(current) if current.as_ref().and_then(|c| c["lastUpdate"].as_str()) == version.as_deref() => return,
+        Ok(_) => {}
+        Err(error) => return tracing::warn!(%error, "could not read the country borders state"),
     }
-    let started = std::time::Instant::now();
-    let reading = source.clone();
-    let rows = match tokio::task::spawn_blocking(move || read_places(&reading)).await {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(error)) => return tracing::warn!(file = %source.path.display(), %error, "could not read the geodata"),
-        Err(error) => return tracing::warn!(%error, "reading the geodata failed"),
-    };
-    let borders = match countries {
-        Some(path) => match tokio::fs::read_to_string(&path).await.map(|text| read_countries(&text)) {
+    let borders = match path {
+        Some(path) => match tokio::fs::read_to_string(path).await.map(|text| read_countries(&text)) {
             Ok(Some(borders)) => borders,
             Ok(None) => return tracing::warn!(file = %path.display(), "could not read the country borders"),
             Err(error) => return tracing::warn!(file = %path.display(), %error, "could not read the country borders"),
@@ -222,15 +215,32 @@ pub async fn import_if_needed(state: &AppState) {
     if let Err(error) = geodata::replace_countries(&state.db, &borders).await {
         return tracing::warn!(%error, "country borders import failed");
     }
+    if let Err(error) = system_metadata::set(&state.db, COUNTRIES_STATE_KEY, &json!({ "lastUpdate": version })).await {
+        tracing::warn!(%error, "could not record the country borders state");
+    }
+}
+
+async fn import_places_if_needed(state: &AppState, source: Source) {
+    match system_metadata::get(&state.db, STATE_KEY).await {
+        Ok(Some(current))
+            if current["lastUpdate"].as_str() == Some(source.version.as_str()) && current["lastImportFileName"].as_str() == Some(source.file_name) =>
+        {
+            return;
+        }
+        Ok(_) => {}
+        Err(error) => return tracing::warn!(%error, "could not read the reverse-geocoding state"),
+    }
+    let started = std::time::Instant::now();
+    let reading = source.clone();
+    let rows = match tokio::task::spawn_blocking(move || read_places(&reading)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(error)) => return tracing::warn!(file = %source.path.display(), %error, "could not read the geodata"),
+        Err(error) => return tracing::warn!(%error, "reading the geodata failed"),
+    };
     match geodata::replace_all(&state.db, rows.into_iter()).await {
         Ok(count) => {
             let done = json!({ "lastUpdate": source.version, "lastImportFileName": source.file_name });
-            let borders_done = json!({ "lastUpdate": countries_version });
-            let recorded = match system_metadata::set(&state.db, COUNTRIES_STATE_KEY, &borders_done).await {
-                Ok(()) => system_metadata::set(&state.db, STATE_KEY, &done).await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = recorded {
+            if let Err(error) = system_metadata::set(&state.db, STATE_KEY, &done).await {
                 tracing::warn!(%error, "could not record the reverse-geocoding state");
             }
             tracing::info!(count, file = source.file_name, elapsed_ms = started.elapsed().as_millis() as u64, "geodata imported");
