@@ -1,7 +1,7 @@
 //! Mobile sync: checkpoints per session, and every entity stream the sync endpoint sends,
 //! read a page at a time in `updateId` order (deletes from the audit tables in audit-id order).
-//! Rows come back as the ack cursor and the entity's JSON, built by the database (assets and
-//! their EXIF, the bulk of a first sync, are written in Rust).
+//! Rows come back as the ack cursor and the entity's JSON, built by the database; assets and
+//! their EXIF (the bulk of a first sync) and albums (two shapes of one row) are written in Rust.
 
 use sqlx::PgPool;
 use uuid::Uuid;

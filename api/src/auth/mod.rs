@@ -157,7 +157,8 @@ pub async fn authorize(
     let response = next.run(request).await;
     if changes_state {
         // Logout, a lock, a deleted key, a changed user…: whatever it was, no remembered
-        // authentication outlives it.
+        // authentication outlives it. The database's notice of the change says the same, but a
+        // moment later; this makes it hold for this process's very next request.
         state.auth_cache.forget_everything();
     }
     Ok(response)
