@@ -1,5 +1,5 @@
 //! The whole HTTP application: `/api` routes, discovery, custom CSS and the web app, wrapped in
-//! correlation ids, request logging and compression.
+//! correlation ids, request logging, compression, caught panics and drained request bodies.
 
 use std::time::Instant;
 
@@ -10,7 +10,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use tower_http::compression::CompressionLayer;
 use tracing::Instrument;
 
 use crate::error::ApiError;
@@ -33,7 +32,14 @@ pub fn build(state: AppState) -> Router {
         None => app.fallback(not_found),
     };
     let socket_layer = state.socket_layer.clone();
-    app.layer(CompressionLayer::new()).layer(middleware::from_fn(correlate)).layer(socket_layer).with_state(state)
+    // Outermost first: unread request bodies are drained after any answer, even the socket's;
+    // the correlation id's span covers compression and caught panics.
+    app.layer(crate::panic_guard::layer())
+        .layer(crate::compression::layer())
+        .layer(middleware::from_fn(correlate))
+        .layer(socket_layer)
+        .layer(middleware::from_fn(crate::unread_body::drain_unread_body))
+        .with_state(state)
 }
 
 /// Unknown routes, named by their full path (the nested `/api` router sees it stripped).

@@ -145,7 +145,7 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
     builder
         .status(status)
         .header(header::CONTENT_LENGTH, length)
-        .body(Body::from_stream(read_stream(file, length)))
+        .body(crate::panic_guard::stream_body(read_stream(file, length)))
         .map_err(ApiError::internal)
 }
 

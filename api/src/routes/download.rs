@@ -1,7 +1,6 @@
 //! `/download/*`: what a download would hold, split into archives, and the archives themselves.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -130,5 +129,5 @@ pub async fn archive(State(state): State<AppState>, Auth(auth): Auth, ValidJson(
         .filter(|((_, _, path), _)| state.layout.contains(std::path::Path::new(path)))
         .map(|((_, _, path), name)| ZipEntry { name, path: path.into() })
         .collect();
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], Body::from_stream(zip_stream::stream(entries))).into_response())
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], crate::panic_guard::stream_body(zip_stream::stream(entries))).into_response())
 }

@@ -101,7 +101,7 @@ pub async fn stream(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         span,
     ));
     let body = futures::stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) });
-    Ok(jsonlines(Body::from_stream(body)))
+    Ok(jsonlines(crate::panic_guard::stream_body(body)))
 }
 
 #[derive(Debug, Serialize)]

@@ -1,7 +1,6 @@
 //! `/users*`: the signed-in user, other users, preferences, onboarding, licence, profile image.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -208,7 +207,7 @@ pub async fn get_profile_image(State(state): State<AppState>, Auth(_): Auth, IdP
     let file = tokio::fs::File::open(&path).await.map_err(|_| not_found())?;
     let length = file.metadata().await.map(|m| m.len()).ok();
     let stream = tokio_util_stream(file);
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(crate::panic_guard::stream_body(stream));
     let headers = response.headers_mut();
     if let Ok(value) = darkroom_media::mime_type_of(&user.profile_image_path).parse() {
         headers.insert(header::CONTENT_TYPE, value);

@@ -84,9 +84,10 @@ fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
     }
     // Seconds are optional in zod's grammar but required by RFC 3339.
     let normalised = if bytes[16] == b':' { text.to_string() } else { format!("{}:00{}", &text[..16], &text[16..]) };
+    // Byte positions, never string slices: the text is the client's and may hold any character.
     let zone_ok = normalised.ends_with('Z') || {
-        let zone = &normalised[normalised.len().saturating_sub(6)..];
-        zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) && zone.as_bytes()[3] == b':'
+        let zone = &normalised.as_bytes()[normalised.len().saturating_sub(6)..];
+        zone.len() == 6 && matches!(zone[0], b'+' | b'-') && zone[3] == b':'
     };
     if !zone_ok {
         return None;
