@@ -199,7 +199,7 @@ api_routes! {
     POST "/stacks", Access::permission(P::StackCreate) => stacks::create;
     DELETE "/stacks", Access::permission(P::StackDelete) => stacks::delete_all;
     GET "/stacks/{id}", Access::permission(P::StackRead) => stacks::get;
-    PUT "/stacks/{id}", Access::permission(P::StackUpdate) => stacks::update;
+    PUT|PATCH "/stacks/{id}", Access::permission(P::StackUpdate) => stacks::update;
     DELETE "/stacks/{id}", Access::permission(P::StackDelete) => stacks::delete;
     DELETE "/stacks/{id}/assets/{assetId}", Access::permission(P::StackUpdate) => stacks::remove_asset;
     GET "/duplicates", Access::permission(P::DuplicateRead) => duplicates::list;
@@ -214,7 +214,7 @@ api_routes! {
     POST "/memories", Access::permission(P::MemoryCreate) => memories::create;
     GET "/memories/statistics", Access::permission(P::MemoryStatistics) => memories::statistics;
     GET "/memories/{id}", Access::permission(P::MemoryRead) => memories::get;
-    PUT "/memories/{id}", Access::permission(P::MemoryUpdate) => memories::update;
+    PUT|PATCH "/memories/{id}", Access::permission(P::MemoryUpdate) => memories::update;
     DELETE "/memories/{id}", Access::permission(P::MemoryDelete) => memories::delete;
     PUT "/memories/{id}/assets", Access::permission(P::MemoryAssetCreate) => memories::add_assets;
     DELETE "/memories/{id}/assets", Access::permission(P::MemoryAssetDelete) => memories::remove_assets;
@@ -225,7 +225,7 @@ api_routes! {
     PUT "/tags", Access::permission(P::TagCreate) => tags::upsert;
     PUT "/tags/assets", Access::permission(P::TagAsset) => tags::tag_many;
     GET "/tags/{id}", Access::permission(P::TagRead) => tags::get;
-    PUT "/tags/{id}", Access::permission(P::TagUpdate) => tags::update;
+    PUT|PATCH "/tags/{id}", Access::permission(P::TagUpdate) => tags::update;
     DELETE "/tags/{id}", Access::permission(P::TagDelete) => tags::delete;
     PUT "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::add_assets;
     DELETE "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::remove_assets;
