@@ -224,3 +224,11 @@ pub fn hdr10_video(path: &Path) {
         ],
     );
 }
+
+/// A small PNG made in memory (no external tools), for tests that need any valid image.
+pub fn png_bytes() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Png).expect("encode PNG");
+    out.into_inner()
+}

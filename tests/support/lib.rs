@@ -68,6 +68,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What browsers, Node's `fetch` and the mobile app's Dart client send: compressed answers
+/// accepted (and decompressed here), connections kept alive and reused.
+pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+pub fn browser_like_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static(ACCEPT_ENCODING));
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
+}
+
+/// A client that hands back answers exactly as they came (compressed ones still compressed) and
+/// sends no `Accept-Encoding` of its own.
+pub fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder().no_gzip().no_brotli().no_zstd().no_deflate().build().expect("client")
+}
+
+/// A file part sent as clients send files: in chunks, its length announced, so the server may
+/// answer while it is still arriving.
+pub fn streamed_part(file: &[u8]) -> reqwest::multipart::Part {
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+        file.chunks(64 * 1024).map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk))).collect();
+    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    reqwest::multipart::Part::stream_with_length(body, file.len() as u64)
+}
+
 pub struct TestServer {
     pub url: String,
     pub database: String,
@@ -114,7 +139,7 @@ impl TestServer {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let client = reqwest::Client::builder().build().expect("client");
+        let client = browser_like_client();
         let mut server = Self { url: String::new(), database, media, client, env, shutdown: None, state: None };
         server.launch().await?;
         Ok(server)
@@ -191,7 +216,7 @@ impl TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.client = reqwest::Client::builder().build().expect("client");
+        self.client = browser_like_client();
         self.launch().await
     }
 
@@ -244,7 +269,7 @@ impl TestServer {
         for (key, value) in fields {
             form = form.text(key.to_string(), value.to_string());
         }
-        form = form.part("assetData", reqwest::multipart::Part::bytes(file.to_vec()).file_name(name.to_string()));
+        form = form.part("assetData", streamed_part(file).file_name(name.to_string()));
         self.send(self.request(Method::POST, "/api/assets").bearer_auth(token).multipart(form)).await
     }
 
