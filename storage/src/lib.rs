@@ -10,6 +10,7 @@ pub mod auth_changes;
 pub mod database;
 pub mod duplicates;
 pub mod geodata;
+pub mod heatmap;
 mod error;
 pub mod maintenance;
 pub mod map;

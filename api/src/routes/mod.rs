@@ -118,6 +118,7 @@ api_routes! {
     GET "/users/me/onboarding", Access::permission(P::UserOnboardingRead) => users::get_onboarding;
     PUT "/users/me/onboarding", Access::permission(P::UserOnboardingUpdate) => users::set_onboarding;
     DELETE "/users/me/onboarding", Access::permission(P::UserOnboardingDelete) => users::delete_onboarding;
+    GET "/users/me/calendar-heatmap", Access::permission(P::UserRead) => users::calendar_heatmap;
     GET "/users/me/license", Access::permission(P::UserLicenseRead) => users::get_license;
     PUT "/users/me/license", Access::permission(P::UserLicenseUpdate) => users::set_license;
     DELETE "/users/me/license", Access::permission(P::UserLicenseDelete) => users::delete_license;
@@ -137,6 +138,8 @@ api_routes! {
     PUT|PATCH "/admin/users/{id}/preferences", Access::admin(P::AdminUserUpdate) => users_admin::update_preferences;
     GET "/admin/users/{id}/sessions", Access::admin(P::AdminSessionRead) => users_admin::sessions;
     GET "/admin/users/{id}/statistics", Access::admin(P::AdminUserRead) => users_admin::statistics;
+    // Immich asks only for `user.read` here, not for an admin.
+    GET "/admin/users/{id}/calendar-heatmap", Access::permission(P::UserRead) => users_admin::calendar_heatmap;
 
     // Assets
     POST "/assets", Access::shared(P::AssetUpload) => asset_media::upload;

@@ -16,7 +16,7 @@ use crate::services::licenses::LicenseKind;
 use crate::services::users::{self as user_service, LICENSE_KEY, ONBOARDING_KEY};
 use crate::services::preferences;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, rules};
+use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, rules};
 
 use super::server::{LicenseKeyDto, activate};
 
@@ -233,4 +233,13 @@ fn tokio_util_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::
             Err(e) => Some((Err(e), None)),
         }
     })
+}
+
+/// `GET /users/me/calendar-heatmap`: the account page's year of uploads (or photos taken).
+pub async fn calendar_heatmap(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<user_service::HeatmapQuery>,
+) -> ApiResult<Json<user_service::CalendarHeatmapResponseDto>> {
+    Ok(Json(user_service::calendar_heatmap(&state.db, auth.user.id, &query).await?))
 }

@@ -244,3 +244,14 @@ pub async fn statistics(
 ) -> ApiResult<Json<AssetStatsResponseDto>> {
     statistics_of(&state, id, query).await
 }
+
+/// `GET /admin/users/{id}/calendar-heatmap`: another user's heatmap (a deleted user's is refused).
+pub async fn calendar_heatmap(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+    ValidQuery(query): ValidQuery<user_service::HeatmapQuery>,
+) -> ApiResult<Json<user_service::CalendarHeatmapResponseDto>> {
+    let user = user_service::require(&state.db, id, false).await?;
+    Ok(Json(user_service::calendar_heatmap(&state.db, user.id, &query).await?))
+}

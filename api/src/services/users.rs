@@ -1,12 +1,18 @@
 //! Creating, changing and describing users.
 
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use darkroom_storage::heatmap::{self, HeatmapDate};
 use darkroom_storage::users::{self, NewUser, User, UserChanges, UserFilter};
 use darkroom_storage::{PgPool, StorageError};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::tokens;
 use crate::dto::UserAdminResponseDto;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::validation::Validate;
 
 pub const LICENSE_KEY: &str = "license";
 pub const ONBOARDING_KEY: &str = "onboarding";
@@ -115,4 +121,90 @@ pub async fn hash(secret: &str) -> ApiResult<String> {
 pub async fn verify(secret: &str, hash: &str) -> ApiResult<bool> {
     let (secret, hash) = (secret.to_string(), hash.to_string());
     tokio::task::spawn_blocking(move || tokens::verify_password(&secret, &hash)).await.map_err(ApiError::internal)
+}
+
+/// `type` of a calendar heatmap: which date counts an asset.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub enum HeatmapType {
+    #[default]
+    Upload,
+    Taken,
+}
+
+/// `?from=&to=&type=` of the calendar heatmaps (UTC days, `to` included).
+#[derive(Debug, Deserialize)]
+pub struct HeatmapQuery {
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: HeatmapType,
+}
+
+/// `YYYY-MM-DD`, as zod's `iso.date()` takes it.
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    (text.len() == 10).then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+}
+
+impl HeatmapQuery {
+    fn first_day(&self) -> Option<NaiveDate> {
+        self.from.as_deref().and_then(parse_day)
+    }
+
+    fn last_day(&self) -> Option<NaiveDate> {
+        self.to.as_deref().and_then(parse_day)
+    }
+}
+
+impl Validate for HeatmapQuery {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        for (field, text) in [("from", &self.from), ("to", &self.to)] {
+            if text.as_deref().is_some_and(|text| parse_day(text).is_none()) {
+                issues.push(ValidationIssue::with_code("invalid_format", &[field], "Invalid ISO date"));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.first_day(), self.last_day())
+            && from > to
+        {
+            issues.push(ValidationIssue::new(&["from"], "from must be before to"));
+        }
+        issues
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HeatmapDayDto {
+    date: String,
+    count: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarHeatmapResponseDto {
+    from: String,
+    to: String,
+    series: Vec<HeatmapDayDto>,
+    total_count: i64,
+}
+
+/// Every day from `from` (by default 52 weeks before `to`) to `to` (by default today), with
+/// how many of the user's assets were uploaded, or taken, that day.
+pub async fn calendar_heatmap(db: &PgPool, user: Uuid, query: &HeatmapQuery) -> ApiResult<CalendarHeatmapResponseDto> {
+    let to = query.last_day().unwrap_or_else(|| Utc::now().date_naive());
+    let from = query.first_day().unwrap_or_else(|| to - Duration::weeks(52) + Duration::days(1));
+    let by = match query.kind {
+        HeatmapType::Upload => HeatmapDate::Uploaded,
+        HeatmapType::Taken => HeatmapDate::Taken,
+    };
+    let start = from.and_time(NaiveTime::MIN).and_utc();
+    let end = (to + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
+    let counts: HashMap<NaiveDate, i64> =
+        heatmap::daily_counts(db, user, start, end, by).await?.into_iter().collect();
+    let series: Vec<HeatmapDayDto> = from
+        .iter_days()
+        .take_while(|day| *day <= to)
+        .map(|day| HeatmapDayDto { date: day.to_string(), count: counts.get(&day).copied().unwrap_or(0) })
+        .collect();
+    let total_count = series.iter().map(|day| day.count).sum();
+    Ok(CalendarHeatmapResponseDto { from: from.to_string(), to: to.to_string(), series, total_count })
 }

@@ -10,6 +10,7 @@ mod api;
 mod assets;
 mod auth;
 mod clients;
+mod heatmap;
 mod hostile_text;
 mod jobs;
 mod memories;
