@@ -102,8 +102,11 @@ impl Exiftool {
     /// Writes `tags` (`-GROUP:Tag=value` arguments) into `file`, creating an XMP sidecar when
     /// `file` is one that does not exist yet.
     pub async fn write_tags(&self, file: &Path, tags: &[String]) -> Result<(), ExiftoolError> {
-        let mut args: Vec<&str> = vec!["-overwrite_original", "-n"];
-        args.extend(tags.iter().map(String::as_str));
+        // Arguments travel one per line, so a value with a line break (a description of two
+        // lines) would be cut there; with `-E` exiftool reads them HTML-escaped instead.
+        let escaped: Vec<String> = tags.iter().map(|tag| escape_html(tag)).collect();
+        let mut args: Vec<&str> = vec!["-overwrite_original", "-n", "-E"];
+        args.extend(escaped.iter().map(String::as_str));
         let output = self.request(&args, file).await?;
         if output.contains("files updated") || output.contains("files created") || output.contains("image files updated") {
             Ok(())
@@ -117,5 +120,41 @@ impl Exiftool {
         let output = self.request(&["-json", "-n", "-api", "LargeFileSupport=1", "-fast"], file).await?;
         let parsed: Value = serde_json::from_str(output.trim()).map_err(|_| ExiftoolError::Output(output.chars().take(200).collect()))?;
         Ok(parsed.as_array().and_then(|a| a.first()).cloned().unwrap_or(Value::Null))
+    }
+}
+
+/// `text` as `-E` makes exiftool read it: `&`, `<`, `>` and line breaks as entities.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push_str("&#xa;"),
+            '\r' => out.push_str("&#xd;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A description of several lines with markup characters comes back exactly as written.
+    #[tokio::test]
+    async fn multi_line_values_survive_a_write() {
+        let dir = std::env::temp_dir().join(format!("darkroom-exiftool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let sidecar = dir.join("lines.xmp");
+        let _ = std::fs::remove_file(&sidecar);
+        let exiftool = Exiftool::new(Duration::from_secs(30));
+        let description = "Sunset\nBeach & sea <3\r\nWith Zoë 🙂";
+        exiftool.write_tags(&sidecar, &[format!("-XMP-dc:Description={description}")]).await.expect("write");
+        let tags = exiftool.read_tags(&sidecar).await.expect("read");
+        assert_eq!(tags["Description"], serde_json::json!(description));
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
