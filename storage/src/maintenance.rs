@@ -80,15 +80,22 @@ pub async fn prune_audit_tables(pool: &PgPool) -> Result<u64> {
 
 /// Recounts every user's quota usage from the sizes of their uploaded files.
 pub async fn sync_quota_usage(pool: &PgPool) -> Result<u64> {
-    Ok(sqlx::query!(
+    // The users' rows are locked first, so the sums are taken after any purge that was
+    // changing them has committed (its own decrement then stands); summing first and writing
+    // after such a purge would put its deleted assets back into the usage.
+    let mut tx = pool.begin().await?;
+    sqlx::query!(r#"SELECT id FROM "user" WHERE "deletedAt" IS NULL ORDER BY id FOR UPDATE"#).fetch_all(&mut *tx).await?;
+    let updated = sqlx::query!(
         r#"UPDATE "user" u SET "quotaUsageInBytes" = coalesce(
              (SELECT sum(e."fileSizeInByte") FROM asset a JOIN asset_exif e ON e."assetId" = a.id
               WHERE a."ownerId" = u.id AND a."libraryId" IS NULL), 0)
            WHERE u."deletedAt" IS NULL"#
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// PostgreSQL's version (`15.19`), as backups name it.
