@@ -238,7 +238,11 @@ impl TestServer {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
-        let is_json = headers.get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        // `application/json`, with or without parameters; not the sync stream's JSON lines.
+        let is_json = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|essence| essence.trim() == "application/json"));
         let body = if is_json { serde_json::from_slice(&bytes).expect("valid JSON") } else { Value::Null };
         if is_json {
             spec::check_response(method.as_str(), &path, status.as_u16(), &body);

@@ -106,6 +106,10 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
     let first = upload_png(&server, &admin, 11).await;
     let second = upload_png(&server, &admin, 12).await;
     server.wait_until_processed(&admin, &first).await;
+    let picture = reqwest::multipart::Form::new().part("file", darkroom_tests::streamed_part(&fixtures::png_bytes()).file_name("me.png"));
+    let me = server.send(server.request(Method::POST, "/api/users/profile-image").bearer_auth(&admin).multipart(picture)).await;
+    assert_eq!(me.status, StatusCode::CREATED, "{}", me.body);
+    let me = me.body["userId"].as_str().expect("user id").to_string();
     let raw = raw_client();
     for (accept, _) in ENCODINGS {
         let response = raw
@@ -121,7 +125,12 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
         let zip = response.bytes().await.unwrap_or_else(|e| panic!("archive cut off ({accept}): {e}"));
         assert_eq!(zip_entries(&zip), 2, "a whole archive of both photos ({accept})");
 
-        for path in [format!("/api/assets/{first}/original"), format!("/api/assets/{first}/thumbnail?size=preview")] {
+        let files = [
+            format!("/api/assets/{first}/original"),
+            format!("/api/assets/{first}/thumbnail?size=preview"),
+            format!("/api/users/{me}/profile-image"),
+        ];
+        for path in files {
             let response =
                 raw.get(format!("{}{path}", server.url)).bearer_auth(&admin).header("accept-encoding", *accept).send().await.expect("send");
             assert_eq!(response.status(), StatusCode::OK, "{path}");
