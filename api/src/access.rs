@@ -122,3 +122,42 @@ pub async fn allowed_albums(state: &AppState, auth: &AuthContext, permission: Pe
     let roles = albums::roles(&state.db, auth.user.id, ids).await?;
     Ok(roles.into_iter().filter(|(_, role)| role_allows(*role, permission)).map(|(id, _)| id).collect())
 }
+
+/// The subset of `ids` (people) on which `auth` may use `permission`: a person is only their
+/// owner's; shared-link guests have none.
+pub async fn allowed_people(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    let by_owner = matches!(
+        permission,
+        Permission::PersonRead | Permission::PersonUpdate | Permission::PersonDelete | Permission::PersonMerge | Permission::PersonStatistics
+    );
+    if auth.shared_link.is_some() || !by_owner || ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(darkroom_storage::people::owned(&state.db, auth.user.id, ids).await?)
+}
+
+/// Succeeds when `auth` may use `permission` on every person of `ids`.
+pub async fn require_people(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<()> {
+    let allowed = allowed_people(state, auth, permission, ids).await?;
+    if ids.iter().all(|id| allowed.contains(id)) { Ok(()) } else { Err(denied(permission)) }
+}
+
+/// Succeeds when `auth` may use `permission` on every face of `ids`: faces belong to whoever
+/// owns their asset, while it is not in the trash. (Immich checks faces under `person.create`
+/// and `person.reassign` as well as the `face.*` permissions.)
+pub async fn require_faces(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<()> {
+    let by_owner = matches!(
+        permission,
+        Permission::PersonCreate
+            | Permission::PersonReassign
+            | Permission::FaceRead
+            | Permission::FaceCreate
+            | Permission::FaceUpdate
+            | Permission::FaceDelete
+    );
+    if auth.shared_link.is_some() || !by_owner {
+        return Err(denied(permission));
+    }
+    let allowed = darkroom_storage::faces::owned(&state.db, auth.user.id, ids).await?;
+    if ids.iter().all(|id| allowed.contains(id)) { Ok(()) } else { Err(denied(permission)) }
+}

@@ -269,6 +269,13 @@ pub async fn get_metadata(State(state): State<AppState>, Auth(auth): Auth, IdPat
     Ok(Json(assets::metadata(&state.db, id, None).await?.into_iter().map(Into::into).collect()))
 }
 
+/// `GET /assets/{id}/ocr`: the text recognised in the photo, as the edited picture shows it
+/// (an empty list until something has read it).
+pub async fn get_ocr(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<super::faces::AssetOcrResponseDto>>> {
+    access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
+    Ok(Json(super::faces::ocr_of(&state, id).await?))
+}
+
 fn metadata_key(params: &std::collections::HashMap<String, String>) -> String {
     params.get("key").cloned().unwrap_or_default()
 }

@@ -11,10 +11,12 @@ mod auth;
 mod config;
 mod download;
 mod duplicates;
+mod faces;
 mod jobs;
 mod map;
 mod memories;
 mod partners;
+mod people;
 mod search;
 mod server;
 mod shared_links;
@@ -233,6 +235,24 @@ api_routes! {
     PUT "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::add_assets;
     DELETE "/tags/{id}/assets", Access::permission(P::TagAsset) => tags::remove_assets;
 
+    // People and faces
+    GET "/people", Access::permission(P::PersonRead) => people::list;
+    POST "/people", Access::permission(P::PersonCreate) => people::create;
+    PUT "/people", Access::permission(P::PersonUpdate) => people::update_many;
+    DELETE "/people", Access::permission(P::PersonDelete) => people::delete_many;
+    GET "/people/{id}", Access::permission(P::PersonRead) => people::get;
+    PUT|PATCH "/people/{id}", Access::permission(P::PersonUpdate) => people::update;
+    DELETE "/people/{id}", Access::permission(P::PersonDelete) => people::delete;
+    POST "/people/{id}/merge", Access::permission(P::PersonMerge) => people::merge;
+    PUT "/people/{id}/reassign", Access::permission(P::PersonReassign) => people::reassign;
+    GET "/people/{id}/statistics", Access::permission(P::PersonStatistics) => people::statistics;
+    GET "/people/{id}/thumbnail", Access::permission(P::PersonRead) => people::thumbnail;
+    GET "/faces", Access::permission(P::FaceRead) => faces::list;
+    POST "/faces", Access::permission(P::FaceCreate) => faces::create;
+    PUT "/faces/{id}", Access::permission(P::FaceUpdate) => faces::reassign;
+    DELETE "/faces/{id}", Access::permission(P::FaceDelete) => faces::delete;
+    GET "/assets/{id}/ocr", Access::permission(P::AssetRead) => assets::get_ocr;
+
     // Search by metadata
     POST "/search/metadata", Access::shared(P::AssetRead) => search::metadata;
     POST "/search/random", Access::permission(P::AssetRead) => search::random;
@@ -274,6 +294,7 @@ api_routes! {
     PUT "/queues/{name}", Access::admin(P::QueueUpdate) => jobs::update_queue;
     GET "/queues/{name}/jobs", Access::admin(P::QueueJobRead) => jobs::queue_jobs;
     DELETE "/queues/{name}/jobs", Access::admin(P::QueueJobDelete) => jobs::delete_queue_jobs;
+
 
     // Trash
     POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;

@@ -15,6 +15,7 @@ mod hostile_text;
 mod jobs;
 mod memories;
 mod organising;
+mod people;
 mod places;
 mod resumable;
 mod search;

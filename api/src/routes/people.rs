@@ -1,0 +1,376 @@
+//! `/people`: the caller's people — listed, named, hidden, merged, given faces. Darkroom does
+//! not recognise faces yet, so people come from faces drawn by hand (`POST /faces`) or from a
+//! database Immich filled; everything here works without face embeddings.
+
+mod requests;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use darkroom_storage::StorageError;
+use darkroom_storage::faces;
+use darkroom_storage::people::{self, NewPerson, PeoplePage, Person};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::access;
+use crate::auth::{Auth, AuthContext};
+use crate::dto::{BulkIdResponseDto, BulkIdsDto, serialize_iso};
+use crate::error::{ApiError, ApiResult};
+use crate::file_serving;
+use crate::permission::Permission;
+use crate::routes::faces::person_or_fail;
+use crate::state::AppState;
+use crate::validation::{IdPath, ValidJson, ValidQuery, parse_uuid_v4, uuid_list};
+use requests::{
+    AssetFaceUpdateDto, FUTURE_BIRTH_DATE, MergePersonDto, PeopleUpdateDto, PersonCreateDto,
+    PersonFields, PersonSearchQuery, PersonUpdateDto, issue,
+};
+
+/// Immich's `CacheControl.PrivateWithoutCache`, which person thumbnails are sent with.
+const PRIVATE_NO_CACHE: &str = "private, no-cache, no-transform";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonResponseDto {
+    id: Uuid,
+    name: String,
+    birth_date: Option<NaiveDate>,
+    thumbnail_path: String,
+    is_hidden: bool,
+    is_favorite: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<String>,
+    #[serde(serialize_with = "serialize_iso")]
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Person> for PersonResponseDto {
+    fn from(p: Person) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            birth_date: p.birth_date,
+            thumbnail_path: p.thumbnail_path,
+            is_hidden: p.is_hidden,
+            is_favorite: p.is_favorite,
+            color: p.color,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeopleResponseDto {
+    people: Vec<PersonResponseDto>,
+    total: i64,
+    hidden: i64,
+    has_next_page: bool,
+}
+
+/// `GET /people`: a page of the caller's people, with how many there are and how many hidden.
+/// `closestPersonId`/`closestAssetId` order people by likeness of face embeddings, which
+/// Darkroom has none of: with every distance unknown Immich's order is then hidden-last and
+/// favourites-first only, which is what they give here (after the same 404 Immich gives for
+/// a person without a cover face).
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<PersonSearchQuery>,
+) -> ApiResult<Json<PeopleResponseDto>> {
+    let (page, size) = query.paging(&mut Vec::new());
+    if let Some(closest) = query.closest_person_id.as_deref().and_then(parse_uuid_v4) {
+        let person = people::get(&state.db, closest)
+            .await?
+            .filter(|p| p.owner_id == auth.user.id);
+        if person.and_then(|p| p.face_asset_id).is_none() {
+            return Err(ApiError::not_found("Person not found"));
+        }
+    }
+    let by_likeness = query.closest_person_id.is_some() || query.closest_asset_id.is_some();
+    let window = PeoplePage {
+        with_hidden: query.with_hidden.unwrap_or(false),
+        by_likeness,
+        offset: (page - 1).saturating_mul(size),
+        limit: size + 1,
+    };
+    let mut found = people::list_for_user(&state.db, auth.user.id, window).await?;
+    let has_next_page = found.len() as i64 > size;
+    found.truncate(size as usize);
+    let (total, hidden) = people::count_for_user(&state.db, auth.user.id).await?;
+    Ok(Json(PeopleResponseDto {
+        people: found.into_iter().map(Into::into).collect(),
+        total,
+        hidden,
+        has_next_page,
+    }))
+}
+
+/// A birth date the database refuses (today in the server's zone is still tomorrow here) is
+/// the client's mistake, not the server's.
+fn refused_birth_date(error: StorageError) -> ApiError {
+    if people::refuses_birth_date(&error) {
+        return ApiError::Validation(vec![issue(&[], "birthDate", "custom", FUTURE_BIRTH_DATE)]);
+    }
+    error.into()
+}
+
+/// `POST /people`: a person with no faces yet.
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(PersonCreateDto(body)): ValidJson<PersonCreateDto>,
+) -> ApiResult<(StatusCode, Json<PersonResponseDto>)> {
+    let changes = body.changes(true);
+    let person = NewPerson {
+        name: changes.name,
+        birth_date: changes.birth_date.flatten(),
+        is_hidden: changes.is_hidden,
+        is_favorite: changes.is_favorite,
+        color: changes.color.flatten(),
+    };
+    let created = people::create(&state.db, auth.user.id, &person)
+        .await
+        .map_err(refused_birth_date)?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// The update behind `PUT /people/{id}` and each item of `PUT /people`. A feature face asset
+/// makes the person's face on that asset their cover.
+async fn apply_update(
+    state: &AppState,
+    auth: &AuthContext,
+    id: Uuid,
+    fields: &PersonFields,
+    with_color: bool,
+) -> ApiResult<Person> {
+    access::require_people(state, auth, Permission::PersonUpdate, &[id]).await?;
+    let mut changes = fields.changes(with_color);
+    if let Some(asset) = fields.feature_asset() {
+        access::require_assets(state, auth, Permission::AssetRead, &[asset]).await?;
+        let face = people::cover_face_on(&state.db, id, asset).await?;
+        changes.face_asset_id = Some(face.ok_or_else(|| {
+            ApiError::bad_request("Invalid assetId for feature face or asset is offline")
+        })?);
+    }
+    people::update(&state.db, id, &changes)
+        .await
+        .map_err(refused_birth_date)?
+        .ok_or_else(|| ApiError::bad_request("Person not found"))
+}
+
+/// `GET /people/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<PersonResponseDto>> {
+    access::require_people(&state, &auth, Permission::PersonRead, &[id]).await?;
+    Ok(Json(person_or_fail(&state, id).await?.into()))
+}
+
+/// `PUT|PATCH /people/{id}`: name, birth date, hidden, favourite, colour, cover face.
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(PersonUpdateDto(body)): ValidJson<PersonUpdateDto>,
+) -> ApiResult<Json<PersonResponseDto>> {
+    Ok(Json(
+        apply_update(&state, &auth, id, &body, true).await?.into(),
+    ))
+}
+
+/// `PUT /people`: several updates, each succeeding or failing (`unknown`) on its own.
+pub async fn update_many(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<PeopleUpdateDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+    let mut results = Vec::with_capacity(body.people.len());
+    for item in &body.people {
+        let id = item
+            .id
+            .as_deref()
+            .and_then(parse_uuid_v4)
+            .unwrap_or_default();
+        let outcome = apply_update(&state, &auth, id, item, false).await;
+        if let Err(error) = &outcome {
+            tracing::warn!(person = %id, %error, "person update failed");
+        }
+        results.push(BulkIdResponseDto::of(id, outcome.err().map(|_| "unknown")));
+    }
+    Ok(Json(results))
+}
+
+/// Removes people and their thumbnails.
+async fn remove_people(state: &AppState, ids: &[Uuid]) -> ApiResult<()> {
+    for path in people::delete(&state.db, ids).await? {
+        remove_thumbnail(state, &path).await;
+    }
+    Ok(())
+}
+
+async fn remove_thumbnail(state: &AppState, path: &str) {
+    let path = std::path::Path::new(path);
+    if path.as_os_str().is_empty() || !state.layout.contains(path) {
+        return;
+    }
+    if let Err(error) = tokio::fs::remove_file(path).await
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %error, "could not remove a person thumbnail");
+    }
+}
+
+/// `DELETE /people {ids}`: all or nothing, like Immich.
+pub async fn delete_many(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<StatusCode> {
+    let ids = body.ids();
+    access::require_people(&state, &auth, Permission::PersonDelete, &ids).await?;
+    remove_people(&state, &ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /people/{id}`: the person goes; their faces stay, belonging to no one.
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    access::require_people(&state, &auth, Permission::PersonDelete, &[id]).await?;
+    remove_people(&state, &[id]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /people/{id}/statistics`: on how many photos of the timeline they are.
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Value>> {
+    access::require_people(&state, &auth, Permission::PersonRead, &[id]).await?;
+    Ok(Json(
+        json!({ "assets": people::asset_count(&state.db, id).await? }),
+    ))
+}
+
+/// `GET /people/{id}/thumbnail`: the face crop. As in Immich, every failure (access included)
+/// is a 404 `Not Found`.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    access::require_people(&state, &auth, Permission::PersonRead, &[id])
+        .await
+        .map_err(|_| file_serving::not_found())?;
+    let person = people::get(&state.db, id)
+        .await?
+        .ok_or_else(file_serving::not_found)?;
+    let path = std::path::PathBuf::from(&person.thumbnail_path);
+    if person.thumbnail_path.is_empty() || !state.layout.contains(&path) {
+        return Err(file_serving::not_found());
+    }
+    let reply = file_serving::FileReply {
+        path: &path,
+        content_type: darkroom_media::mime_type_of(&person.thumbnail_path),
+        download_name: None,
+        cache_control: PRIVATE_NO_CACHE,
+    };
+    file_serving::send_file(&headers, reply).await
+}
+
+/// `PUT /people/{id}/reassign {data: [{personId, assetId}]}`: the faces of `personId` on
+/// `assetId` become this person's. The answer has this person (as before the move) once per
+/// item, as Immich's does; people left without their cover face get another.
+pub async fn reassign(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<AssetFaceUpdateDto>,
+) -> ApiResult<Json<Vec<PersonResponseDto>>> {
+    access::require_people(&state, &auth, Permission::PersonUpdate, &[id]).await?;
+    let person = person_or_fail(&state, id).await?;
+    let mut results = Vec::with_capacity(body.data.len());
+    let mut covers = Vec::new();
+    for item in &body.data {
+        let from = item
+            .person_id
+            .as_deref()
+            .and_then(parse_uuid_v4)
+            .unwrap_or_default();
+        let asset = item
+            .asset_id
+            .as_deref()
+            .and_then(parse_uuid_v4)
+            .unwrap_or_default();
+        for face in faces::of_person_on(&state.db, from, asset).await? {
+            access::require_faces(&state, &auth, Permission::PersonCreate, &[face.id]).await?;
+            if person.face_asset_id.is_none() {
+                covers.push(person.id);
+            }
+            if let Some(former) = face.person_id
+                && let Some(former) = people::get(&state.db, former).await?
+                && former.face_asset_id == Some(face.id)
+            {
+                covers.push(former.id);
+            }
+            faces::reassign(&state.db, face.id, id).await?;
+        }
+        results.push(PersonResponseDto::from(person.clone()));
+    }
+    covers.sort_unstable();
+    covers.dedup();
+    if !covers.is_empty() {
+        people::pick_cover_faces(&state.db, &covers).await?;
+    }
+    Ok(Json(results))
+}
+
+/// `POST /people/{id}/merge {ids}`: each of `ids` the caller owns gives this person its faces
+/// (and its name and birth date where this person has none) and goes.
+pub async fn merge(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<MergePersonDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+    let ids = uuid_list(&mut Vec::new(), "ids", &body.ids);
+    if ids.contains(&id) {
+        return Err(ApiError::bad_request(
+            "Cannot merge a person into themselves",
+        ));
+    }
+    access::require_people(&state, &auth, Permission::PersonUpdate, &[id]).await?;
+    let primary = person_or_fail(&state, id).await?;
+    let allowed = access::allowed_people(&state, &auth, Permission::PersonMerge, &ids).await?;
+    let mut results = Vec::with_capacity(ids.len());
+    for other in ids {
+        if !allowed.contains(&other) {
+            results.push(BulkIdResponseDto::of(other, Some("no_permission")));
+            continue;
+        }
+        match people::merge(&state.db, primary.id, other).await {
+            Ok(Some(thumbnail)) => {
+                tracing::info!(person = %other, into = %primary.id, "merged people");
+                remove_thumbnail(&state, &thumbnail).await;
+                results.push(BulkIdResponseDto::of(other, None));
+            }
+            Ok(None) => results.push(BulkIdResponseDto::of(other, Some("not_found"))),
+            Err(error) => {
+                tracing::error!(person = %other, into = %primary.id, %error, "merging people failed");
+                results.push(BulkIdResponseDto::of(other, Some("unknown")));
+            }
+        }
+    }
+    Ok(Json(results))
+}
