@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod map;
 pub mod memories;
 pub mod media_layout;
+pub mod notifications;
 pub mod ocr;
 pub mod partners;
 pub mod people;

@@ -129,12 +129,16 @@ async fn execute(state: &AppState, queue: &'static str, job: &Job) {
         Ok(()) => state.jobs.complete(queue, job).await,
         Err(JobError::Fatal(reason)) => {
             tracing::warn!(queue, job = %job.job.name, data = %job.job.data, %reason, "job failed");
+            crate::services::notifications::job_failed(state, &job.job.name, &reason);
             state.jobs.fail(queue, job, &reason, None).await
         }
         Err(JobError::Retry(reason)) => {
             let attempt = job.job.attempts + 1;
             let retry_at = (attempt < MAX_ATTEMPTS).then(|| chrono::Utc::now().timestamp_millis() + backoff(attempt).as_millis() as i64);
             tracing::warn!(queue, job = %job.job.name, %reason, attempt, retrying = retry_at.is_some(), "job did not finish");
+            if retry_at.is_none() {
+                crate::services::notifications::job_failed(state, &job.job.name, &reason);
+            }
             state.jobs.fail(queue, job, &reason, retry_at).await
         }
     };

@@ -248,6 +248,7 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         asset_ids: &asset_ids,
     };
     let id = albums::create(&state.db, &new).await?;
+    members.iter().for_each(|(user, _)| crate::services::notifications::album_invite(&state, id, *user, &auth.user.name));
     Ok((StatusCode::CREATED, Json(album_dto(&state, id, auth.user.id, Detail::Written).await?)))
 }
 
@@ -359,7 +360,9 @@ async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids:
         };
         results.push(BulkIdResponseDto::of(id, error));
     }
-    albums::add_assets(&state.db, album_id, &added).await?;
+    if albums::add_assets(&state.db, album_id, &added).await? {
+        crate::services::notifications::album_updated(state, album_id, auth.user.id);
+    }
     Ok(results)
 }
 
@@ -404,7 +407,10 @@ pub async fn add_assets_to_albums(State(state): State<AppState>, Auth(auth): Aut
     let mut any_added = false;
     for album_id in albums_allowed {
         find(&state, album_id).await?;
-        any_added |= albums::add_assets(&state.db, album_id, &assets_allowed).await?;
+        if albums::add_assets(&state.db, album_id, &assets_allowed).await? {
+            crate::services::notifications::album_updated(&state, album_id, auth.user.id);
+            any_added = true;
+        }
     }
     let error = (!any_added).then_some("duplicate");
     Ok(Json(AlbumsAddAssetsResponseDto { success: any_added, error }))
@@ -484,6 +490,7 @@ pub async fn add_users(State(state): State<AppState>, Auth(auth): Auth, IdPath(i
         }
         require_user(&state, user_id).await?;
         albums::add_member(&state.db, id, user_id, role).await?;
+        crate::services::notifications::album_invite(&state, id, user_id, &auth.user.name);
     }
     Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
 }

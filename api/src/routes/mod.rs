@@ -15,6 +15,8 @@ mod faces;
 mod jobs;
 mod map;
 mod memories;
+mod notifications;
+mod notifications_admin;
 mod partners;
 mod people;
 mod search;
@@ -295,6 +297,16 @@ api_routes! {
     GET "/queues/{name}/jobs", Access::admin(P::QueueJobRead) => jobs::queue_jobs;
     DELETE "/queues/{name}/jobs", Access::admin(P::QueueJobDelete) => jobs::delete_queue_jobs;
 
+    // Notifications
+    GET "/notifications", Access::permission(P::NotificationRead) => notifications::search;
+    PUT "/notifications", Access::permission(P::NotificationUpdate) => notifications::update_many;
+    DELETE "/notifications", Access::permission(P::NotificationDelete) => notifications::delete_many;
+    GET "/notifications/{id}", Access::permission(P::NotificationRead) => notifications::get;
+    PUT "/notifications/{id}", Access::permission(P::NotificationUpdate) => notifications::update;
+    DELETE "/notifications/{id}", Access::permission(P::NotificationDelete) => notifications::delete;
+    POST "/admin/notifications", Access::admin(P::All) => notifications_admin::create;
+    POST "/admin/notifications/test-email", Access::admin(P::All) => notifications_admin::send_test_email;
+    POST "/admin/notifications/templates/{name}", Access::admin(P::All) => notifications_admin::template;
 
     // Trash
     POST "/trash/empty", Access::permission(P::AssetDelete) => trash::empty;

@@ -60,7 +60,6 @@ pub struct UserAdminCreateDto {
     quota_size_in_bytes: Option<Option<i64>>,
     should_change_password: Option<bool>,
     #[serde(default)]
-    #[allow(dead_code)]
     notify: bool,
     #[serde(default)]
     is_admin: bool,
@@ -95,7 +94,7 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
         CreateUser {
             email: dto.email.to_lowercase(),
             name: dto.name,
-            password: dto.password,
+            password: dto.password.clone(),
             is_admin: dto.is_admin,
             storage_label: dto.storage_label.flatten(),
             quota_size_in_bytes: dto.quota_size_in_bytes.flatten(),
@@ -105,6 +104,7 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
         },
     )
     .await?;
+    crate::services::notifications::user_created(&state, user.id, &dto.password, dto.notify);
     Ok((StatusCode::CREATED, Json(user_service::admin_dto(&state.db, &user).await?)).into_response())
 }
 

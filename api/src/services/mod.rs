@@ -1,8 +1,10 @@
 //! Business logic, one module per area; handlers call these and map results to DTOs.
 
 pub mod asset_edits;
+pub mod email;
 pub mod incoming;
 pub mod licenses;
+pub mod notifications;
 pub mod preferences;
 pub mod resumable;
 pub mod sync;

@@ -14,6 +14,7 @@ mod heatmap;
 mod hostile_text;
 mod jobs;
 mod memories;
+mod notifications;
 mod organising;
 mod people;
 mod places;
