@@ -258,3 +258,22 @@ fn sha1_hex(bytes: &[u8]) -> String {
     use sha1::Digest;
     sha1::Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// `@immich/sdk` on Node 22's fetch, which asks for compressed answers and streams request
+/// bodies: 20 MB uploads refused for want of `asset.upload` (a hand-built streamed multipart,
+/// a FormData with a Blob, the SDK's `uploadAsset`) come back as Immich's 403 with its message,
+/// read by the client rather than lost to a closed connection; then two uploads, the mobile
+/// sync stream and its acks, and a zip of both.
+#[tokio::test(flavor = "multi_thread")]
+async fn official_sdk_real_client_refused_uploads_sync_and_zip() {
+    let server = TestServer::start().await;
+    let dir = std::env::temp_dir().join(format!("darkroom-sdk-real-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (first, second) = (dir.join("harbour.png"), dir.join("lighthouse.png"));
+    fixtures::still(&first, 61);
+    fixtures::still(&second, 62);
+    let output = run_script("sdk-real-client.mjs", &[&server.url, first.to_str().unwrap(), second.to_str().unwrap()]).await;
+    println!("{output}");
+    assert!(output.contains("sdk-real-client: all checks passed"), "{output}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -19,6 +19,7 @@ mod organising;
 mod people;
 mod places;
 mod resumable;
+mod screens;
 mod search;
 mod shared_links;
 mod startup;
