@@ -270,10 +270,19 @@ pub async fn reassign(
         .await?
         .ok_or_else(|| access::denied(Permission::PersonCreate))?;
     let person = person_or_fail(&state, person_id).await?;
-    faces::reassign(&state.db, face.id, person.id).await?;
     let mut covers = Vec::new();
-    if person.face_asset_id.is_none() {
-        covers.push(person.id);
+    move_face(&state, &face, &person, &mut covers).await?;
+    if !covers.is_empty() {
+        people::pick_cover_faces(&state.db, &covers).await?;
+    }
+    Ok(Json(person_or_fail(&state, person_id).await?.into()))
+}
+
+/// Gives `face` to `to`, noting in `covers` who then needs a new cover face: `to` when it has
+/// none, the face's former person when the face was its cover.
+pub async fn move_face(state: &AppState, face: &faces::Face, to: &Person, covers: &mut Vec<Uuid>) -> ApiResult<()> {
+    if to.face_asset_id.is_none() {
+        covers.push(to.id);
     }
     if let Some(former) = face.person_id
         && let Some(former) = people::get(&state.db, former).await?
@@ -281,10 +290,8 @@ pub async fn reassign(
     {
         covers.push(former.id);
     }
-    if !covers.is_empty() {
-        people::pick_cover_faces(&state.db, &covers).await?;
-    }
-    Ok(Json(person_or_fail(&state, person_id).await?.into()))
+    faces::reassign(&state.db, face.id, to.id).await?;
+    Ok(())
 }
 
 /// Immich's answer for a person that vanished between the access check and its use.

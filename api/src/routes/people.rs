@@ -22,7 +22,7 @@ use crate::dto::{BulkIdResponseDto, BulkIdsDto, serialize_iso};
 use crate::error::{ApiError, ApiResult};
 use crate::file_serving;
 use crate::permission::Permission;
-use crate::routes::faces::person_or_fail;
+use crate::routes::faces::{move_face, person_or_fail};
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, parse_uuid_v4, uuid_list};
 use requests::{
@@ -315,16 +315,7 @@ pub async fn reassign(
             .unwrap_or_default();
         for face in faces::of_person_on(&state.db, from, asset).await? {
             access::require_faces(&state, &auth, Permission::PersonCreate, &[face.id]).await?;
-            if person.face_asset_id.is_none() {
-                covers.push(person.id);
-            }
-            if let Some(former) = face.person_id
-                && let Some(former) = people::get(&state.db, former).await?
-                && former.face_asset_id == Some(face.id)
-            {
-                covers.push(former.id);
-            }
-            faces::reassign(&state.db, face.id, id).await?;
+            move_face(&state, &face, &person, &mut covers).await?;
         }
         results.push(PersonResponseDto::from(person.clone()));
     }

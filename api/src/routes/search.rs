@@ -529,38 +529,9 @@ impl Validate for SearchPeopleQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonResponseDto {
-    id: Uuid,
-    name: String,
-    birth_date: Option<chrono::NaiveDate>,
-    thumbnail_path: String,
-    is_hidden: bool,
-    is_favorite: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    color: Option<String>,
-    #[serde(serialize_with = "crate::dto::serialize_iso")]
-    updated_at: DateTime<Utc>,
-}
-
 /// `GET /search/person`: the caller's people by name.
-pub async fn person(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SearchPeopleQuery>) -> ApiResult<Json<Vec<PersonResponseDto>>> {
+pub async fn person(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SearchPeopleQuery>) -> ApiResult<Json<Vec<super::people::PersonResponseDto>>> {
     let name = text_query(&query.name).unwrap_or_default();
     let people = darkroom_storage::people::search_by_name(&state.db, auth.user.id, &name, query.with_hidden.unwrap_or(false)).await?;
-    Ok(Json(
-        people
-            .into_iter()
-            .map(|p| PersonResponseDto {
-                id: p.id,
-                name: p.name,
-                birth_date: p.birth_date,
-                thumbnail_path: p.thumbnail_path,
-                is_hidden: p.is_hidden,
-                is_favorite: p.is_favorite,
-                color: p.color,
-                updated_at: p.updated_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(people.into_iter().map(Into::into).collect()))
 }
