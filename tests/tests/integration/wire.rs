@@ -157,25 +157,40 @@ fn zip_entries(zip: &[u8]) -> u16 {
     u16::from_le_bytes([zip[end + 10], zip[end + 11]])
 }
 
-/// A multipart upload whose body the server will not read: headers now, file later.
-fn upload_head(host: &str, credential: (&str, &str), file_length: usize) -> (String, Vec<u8>, Vec<u8>) {
-    let boundary = "----darkroom-early-answer";
-    let mut head = Vec::new();
-    for (name, value) in [("fileCreatedAt", "2024-05-01T12:00:00.000Z"), ("fileModifiedAt", "2024-05-01T12:00:00.000Z")] {
-        head.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+/// A request whose body the server will refuse before reading it: its head, then the body's
+/// first bytes (a form's fields) and its last, with `filler` bytes of file between them.
+struct Refused {
+    head: String,
+    opening: Vec<u8>,
+    closing: Vec<u8>,
+    filler: usize,
+}
+
+impl Refused {
+    fn new(request_line: &str, headers: &[(&str, &str)], opening: Vec<u8>, filler: usize, closing: Vec<u8>) -> Self {
+        let length = opening.len() + filler + closing.len();
+        let mut head = format!("{request_line} HTTP/1.1\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\nContent-Length: {length}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        Self { head, opening, closing, filler }
     }
-    head.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
-            .as_bytes(),
-    );
-    let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
-    let length = head.len() + file_length + tail.len();
-    let request = format!(
-        "POST /api/assets HTTP/1.1\r\nHost: {host}\r\n{}: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
-         Content-Length: {length}\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\n\r\n",
-        credential.0, credential.1
-    );
-    (request, head, tail)
+
+    /// `POST /api/assets` with a file of `filler` bytes.
+    fn upload(credential: (&str, &str), filler: usize) -> Self {
+        let boundary = "----darkroom-early-answer";
+        let mut opening = Vec::new();
+        for (name, value) in [("fileCreatedAt", "2024-05-01T12:00:00.000Z"), ("fileModifiedAt", "2024-05-01T12:00:00.000Z")] {
+            opening.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        }
+        opening.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+                .as_bytes(),
+        );
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let headers = [credential, ("Content-Type", content_type.as_str())];
+        Self::new("POST /api/assets", &headers, opening, filler, format!("\r\n--{boundary}--\r\n").into_bytes())
+    }
 }
 
 /// Reads one HTTP/1.1 answer with a `Content-Length` body; returns its head and body.
@@ -202,9 +217,10 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf) -> (String, Ve
     }
 }
 
-/// A client still sending a 20 MB upload gets the refusal the server gave before reading it —
-/// a missing permission, a bad token — reads it, finishes sending without a broken pipe, and
-/// the same connection then serves the next request.
+/// A client still sending 20 MB gets the refusal the server gave before reading them — a
+/// missing permission, a bad token, an unknown resumable upload, a JSON body too large — reads
+/// it, finishes sending without a broken pipe, and the same connection then serves the next
+/// request.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
     const FILE: usize = 20 * 1024 * 1024;
@@ -212,33 +228,74 @@ async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
     let admin = server.admin_token().await;
     let read_only = server.api_key(&admin, &["asset.read"]).await;
     let host = server.url.trim_start_matches("http://").to_string();
+    let bearer = format!("Bearer {admin}");
+    let octets = ("Content-Type", "application/offset+octet-stream");
     let cases = [
-        (("x-api-key", read_only.as_str()), 403, "Missing required permission: asset.upload"),
-        (("Authorization", "Bearer not-a-session"), 401, "Invalid user token"),
+        (Refused::upload(("x-api-key", &read_only), FILE), 403, "Missing required permission: asset.upload"),
+        (Refused::upload(("Authorization", "Bearer not-a-session"), FILE), 401, "Invalid user token"),
+        (
+            Refused::new(
+                &format!("PATCH /api/upload/tus/{}", uuid::Uuid::new_v4()),
+                &[("Authorization", &bearer), ("Tus-Resumable", "1.0.0"), ("Upload-Offset", "0"), octets],
+                Vec::new(),
+                FILE,
+                Vec::new(),
+            ),
+            404,
+            "",
+        ),
+        (
+            Refused::new(
+                "POST /api/upload",
+                &[("x-api-key", &read_only), ("Upload-Draft-Interop-Version", "8"), ("Upload-Complete", "?1"), octets],
+                Vec::new(),
+                FILE,
+                Vec::new(),
+            ),
+            403,
+            "Missing required permission: asset.upload",
+        ),
+        (
+            Refused::new(
+                "POST /api/albums",
+                &[("Authorization", &bearer), ("Content-Type", "application/json")],
+                b"{\"albumName\":\"".to_vec(),
+                FILE,
+                b"\"}".to_vec(),
+            ),
+            413,
+            "",
+        ),
     ];
-    for (credential, status, message) in cases {
+    for (request, status, message) in cases {
         let stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
         let (mut reader, mut writer) = stream.into_split();
-        let (head, form_head, tail) = upload_head(&host, credential, FILE);
+        let what = request.head.lines().next().unwrap_or_default().to_string();
+        let end_of_head = format!("Host: {host}\r\n\r\n");
         let sending = tokio::spawn(async move {
-            writer.write_all(head.as_bytes()).await?;
-            writer.write_all(&form_head).await?;
+            writer.write_all(request.head.as_bytes()).await?;
+            writer.write_all(end_of_head.as_bytes()).await?;
+            writer.write_all(&request.opening).await?;
             let chunk = vec![0x5a_u8; 256 * 1024];
-            for _ in 0..FILE / chunk.len() {
+            for _ in 0..request.filler / chunk.len() {
                 writer.write_all(&chunk).await?;
             }
-            writer.write_all(&tail).await?;
+            writer.write_all(&request.closing).await?;
             Ok::<_, std::io::Error>(writer)
         });
         let (answer, body) = tokio::time::timeout(Duration::from_secs(60), read_answer(&mut reader)).await.expect("an answer in time");
-        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{what}: {answer}");
         let body: Value = serde_json::from_slice(&body).expect("JSON error body");
-        assert_eq!(body["message"], json!(message));
-        let mut writer = sending.await.expect("sender").unwrap_or_else(|e| panic!("the upload broke off while sending: {e}"));
+        if message.is_empty() {
+            assert!(body["message"].is_string(), "{what}: {body}");
+        } else {
+            assert_eq!(body["message"], json!(message), "{what}");
+        }
+        let mut writer = sending.await.expect("sender").unwrap_or_else(|e| panic!("{what}: broke off while sending: {e}"));
         // The connection is still good for the next request.
         writer.write_all(format!("GET /api/server/ping HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).await.expect("reuse");
         let (answer, body) = tokio::time::timeout(Duration::from_secs(30), read_answer(&mut reader)).await.expect("ping in time");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{what}, then: {answer}");
         assert_eq!(serde_json::from_slice::<Value>(&body).expect("json"), json!({"res": "pong"}));
     }
 }
