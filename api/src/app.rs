@@ -10,6 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
+use tower::Layer;
+use tower::util::MapRequestLayer;
 use tracing::Instrument;
 
 use crate::error::ApiError;
@@ -34,12 +36,36 @@ pub fn build(state: AppState) -> Router {
     let socket_layer = state.socket_layer.clone();
     // Outermost first: unread request bodies are drained after any answer, even the socket's;
     // the correlation id's span covers compression and caught panics.
-    app.layer(crate::panic_guard::layer())
+    let app = app
+        .layer(crate::panic_guard::layer())
         .layer(crate::compression::layer())
         .layer(middleware::from_fn(correlate))
         .layer(socket_layer)
         .layer(middleware::from_fn(crate::unread_body::drain_unread_body))
-        .with_state(state)
+        .with_state(state);
+    // A layer on a router runs after routing, so the path is trimmed by a router around it.
+    Router::new().fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(app))
+}
+
+/// `/api/assets/` is `/api/assets`, as Express routes by default (clients and Immich's own tests
+/// send both). Socket.IO's path keeps its slash: its handshake is `/api/socket.io/?EIO=4…`.
+fn trim_trailing_slash(mut request: Request) -> Request {
+    let uri = request.uri();
+    let path = uri.path();
+    if path.len() > "/api/".len() && path.starts_with("/api/") && path.ends_with('/') && !path.starts_with("/api/socket.io") {
+        let trimmed = match uri.query() {
+            Some(query) => format!("{}?{query}", &path[..path.len() - 1]),
+            None => path[..path.len() - 1].to_owned(),
+        };
+        if let Ok(path_and_query) = trimmed.parse() {
+            let mut parts = uri.clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
 }
 
 /// Unknown routes, named by their full path (the nested `/api` router sees it stripped).

@@ -31,6 +31,34 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// An optional field that may be left out but not set to `null` (zod's `.optional()`): `null`
+/// fails with the field's own type in the message.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// An e-mail field: a string, else an issue worded as zod words it for `z.email()`, which names
+/// the received value's JavaScript `typeof` (`null` is an object there). The format itself is
+/// checked by `validation::rules::email`.
+#[derive(Debug, Clone)]
+pub struct Email(pub String);
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let typeof_js = match Value::deserialize(deserializer)? {
+            Value::String(text) => return Ok(Email(text)),
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::Null | Value::Array(_) | Value::Object(_) => "object",
+        };
+        Err(serde::de::Error::custom(format!("invalid type: {typeof_js}, expected email")))
+    }
+}
+
 pub const AVATAR_COLORS: [&str; 10] =
     ["primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber"];
 

@@ -30,6 +30,8 @@ pub struct Inner {
     /// Wakes this process's workers when it queued something.
     pub job_wake: tokio::sync::Notify,
     pub exiftool: darkroom_media::Exiftool,
+    /// Asked once, for `GET /server/about`.
+    pub tool_versions: tokio::sync::OnceCell<darkroom_media::ToolVersions>,
     /// Socket.IO: `io` sends events, the layer answers `/api/socket.io`.
     pub io: socketioxide::SocketIo,
     pub socket_layer: socketioxide::layer::SocketIoLayer,
@@ -71,6 +73,7 @@ impl AppState {
             auth_cache: crate::auth::cache::AuthCache::default(),
             started_at: Instant::now(),
             busy_uploads: Default::default(),
+            tool_versions: Default::default(),
             jobs,
             job_wake: tokio::sync::Notify::new(),
             // exiftool gets this long per file before it is stopped and restarted.

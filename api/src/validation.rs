@@ -19,7 +19,8 @@ pub trait Validate {
     }
 }
 
-/// A JSON body. An empty body counts as `{}`; unknown fields are ignored (as zod strips them).
+/// A JSON body. Unknown fields are ignored (as zod strips them); a missing or empty body is
+/// refused as Immich refuses it (Express 5 leaves the body `undefined`, which zod rejects).
 pub struct ValidJson<T>(pub T);
 
 /// JSON bodies larger than this are refused with 413, like Immich's 10 MB body-parser limit.
@@ -45,7 +46,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
             if exceeds_limit(error.as_ref()) { ApiError::PayloadTooLarge } else { ApiError::bad_request("Failed to read the request body") }
         })?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-            json!({})
+            return Err(ApiError::Validation(vec![ValidationIssue::with_code(
+                "invalid_type",
+                &[],
+                "Invalid input: expected object, received undefined",
+            )]));
         } else {
             serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
         };
@@ -200,7 +205,9 @@ fn js_type_of(serde_unexpected: &str) -> &'static str {
 
 fn expected_type(serde_expected: &str) -> &'static str {
     let s = serde_expected;
-    if s.contains("string") || s.contains("UUID") || s.contains("uuid") || s.contains("datetime") {
+    if s == "email" {
+        "email"
+    } else if s.contains("string") || s.contains("UUID") || s.contains("uuid") || s.contains("datetime") {
         "string"
     } else if s.contains("bool") {
         "boolean"

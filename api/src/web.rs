@@ -47,9 +47,10 @@ async fn share_page(state: &AppState, index: &str, key: Option<&str>, slug: Opti
     }
     let Ok(preview) = darkroom_storage::shared_links::preview(&state.db, &link).await else { return (StatusCode::OK, index.to_string()) };
     let configured = state.system_config.get(&state.db).await.ok().and_then(|c| c["server"]["externalDomain"].as_str().map(str::to_string)).filter(|d| !d.is_empty());
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty());
     let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
-    let domain = configured.unwrap_or_else(|| format!("{scheme}://{host}"));
+    // Without an external domain or a Host header, Immich points cards at its public site.
+    let domain = configured.or_else(|| host.map(|host| format!("{scheme}://{host}"))).unwrap_or_else(|| "https://my.immich.app".into());
     use base64::Engine;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&link.key);
     let image = match preview.picture {

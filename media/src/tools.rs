@@ -34,3 +34,22 @@ pub async fn run<S: AsRef<std::ffi::OsStr>>(tool: &'static str, args: &[S], time
         Ok(Ok(output)) => Ok(output.stdout),
     }
 }
+
+/// The versions of the media tools, as `GET /server/about` reports them; empty where a tool is
+/// missing or does not answer.
+#[derive(Debug, Clone, Default)]
+pub struct ToolVersions {
+    pub ffmpeg: String,
+    pub exiftool: String,
+}
+
+pub async fn versions() -> ToolVersions {
+    let first_line = |tool: &'static str, args: &'static [&'static str]| async move {
+        run(tool, args, Duration::from_secs(10))
+            .await
+            .map(|out| String::from_utf8_lossy(&out).lines().next().unwrap_or_default().trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (ffmpeg, exiftool) = tokio::join!(first_line("ffmpeg", &["-version"]), first_line("exiftool", &["-ver"]));
+    ToolVersions { ffmpeg: ffmpeg.trim_start_matches("ffmpeg version ").to_owned(), exiftool }
+}

@@ -55,7 +55,7 @@ pub struct AlbumStats {
 pub struct AlbumFilter {
     pub id: Option<Uuid>,
     pub is_owned: Option<bool>,
-    /// Shared: it has a member besides its owner.
+    /// Shared: it has a member besides its owner, or a shared link.
     pub is_shared: Option<bool>,
 }
 
@@ -116,7 +116,8 @@ pub async fn list(pool: &PgPool, user_id: Uuid, name: Option<&str>, filter: Albu
              AND ($2::uuid IS NULL OR a.id = $2)
              AND ($3::text IS NULL OR a."albumName" = $3)
              AND ($4::boolean IS NULL OR (me.role = 'owner') = $4)
-             AND ($5::boolean IS NULL OR EXISTS (SELECT 1 FROM album_user o WHERE o."albumId" = a.id AND o.role <> 'owner') = $5)
+             AND ($5::boolean IS NULL OR (EXISTS (SELECT 1 FROM album_user o WHERE o."albumId" = a.id AND o.role <> 'owner')
+                                         OR EXISTS (SELECT 1 FROM shared_link l WHERE l."albumId" = a.id)) = $5)
            ORDER BY a."createdAt" DESC"#,
         user_id,
         filter.id,

@@ -67,6 +67,25 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Person>> {
     .await?)
 }
 
+/// The people with a face on `asset` (faces not deleted and not hidden), in the order their
+/// faces were found.
+pub async fn on_asset(pool: &PgPool, asset: Uuid) -> Result<Vec<Person>> {
+    Ok(sqlx::query_as!(
+        Person,
+        r#"SELECT p.id, p."ownerId" AS owner_id, p.name, p."birthDate" AS birth_date, p."thumbnailPath" AS thumbnail_path,
+                  p."isHidden" AS is_hidden, p."isFavorite" AS is_favorite, p.color, p."faceAssetId" AS face_asset_id,
+                  p."updatedAt" AS updated_at
+           FROM person p
+           JOIN (SELECT "personId", min("updateId"::text) AS first FROM asset_face
+                 WHERE "assetId" = $1 AND "deletedAt" IS NULL AND "isVisible"
+                 GROUP BY "personId") faces ON faces."personId" = p.id
+           ORDER BY faces.first"#,
+        asset
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Of `ids`, the people `owner` has.
 pub async fn owned(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar!(

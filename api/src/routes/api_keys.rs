@@ -33,13 +33,9 @@ impl From<ApiKey> for ApiKeyResponseDto {
     }
 }
 
-/// `{secret, apiKey}` plus, as in 3.2, the key's fields at the top level.
+/// `ApiKeyCreateResponseDto`: exactly `{apiKey, secret}`, the only time the secret is shown.
 fn with_secret(key: ApiKey, secret: String) -> Value {
-    let dto = serde_json::to_value(ApiKeyResponseDto::from(key)).unwrap_or_default();
-    let mut body = dto.clone();
-    body["secret"] = json!(secret);
-    body["apiKey"] = dto;
-    body
+    json!({ "apiKey": ApiKeyResponseDto::from(key), "secret": secret })
 }
 
 /// Permission names, validated one by one like zod's enum.

@@ -4,6 +4,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use darkroom_storage::assets::{Asset, AssetVisibility, Exif};
 use darkroom_storage::users::User;
+use super::people::PersonResponseDto;
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -118,7 +119,7 @@ pub struct AssetResponseDto {
     live_photo_video_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tags: Option<Vec<Value>>,
-    people: Vec<Value>,
+    people: Vec<PersonResponseDto>,
     checksum: String,
     /// `Some(None)` is `null` (no stack); `None` leaves the key out, as Immich's update does.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +134,12 @@ pub struct AssetResponseDto {
 }
 
 impl AssetResponseDto {
+    /// The people on the asset, which only its owner is shown.
+    pub fn with_people(mut self, people: Vec<darkroom_storage::people::Person>) -> Self {
+        self.people = people.into_iter().map(PersonResponseDto::from).collect();
+        self
+    }
+
     /// Shown without the viewer's own marks (Immich's city list).
     pub fn clear_favorite(&mut self) {
         self.is_favorite = false;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use darkroom_storage::assets::{self, AssetCounts, AssetEdit, AssetVisibility, ExifEdit, StatisticsFilter};
-use darkroom_storage::users;
+use darkroom_storage::{people, users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -72,7 +72,9 @@ pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): Id
         Some(_) => serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).map_err(ApiError::internal)?,
         None => {
             let owner = users::get(&state.db, asset.owner_id, true).await?;
-            serde_json::to_value(AssetResponseDto::new(asset, auth.user.id, owner.as_ref())).map_err(ApiError::internal)?
+            let people = if asset.owner_id == auth.user.id { people::on_asset(&state.db, id).await? } else { Vec::new() };
+            let dto = AssetResponseDto::new(asset, auth.user.id, owner.as_ref()).with_people(people);
+            serde_json::to_value(dto).map_err(ApiError::internal)?
         }
     };
     dto["tags"] = serde_json::to_value(super::tags::of_asset(&state, id).await?).map_err(ApiError::internal)?;
@@ -195,7 +197,8 @@ pub async fn update(
         crate::jobs::edited(&state, &[id]).await;
     }
     let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
-    Ok(Json(AssetResponseDto::new(asset, auth.user.id, None).without_relations()))
+    let people = people::on_asset(&state.db, id).await?;
+    Ok(Json(AssetResponseDto::new(asset, auth.user.id, None).without_relations().with_people(people)))
 }
 
 #[derive(Debug, Deserialize)]

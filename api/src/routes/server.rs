@@ -102,6 +102,12 @@ pub async fn about(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Js
         "licensed": licensed,
         "build": b.build.clone().unwrap_or_else(|| format!("darkroom-{DARKROOM_VERSION}")),
     });
+    // Immich names the tools it runs on; Darkroom runs no Node.js, ImageMagick or libvips, so
+    // those stay empty, as Immich leaves a tool it cannot find.
+    let tools = state.tool_versions.get_or_init(darkroom_media::tool_versions).await;
+    for (key, value) in [("nodejs", ""), ("ffmpeg", &tools.ffmpeg), ("imagemagick", ""), ("libvips", ""), ("exiftool", &tools.exiftool)] {
+        about[key] = json!(value);
+    }
     let optional = [
         ("buildUrl", &b.build_url),
         ("buildImage", &b.build_image),

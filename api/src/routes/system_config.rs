@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::system_config::storage_template;
 use crate::validation::ValidJson;
 
 pub async fn get(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Value>> {
@@ -24,36 +25,5 @@ pub async fn update(State(state): State<AppState>, Auth(_): Auth, ValidJson(cand
 }
 
 pub async fn storage_template_options(Auth(_): Auth) -> Json<Value> {
-    Json(json!({
-        "secondOptions": ["s", "ss", "SSS"],
-        "minuteOptions": ["m", "mm"],
-        "dayOptions": ["d", "dd"],
-        "weekOptions": ["W", "WW"],
-        "hourOptions": ["h", "hh", "H", "HH"],
-        "yearOptions": ["y", "yy"],
-        "monthOptions": ["M", "MM", "MMM", "MMMM"],
-        "presetOptions": [
-            "{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
-            "{{y}}/{{MM}}-{{dd}}/{{filename}}",
-            "{{y}}/{{MMMM}}-{{dd}}/{{filename}}",
-            "{{y}}/{{MM}}/{{filename}}",
-            "{{y}}/{{#if album}}{{album}}{{else}}Other/{{MM}}{{/if}}/{{filename}}",
-            "{{#if album}}{{album-startDate-y}}/{{album}}{{else}}{{y}}/Other/{{MM}}{{/if}}/{{filename}}",
-            "{{y}}/{{MMM}}/{{filename}}",
-            "{{y}}/{{MMMM}}/{{filename}}",
-            "{{y}}/{{MM}}/{{dd}}/{{filename}}",
-            "{{y}}/{{MMMM}}/{{dd}}/{{filename}}",
-            "{{y}}/{{y}}-{{MM}}/{{y}}-{{MM}}-{{dd}}/{{filename}}",
-            "{{y}}-{{MM}}-{{dd}}/{{filename}}",
-            "{{y}}-{{MMM}}-{{dd}}/{{filename}}",
-            "{{y}}-{{MMMM}}-{{dd}}/{{filename}}",
-            "{{y}}/{{y}}-{{MM}}/{{filename}}",
-            "{{y}}/{{y}}-{{WW}}/{{filename}}",
-            "{{y}}/{{y}}-{{MM}}-{{dd}}/{{assetId}}",
-            "{{y}}/{{y}}-{{MM}}/{{assetId}}",
-            "{{y}}/{{y}}-{{WW}}/{{assetId}}",
-            "{{album}}/{{filename}}",
-            "{{make}}/{{model}}/{{lensModel}}/{{filename}}"
-        ]
-    }))
+    Json(storage_template::options())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Auth;
-use crate::dto::{AvatarColor, UserAdminResponseDto, nullable};
+use crate::dto::{AvatarColor, Email, UserAdminResponseDto, not_null, nullable};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::preferences;
 use crate::services::users::{self as user_service, CreateUser};
@@ -47,7 +47,7 @@ pub async fn search(State(state): State<AppState>, Auth(_): Auth, ValidQuery(que
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserAdminCreateDto {
-    email: String,
+    email: Email,
     password: String,
     name: String,
     #[serde(default, deserialize_with = "nullable")]
@@ -58,6 +58,7 @@ pub struct UserAdminCreateDto {
     storage_label: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     quota_size_in_bytes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "not_null")]
     should_change_password: Option<bool>,
     #[serde(default)]
     notify: bool,
@@ -80,7 +81,7 @@ fn check_common(issues: &mut Vec<ValidationIssue>, email: Option<&str>, pin: Opt
 impl Validate for UserAdminCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_common(&mut issues, Some(&self.email), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        check_common(&mut issues, Some(&self.email.0), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
         issues
     }
 }
@@ -92,7 +93,7 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
     let user = user_service::create(
         &state.db,
         CreateUser {
-            email: dto.email.to_lowercase(),
+            email: dto.email.0.to_lowercase(),
             name: dto.name,
             password: dto.password.clone(),
             is_admin: dto.is_admin,
@@ -116,8 +117,11 @@ pub async fn get(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPat
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserAdminUpdateDto {
-    email: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    email: Option<Email>,
+    #[serde(default, deserialize_with = "not_null")]
     password: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     avatar_color: Option<Option<AvatarColor>>,
@@ -127,14 +131,16 @@ pub struct UserAdminUpdateDto {
     storage_label: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     quota_size_in_bytes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "not_null")]
     should_change_password: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     is_admin: Option<bool>,
 }
 
 impl Validate for UserAdminUpdateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_common(&mut issues, self.email.as_deref(), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        check_common(&mut issues, self.email.as_ref().map(|e| e.0.as_str()), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
         issues
     }
 }
@@ -147,7 +153,7 @@ pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     {
         return Err(ApiError::bad_request("Admin status can only be changed by another admin"));
     }
-    let email = dto.email.map(|e| e.to_lowercase());
+    let email = dto.email.map(|e| e.0.to_lowercase());
     if let Some(email) = &email {
         user_service::ensure_email_available(&state.db, email, Some(id)).await?;
     }

@@ -44,6 +44,7 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
             }
             if video.visibility == AssetVisibility::Timeline {
                 assets::set_visibility(&state.db, video_id, AssetVisibility::Hidden).await?;
+                crate::events::send(state, owner, "on_asset_hidden", serde_json::json!(video_id)).await;
             }
         }
         None => {

@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::settings_tree::{self, LeafRule};
 
+pub mod storage_template;
+
 const STORAGE_KEY: &str = "system-config";
 
 static DEFAULTS: LazyLock<Value> =
@@ -78,6 +80,9 @@ impl SystemConfigStore {
             return Err(ApiError::Validation(issues));
         }
         let merged = settings_tree::merge(&self.defaults, candidate);
+        if let Some(template) = merged.pointer("/storageTemplate/template").and_then(Value::as_str) {
+            storage_template::check(template).map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
+        }
         system_metadata::set(db, STORAGE_KEY, &settings_tree::diff(&merged, &self.defaults)).await?;
         Ok(merged)
     }

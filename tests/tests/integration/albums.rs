@@ -69,6 +69,16 @@ async fn albums_are_created_listed_shared_and_deleted() {
     let stats = server.call(Method::GET, "/api/albums/statistics", Some(&owner), None).await;
     assert_eq!(stats.body, json!({"owned": 2, "shared": 1, "notShared": 1}));
     assert_eq!(server.call(Method::GET, "/api/albums?isOwned=yes", Some(&owner), None).await.status, StatusCode::BAD_REQUEST);
+    // A shared link shares an album as much as a member does: it moves from "not shared" to "shared".
+    let empty_id = owned_not_shared.body[0]["id"].clone();
+    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": empty_id}))).await;
+    assert_eq!(link.status, StatusCode::CREATED);
+    let stats = server.call(Method::GET, "/api/albums/statistics", Some(&owner), None).await;
+    assert_eq!(stats.body, json!({"owned": 2, "shared": 2, "notShared": 0}));
+    let shared = server.call(Method::GET, "/api/albums?isShared=true", Some(&owner), None).await;
+    assert_eq!(ids(&shared.body).len(), 2);
+    assert!(server.call(Method::GET, "/api/albums?isOwned=true&isShared=false", Some(&owner), None).await.body.as_array().unwrap().is_empty());
+    assert_eq!(server.call(Method::DELETE, &format!("/api/shared-links/{}", link.body["id"].as_str().unwrap()), Some(&owner), None).await.status, StatusCode::OK);
 
     // Members see the album and its assets; strangers see neither.
     let read = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&viewer), None).await;

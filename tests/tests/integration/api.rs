@@ -11,6 +11,10 @@ async fn api_keys_never_exceed_their_holder() {
     let create = server.call(Method::POST, "/api/api-keys", Some(&token), Some(json!({"permissions": ["all"]}))).await;
     assert_eq!(create.status, StatusCode::CREATED);
     assert_eq!(create.body["apiKey"]["name"], json!("API Key"));
+    // The secret and the key, nothing else at the top level (Immich's ApiKeyCreateResponseDto).
+    let mut top_level: Vec<_> = create.body.as_object().unwrap().keys().cloned().collect();
+    top_level.sort();
+    assert_eq!(top_level, ["apiKey", "secret"]);
     let empty = server.call(Method::POST, "/api/api-keys", Some(&token), Some(json!({"permissions": []}))).await;
     assert_eq!(empty.body["errors"][0]["message"], json!("Too small: expected array to have >=1 items"));
 
@@ -44,7 +48,7 @@ async fn api_keys_never_exceed_their_holder() {
     let renamed = server.call(Method::PATCH, &format!("/api/api-keys/{id}"), Some(&token), Some(json!({"name": "renamed"}))).await;
     assert_eq!(renamed.body["name"], json!("renamed"));
     let rotated = server.call(Method::POST, &format!("/api/api-keys/{id}/rotate"), Some(&token), None).await;
-    assert_eq!(rotated.body["id"], json!(id));
+    assert_eq!(rotated.body["apiKey"]["id"], json!(id));
     let old = create.body["secret"].as_str().unwrap();
     assert_eq!(server.send(server.request(Method::GET, "/api/users/me").header("x-api-key", old)).await.status, StatusCode::UNAUTHORIZED);
     let new = rotated.body["secret"].as_str().unwrap();
@@ -213,6 +217,12 @@ async fn server_information() {
     let user = server.user_token(&admin, "u@immich.cloud").await;
     let about = server.call(Method::GET, "/api/server/about", Some(&user), None).await;
     assert_eq!((about.body["version"].clone(), about.body["licensed"].clone()), (json!("v3.2.2"), json!(false)));
+    // The tool versions are always strings (the web's about box and Immich's own suite expect them),
+    // empty for the tools Darkroom does not run.
+    for tool in ["nodejs", "ffmpeg", "imagemagick", "libvips", "exiftool"] {
+        assert!(about.body[tool].is_string(), "{tool}: {}", about.body);
+    }
+    assert!(about.body["exiftool"].as_str().unwrap().starts_with(char::is_numeric), "{}", about.body);
     let storage = server.call(Method::GET, "/api/server/storage", Some(&user), None).await;
     assert!(storage.body["diskSizeRaw"].as_u64().unwrap() > 0);
     assert_eq!(server.call(Method::GET, "/api/server/license", Some(&user), None).await.status, StatusCode::FORBIDDEN);
@@ -253,6 +263,19 @@ async fn system_config_round_trips_and_validates() {
     assert_eq!(server.call(Method::GET, "/api/config", Some(&user), None).await.body["trash"]["days"], json!(10));
     let options = server.call(Method::GET, "/api/system-config/storage-template-options", Some(&admin), None).await;
     assert!(options.body["presetOptions"].as_array().unwrap().len() > 10);
+    // Templates are checked as Immich's strict Handlebars would render them: unknown variables,
+    // unknown helpers and unclosed blocks are refused; the presets all pass.
+    let mut with_template = server.call(Method::GET, "/api/system-config", Some(&admin), None).await.body;
+    for template in ["{{foo}}", "{{y}}/{{#if album}}{{album}}", "{{#lookup album}}{{/lookup}}/{{filename}}"] {
+        with_template["storageTemplate"] = json!({"enabled": true, "hashVerificationEnabled": true, "template": template});
+        let refused = server.call(Method::PUT, "/api/system-config", Some(&admin), Some(with_template.clone())).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{template}");
+        assert!(refused.message().starts_with("Invalid storage template"), "{template}: {}", refused.message());
+    }
+    for preset in options.body["presetOptions"].as_array().unwrap() {
+        with_template["storageTemplate"]["template"] = preset.clone();
+        assert_eq!(server.call(Method::PUT, "/api/system-config", Some(&admin), Some(with_template.clone())).await.status, StatusCode::OK, "{preset}");
+    }
     assert_eq!(server.call(Method::GET, "/api/system-metadata/admin-onboarding", Some(&admin), None).await.body, json!({"isOnboarded": false}));
     assert_eq!(server.call(Method::POST, "/api/system-metadata/admin-onboarding", Some(&admin), Some(json!({"isOnboarded": true}))).await.status, StatusCode::NO_CONTENT);
     assert_eq!(server.call(Method::GET, "/api/server/config", None, None).await.body["isOnboarded"], json!(true));
@@ -287,6 +310,33 @@ async fn errors_keep_immichs_shape() {
     assert_eq!(broken.status, StatusCode::BAD_REQUEST);
     let wrong_type = server.call(Method::POST, "/api/auth/login", None, Some(json!({"email": 5, "password": "x"}))).await;
     assert_eq!(wrong_type.body["errors"][0]["message"], json!("Invalid input: expected string, received number"));
+    let admin = server.admin_token().await;
+    // No body where a DTO is expected is refused as a whole, as Immich 3 (Express 5 + zod) does.
+    let bodiless = server.send(server.request(Method::POST, "/api/shared-links").bearer_auth(&admin)).await;
+    assert_eq!(bodiless.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bodiless.body["errors"][0]["path"], json!([]));
+    assert_eq!(bodiless.body["errors"][0]["message"], json!("Invalid input: expected object, received undefined"));
+    // Optional fields may be left out but not set to null; the body is checked before the user is looked up.
+    let nobody = format!("/api/admin/users/{}", uuid::Uuid::new_v4());
+    for (field, message) in [
+        ("password", "Invalid input: expected string, received null"),
+        ("name", "Invalid input: expected string, received null"),
+        ("shouldChangePassword", "Invalid input: expected boolean, received null"),
+        ("email", "Invalid input: expected email, received object"),
+    ] {
+        let refused = server.call(Method::PUT, &nobody, Some(&admin), Some(json!({ field: null }))).await;
+        assert_eq!(refused.message(), "Validation failed", "{field}");
+        assert_eq!((refused.body["errors"][0]["path"].clone(), refused.body["errors"][0]["message"].clone()), (json!([field]), json!(message)));
+    }
+    let null_flag = server.call(Method::POST, "/api/admin/users", Some(&admin), Some(json!({"email": "n@immich.cloud", "password": "p", "name": "N", "shouldChangePassword": null}))).await;
+    assert_eq!(null_flag.body["errors"][0]["path"], json!(["shouldChangePassword"]));
+    let numeric_email = server.call(Method::POST, "/api/admin/users", Some(&admin), Some(json!({"email": 7, "password": "p", "name": "N"}))).await;
+    assert_eq!(numeric_email.body["errors"][0]["message"], json!("Invalid input: expected email, received number"));
+    // Express routes `/api/x/` as `/api/x`.
+    let slashed = server.call(Method::GET, "/api/users/me/", Some(&admin), None).await;
+    assert_eq!((slashed.status, slashed.body["email"].clone()), (StatusCode::OK, json!(ADMIN_EMAIL)));
+    let slashed_query = server.call(Method::GET, "/api/albums/?isOwned=true", Some(&admin), None).await;
+    assert_eq!(slashed_query.status, StatusCode::OK);
 }
 
 /// Seeds one asset row (no upload endpoint is involved) and returns its id.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use darkroom_tests::{TestServer, fixtures};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 fn node_dir() -> PathBuf {
@@ -86,6 +86,11 @@ async fn live_events_reach_socket_io_clients_across_processes() {
     let ready = next_event(&mut events, "AssetUploadReadyV2").await;
     assert_eq!(ready["args"][0]["asset"]["id"], json!(id));
     assert!(ready["args"][0]["asset"]["thumbhash"].is_string());
+    // A still uploaded with its motion part hides that video, and clients are told so.
+    let video = server.upload(&admin, "IMG_0009.MOV", b"motion part", &[]).await.body["id"].as_str().unwrap().to_string();
+    let still = server.upload(&admin, "IMG_0009.HEIC", b"still part", &[("livePhotoVideoId", &video)]).await;
+    assert_eq!(still.status, StatusCode::CREATED, "{}", still.body);
+    assert_eq!(next_event(&mut events, "on_asset_hidden").await["args"][0], json!(video));
 
     server.call(Method::DELETE, "/api/assets", Some(&admin), Some(json!({"ids": [id]}))).await;
     assert_eq!(next_event(&mut events, "on_asset_trash").await["args"][0], json!([id]));

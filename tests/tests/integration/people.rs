@@ -566,3 +566,33 @@ async fn people_are_updated_as_immich_validates() {
         json!("Theirs")
     );
 }
+
+/// An asset's detail names the people on it, for its owner only: not through a shared link,
+/// not to a partner.
+#[tokio::test]
+async fn an_assets_people_are_shown_to_its_owner_only() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let partner = server.user_token(&owner, "partner@immich.cloud").await;
+    let partner_id = server.call(Method::GET, "/api/users/me", Some(&partner), None).await.body["id"].clone();
+    server.call(Method::POST, &format!("/api/partners/{}", partner_id.as_str().unwrap()), Some(&owner), None).await;
+    let photo = upload(&server, &owner, 7).await;
+    let ada = person(&server, &owner, json!({"name": "Ada"})).await;
+    face(&server, &owner, &ada, &photo, 10).await;
+    face(&server, &owner, &ada, &photo, 100).await;
+
+    let people_of = |body: &Value| body["people"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let detail = server.call(Method::GET, &format!("/api/assets/{photo}"), Some(&owner), None).await.body;
+    assert_eq!(people_of(&detail), [ada.clone()], "one entry per person, however many faces");
+    assert_eq!((detail["people"][0]["name"].clone(), detail["people"][0]["birthDate"].clone()), (json!("Ada"), json!(null)));
+    let updated = server.call(Method::PUT, &format!("/api/assets/{photo}"), Some(&owner), Some(json!({"isFavorite": true}))).await.body;
+    assert_eq!(people_of(&updated), [ada]);
+
+    let as_partner = server.call(Method::GET, &format!("/api/assets/{photo}"), Some(&partner), None).await;
+    assert_eq!(as_partner.status, StatusCode::OK);
+    assert!(people_of(&as_partner.body).is_empty());
+    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "INDIVIDUAL", "assetIds": [photo]}))).await.body;
+    let key = link["key"].as_str().unwrap();
+    let as_guest = server.call(Method::GET, &format!("/api/assets/{photo}?key={key}"), None, None).await.body;
+    assert!(people_of(&as_guest).is_empty(), "{as_guest}");
+}

@@ -165,6 +165,10 @@ async fn shared_link_pages_carry_their_preview_card() {
     assert!(html.contains(&format!(r#"content="http://photos.example.com/api/assets/{photo}/thumbnail?key={key}""#)), "{html}");
     assert_eq!(card.headers["cache-control"], "no-store");
     assert_eq!(page("/s/ski".to_string()).await.bytes, card.bytes, "by slug alike");
+    // An empty Host header leaves no domain to point at: the card falls back to Immich's public site.
+    let hostless = server.send(server.request(Method::GET, &format!("/share/{key}")).header("host", "")).await;
+    let html = String::from_utf8(hostless.bytes).unwrap();
+    assert!(html.contains(&format!(r#"<meta property="og:image" content="https://my.immich.app/api/assets/{photo}/thumbnail?key={key}""#)), "{html}");
     assert_eq!(page("/share/not-a-key".to_string()).await.status, StatusCode::NOT_FOUND);
 
     let guarded = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": album, "password": "secret"}))).await.body;
