@@ -188,7 +188,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 
 fn js_type_of(serde_unexpected: &str) -> &'static str {
     let s = serde_unexpected;
-    if s.starts_with("integer") || s.starts_with("floating point") {
+    if s.starts_with("integer") || s.starts_with("floating point") || s.starts_with("number") {
         "number"
     } else if s.starts_with("string") || s.starts_with("char") {
         "string"

@@ -74,7 +74,8 @@ fn add_api_3_2(spec: &mut Value) {
         "server": object(json!({ "externalDomain": s, "loginPageMessage": s, "publicUsers": b })),
         "user": object(json!({ "deleteDelay": i })),
     }));
-    // 3.2's create/rotate response: the key's fields, plus `secret` and `apiKey`.
+    // 3.2's rotate response: the key's fields, plus `secret` and `apiKey`. (Create keeps 3.0.3's
+    // `{apiKey, secret}`, which Immich's own e2e suite checks exactly.)
     let mut rotated = spec["components"]["schemas"]["ApiKeyResponseDto"].clone();
     rotated["properties"]["secret"] = s.clone();
     rotated["properties"]["apiKey"] = json!({ "$ref": "#/components/schemas/ApiKeyResponseDto" });
@@ -98,10 +99,6 @@ fn add_api_3_2(spec: &mut Value) {
     paths.insert("/config".into(), json!({ "get": op(user.clone(), "200", "userConfig.read", false) }));
     paths.insert("/config/defaults".into(), json!({ "get": op(user, "200", "userConfig.read", false) }));
     paths.insert("/api-keys/{id}/rotate".into(), json!({ "post": op(rotated.clone(), "200", "apiKey.rotate", false) }));
-    // 3.2 also spreads the key's fields into the create response.
-    if let Some(create) = paths.get_mut("/api-keys").and_then(|p| p.get_mut("post")) {
-        create["responses"]["201"]["content"]["application/json"]["schema"] = rotated;
-    }
 }
 
 /// The spec's path template for a request path under `/api` (most literal segments win).

@@ -33,9 +33,20 @@ impl From<ApiKey> for ApiKeyResponseDto {
     }
 }
 
-/// `ApiKeyCreateResponseDto`: exactly `{apiKey, secret}`, the only time the secret is shown.
+/// `ApiKeyCreateResponseDto` as `POST /api-keys` answers it: exactly `{apiKey, secret}`, the only
+/// time the secret is shown.
 fn with_secret(key: ApiKey, secret: String) -> Value {
     json!({ "apiKey": ApiKeyResponseDto::from(key), "secret": secret })
+}
+
+/// The answer of `POST /api-keys/{id}/rotate`, new in 3.2, whose DTO also has the key's fields
+/// at the top level.
+fn rotated(key: ApiKey, secret: String) -> Value {
+    let mut body = serde_json::to_value(ApiKeyResponseDto::from(key.clone())).unwrap_or_default();
+    if let (Value::Object(fields), Value::Object(nested)) = (&mut body, with_secret(key, secret)) {
+        fields.extend(nested);
+    }
+    body
 }
 
 /// Permission names, validated one by one like zod's enum.
@@ -156,5 +167,5 @@ pub async fn rotate(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     let secret = tokens::generate();
     let key = api_keys::rotate(&state.db, auth.user.id, id, &tokens::hash(&secret)).await?;
     let key = key.ok_or_else(|| ApiError::bad_request("API Key not found"))?;
-    Ok(Json(with_secret(key, secret)))
+    Ok(Json(rotated(key, secret)))
 }

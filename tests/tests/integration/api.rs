@@ -48,7 +48,7 @@ async fn api_keys_never_exceed_their_holder() {
     let renamed = server.call(Method::PATCH, &format!("/api/api-keys/{id}"), Some(&token), Some(json!({"name": "renamed"}))).await;
     assert_eq!(renamed.body["name"], json!("renamed"));
     let rotated = server.call(Method::POST, &format!("/api/api-keys/{id}/rotate"), Some(&token), None).await;
-    assert_eq!(rotated.body["apiKey"]["id"], json!(id));
+    assert_eq!((rotated.body["id"].clone(), rotated.body["apiKey"]["id"].clone()), (json!(id), json!(id)));
     let old = create.body["secret"].as_str().unwrap();
     assert_eq!(server.send(server.request(Method::GET, "/api/users/me").header("x-api-key", old)).await.status, StatusCode::UNAUTHORIZED);
     let new = rotated.body["secret"].as_str().unwrap();
@@ -152,7 +152,7 @@ async fn users_and_admin_users() {
     let refused = server.call(Method::GET, "/api/admin/users", Some(&user), None).await;
     assert_eq!((refused.status, refused.message()), (StatusCode::FORBIDDEN, "Forbidden"));
     let admin_id = server.call(Method::GET, "/api/users/me", Some(&admin), None).await.body["id"].as_str().unwrap().to_string();
-    let own = server.call(Method::DELETE, &format!("/api/admin/users/{admin_id}"), Some(&admin), None).await;
+    let own = server.call(Method::DELETE, &format!("/api/admin/users/{admin_id}"), Some(&admin), Some(json!({}))).await;
     assert_eq!((own.status, own.message()), (StatusCode::FORBIDDEN, "Cannot delete your own account"));
     let demote = server.call(Method::PUT, &format!("/api/admin/users/{admin_id}"), Some(&admin), Some(json!({"isAdmin": false}))).await;
     assert_eq!(demote.message(), "Admin status can only be changed by another admin");

@@ -583,7 +583,7 @@ async fn an_assets_people_are_shown_to_its_owner_only() {
 
     let people_of = |body: &Value| body["people"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     let detail = server.call(Method::GET, &format!("/api/assets/{photo}"), Some(&owner), None).await.body;
-    assert_eq!(people_of(&detail), [ada.clone()], "one entry per person, however many faces");
+    assert_eq!(people_of(&detail), std::slice::from_ref(&ada), "one entry per person, however many faces");
     assert_eq!((detail["people"][0]["name"].clone(), detail["people"][0]["birthDate"].clone()), (json!("Ada"), json!(null)));
     let updated = server.call(Method::PUT, &format!("/api/assets/{photo}"), Some(&owner), Some(json!({"isFavorite": true}))).await.body;
     assert_eq!(people_of(&updated), [ada]);

@@ -216,7 +216,7 @@ async fn faces_move_between_people_and_people_merge() {
         .await;
     assert_eq!(
         no_body.body["errors"][0],
-        json!({"code": "invalid_type", "path": ["force"], "message": "Invalid input: expected boolean, received undefined"})
+        json!({"code": "invalid_type", "path": [], "message": "Invalid input: expected object, received undefined"})
     );
     let soft = server
         .call(
