@@ -1,6 +1,7 @@
 //! Start-up: configuration → database (with retries) → schema → media folder checks → HTTP.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use darkroom_storage::media_layout::{MediaLayout, StorageFolder};
@@ -142,14 +143,30 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
     }
 }
 
+/// Lets metadata extraction run again when dropped.
+struct PlacesLoaded(AppState);
+
+impl Drop for PlacesLoaded {
+    fn drop(&mut self) {
+        self.0.places_loading.store(false, Ordering::SeqCst);
+        self.0.job_wake.notify_waiters();
+    }
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_resumable_uploads(state.clone()));
+    // Like Immich, the workers' process loads the places (the API only reads them), and holds
+    // metadata extraction back until they are in.
+    state.places_loading.store(state.config.workers_microservices, Ordering::SeqCst);
     let workers = state.config.workers_microservices.then(|| tokio::spawn(crate::jobs::worker::run(state.clone())));
-    // Like Immich, the workers' process loads the places; the API only reads them.
     let geodata = state.config.workers_microservices.then(|| {
         let state = state.clone();
-        tokio::spawn(async move { crate::geodata::import_if_needed(&state).await })
+        tokio::spawn(async move {
+            // Released however the import ends, a panic included, so metadata is never held for good.
+            let _release = PlacesLoaded(state.clone());
+            crate::geodata::import_if_needed(&state).await;
+        })
     });
     let relay = tokio::spawn(crate::events::relay(state.clone()));
     let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));

@@ -32,6 +32,9 @@ pub struct Inner {
     pub exiftool: darkroom_media::Exiftool,
     /// Asked once, for `GET /server/about`.
     pub tool_versions: tokio::sync::OnceCell<darkroom_media::ToolVersions>,
+    /// Set while the places are being loaded: metadata extraction waits, or the photos it
+    /// reads then would keep no city (Immich pauses that queue alike).
+    pub places_loading: std::sync::atomic::AtomicBool,
     /// Socket.IO: `io` sends events, the layer answers `/api/socket.io`.
     pub io: socketioxide::SocketIo,
     pub socket_layer: socketioxide::layer::SocketIoLayer,
@@ -74,6 +77,7 @@ impl AppState {
             started_at: Instant::now(),
             busy_uploads: Default::default(),
             tool_versions: Default::default(),
+            places_loading: Default::default(),
             jobs,
             job_wake: tokio::sync::Notify::new(),
             // exiftool gets this long per file before it is stopped and restarted.

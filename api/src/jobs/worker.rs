@@ -2,6 +2,7 @@
 //! running), jobs of dead workers taken over, retries with backoff, heartbeats for long jobs.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,7 +92,8 @@ async fn fill(
     reclaim_after: Duration,
 ) -> Result<usize, darkroom_storage::queue::QueueError> {
     let running = in_flight.lock().map(|g| g.ids.get(queue).map_or(0, Vec::len)).unwrap_or(limit);
-    if running >= limit || state.jobs.is_paused(queue).await? {
+    let waiting_for_places = queue == super::METADATA && state.places_loading.load(Ordering::SeqCst);
+    if running >= limit || waiting_for_places || state.jobs.is_paused(queue).await? {
         return Ok(0);
     }
     state.jobs.promote_delayed(queue).await?;

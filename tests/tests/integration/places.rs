@@ -115,6 +115,33 @@ async fn positions_and_photos_are_named_after_the_nearest_place() {
     assert_eq!(server.send(reply).await.status, StatusCode::FORBIDDEN);
 }
 
+/// Metadata extraction waits for the places, as Immich pauses it while importing them: a photo
+/// uploaded the moment the server starts still gets its city. (Filler places in the Southern
+/// Ocean make the import take seconds.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_read_while_the_places_load_still_get_their_names() {
+    let filler: String = (0..80_000).map(|i| format!("{:.4},{:.4},Filler {i},,,AQ\n", -70.0 + f64::from(i % 200) * 0.05, f64::from(i / 200) * 0.5 - 179.0)).collect();
+    let build = BuildData::with(&[("cities1000.csv", &format!("{SMALL_CITIES}{filler}"))]);
+    let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.path())]).await;
+    let admin = server.admin_token().await;
+    let path = std::env::temp_dir().join(format!("darkroom-places-{}.jpg", uuid::Uuid::new_v4().simple()));
+    fixtures::jpeg_with_exif(&path, 2);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let id = server.upload(&admin, "early.jpg", &bytes, &[]).await.body["id"].as_str().unwrap().to_string();
+    let state = server.call(Method::GET, "/api/system-metadata/reverse-geocoding-state", Some(&admin), None).await.body;
+    assert_ne!(state["lastImportFileName"], json!("cities1000.csv"), "the upload came before the places were in: {state}");
+    let mut exif = Value::Null;
+    for _ in 0..600 {
+        exif = server.call(Method::GET, &format!("/api/assets/{id}"), Some(&admin), None).await.body["exifInfo"].clone();
+        if !exif["city"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(exif["city"], json!("Paris"), "{exif}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn places_are_found_by_name_accents_ignored() {
     let build = BuildData::with(&[("cities1000.csv", SMALL_CITIES)]);
