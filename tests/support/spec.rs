@@ -1,6 +1,7 @@
-//! Immich's OpenAPI 3.0.3 contract (`../shared/reference/immich-openapi-specs.json`, or the file
-//! named by `DARKROOM_IMMICH_SPEC`) and a validator for the JSON responses the tests receive.
-//! Operations new in API 3.2 are described below from the `@immich/sdk@3.2.2` types.
+//! Immich's OpenAPI 3.0.3 contract, as the facts `scripts/contract-extract` keeps of it in
+//! `tests/contract/immich-openapi.json` (or the spec named by `DARKROOM_IMMICH_SPEC`), and a
+//! validator for the JSON responses the tests receive. Operations new in API 3.2 are described
+//! below from the `@immich/sdk@3.2.2` types.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -8,9 +9,9 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 pub fn spec_path() -> PathBuf {
-    std::env::var_os("DARKROOM_IMMICH_SPEC").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/immich-openapi-specs.json")
-    })
+    std::env::var_os("DARKROOM_IMMICH_SPEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contract/immich-openapi.json"))
 }
 
 /// The spec, with the 3.2 operations added. Panics with a clear message when the file is absent.
@@ -20,8 +21,8 @@ pub fn spec() -> &'static Value {
         let path = spec_path();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "Immich's OpenAPI spec is absent: cannot read {} ({e}). The conformance checks need it: \
-                 put shared/ beside the repository or set DARKROOM_IMMICH_SPEC to the file.",
+                "Immich's API contract is absent: cannot read {} ({e}). It is committed with the tests; \
+                 scripts/contract-extract writes it again from Immich's OpenAPI spec.",
                 path.display()
             )
         });
