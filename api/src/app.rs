@@ -52,7 +52,11 @@ pub fn build(state: AppState) -> Router {
 fn trim_trailing_slash(mut request: Request) -> Request {
     let uri = request.uri();
     let path = uri.path();
-    if path.len() > "/api/".len() && path.starts_with("/api/") && path.ends_with('/') && !path.starts_with("/api/socket.io") {
+    if path.len() > "/api/".len()
+        && path.starts_with("/api/")
+        && path.ends_with('/')
+        && !path.starts_with("/api/socket.io")
+    {
         let trimmed = match uri.query() {
             Some(query) => format!("{}?{query}", &path[..path.len() - 1]),
             None => path[..path.len() - 1].to_owned(),
@@ -116,5 +120,8 @@ async fn correlate(request: Request, next: Next) -> Response {
 }
 
 fn is_json(response: &Response) -> bool {
-    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }

@@ -15,7 +15,9 @@ use tower_http::compression::{CompressionLayer, Predicate};
 const MIN_SIZE: u64 = 1024;
 
 pub fn layer() -> CompressionLayer<Compressible> {
-    CompressionLayer::new().quality(CompressionLevel::Precise(1)).compress_when(Compressible)
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(1))
+        .compress_when(Compressible)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +27,10 @@ impl Predicate for Compressible {
     fn should_compress<B: Body>(&self, response: &Response<B>) -> bool {
         // A streamed body has no exact size: it is compressed when its type is.
         let large_enough = response.body().size_hint().exact().is_none_or(|size| size >= MIN_SIZE);
-        let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         large_enough && content_type.is_some_and(is_compressible)
     }
 }
@@ -61,9 +66,14 @@ mod tests {
         ] {
             assert!(is_compressible(compressible), "{compressible}");
         }
-        for already_compressed in
-            ["application/zip", "application/octet-stream", "image/jpeg", "image/webp", "video/mp4", "text/event-stream"]
-        {
+        for already_compressed in [
+            "application/zip",
+            "application/octet-stream",
+            "image/jpeg",
+            "image/webp",
+            "video/mp4",
+            "text/event-stream",
+        ] {
             assert!(!is_compressible(already_compressed), "{already_compressed}");
         }
     }

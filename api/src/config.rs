@@ -40,7 +40,11 @@ pub enum ConfigError {
     #[error("{name} and {name}_FILE are both set; set only one")]
     Ambiguous { name: String },
     #[error("{name}_FILE: cannot read {path}: {source}")]
-    SecretFile { name: String, path: String, source: std::io::Error },
+    SecretFile {
+        name: String,
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,10 +106,13 @@ impl DatabaseConfig {
     pub fn connect_options(&self) -> Result<darkroom_storage::PgConnectOptions, ConfigError> {
         use darkroom_storage::{PgConnectOptions, PgSslMode};
         let mut options = match &self.url {
-            Some(url) => url.expose().parse::<PgConnectOptions>().map_err(|e| ConfigError::Invalid {
-                name: "DB_URL".into(),
-                message: format!("not a valid PostgreSQL URL ({})", redact_url_error(&e.to_string(), url)),
-            })?,
+            Some(url) => url
+                .expose()
+                .parse::<PgConnectOptions>()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "DB_URL".into(),
+                    message: format!("not a valid PostgreSQL URL ({})", redact_url_error(&e.to_string(), url)),
+                })?,
             None => PgConnectOptions::new()
                 .host(&self.hostname)
                 .port(self.port)
@@ -235,7 +242,9 @@ pub struct EnvReader {
 
 impl EnvReader {
     pub fn new(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self { vars: vars.into_iter().collect() }
+        Self {
+            vars: vars.into_iter().collect(),
+        }
     }
 
     pub fn get(&self, name: &str) -> Result<Option<String>, ConfigError> {
@@ -247,12 +256,22 @@ impl EnvReader {
             (Some(value), None) => Ok(Some(value.clone())),
             (None, Some(path)) => std::fs::read_to_string(path)
                 .map(|contents| Some(contents.trim_end_matches(['\r', '\n']).to_string()))
-                .map_err(|source| ConfigError::SecretFile { name: name.into(), path: path.clone(), source }),
+                .map_err(|source| ConfigError::SecretFile {
+                    name: name.into(),
+                    path: path.clone(),
+                    source,
+                }),
             (None, None) => Ok(None),
         }
     }
 
-    fn parse<T>(&self, name: &str, default: T, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Result<T, ConfigError> {
+    fn parse<T>(
+        &self,
+        name: &str,
+        default: T,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
         match self.get(name)? {
             None => Ok(default),
             Some(value) => parse(&value).ok_or_else(|| ConfigError::Invalid {
@@ -286,7 +305,10 @@ pub fn parse_trusted_proxies(value: &str) -> Option<Vec<IpNet>> {
             _ => &[],
         };
         if named.is_empty() {
-            let net = item.parse::<IpNet>().ok().or_else(|| item.parse::<IpAddr>().ok().map(IpNet::from))?;
+            let net = item
+                .parse::<IpNet>()
+                .ok()
+                .or_else(|| item.parse::<IpAddr>().ok().map(IpNet::from))?;
             nets.push(net);
         } else {
             nets.extend(named.iter().filter_map(|n| n.parse::<IpNet>().ok()));
@@ -306,7 +328,12 @@ impl Config {
             None => default_media_location(),
         };
         let (workers_api, workers_microservices) = workers(env)?;
-        let log_format = match env.get("IMMICH_LOG_FORMAT")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let log_format = match env
+            .get("IMMICH_LOG_FORMAT")?
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("console") => LogFormat::Console,
             Some("json") => LogFormat::Json,
             Some(other) => {
@@ -322,7 +349,12 @@ impl Config {
             port: env.parse("IMMICH_PORT", 2283, |v| v.parse().ok(), "a port number")?,
             media_location,
             config_file: env.get("IMMICH_CONFIG_FILE")?.map(PathBuf::from),
-            log_level: env.parse("IMMICH_LOG_LEVEL", LogLevel::Log, LogLevel::parse, "verbose, debug, log, warn, error or fatal")?,
+            log_level: env.parse(
+                "IMMICH_LOG_LEVEL",
+                LogLevel::Log,
+                LogLevel::parse,
+                "verbose, debug, log, warn, error or fatal",
+            )?,
             log_format,
             trusted_proxies: env.parse(
                 "IMMICH_TRUSTED_PROXIES",
@@ -348,7 +380,12 @@ impl Config {
                 password: Secret::new(env.get("DB_PASSWORD")?.unwrap_or_else(|| "postgres".into())),
                 database_name: env.get("DB_DATABASE_NAME")?.unwrap_or_else(|| "immich".into()),
                 ssl_mode: env.get("DB_SSL_MODE")?,
-                vector_extension: env.parse("DB_VECTOR_EXTENSION", None, |v| VectorExtension::parse(v).map(Some), "pgvector or vectorchord")?,
+                vector_extension: env.parse(
+                    "DB_VECTOR_EXTENSION",
+                    None,
+                    |v| VectorExtension::parse(v).map(Some),
+                    "pgvector or vectorchord",
+                )?,
                 skip_migrations: env.boolean("DB_SKIP_MIGRATIONS", false)?,
             },
             redis: RedisConfig {
@@ -361,9 +398,24 @@ impl Config {
                 socket: env.get("REDIS_SOCKET")?,
                 key_prefix: env.get("DARKROOM_REDIS_PREFIX")?.unwrap_or_else(|| "darkroom".into()),
             },
-            job_reclaim_after: Duration::from_secs(env.parse("DARKROOM_JOB_RECLAIM_SECONDS", 30, |v| v.parse().ok(), "seconds")?),
-            max_image_pixels: env.parse("DARKROOM_MAX_IMAGE_PIXELS", 200_000_000, |v| v.parse().ok(), "a number of pixels")?,
-            media_tool_timeout: Duration::from_secs(env.parse("DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS", 60, |v| v.parse().ok(), "seconds")?),
+            job_reclaim_after: Duration::from_secs(env.parse(
+                "DARKROOM_JOB_RECLAIM_SECONDS",
+                30,
+                |v| v.parse().ok(),
+                "seconds",
+            )?),
+            max_image_pixels: env.parse(
+                "DARKROOM_MAX_IMAGE_PIXELS",
+                200_000_000,
+                |v| v.parse().ok(),
+                "a number of pixels",
+            )?,
+            media_tool_timeout: Duration::from_secs(env.parse(
+                "DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS",
+                60,
+                |v| v.parse().ok(),
+                "seconds",
+            )?),
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,
@@ -379,7 +431,12 @@ impl Config {
                 third_party_documentation_url: optional("IMMICH_THIRD_PARTY_DOCUMENTATION_URL")?,
                 third_party_support_url: optional("IMMICH_THIRD_PARTY_SUPPORT_URL")?,
             },
-            database_wait: Duration::from_secs(env.parse("DARKROOM_DB_WAIT_SECONDS", 300, |v| v.parse().ok(), "seconds")?),
+            database_wait: Duration::from_secs(env.parse(
+                "DARKROOM_DB_WAIT_SECONDS",
+                300,
+                |v| v.parse().ok(),
+                "seconds",
+            )?),
         })
     }
 
@@ -402,9 +459,16 @@ fn default_media_location() -> PathBuf {
 fn workers(env: &EnvReader) -> Result<(bool, bool), ConfigError> {
     let list = |name: &str| -> Result<Option<Vec<String>>, ConfigError> {
         let Some(value) = env.get(name)? else { return Ok(None) };
-        let items: Vec<String> = value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect();
+        let items: Vec<String> = value
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
         if let Some(bad) = items.iter().find(|w| *w != "api" && *w != "microservices") {
-            return Err(ConfigError::Invalid { name: name.into(), message: format!("unknown worker `{bad}` (api, microservices)") });
+            return Err(ConfigError::Invalid {
+                name: name.into(),
+                message: format!("unknown worker `{bad}` (api, microservices)"),
+            });
         }
         Ok(Some(items))
     };
@@ -458,7 +522,10 @@ mod tests {
     fn trusted_proxy_names_expand() {
         let nets = parse_trusted_proxies("loopback, 203.0.113.7").unwrap();
         assert!(nets.iter().any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
-        assert!(nets.iter().any(|n| n.contains(&"203.0.113.7".parse::<IpAddr>().unwrap())));
+        assert!(
+            nets.iter()
+                .any(|n| n.contains(&"203.0.113.7".parse::<IpAddr>().unwrap()))
+        );
         assert!(parse_trusted_proxies("not-an-ip").is_none());
     }
 }

@@ -55,12 +55,15 @@ impl<'de> Deserialize<'de> for Email {
             Value::Number(_) => "number",
             Value::Null | Value::Array(_) | Value::Object(_) => "object",
         };
-        Err(serde::de::Error::custom(format!("invalid type: {typeof_js}, expected email")))
+        Err(serde::de::Error::custom(format!(
+            "invalid type: {typeof_js}, expected email"
+        )))
     }
 }
 
-pub const AVATAR_COLORS: [&str; 10] =
-    ["primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber"];
+pub const AVATAR_COLORS: [&str; 10] = [
+    "primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,12 +199,22 @@ pub struct BulkIdResponseDto {
 
 impl BulkIdResponseDto {
     pub fn of(id: Uuid, error: Option<&'static str>) -> Self {
-        Self { id, success: error.is_none(), error, error_message: None }
+        Self {
+            id,
+            success: error.is_none(),
+            error,
+            error_message: None,
+        }
     }
 
     /// A failure with its reason spelled out.
     pub fn failed(id: Uuid, error: &'static str, message: &str) -> Self {
-        Self { id, success: false, error: Some(error), error_message: Some(message.to_owned()) }
+        Self {
+            id,
+            success: false,
+            error: Some(error),
+            error_message: Some(message.to_owned()),
+        }
     }
 }
 

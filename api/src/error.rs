@@ -21,7 +21,11 @@ impl ValidationIssue {
     }
 
     pub fn with_code(code: &'static str, path: &[&str], message: impl Into<String>) -> Self {
-        Self { code, path: path.iter().map(|p| json!(p)).collect(), message: message.into() }
+        Self {
+            code,
+            path: path.iter().map(|p| json!(p)).collect(),
+            message: message.into(),
+        }
     }
 }
 
@@ -151,7 +155,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let Self::OffsetMismatch { expected, .. } = self {
-            response.headers_mut().insert("upload-offset", HeaderValue::from(expected));
+            response
+                .headers_mut()
+                .insert("upload-offset", HeaderValue::from(expected));
         }
         if let Self::TooManyRequests { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())

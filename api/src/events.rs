@@ -23,7 +23,10 @@ struct Envelope {
 }
 
 pub fn new_socket_io() -> (socketioxide::layer::SocketIoLayer, SocketIo) {
-    SocketIo::builder().req_path(SOCKET_PATH).transports([TransportType::Websocket]).build_layer()
+    SocketIo::builder()
+        .req_path(SOCKET_PATH)
+        .transports([TransportType::Websocket])
+        .build_layer()
 }
 
 /// Accepts connections of signed-in users (never shared-link guests) into their rooms and
@@ -38,7 +41,10 @@ pub fn register(io: &SocketIo, state: WeakState) {
                     socket.join(session.id.to_string());
                 }
                 let (major, minor, patch) = crate::version::API_VERSION;
-                let _ = socket.emit("on_server_version", &json!({ "major": major, "minor": minor, "patch": patch }));
+                let _ = socket.emit(
+                    "on_server_version",
+                    &json!({ "major": major, "minor": minor, "patch": patch }),
+                );
                 tracing::debug!(user = %auth.user.id, "websocket connected");
             }
             _ => {
@@ -79,7 +85,15 @@ async fn deliver(state: &AppState, envelope: Envelope) {
 
 /// Sends `event` with `data` to a user's (or session's) clients.
 pub async fn send(state: &AppState, room: Uuid, event: &str, data: Value) {
-    publish(state, Envelope { room: Some(room.to_string()), event: event.to_string(), data: vec![data] }).await;
+    publish(
+        state,
+        Envelope {
+            room: Some(room.to_string()),
+            event: event.to_string(),
+            data: vec![data],
+        },
+    )
+    .await;
 }
 
 /// Tells the clients of deleted sessions that they are signed out.
@@ -91,7 +105,15 @@ pub async fn sessions_deleted(state: &AppState, ids: &[Uuid]) {
 
 /// Sends `event` to every connected client.
 pub async fn broadcast(state: &AppState, event: &str, data: Option<Value>) {
-    publish(state, Envelope { room: None, event: event.to_string(), data: data.into_iter().collect() }).await;
+    publish(
+        state,
+        Envelope {
+            room: None,
+            event: event.to_string(),
+            data: data.into_iter().collect(),
+        },
+    )
+    .await;
 }
 
 /// Delivers what any process published to the clients connected here, until dropped.
@@ -104,7 +126,9 @@ pub async fn relay(state: AppState) {
                     if pubsub.subscribe(channel(&state)).await.is_ok() {
                         let mut messages = pubsub.into_on_message();
                         while let Some(message) = messages.next().await {
-                            let Ok(payload) = message.get_payload::<String>() else { continue };
+                            let Ok(payload) = message.get_payload::<String>() else {
+                                continue;
+                            };
                             if let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) {
                                 deliver(&state, envelope).await;
                             }

@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use crate::error::{ApiError, ApiResult};
 
 /// Immich's `CacheControl.PrivateWithCache`.
-pub const PRIVATE_CACHE: &str = "private, max-age=86400, no-transform, stale-while-revalidate=2592000, stale-if-error=2592000";
+pub const PRIVATE_CACHE: &str =
+    "private, max-age=86400, no-transform, stale-while-revalidate=2592000, stale-if-error=2592000";
 
 const CHUNK: usize = 64 * 1024;
 
@@ -61,7 +62,11 @@ fn parse_range(value: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
             (start, end.min(size.saturating_sub(1)))
         }
     };
-    if range.0 >= size { Some(Err(())) } else { Some(Ok(range)) }
+    if range.0 >= size {
+        Some(Err(()))
+    } else {
+        Some(Ok(range))
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -71,7 +76,10 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 fn is_fresh(request: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
     if let Some(tags) = header_text(request, header::IF_NONE_MATCH) {
         let bare = etag.trim_start_matches("W/");
-        return tags.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare);
+        return tags
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == bare);
     }
     header_text(request, header::IF_MODIFIED_SINCE)
         .and_then(|since| httpdate::parse_http_date(since).ok())
@@ -114,16 +122,24 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
         .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
         .header(header::CONTENT_TYPE, reply.content_type);
     if let Some(name) = reply.download_name {
-        builder = builder.header(header::CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", encode_uri_component(name)));
+        builder = builder.header(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename*=UTF-8''{}", encode_uri_component(name)),
+        );
     }
     if is_fresh(request, &etag, modified) {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(ApiError::internal);
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .map_err(ApiError::internal);
     }
     // `If-Range` with a stale validator means: send everything.
-    let if_range_ok = header_text(request, header::IF_RANGE).is_none_or(|value| value == etag || {
-        httpdate::parse_http_date(value).is_ok_and(|date| truncate_to_seconds(modified) <= date)
+    let if_range_ok = header_text(request, header::IF_RANGE).is_none_or(|value| {
+        value == etag || { httpdate::parse_http_date(value).is_ok_and(|date| truncate_to_seconds(modified) <= date) }
     });
-    let range = header_text(request, header::RANGE).filter(|_| if_range_ok).and_then(|value| parse_range(value, size));
+    let range = header_text(request, header::RANGE)
+        .filter(|_| if_range_ok)
+        .and_then(|value| parse_range(value, size));
     let (status, start, length) = match range {
         Some(Ok((start, end))) => {
             builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
@@ -140,7 +156,9 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
         None => (StatusCode::OK, 0, size),
     };
     if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| not_found())?;
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|_| not_found())?;
     }
     builder
         .status(status)

@@ -23,6 +23,6 @@ pub mod structured_fields;
 pub mod system_config;
 pub mod unread_body;
 pub mod validation;
-pub mod zip_stream;
 pub mod version;
 mod web;
+pub mod zip_stream;

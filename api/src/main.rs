@@ -39,7 +39,10 @@ fn main() {
     // File I/O and image work run on blocking threads. Each thread that frees large image
     // buffers keeps a glibc arena of them, so a small pool keeps the resident size small; a
     // few threads are plenty for a home server's disk.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(BLOCKING_THREADS).build();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build();
     let result = match runtime {
         Ok(runtime) => runtime.block_on(run(cli.command.unwrap_or(Command::Serve))),
         Err(error) => Err(error.into()),
@@ -64,9 +67,18 @@ async fn run(command: Command) -> Result<()> {
         Command::ResetAdminPassword => reset_admin_password(&config).await,
         Command::ListUsers => {
             let database = server::connect(&config).await?;
-            let mut all = users::find(database.pool(), UserFilter { with_deleted: true, ..Default::default() }).await?;
+            let mut all = users::find(
+                database.pool(),
+                UserFilter {
+                    with_deleted: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
             all.reverse();
-            let dtos = darkroom_api::services::users::admin_dtos(database.pool(), &all).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let dtos = darkroom_api::services::users::admin_dtos(database.pool(), &all)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             for dto in &dtos {
                 println!("{}", serde_json::to_string_pretty(dto)?);
             }
@@ -95,7 +107,9 @@ async fn serve(config: Config) -> Result<()> {
     let address = listener.local_addr()?;
     let state = server::prepare(config).await?;
     tracing::info!("Immich-compatible API listening on http://{address}");
-    server::serve(state, listener, server::shutdown_signal()).await.context("server failed")
+    server::serve(state, listener, server::shutdown_signal())
+        .await
+        .context("server failed")
 }
 
 fn prompt(question: &str) -> Result<String> {
@@ -108,12 +122,29 @@ fn prompt(question: &str) -> Result<String> {
 
 async fn reset_admin_password(config: &Config) -> Result<()> {
     let database = server::connect(config).await?;
-    let Some(admin) = users::get_admin(database.pool()).await? else { bail!("Admin account does not exist") };
-    println!("Found Admin:\n- ID={}\n- OAuth ID={}\n- Email={}\n- Name={}", admin.id, admin.oauth_id, admin.email, admin.name);
+    let Some(admin) = users::get_admin(database.pool()).await? else {
+        bail!("Admin account does not exist")
+    };
+    println!(
+        "Found Admin:\n- ID={}\n- OAuth ID={}\n- Email={}\n- Name={}",
+        admin.id, admin.oauth_id, admin.email, admin.name
+    );
     let chosen = prompt("Please choose a new password (optional): ")?;
-    let password = if chosen.is_empty() { darkroom_api::auth::tokens::generate() } else { chosen.clone() };
+    let password = if chosen.is_empty() {
+        darkroom_api::auth::tokens::generate()
+    } else {
+        chosen.clone()
+    };
     let password_hash = hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    users::update(database.pool(), admin.id, &UserChanges { password_hash: Some(password_hash), ..Default::default() }).await?;
+    users::update(
+        database.pool(),
+        admin.id,
+        &UserChanges {
+            password_hash: Some(password_hash),
+            ..Default::default()
+        },
+    )
+    .await?;
     if chosen.is_empty() {
         println!("The admin password has been updated to:\n{password}");
     } else {
@@ -128,8 +159,18 @@ async fn set_admin(config: &Config, email: Option<String>, is_admin: bool) -> Re
         None => prompt("Please enter the user email: ")?,
     };
     let database = server::connect(config).await?;
-    let Some(user) = users::get_by_email(database.pool(), &email, false).await? else { bail!("User does not exist") };
-    users::update(database.pool(), user.id, &UserChanges { is_admin: Some(is_admin), ..Default::default() }).await?;
+    let Some(user) = users::get_by_email(database.pool(), &email, false).await? else {
+        bail!("User does not exist")
+    };
+    users::update(
+        database.pool(),
+        user.id,
+        &UserChanges {
+            is_admin: Some(is_admin),
+            ..Default::default()
+        },
+    )
+    .await?;
     if is_admin {
         println!("Admin access has been granted to {email}");
     } else {

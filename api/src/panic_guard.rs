@@ -57,7 +57,10 @@ where
     let guarded = AssertUnwindSafe(stream.fuse()).catch_unwind().map(|item| match item {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(error)) => Err(error.into()),
-        Err(panic) => Err(BoxError::from(format!("body stream panicked: {}", record(panic.as_ref())))),
+        Err(panic) => Err(BoxError::from(format!(
+            "body stream panicked: {}",
+            record(panic.as_ref())
+        ))),
     });
     #[allow(clippy::disallowed_methods)] // this is the wrapper the lint points to
     Body::from_stream(guarded.fuse())
@@ -79,7 +82,10 @@ mod tests {
         let app: Router = Router::new()
             .route("/boom", get(|| async { panic!("boom") as &'static str }))
             .layer(layer());
-        let response = app.oneshot(Request::get("/boom").body(Body::empty()).expect("request")).await.expect("answer");
+        let response = app
+            .oneshot(Request::get("/boom").body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = response.into_body().collect().await.expect("body").to_bytes();
         assert_eq!(&body[..], br#"{"message":"Internal server error"}"#);
@@ -105,8 +111,10 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_stream_ends_the_body_with_an_error() {
         let before = panics_caught();
-        let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"a"))])
-            .chain(futures::stream::poll_fn(|_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> { panic!("mid-body") }));
+        let stream =
+            futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"a"))]).chain(futures::stream::poll_fn(
+                |_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> { panic!("mid-body") },
+            ));
         let mut body = stream_body(stream);
         assert!(body.frame().await.expect("first").is_ok());
         assert!(body.frame().await.expect("second").is_err());

@@ -225,7 +225,13 @@ pub fn grants(held: &[Permission], wanted: Permission) -> bool {
 /// Whether `held` covers every one of `requested` (a key can never hand out more than it has;
 /// only an `all` key may create another `all` key).
 pub fn covers(held: &[Permission], requested: &[Permission]) -> bool {
-    requested.iter().all(|p| if *p == Permission::All { held.contains(&Permission::All) } else { grants(held, *p) })
+    requested.iter().all(|p| {
+        if *p == Permission::All {
+            held.contains(&Permission::All)
+        } else {
+            grants(held, *p)
+        }
+    })
 }
 
 #[cfg(test)]

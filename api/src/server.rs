@@ -30,7 +30,10 @@ pub enum StartupError {
     #[error("{0}")]
     MountCheck(String),
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Api(String),
 }
@@ -39,7 +42,10 @@ pub async fn connect(config: &Config) -> Result<Database, StartupError> {
     let target = config.database.describe_target();
     let options = config.database.connect_options()?;
     Database::connect(options, 10, config.database_wait, |error, wait| {
-        tracing::warn!("database {target} unreachable ({error}); retrying in {} ms", wait.as_millis());
+        tracing::warn!(
+            "database {target} unreachable ({error}); retrying in {} ms",
+            wait.as_millis()
+        );
     })
     .await
     .map_err(|source| StartupError::DatabaseUnreachable { target, source })
@@ -55,11 +61,19 @@ async fn connect_redis(config: &Config) -> Result<JobQueue, StartupError> {
         match JobQueue::connect(&url, &config.redis.key_prefix).await {
             Ok(queue) => return Ok(queue),
             Err(error) if started.elapsed() + delay < config.database_wait => {
-                tracing::warn!("redis {target} unreachable ({error}); retrying in {} ms", delay.as_millis());
+                tracing::warn!(
+                    "redis {target} unreachable ({error}); retrying in {} ms",
+                    delay.as_millis()
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
-            Err(error) => return Err(StartupError::RedisUnreachable { target, message: error.to_string() }),
+            Err(error) => {
+                return Err(StartupError::RedisUnreachable {
+                    target,
+                    message: error.to_string(),
+                });
+            }
         }
     }
 }
@@ -85,14 +99,22 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     version_history::record(&db, &crate::version::api_version_string()).await?;
     let jobs = connect_redis(&config).await?;
     let state = AppState::new(db, jobs, config, system_config);
-    crate::routes::mark_onboarded_when_config_file(&state).await.map_err(|e| StartupError::Api(e.to_string()))?;
+    crate::routes::mark_onboarded_when_config_file(&state)
+        .await
+        .map_err(|e| StartupError::Api(e.to_string()))?;
     Ok(state)
 }
 
 /// Immich's `.immich` marker check: a folder seen before must still hold its marker (else the
 /// volume is probably not mounted) and be writable.
-async fn check_media_folders(db: &darkroom_storage::PgPool, layout: &MediaLayout, ignore_errors: bool) -> Result<(), StartupError> {
-    let mut flags = system_metadata::get(db, "system-flags").await?.unwrap_or_else(|| json!({}));
+async fn check_media_folders(
+    db: &darkroom_storage::PgPool,
+    layout: &MediaLayout,
+    ignore_errors: bool,
+) -> Result<(), StartupError> {
+    let mut flags = system_metadata::get(db, "system-flags")
+        .await?
+        .unwrap_or_else(|| json!({}));
     let mut changed = false;
     for folder in StorageFolder::ALL {
         let name = folder.dir_name();
@@ -137,7 +159,9 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
         // No IPv6 on this machine: all IPv4 interfaces instead.
         Err(_) if config.host.is_none() => {
             let v4 = SocketAddr::from(([0, 0, 0, 0], config.port));
-            TcpListener::bind(v4).await.map_err(|source| StartupError::Listen { address: v4, source })
+            TcpListener::bind(v4)
+                .await
+                .map_err(|source| StartupError::Listen { address: v4, source })
         }
         Err(source) => Err(StartupError::Listen { address, source }),
     }
@@ -154,12 +178,21 @@ impl Drop for PlacesLoaded {
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_resumable_uploads(state.clone()));
     // Like Immich, the workers' process loads the places (the API only reads them), and holds
     // metadata extraction back until they are in.
-    state.places_loading.store(state.config.workers_microservices, Ordering::SeqCst);
-    let workers = state.config.workers_microservices.then(|| tokio::spawn(crate::jobs::worker::run(state.clone())));
+    state
+        .places_loading
+        .store(state.config.workers_microservices, Ordering::SeqCst);
+    let workers = state
+        .config
+        .workers_microservices
+        .then(|| tokio::spawn(crate::jobs::worker::run(state.clone())));
     let geodata = state.config.workers_microservices.then(|| {
         let state = state.clone();
         tokio::spawn(async move {

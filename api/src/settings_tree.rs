@@ -115,13 +115,25 @@ fn check_leaf(value: &Value, default: &Value, rule: &LeafRule, path: &[&str], is
     }
     if let Some(n) = value.as_f64() {
         if rule.integer && n.fract() != 0.0 {
-            issues.push(ValidationIssue::with_code("invalid_type", path, "Invalid input: expected int, received number"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_type",
+                path,
+                "Invalid input: expected int, received number",
+            ));
         }
         if let Some(min) = rule.minimum.filter(|min| n < *min) {
-            issues.push(ValidationIssue::with_code("too_small", path, format!("Too small: expected number to be >={min}")));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                path,
+                format!("Too small: expected number to be >={min}"),
+            ));
         }
         if let Some(max) = rule.maximum.filter(|max| n > *max) {
-            issues.push(ValidationIssue::with_code("too_big", path, format!("Too big: expected number to be <={max}")));
+            issues.push(ValidationIssue::with_code(
+                "too_big",
+                path,
+                format!("Too big: expected number to be <={max}"),
+            ));
         }
     }
     let outside = |options: &Vec<String>, v: &Value| {
@@ -151,7 +163,11 @@ fn here(path: &[String]) -> Vec<&str> {
 
 fn invalid_option(path: &[&str], options: &[String]) -> ValidationIssue {
     let list: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
-    ValidationIssue::with_code("invalid_value", path, format!("Invalid option: expected one of {}", list.join("|")))
+    ValidationIssue::with_code(
+        "invalid_value",
+        path,
+        format!("Invalid option: expected one of {}", list.join("|")),
+    )
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -185,20 +201,42 @@ mod tests {
         let stored = diff(&value, &defaults);
         assert_eq!(stored, json!({"a": {"b": 2}}));
         assert_eq!(merge(&defaults, &stored), value);
-        assert_eq!(merge(&defaults, &json!({"zzz": 1})), defaults, "unknown keys are dropped");
+        assert_eq!(
+            merge(&defaults, &json!({"zzz": 1})),
+            defaults,
+            "unknown keys are dropped"
+        );
     }
 
     #[test]
     fn check_reports_paths_and_types() {
         let defaults = json!({"download": {"archiveSize": 4, "includeEmbeddedVideos": false}});
-        let rules = |p: &str| LeafRule { integer: p == "download.archiveSize", minimum: Some(1.0), ..Default::default() };
+        let rules = |p: &str| LeafRule {
+            integer: p == "download.archiveSize",
+            minimum: Some(1.0),
+            ..Default::default()
+        };
         let mut issues = Vec::new();
-        check(&json!({"download": {"archiveSize": 1.5}}), &defaults, true, &rules, &mut Vec::new(), &mut issues);
+        check(
+            &json!({"download": {"archiveSize": 1.5}}),
+            &defaults,
+            true,
+            &rules,
+            &mut Vec::new(),
+            &mut issues,
+        );
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].path, vec![json!("download"), json!("archiveSize")]);
         assert_eq!(issues[0].message, "Invalid input: expected int, received number");
         issues.clear();
-        check(&json!({"download": {}}), &defaults, false, &rules, &mut Vec::new(), &mut issues);
+        check(
+            &json!({"download": {}}),
+            &defaults,
+            false,
+            &rules,
+            &mut Vec::new(),
+            &mut issues,
+        );
         assert_eq!(issues.len(), 2, "full documents need every key");
     }
 }

@@ -63,7 +63,13 @@ impl AppState {
         Self::with_login_limits(db, jobs, config, system_config, LoginLimits::default())
     }
 
-    pub fn with_login_limits(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore, limits: LoginLimits) -> Self {
+    pub fn with_login_limits(
+        db: PgPool,
+        jobs: JobQueue,
+        config: Config,
+        system_config: SystemConfigStore,
+        limits: LoginLimits,
+    ) -> Self {
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
         let (socket_layer, io) = crate::events::new_socket_io();

@@ -24,11 +24,17 @@ pub fn boolean(text: &str) -> Option<bool> {
 /// A dictionary (`a="x", b=?0, c, d=:AAE=:`); parameters are not supported. `None` on any
 /// syntax error, as the RFC asks (the whole field is then ignored).
 pub fn dictionary(text: &str) -> Option<HashMap<String, Item>> {
-    let mut parser = Parser { rest: text.trim().as_bytes() };
+    let mut parser = Parser {
+        rest: text.trim().as_bytes(),
+    };
     let mut map = HashMap::new();
     while !parser.rest.is_empty() {
         let key = parser.key()?;
-        let value = if parser.eat(b'=') { parser.item()? } else { Item::Boolean(true) };
+        let value = if parser.eat(b'=') {
+            parser.item()?
+        } else {
+            Item::Boolean(true)
+        };
         map.insert(key, value);
         parser.skip_spaces();
         if parser.rest.is_empty() {
@@ -100,7 +106,10 @@ impl Parser<'_> {
                     return None;
                 }
                 use base64::Engine;
-                base64::engine::general_purpose::STANDARD.decode(encoded).ok().map(Item::Bytes)
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()
+                    .map(Item::Bytes)
             }
             b'-' | b'0'..=b'9' => {
                 let negative = self.eat(b'-');
@@ -112,7 +121,9 @@ impl Parser<'_> {
                 Some(Item::Integer(if negative { -value } else { value }))
             }
             b if b.is_ascii_alphabetic() || b == b'*' => {
-                let token = self.take_while(|b| b.is_ascii_graphic() && !b"\"(),;=[]{}<>?@\\".contains(&b) || b == b':' || b == b'/');
+                let token = self.take_while(|b| {
+                    b.is_ascii_graphic() && !b"\"(),;=[]{}<>?@\\".contains(&b) || b == b':' || b == b'/'
+                });
                 String::from_utf8(token.to_vec()).ok().map(Item::Token)
             }
             _ => None,
@@ -148,7 +159,8 @@ mod tests {
 
     #[test]
     fn dictionaries_parse_like_rfc_9651() {
-        let dict = dictionary(r#"filename="IMG \"1\".jpg", is-favorite, n=42, off=?0, sha=:AAE=:, kind=image/jpeg"#).unwrap();
+        let dict =
+            dictionary(r#"filename="IMG \"1\".jpg", is-favorite, n=42, off=?0, sha=:AAE=:, kind=image/jpeg"#).unwrap();
         assert_eq!(dict["filename"], Item::String(r#"IMG "1".jpg"#.into()));
         assert_eq!(dict["is-favorite"], Item::Boolean(true));
         assert_eq!(dict["n"], Item::Integer(42));

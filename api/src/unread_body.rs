@@ -36,11 +36,18 @@ pub async fn drain_unread_body(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     // A client waiting for `100 Continue` sends no body after a final answer: nothing to drain.
-    let expects_continue =
-        request.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let expects_continue = request
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let leftover = Arc::new(Mutex::new(None));
     let request = request.map(|inner| {
-        Body::new(TrackedBody { inner, polled: false, finished: false, leftover: Arc::clone(&leftover) })
+        Body::new(TrackedBody {
+            inner,
+            polled: false,
+            finished: false,
+            leftover: Arc::clone(&leftover),
+        })
     });
     let response = next.run(request).await;
     let unread = leftover.lock().ok().and_then(|mut slot| slot.take());
@@ -70,7 +77,10 @@ async fn drain(body: Body) {
     })
     .await;
     if outcome != Ok(true) {
-        tracing::debug!(drained, "stopped draining an unread request body; the connection closes");
+        tracing::debug!(
+            drained,
+            "stopped draining an unread request body; the connection closes"
+        );
     }
 }
 
@@ -116,7 +126,10 @@ impl Drop for TrackedBody {
             return;
         }
         if let Ok(mut slot) = self.leftover.lock() {
-            *slot = Some(Unread { body: std::mem::take(&mut self.inner), polled: self.polled });
+            *slot = Some(Unread {
+                body: std::mem::take(&mut self.inner),
+                polled: self.polled,
+            });
         }
     }
 }

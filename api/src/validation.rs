@@ -41,10 +41,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT).await.map_err(|error| {
-            let error = error.into_inner();
-            if exceeds_limit(error.as_ref()) { ApiError::PayloadTooLarge } else { ApiError::bad_request("Failed to read the request body") }
-        })?;
+        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
+            .await
+            .map_err(|error| {
+                let error = error.into_inner();
+                if exceeds_limit(error.as_ref()) {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request("Failed to read the request body")
+                }
+            })?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::Validation(vec![ValidationIssue::with_code(
                 "invalid_type",
@@ -65,7 +71,11 @@ pub fn from_value<T: DeserializeOwned + Validate>(value: Value) -> Result<T, Api
         ApiError::Validation(vec![issue_from_serde(&value, path, &error.inner().to_string())])
     })?;
     let issues = parsed.validate();
-    if issues.is_empty() { Ok(parsed) } else { Err(ApiError::Validation(issues)) }
+    if issues.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::Validation(issues))
+    }
 }
 
 /// Query parameters. Immich's booleans in queries are the strings `true`/`false`.
@@ -101,12 +111,16 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let raw = params.get("id").map(String::as_str).unwrap_or("");
-        parse_uuid_v4(raw).map(IdPath).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["id"])]))
+        parse_uuid_v4(raw)
+            .map(IdPath)
+            .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["id"])]))
     }
 }
 
 pub fn parse_uuid_v4(raw: &str) -> Option<Uuid> {
-    Uuid::parse_str(raw).ok().filter(|id| raw.len() == 36 && id.get_version_num() == 4 && id.get_variant() == uuid::Variant::RFC4122)
+    Uuid::parse_str(raw)
+        .ok()
+        .filter(|id| raw.len() == 36 && id.get_version_num() == 4 && id.get_variant() == uuid::Variant::RFC4122)
 }
 
 pub fn invalid_uuid(path: &[&str]) -> ValidationIssue {
@@ -156,27 +170,51 @@ fn issue_from_serde(_body: &Value, mut path: Vec<Value>, message: &str) -> Valid
     let issue = |code, path, message: String| ValidationIssue { code, path, message };
     if let Some(field) = between(message, "missing field `", "`") {
         path.push(json!(field));
-        return issue("invalid_type", path, "Invalid input: expected value, received undefined".to_string());
+        return issue(
+            "invalid_type",
+            path,
+            "Invalid input: expected value, received undefined".to_string(),
+        );
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (received, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         let received = js_type_of(received);
         let expected = expected_type(expected);
-        return issue("invalid_type", path, format!("Invalid input: expected {expected}, received {received}"));
+        return issue(
+            "invalid_type",
+            path,
+            format!("Invalid input: expected {expected}, received {received}"),
+        );
     }
     if message.starts_with("unknown variant") {
         let options: Vec<String> = message
             .split_once("expected ")
-            .map(|(_, list)| list.split(", ").map(|o| format!("\"{}\"", o.trim_start_matches("one of ").trim_matches('`'))).collect())
+            .map(|(_, list)| {
+                list.split(", ")
+                    .map(|o| format!("\"{}\"", o.trim_start_matches("one of ").trim_matches('`')))
+                    .collect()
+            })
             .unwrap_or_default();
-        return issue("invalid_value", path, format!("Invalid option: expected one of {}", options.join("|")));
+        return issue(
+            "invalid_value",
+            path,
+            format!("Invalid option: expected one of {}", options.join("|")),
+        );
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         let (received, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         if received.starts_with("floating point") || received.starts_with("integer") {
-            return issue("invalid_type", path, format!("Invalid input: expected {}, received number", expected_type(expected)));
+            return issue(
+                "invalid_type",
+                path,
+                format!("Invalid input: expected {}, received number", expected_type(expected)),
+            );
         }
-        return issue("invalid_value", path, format!("Invalid input: expected {}", expected_type(expected)));
+        return issue(
+            "invalid_value",
+            path,
+            format!("Invalid input: expected {}", expected_type(expected)),
+        );
     }
     issue("custom", path, message.to_string())
 }
@@ -230,7 +268,9 @@ pub mod rules {
     pub fn email(issues: &mut Vec<ValidationIssue>, path: &[&str], value: &str) {
         let valid = value.split_once('@').is_some_and(|(local, domain)| {
             let local_ok = !local.is_empty()
-                && local.chars().all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
             let domain_ok = !domain.is_empty()
                 && domain.split('.').all(|label| {
                     !label.is_empty()
@@ -242,13 +282,21 @@ pub mod rules {
             local_ok && domain_ok
         });
         if !valid {
-            issues.push(ValidationIssue::with_code("invalid_format", path, "Invalid input: expected email, received string"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_format",
+                path,
+                "Invalid input: expected email, received string",
+            ));
         }
     }
 
     pub fn pin_code(issues: &mut Vec<ValidationIssue>, path: &[&str], value: &str) {
         if value.len() != 6 || !value.chars().all(|c| c.is_ascii_digit()) {
-            issues.push(ValidationIssue::with_code("invalid_format", path, r"Invalid string: must match pattern /^\d{6}$/"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_format",
+                path,
+                r"Invalid string: must match pattern /^\d{6}$/",
+            ));
         }
     }
 
@@ -264,13 +312,21 @@ pub mod rules {
 
     pub fn min_number(issues: &mut Vec<ValidationIssue>, path: &[&str], value: i64, min: i64) {
         if value < min {
-            issues.push(ValidationIssue::with_code("too_small", path, format!("Too small: expected number to be >={min}")));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                path,
+                format!("Too small: expected number to be >={min}"),
+            ));
         }
     }
 
     /// zod's `z.coerce.number()` on a query parameter: JavaScript's `Number(value)`, where a
     /// missing or unreadable value is NaN, which zod refuses.
-    pub fn coerced_number(issues: &mut Vec<ValidationIssue>, path: &[&str], value: Option<&serde_json::Value>) -> Option<f64> {
+    pub fn coerced_number(
+        issues: &mut Vec<ValidationIssue>,
+        path: &[&str],
+        value: Option<&serde_json::Value>,
+    ) -> Option<f64> {
         let number = match value {
             Some(serde_json::Value::Number(number)) => number.as_f64().unwrap_or(f64::NAN),
             Some(serde_json::Value::Bool(flag)) => f64::from(u8::from(*flag)),
@@ -279,7 +335,11 @@ pub mod rules {
             _ => f64::NAN,
         };
         if number.is_nan() {
-            issues.push(ValidationIssue::with_code("invalid_type", path, "Invalid input: expected number, received NaN"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_type",
+                path,
+                "Invalid input: expected number, received NaN",
+            ));
             return None;
         }
         Some(number)
@@ -288,15 +348,27 @@ pub mod rules {
     /// zod's `.min(low).max(high)` on a number.
     pub fn number_between(issues: &mut Vec<ValidationIssue>, path: &[&str], value: f64, low: f64, high: f64) {
         if value < low {
-            issues.push(ValidationIssue::with_code("too_small", path, format!("Too small: expected number to be >={low}")));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                path,
+                format!("Too small: expected number to be >={low}"),
+            ));
         } else if value > high {
-            issues.push(ValidationIssue::with_code("too_big", path, format!("Too big: expected number to be <={high}")));
+            issues.push(ValidationIssue::with_code(
+                "too_big",
+                path,
+                format!("Too big: expected number to be <={high}"),
+            ));
         }
     }
 
     pub fn non_empty<T>(issues: &mut Vec<ValidationIssue>, path: &[&str], values: &[T]) {
         if values.is_empty() {
-            issues.push(ValidationIssue::with_code("too_small", path, "Too small: expected array to have >=1 items"));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                path,
+                "Too small: expected array to have >=1 items",
+            ));
         }
     }
 }
@@ -350,7 +422,10 @@ mod tests {
     #[test]
     fn only_v4_uuids_are_ids() {
         assert!(parse_uuid_v4("8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b").is_some());
-        assert!(parse_uuid_v4("01890a5d-ac96-774b-bcce-b302099a8057").is_none(), "v7 is rejected like zod's uuidv4");
+        assert!(
+            parse_uuid_v4("01890a5d-ac96-774b-bcce-b302099a8057").is_none(),
+            "v7 is rejected like zod's uuidv4"
+        );
         assert!(parse_uuid_v4("not-a-uuid").is_none());
     }
 

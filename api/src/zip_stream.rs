@@ -147,9 +147,20 @@ pub fn stream(entries: Vec<ZipEntry>) -> impl Stream<Item = std::io::Result<Byte
                 tracing::warn!(path = %entry.path.display(), "left a missing file out of a download");
                 continue;
             };
-            let modified = file.metadata().await.and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
+            let modified = file
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
             let (dos_time, dos_date) = dos_date_time(modified);
-            let mut record = Written { name: entry.name.into_bytes(), crc: 0, size: 0, offset, dos_time, dos_date };
+            let mut record = Written {
+                name: entry.name.into_bytes(),
+                crc: 0,
+                size: 0,
+                offset,
+                dos_time,
+                dos_date,
+            };
             let header = local_header(&record);
             offset += header.len() as u64;
             if sender.send(Ok(header)).await.is_err() {
@@ -185,7 +196,9 @@ pub fn stream(entries: Vec<ZipEntry>) -> impl Stream<Item = std::io::Result<Byte
         }
         let _ = sender.send(Ok(central_directory(&written, offset))).await;
     });
-    futures::stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) })
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
 }
 
 /// Names as Immich's archives have them: unsafe characters dropped, then `name+1.ext`,
@@ -212,13 +225,23 @@ pub fn entry_names(names: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 fn sanitize(name: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| !"/?<>\\:*|\"".contains(*c) && !c.is_control()).collect();
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !"/?<>\\:*|\"".contains(*c) && !c.is_control())
+        .collect();
     let trimmed = cleaned.trim_end_matches(['.', ' ']);
     let reserved = {
         let stem = trimmed.split('.').next().unwrap_or("").to_ascii_lowercase();
-        matches!(stem.as_str(), "con" | "prn" | "aux" | "nul") || (stem.len() == 4 && (stem.starts_with("com") || stem.starts_with("lpt")) && stem.as_bytes()[3].is_ascii_digit())
+        matches!(stem.as_str(), "con" | "prn" | "aux" | "nul")
+            || (stem.len() == 4
+                && (stem.starts_with("com") || stem.starts_with("lpt"))
+                && stem.as_bytes()[3].is_ascii_digit())
     };
-    if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') || reserved { "unnamed".to_string() } else { trimmed.to_string() }
+    if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') || reserved {
+        "unnamed".to_string()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +251,9 @@ mod tests {
     #[test]
     fn repeated_names_are_numbered_like_immich() {
         let names = entry_names(["a.jpg", "a.jpg", "a.jpg", "b/c.png", "..", "noext", "noext"].map(String::from));
-        assert_eq!(names, ["a.jpg", "a+1.jpg", "a+2.jpg", "bc.png", "unnamed", "noext", "noext+1"]);
+        assert_eq!(
+            names,
+            ["a.jpg", "a+1.jpg", "a+2.jpg", "bc.png", "unnamed", "noext", "noext+1"]
+        );
     }
 }

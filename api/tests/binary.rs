@@ -14,17 +14,36 @@ fn binary() -> PathBuf {
 
 fn command(server: &TestServer, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary());
-    command.args(args).env_clear().envs(server.env().iter().cloned()).kill_on_drop(true);
+    command
+        .args(args)
+        .env_clear()
+        .envs(server.env().iter().cloned())
+        .kill_on_drop(true);
     command
 }
 
 /// Runs a subcommand with `input` on stdin; returns stdout, failing on a non-zero exit.
 async fn run(server: &TestServer, args: &[&str], input: &str) -> String {
-    let mut child = command(server, args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).await.expect("write stdin");
+    let mut child = command(server, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .await
+        .expect("write stdin");
     let output = child.wait_with_output().await.expect("wait");
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(output.status.success(), "{args:?} failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     stdout
 }
 
@@ -41,11 +60,23 @@ async fn admin_subcommands_work_on_the_live_database() {
     assert!(run(&server, &["migrate"], "").await.contains("Database is up to date."));
 
     let listed = run(&server, &["list-users"], "").await;
-    assert!(listed.contains(ADMIN_EMAIL) && listed.contains("someone@immich.cloud"), "{listed}");
+    assert!(
+        listed.contains(ADMIN_EMAIL) && listed.contains("someone@immich.cloud"),
+        "{listed}"
+    );
 
-    assert!(run(&server, &["grant-admin", "someone@immich.cloud"], "").await.contains("granted"));
+    assert!(
+        run(&server, &["grant-admin", "someone@immich.cloud"], "")
+            .await
+            .contains("granted")
+    );
     assert_eq!(is_admin(&server, &user).await, json!(true));
-    assert!(run(&server, &["revoke-admin"], "someone@immich.cloud\n").await.contains("revoked"), "e-mail read from the prompt");
+    assert!(
+        run(&server, &["revoke-admin"], "someone@immich.cloud\n")
+            .await
+            .contains("revoked"),
+        "e-mail read from the prompt"
+    );
     assert_eq!(is_admin(&server, &user).await, json!(false));
 
     let chosen = run(&server, &["reset-admin-password"], "a-new-password\n").await;
@@ -55,10 +86,20 @@ async fn admin_subcommands_work_on_the_live_database() {
     let password = generated.lines().last().expect("the generated password").trim();
     assert!(password.len() >= 20, "{generated}");
     server.login(ADMIN_EMAIL, password).await;
-    let old = server.call(Method::POST, "/api/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))).await;
+    let old = server
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        )
+        .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 
-    let mut missing = command(&server, &["grant-admin", "nobody@immich.cloud"]).output().await.expect("run");
+    let mut missing = command(&server, &["grant-admin", "nobody@immich.cloud"])
+        .output()
+        .await
+        .expect("run");
     assert!(!missing.status.success());
     missing.stderr.retain(|b| *b != b'\n');
     assert!(String::from_utf8_lossy(&missing.stderr).contains("User does not exist"));
@@ -67,7 +108,12 @@ async fn admin_subcommands_work_on_the_live_database() {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
     let server = TestServer::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let mut child = command(&server, &[])
         .env("IMMICH_PORT", &port)
         .env("IMMICH_LOG_FORMAT", "json")
@@ -80,18 +126,32 @@ async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
     let client = reqwest::Client::new();
     let mut up = false;
     for _ in 0..100 {
-        if client.get(format!("{url}/api/server/ping")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{url}/api/server/ping"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             up = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(up, "server answered /api/server/ping");
-    let reply = client.get(format!("{url}/api/users/me")).header("x-correlation-id", "trace-me-4711").send().await.unwrap();
+    let reply = client
+        .get(format!("{url}/api/users/me"))
+        .header("x-correlation-id", "trace-me-4711")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(reply.headers()["x-correlation-id"], "trace-me-4711");
     let generated = client.get(format!("{url}/api/server/ping")).send().await.unwrap();
-    assert_eq!(generated.headers()["x-correlation-id"].len(), 36, "a UUID when the client sends none");
+    assert_eq!(
+        generated.headers()["x-correlation-id"].len(),
+        36,
+        "a UUID when the client sends none"
+    );
 
     child.start_kill().unwrap();
     let output = child.wait_with_output().await.unwrap();
@@ -100,15 +160,27 @@ async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON log line: {line}")))
         .collect();
-    let of_request: Vec<&Value> = lines.iter().filter(|line| line.to_string().contains("trace-me-4711")).collect();
+    let of_request: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line.to_string().contains("trace-me-4711"))
+        .collect();
     assert!(!of_request.is_empty(), "the request's log lines carry its id:\n{logs}");
-    assert!(of_request.iter().all(|line| line["level"].is_string() && line["timestamp"].is_string()));
+    assert!(
+        of_request
+            .iter()
+            .all(|line| line["level"].is_string() && line["timestamp"].is_string())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_is_retried_then_named() {
     let server = TestServer::start().await;
-    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let output = command(&server, &["migrate"])
         .env("DB_PORT", &unused_port)
         .env("DARKROOM_DB_WAIT_SECONDS", "2")
@@ -119,8 +191,14 @@ async fn an_unreachable_database_is_retried_then_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let target = format!("127.0.0.1:{unused_port}");
-    assert!(stderr.contains(&format!("cannot connect to PostgreSQL at {target}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot connect to PostgreSQL at {target}")),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     assert!(stdout.contains("retrying"), "the retries are logged: {stdout}");
-    assert!(!stdout.contains("postgres:postgres") && !stderr.contains("postgres:postgres"), "no password in output");
+    assert!(
+        !stdout.contains("postgres:postgres") && !stderr.contains("postgres:postgres"),
+        "no password in output"
+    );
 }

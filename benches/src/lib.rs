@@ -9,7 +9,19 @@ use anyhow::{Context, Result, bail};
 
 pub fn psql(database: &str, sql: &str) -> Result<String> {
     let output = Command::new("psql")
-        .args(["-q", "-t", "-A", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql])
+        .args([
+            "-q",
+            "-t",
+            "-A",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-c",
+            sql,
+        ])
         .env("PGPASSWORD", "postgres")
         .output()?;
     if !output.status.success() {
@@ -29,7 +41,9 @@ pub fn memory_kib(pid: u32, field: &str) -> Result<u64> {
 }
 
 pub fn server_binary() -> PathBuf {
-    std::env::var_os("DARKROOM_SERVER").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/release/darkroom-server"))
+    std::env::var_os("DARKROOM_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/release/darkroom-server"))
 }
 
 /// A release server on its own database and media folder, stopped and cleaned up on drop.
@@ -63,8 +77,15 @@ impl BenchServer {
         psql("postgres", &format!("CREATE DATABASE {database}"))?;
         let _ = std::fs::remove_dir_all(&media);
         std::fs::create_dir_all(&media)?;
-        let child = Self::command(&database, &media, port).spawn().context("start darkroom-server (build it with cargo build --release)")?;
-        let server = Self { child, url: format!("http://127.0.0.1:{port}"), database, media };
+        let child = Self::command(&database, &media, port)
+            .spawn()
+            .context("start darkroom-server (build it with cargo build --release)")?;
+        let server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            database,
+            media,
+        };
         server.wait_until_up().await?;
         Ok(server)
     }
@@ -94,8 +115,19 @@ impl BenchServer {
         let client = reqwest::Client::new();
         let api = format!("{}/api", self.url);
         let credentials = serde_json::json!({"email": "admin@example.com", "password": "password", "name": "Admin"});
-        client.post(format!("{api}/auth/admin-sign-up")).json(&credentials).send().await?.error_for_status()?;
-        let login: serde_json::Value = client.post(format!("{api}/auth/login")).json(&credentials).send().await?.json().await?;
+        client
+            .post(format!("{api}/auth/admin-sign-up"))
+            .json(&credentials)
+            .send()
+            .await?
+            .error_for_status()?;
+        let login: serde_json::Value = client
+            .post(format!("{api}/auth/login"))
+            .json(&credentials)
+            .send()
+            .await?
+            .json()
+            .await?;
         let token = login["accessToken"].as_str().context("no token")?;
         let key: serde_json::Value = client
             .post(format!("{api}/api-keys"))
@@ -118,7 +150,10 @@ impl Drop for BenchServer {
             eprintln!("kept database {}", self.database);
             return;
         }
-        let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        let _ = psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+        );
         let _ = std::fs::remove_dir_all(&self.media);
     }
 }

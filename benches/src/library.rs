@@ -57,7 +57,13 @@ fn generate(database: &str, owner: &str, count: u64, busy: u64, salt: &str) -> R
 
 async fn login(url: &str, email: &str, password: &str) -> Result<String> {
     let body = serde_json::json!({"email": email, "password": password});
-    let reply: serde_json::Value = reqwest::Client::new().post(format!("{url}/api/auth/login")).json(&body).send().await?.json().await?;
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/auth/login"))
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
     Ok(reply["accessToken"].as_str().context("no token")?.to_string())
 }
 
@@ -66,20 +72,38 @@ const CHROME_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 /// Sends no `Accept-Encoding`, so answers come uncompressed.
 fn plain_client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().no_gzip().no_brotli().no_zstd().no_deflate().build()?)
+    Ok(reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .no_deflate()
+        .build()?)
 }
 
 /// Sends `accept_encoding` and decodes the answers, as browsers and the apps do.
 fn decoding_client(accept_encoding: &'static str) -> Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static(accept_encoding));
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        reqwest::header::HeaderValue::from_static(accept_encoding),
+    );
     Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }
 
 /// The size on the wire and the encoding the server chose for `accept_encoding`.
 async fn encoded_size(url: &str, token: &str, accept_encoding: &str) -> Result<(usize, String)> {
-    let reply = plain_client()?.get(url).bearer_auth(token).header("accept-encoding", accept_encoding).send().await?;
-    let encoding = reply.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity").to_string();
+    let reply = plain_client()?
+        .get(url)
+        .bearer_auth(token)
+        .header("accept-encoding", accept_encoding)
+        .send()
+        .await?;
+    let encoding = reply
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .to_string();
     Ok((reply.bytes().await?.len(), encoding))
 }
 
@@ -97,7 +121,16 @@ async fn timed_get(client: &reqwest::Client, url: &str, token: &str) -> Result<D
 fn wrk_latency(url: &str, token: &str) -> Result<(f64, f64)> {
     let run = |seconds: &str| {
         std::process::Command::new("wrk")
-            .args(["-t1", "-c1", "-d", seconds, "--latency", "-H", &format!("Authorization: Bearer {token}"), url])
+            .args([
+                "-t1",
+                "-c1",
+                "-d",
+                seconds,
+                "--latency",
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                url,
+            ])
             .output()
             .context("wrk is not installed (scripts/setup installs it)")
     };
@@ -105,7 +138,11 @@ fn wrk_latency(url: &str, token: &str) -> Result<(f64, f64)> {
     let output = run("10s")?;
     let text = String::from_utf8_lossy(&output.stdout);
     let millis = |label: &str| -> Result<f64> {
-        let value = text.lines().find_map(|line| line.trim().strip_prefix(label)).context("no latency in wrk's output")?.trim();
+        let value = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .context("no latency in wrk's output")?
+            .trim();
         let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic()).context("no unit")?);
         let number: f64 = number.parse()?;
         Ok(match unit {
@@ -123,7 +160,10 @@ fn wrk_latency(url: &str, token: &str) -> Result<(f64, f64)> {
 
 fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
-    (percentile(&samples, 50.0).as_secs_f64() * 1000.0, percentile(&samples, 99.0).as_secs_f64() * 1000.0)
+    (
+        percentile(&samples, 50.0).as_secs_f64() * 1000.0,
+        percentile(&samples, 99.0).as_secs_f64() * 1000.0,
+    )
 }
 
 // One thread for the client: on a 2-core machine shared with the server and PostgreSQL, a
@@ -137,18 +177,39 @@ async fn main() -> Result<()> {
     // No Accept-Encoding: the uncompressed reference.
     let client = plain_client()?;
     let partner_body = serde_json::json!({"email": "partner@example.com", "password": "password", "name": "Partner"});
-    client.post(format!("{}/api/admin/users", server.url)).bearer_auth(&admin).json(&partner_body).send().await?.error_for_status()?;
+    client
+        .post(format!("{}/api/admin/users", server.url))
+        .bearer_auth(&admin)
+        .json(&partner_body)
+        .send()
+        .await?
+        .error_for_status()?;
     let partner = login(&server.url, "partner@example.com", "password").await?;
-    let owner = psql(&server.database, r#"SELECT id FROM "user" WHERE email = 'admin@example.com'"#)?;
-    let partner_id = psql(&server.database, r#"SELECT id FROM "user" WHERE email = 'partner@example.com'"#)?;
-    client.post(format!("{}/api/partners", server.url)).bearer_auth(&partner).json(&serde_json::json!({"sharedWithId": owner})).send().await?.error_for_status()?;
+    let owner = psql(
+        &server.database,
+        r#"SELECT id FROM "user" WHERE email = 'admin@example.com'"#,
+    )?;
+    let partner_id = psql(
+        &server.database,
+        r#"SELECT id FROM "user" WHERE email = 'partner@example.com'"#,
+    )?;
+    client
+        .post(format!("{}/api/partners", server.url))
+        .bearer_auth(&partner)
+        .json(&serde_json::json!({"sharedWithId": owner}))
+        .send()
+        .await?
+        .error_for_status()?;
 
     let started = Instant::now();
     generate(&server.database, &owner, LIBRARY, BUSY_MONTH_EXTRA, "own")?;
     generate(&server.database, &partner_id, PARTNER_LIBRARY, 0, "partner")?;
     psql(&server.database, "VACUUM ANALYZE")?;
     let month: i64 = psql(&server.database, &format!(r#"SELECT count(*) FROM asset WHERE "ownerId" = '{owner}' AND "localDateTime" >= '2024-06-01' AND "localDateTime" < '2024-07-01'"#))?.parse()?;
-    println!("library: {LIBRARY} assets + {PARTNER_LIBRARY} for a partner, generated in {:.0} s; June 2024 holds {month}", started.elapsed().as_secs_f64());
+    println!(
+        "library: {LIBRARY} assets + {PARTNER_LIBRARY} for a partner, generated in {:.0} s; June 2024 holds {month}",
+        started.elapsed().as_secs_f64()
+    );
 
     if matches!(which.as_str(), "all" | "timeline") {
         let buckets_url = format!("{}/api/timeline/buckets", server.url);
@@ -157,9 +218,15 @@ async fn main() -> Result<()> {
         // pools (no ping before each query), so this is the SQL alone.
         let pool = sqlx::postgres::PgPoolOptions::new()
             .test_before_acquire(false)
-            .connect(&format!("postgres://postgres:postgres@127.0.0.1:5432/{}", server.database))
+            .connect(&format!(
+                "postgres://postgres:postgres@127.0.0.1:5432/{}",
+                server.database
+            ))
             .await?;
-        let filter = TimelineFilter { owners: Some(vec![owner.parse()?]), ..TimelineFilter::default() };
+        let filter = TimelineFilter {
+            owners: Some(vec![owner.parse()?]),
+            ..TimelineFilter::default()
+        };
         let june = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).context("date")?;
         // Each endpoint on its own, then its query alone, each after 5 warm-up rounds (the
         // first requests pay for plans and caches).
@@ -192,9 +259,15 @@ async fn main() -> Result<()> {
             }
         }
         let ((b50, b99), (s50, s99)) = (summary(buckets), summary(buckets_sql));
-        println!("/timeline/buckets (1,000,000 assets, 240 months): p50 {b50:.1} ms, p99 {b99:.1} ms; query alone p50 {s50:.1} ms, p99 {s99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", b50 / s50);
+        println!(
+            "/timeline/buckets (1,000,000 assets, 240 months): p50 {b50:.1} ms, p99 {b99:.1} ms; query alone p50 {s50:.1} ms, p99 {s99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)",
+            b50 / s50
+        );
         let ((m50, m99), (q50, q99)) = (summary(bucket), summary(bucket_sql));
-        println!("/timeline/bucket (June 2024, {month} assets): p50 {m50:.1} ms, p99 {m99:.1} ms; query alone p50 {q50:.1} ms, p99 {q99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)", m50 / q50);
+        println!(
+            "/timeline/bucket (June 2024, {month} assets): p50 {m50:.1} ms, p99 {m99:.1} ms; query alone p50 {q50:.1} ms, p99 {q99:.1} ms; ratio {:.2}  (goal p99 < 50 ms, ratio <= 1.3)",
+            m50 / q50
+        );
         // The client above is reqwest on a tokio runtime, sharing the two cores with the server
         // and PostgreSQL; its own cost shows in the floor of an endpoint that does nothing.
         let ping_url = format!("{}/api/server/ping", server.url);
@@ -231,14 +304,20 @@ async fn main() -> Result<()> {
                 }
             }
             let (a50, _) = summary(alone);
-            println!("  wrk {name}: p50 {w50:.2} ms, p99 {w99:.2} ms; query alone just after p50 {a50:.2} ms: ratio {:.2}", w50 / a50);
+            println!(
+                "  wrk {name}: p50 {w50:.2} ms, p99 {w99:.2} ms; query alone just after p50 {a50:.2} ms: ratio {:.2}",
+                w50 / a50
+            );
         }
     }
 
     if matches!(which.as_str(), "all" | "timeline" | "compression") {
         // What users wait for with the headers their clients send, beside the same request
         // uncompressed, round by round (the machine's speed drifts between runs).
-        let month = ("/timeline/bucket (June 2024)", "/api/timeline/bucket?timeBucket=2024-06-01");
+        let month = (
+            "/timeline/bucket (June 2024)",
+            "/api/timeline/bucket?timeBucket=2024-06-01",
+        );
         let months = ("/timeline/buckets", "/api/timeline/buckets");
         let cases = [
             ("Chrome", CHROME_ACCEPT_ENCODING, month),
@@ -291,12 +370,17 @@ async fn main() -> Result<()> {
             }
         }
         let (p50, p99) = summary(samples);
-        println!("/search/metadata (camera, a year, a file name, page 40; 250 per page): p50 {p50:.1} ms, p99 {p99:.1} ms");
+        println!(
+            "/search/metadata (camera, a year, a file name, page 40; 250 per page): p50 {p50:.1} ms, p99 {p99:.1} ms"
+        );
     }
 
     if matches!(which.as_str(), "all" | "sync") {
         // Uncompressed, then as the mobile app's Dart client asks (`gzip`, decoded as it reads).
-        for (label, sync_client) in [("uncompressed", &client), ("Accept-Encoding: gzip", &decoding_client("gzip")?)] {
+        for (label, sync_client) in [
+            ("uncompressed", &client),
+            ("Accept-Encoding: gzip", &decoding_client("gzip")?),
+        ] {
             full_sync(&server, sync_client, &admin, label).await?;
         }
     }

@@ -86,8 +86,14 @@ async fn main() -> Result<()> {
     }
     startups.sort();
     println!("start-up to first 200 from /api/server/ping (migrated database), 5 runs:");
-    println!("  min {:?}, median {:?}, max {:?}  (goal < 300 ms; Immich 3.0.3: 6.4–8.1 s)", startups[0], startups[2], startups[4]);
-    println!("idle RSS of darkroom-server: {:.1} MiB  (goal < 30 MiB; Immich ≈ 894 MB)", idle_rss as f64 / 1024.0);
+    println!(
+        "  min {:?}, median {:?}, max {:?}  (goal < 300 ms; Immich 3.0.3: 6.4–8.1 s)",
+        startups[0], startups[2], startups[4]
+    );
+    println!(
+        "idle RSS of darkroom-server: {:.1} MiB  (goal < 30 MiB; Immich ≈ 894 MB)",
+        idle_rss as f64 / 1024.0
+    );
     psql(&format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))?;
     let _ = std::fs::remove_dir_all(&media);
     Ok(())

@@ -22,7 +22,10 @@ use darkroom_media::decode::{self, DecodeLimits};
 use darkroom_media::thumbnails::{self, ThumbnailSettings};
 
 fn work_dir() -> PathBuf {
-    std::env::var_os("BENCH_MEDIA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/bench-media")).join("media")
+    std::env::var_os("BENCH_MEDIA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/bench-media"))
+        .join("media")
 }
 
 /// `count` distinct 4000×3000 JPEGs with camera-like noise (made once, then reused). Beyond
@@ -50,16 +53,37 @@ fn photos(count: usize) -> Result<Vec<PathBuf>> {
     for i in 0..count {
         let path = dir.join(format!("IMG_{i:04}.jpg"));
         if !path.exists() {
-            let source = format!("testsrc2=size=4000x3000:rate=1,hue=h={},noise=alls=12:allf=t", i * 7 % 360);
+            let source = format!(
+                "testsrc2=size=4000x3000:rate=1,hue=h={},noise=alls=12:allf=t",
+                i * 7 % 360
+            );
             let status = Command::new("ffmpeg")
-                .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source, "-frames:v", "1", "-q:v", "3"])
+                .args([
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &source,
+                    "-frames:v",
+                    "1",
+                    "-q:v",
+                    "3",
+                ])
                 .arg(&path)
                 .status()?;
             if !status.success() {
                 bail!("ffmpeg could not make {}", path.display());
             }
             let status = Command::new("exiftool")
-                .args(["-q", "-overwrite_original", "-Make=Bench", "-Model=Cam", &format!("-DateTimeOriginal=2024:01:01 10:{:02}:00", i % 60)])
+                .args([
+                    "-q",
+                    "-overwrite_original",
+                    "-Make=Bench",
+                    "-Model=Cam",
+                    &format!("-DateTimeOriginal=2024:01:01 10:{:02}:00", i % 60),
+                ])
                 .arg(&path)
                 .status()?;
             if !status.success() {
@@ -73,7 +97,10 @@ fn photos(count: usize) -> Result<Vec<PathBuf>> {
 
 fn ours_thumbnails(files: &[PathBuf]) -> Result<Duration> {
     let settings = ThumbnailSettings::default();
-    let limits = DecodeLimits { shorter_side_at_least: Some(settings.preview_size), ..DecodeLimits::default() };
+    let limits = DecodeLimits {
+        shorter_side_at_least: Some(settings.preview_size),
+        ..DecodeLimits::default()
+    };
     let started = Instant::now();
     for file in files {
         let image = decode::decode_still(file, limits)?;
@@ -88,7 +115,10 @@ fn vips_thumbnails(files: &[PathBuf], out: &Path) -> Result<Duration> {
     // vipsthumbnail reads a relative -o against each input's folder.
     let out = std::fs::canonicalize(out)?;
     let started = Instant::now();
-    for (size, output) in [("1920x1440", "%s_preview.jpg[Q=80]"), ("334x250", "%s_thumbnail.webp[Q=80]")] {
+    for (size, output) in [
+        ("1920x1440", "%s_preview.jpg[Q=80]"),
+        ("334x250", "%s_thumbnail.webp[Q=80]"),
+    ] {
         let status = Command::new("vipsthumbnail")
             .env("VIPS_CONCURRENCY", "1")
             .args(["-s", size, "-o", &format!("{}/{output}", out.display())])
@@ -128,7 +158,10 @@ async fn metadata() -> Result<()> {
     let mut files = Vec::new();
     for round in 0..10 {
         for photo in &base {
-            let copy = dir.join(format!("{round}_{}", photo.file_name().context("name")?.to_string_lossy()));
+            let copy = dir.join(format!(
+                "{round}_{}",
+                photo.file_name().context("name")?.to_string_lossy()
+            ));
             if !copy.exists() {
                 std::fs::hard_link(photo, &copy).or_else(|_| std::fs::copy(photo, &copy).map(|_| ()))?;
             }
@@ -143,13 +176,22 @@ async fn metadata() -> Result<()> {
     }
     let ours = started.elapsed();
     let started = Instant::now();
-    let status = Command::new("exiftool").args(["-json", "-n", "-fast"]).args(&files).stdout(std::process::Stdio::null()).status()?;
+    let status = Command::new("exiftool")
+        .args(["-json", "-n", "-fast"])
+        .args(&files)
+        .stdout(std::process::Stdio::null())
+        .status()?;
     let batch = started.elapsed();
     if !status.success() {
         bail!("exiftool batch failed");
     }
     let rate = |d: Duration| files.len() as f64 / d.as_secs_f64();
-    println!("metadata of {} JPEGs: Darkroom {:.0} files/s, one exiftool batch {:.0} files/s", files.len(), rate(ours), rate(batch));
+    println!(
+        "metadata of {} JPEGs: Darkroom {:.0} files/s, one exiftool batch {:.0} files/s",
+        files.len(),
+        rate(ours),
+        rate(batch)
+    );
     println!("  ratio: {:.2}  (goal >= 0.9)", rate(ours) / rate(batch));
     Ok(())
 }
@@ -180,26 +222,45 @@ async fn e2e(count: usize) -> Result<()> {
     };
     // BENCH_CONCURRENCY=<metadata>,<thumbnails> overrides the job concurrency for experiments.
     if let Ok(setting) = std::env::var("BENCH_CONCURRENCY") {
-        let (metadata, thumbnails) = setting.split_once(',').context("BENCH_CONCURRENCY=<metadata>,<thumbnails>")?;
+        let (metadata, thumbnails) = setting
+            .split_once(',')
+            .context("BENCH_CONCURRENCY=<metadata>,<thumbnails>")?;
         let client = reqwest::Client::new();
         let url = format!("{}/api/system-config", server.url);
         let mut config: serde_json::Value = client.get(&url).header("x-api-key", &key).send().await?.json().await?;
         config["job"]["metadataExtraction"]["concurrency"] = serde_json::json!(metadata.parse::<u64>()?);
         config["job"]["thumbnailGeneration"]["concurrency"] = serde_json::json!(thumbnails.parse::<u64>()?);
-        client.put(&url).header("x-api-key", &key).json(&config).send().await?.error_for_status()?;
+        client
+            .put(&url)
+            .header("x-api-key", &key)
+            .json(&config)
+            .send()
+            .await?
+            .error_for_status()?;
     }
     let login = cli(&["login", &server.url, &key])?;
     if !login.status.success() {
         bail!("immich login failed: {}", String::from_utf8_lossy(&login.stderr));
     }
     let started = Instant::now();
-    let upload = cli(&["upload", "--recursive", "--concurrency", "4", "--no-progress", &upload_dir.to_string_lossy()])?;
+    let upload = cli(&[
+        "upload",
+        "--recursive",
+        "--concurrency",
+        "4",
+        "--no-progress",
+        &upload_dir.to_string_lossy(),
+    ])?;
     if !upload.status.success() {
         bail!("immich upload failed: {}", String::from_utf8_lossy(&upload.stderr));
     }
     let uploaded = started.elapsed();
     let peak_during_upload = memory_kib(server.pid(), "VmHWM")?;
-    println!("  uploaded in {:.1} s; server peak RSS so far {:.0} MiB", uploaded.as_secs_f64(), peak_during_upload as f64 / 1024.0);
+    println!(
+        "  uploaded in {:.1} s; server peak RSS so far {:.0} MiB",
+        uploaded.as_secs_f64(),
+        peak_during_upload as f64 / 1024.0
+    );
     loop {
         let ready: usize = psql(
             &server.database,

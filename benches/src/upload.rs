@@ -23,7 +23,9 @@ const GIB: u64 = 1024 * 1024 * 1024;
 const PHOTO: usize = 20_000_000;
 
 fn media_root() -> PathBuf {
-    std::env::var_os("BENCH_MEDIA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/bench-media"))
+    std::env::var_os("BENCH_MEDIA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/bench-media"))
 }
 
 /// `dd` writing 1 GiB of zeros to `dir`, flushed to disk: MB/s.
@@ -32,7 +34,13 @@ fn dd_mb_per_s(dir: &std::path::Path) -> Result<f64> {
     let target = dir.join("dd.bin");
     let started = Instant::now();
     let status = std::process::Command::new("dd")
-        .args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=1024", "conv=fdatasync"])
+        .args([
+            "if=/dev/zero",
+            &format!("of={}", target.display()),
+            "bs=1M",
+            "count=1024",
+            "conv=fdatasync",
+        ])
         .stderr(std::process::Stdio::null())
         .status()?;
     let elapsed = started.elapsed();
@@ -46,7 +54,10 @@ fn dd_mb_per_s(dir: &std::path::Path) -> Result<f64> {
 /// `size` bytes made on the fly in 1 MiB chunks (distinct per `seed`), so the client holds
 /// only one chunk at a time.
 fn generated_body(size: u64, seed: u8) -> reqwest::Body {
-    let chunk: Bytes = (0..1024 * 1024u32).map(|i| (i as u8).wrapping_mul(167).wrapping_add(seed)).collect::<Vec<u8>>().into();
+    let chunk: Bytes = (0..1024 * 1024u32)
+        .map(|i| (i as u8).wrapping_mul(167).wrapping_add(seed))
+        .collect::<Vec<u8>>()
+        .into();
     let chunks = size.div_ceil(chunk.len() as u64);
     let stream = futures::stream::iter((0..chunks).map(move |i| {
         let take = (size - i * chunk.len() as u64).min(chunk.len() as u64) as usize;
@@ -55,12 +66,27 @@ fn generated_body(size: u64, seed: u8) -> reqwest::Body {
     reqwest::Body::wrap_stream(stream)
 }
 
-async fn upload(client: &reqwest::Client, url: &str, key: &str, name: &str, body: reqwest::Body, size: u64) -> Result<()> {
+async fn upload(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    name: &str,
+    body: reqwest::Body,
+    size: u64,
+) -> Result<()> {
     let form = reqwest::multipart::Form::new()
         .text("fileCreatedAt", "2024-05-01T12:00:00.000Z")
         .text("fileModifiedAt", "2024-05-01T12:00:00.000Z")
-        .part("assetData", reqwest::multipart::Part::stream_with_length(body, size).file_name(name.to_string()));
-    let reply = client.post(format!("{url}/api/assets")).header("x-api-key", key).multipart(form).send().await?;
+        .part(
+            "assetData",
+            reqwest::multipart::Part::stream_with_length(body, size).file_name(name.to_string()),
+        );
+    let reply = client
+        .post(format!("{url}/api/assets"))
+        .header("x-api-key", key)
+        .multipart(form)
+        .send()
+        .await?;
     if reply.status() != reqwest::StatusCode::CREATED {
         bail!("upload of {name} answered {}: {}", reply.status(), reply.text().await?);
     }
@@ -79,7 +105,15 @@ async fn one_big_upload() -> Result<()> {
         let key = server.admin_api_key().await?;
         let client = reqwest::Client::new();
         let started = Instant::now();
-        upload(&client, &server.url, &key, "big.mp4", generated_body(GIB, run as u8), GIB).await?;
+        upload(
+            &client,
+            &server.url,
+            &key,
+            "big.mp4",
+            generated_body(GIB, run as u8),
+            GIB,
+        )
+        .await?;
         ours.push(GIB as f64 / 1e6 / started.elapsed().as_secs_f64());
         peak = peak.max(memory_kib(server.pid(), "VmHWM")?);
         drop(server);
@@ -91,9 +125,17 @@ async fn one_big_upload() -> Result<()> {
     };
     let (ours_all, dd_all) = (format!("{ours:.0?}"), format!("{dd:.0?}"));
     let (ours, dd) = (median(&mut ours), median(&mut dd));
-    println!("1 GiB upload over loopback: median {ours:.0} MB/s of {ours_all}; dd (fdatasync) to the same disk: median {dd:.0} MB/s of {dd_all}");
-    println!("  ratio to dd: {:.2}  (goal >= 0.8; Immich 3.0.3: 0.41-0.52)", ours / dd);
-    println!("  server peak RSS (VmHWM) during the uploads: {:.1} MiB  (goal < 64 MiB)", peak as f64 / 1024.0);
+    println!(
+        "1 GiB upload over loopback: median {ours:.0} MB/s of {ours_all}; dd (fdatasync) to the same disk: median {dd:.0} MB/s of {dd_all}"
+    );
+    println!(
+        "  ratio to dd: {:.2}  (goal >= 0.8; Immich 3.0.3: 0.41-0.52)",
+        ours / dd
+    );
+    println!(
+        "  server peak RSS (VmHWM) during the uploads: {:.1} MiB  (goal < 64 MiB)",
+        peak as f64 / 1024.0
+    );
     Ok(())
 }
 
@@ -109,7 +151,15 @@ async fn concurrent_photos() -> Result<()> {
         tokio::spawn(async move {
             for n in 0..PER_UPLOADER {
                 let seed = (uploader * PER_UPLOADER + n) as u8;
-                upload(&client, &url, &key, &format!("IMG_{uploader}_{n}.jpg"), generated_body(PHOTO as u64, seed), PHOTO as u64).await?;
+                upload(
+                    &client,
+                    &url,
+                    &key,
+                    &format!("IMG_{uploader}_{n}.jpg"),
+                    generated_body(PHOTO as u64, seed),
+                    PHOTO as u64,
+                )
+                .await?;
             }
             Ok::<(), anyhow::Error>(())
         })
@@ -154,11 +204,21 @@ async fn bulk_upload_check() -> Result<()> {
     )?;
     psql(&server.database, "ANALYZE asset")?;
     // Half of the asked checksums are known, half are not.
-    let stored: Vec<String> = psql(&server.database, &format!("SELECT encode(checksum, 'hex') FROM asset ORDER BY random() LIMIT {}", ASKED / 2))?
-        .lines()
-        .map(str::to_string)
+    let stored: Vec<String> = psql(
+        &server.database,
+        &format!(
+            "SELECT encode(checksum, 'hex') FROM asset ORDER BY random() LIMIT {}",
+            ASKED / 2
+        ),
+    )?
+    .lines()
+    .map(str::to_string)
+    .collect();
+    let mut assets: Vec<serde_json::Value> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::json!({"id": format!("k{i}"), "checksum": c}))
         .collect();
-    let mut assets: Vec<serde_json::Value> = stored.iter().enumerate().map(|(i, c)| serde_json::json!({"id": format!("k{i}"), "checksum": c})).collect();
     for i in 0..ASKED - stored.len() {
         let checksum = hex(&Sha1::digest(format!("new-{i}").as_bytes()));
         assets.push(serde_json::json!({"id": format!("n{i}"), "checksum": checksum}));
@@ -168,10 +228,21 @@ async fn bulk_upload_check() -> Result<()> {
     let mut times = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS + 3 {
         let started = Instant::now();
-        let reply: serde_json::Value =
-            client.post(format!("{}/api/assets/bulk-upload-check", server.url)).header("x-api-key", &key).json(&body).send().await?.json().await?;
+        let reply: serde_json::Value = client
+            .post(format!("{}/api/assets/bulk-upload-check", server.url))
+            .header("x-api-key", &key)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
         let elapsed = started.elapsed();
-        let rejected = reply["results"].as_array().context("results")?.iter().filter(|r| r["action"] == "reject").count();
+        let rejected = reply["results"]
+            .as_array()
+            .context("results")?
+            .iter()
+            .filter(|r| r["action"] == "reject")
+            .count();
         if rejected != stored.len() {
             bail!("expected {} duplicates, got {rejected}", stored.len());
         }

@@ -32,7 +32,10 @@ pub struct ColorConversion {
 
 impl std::fmt::Debug for ColorConversion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ColorConversion").field("transforms", &self.transform.is_some()).field("profile_bytes", &self.profile.as_ref().map(|p| p.len())).finish()
+        f.debug_struct("ColorConversion")
+            .field("transforms", &self.transform.is_some())
+            .field("profile_bytes", &self.profile.as_ref().map(|p| p.len()))
+            .finish()
     }
 }
 
@@ -51,7 +54,9 @@ fn close(a: Xyzd, b: Xyzd) -> bool {
 
 /// Same primaries (the tone curves of these standards match too).
 fn same_primaries(a: &ColorProfile, b: &ColorProfile) -> bool {
-    close(a.red_colorant, b.red_colorant) && close(a.green_colorant, b.green_colorant) && close(a.blue_colorant, b.blue_colorant)
+    close(a.red_colorant, b.red_colorant)
+        && close(a.green_colorant, b.green_colorant)
+        && close(a.blue_colorant, b.blue_colorant)
 }
 
 fn srgb() -> &'static ColorProfile {
@@ -78,8 +83,13 @@ impl ColorConversion {
     /// read, or is not RGB, leaves the pixels as decoded: a thumbnail in slightly wrong
     /// colours beats no thumbnail.
     pub fn for_source(icc: Option<&[u8]>, wanted: Colorspace) -> Self {
-        let Some(source) = icc.and_then(|bytes| ColorProfile::new_from_slice(bytes).ok()) else { return Self::default() };
-        if source.color_space != DataColorSpace::Rgb || description(&source).to_ascii_lowercase().contains("srgb") || same_primaries(&source, srgb()) {
+        let Some(source) = icc.and_then(|bytes| ColorProfile::new_from_slice(bytes).ok()) else {
+            return Self::default();
+        };
+        if source.color_space != DataColorSpace::Rgb
+            || description(&source).to_ascii_lowercase().contains("srgb")
+            || same_primaries(&source, srgb())
+        {
             return Self::default();
         }
         let (p3, p3_bytes) = display_p3();
@@ -87,12 +97,18 @@ impl ColorConversion {
             Colorspace::Srgb => (srgb(), None),
             // Already Display P3: the pixels and the photographer's own profile are kept.
             Colorspace::P3 if same_primaries(&source, p3) => {
-                return Self { transform: None, profile: icc.map(|bytes| Arc::new(bytes.to_vec())) };
+                return Self {
+                    transform: None,
+                    profile: icc.map(|bytes| Arc::new(bytes.to_vec())),
+                };
             }
             Colorspace::P3 => (p3, p3_bytes.clone()),
         };
         match source.create_transform_8bit(Layout::Rgb, target, Layout::Rgb, TransformOptions::default()) {
-            Ok(transform) => Self { transform: Some(transform), profile },
+            Ok(transform) => Self {
+                transform: Some(transform),
+                profile,
+            },
             Err(_) => Self::default(),
         }
     }
@@ -160,7 +176,12 @@ pub fn embed_in_jpeg(jpeg: Vec<u8>, profile: &[u8]) -> Vec<u8> {
 
 /// A simple-format WebP (`RIFF…WEBPVP8 …`) turned into the extended format with an `ICCP` chunk.
 pub fn embed_in_webp(webp: Vec<u8>, profile: &[u8], width: u32, height: u32) -> Vec<u8> {
-    if webp.len() < 12 || &webp[0..4] != b"RIFF" || &webp[8..12] != b"WEBP" || profile.is_empty() || &webp[12..16] == b"VP8X" {
+    if webp.len() < 12
+        || &webp[0..4] != b"RIFF"
+        || &webp[8..12] != b"WEBP"
+        || profile.is_empty()
+        || &webp[12..16] == b"VP8X"
+    {
         return webp;
     }
     let mut chunks = Vec::with_capacity(webp.len() + profile.len() + 32);
@@ -229,8 +250,16 @@ mod tests {
     #[test]
     fn profiles_travel_in_jpeg_and_webp() {
         let image = RgbImage::from_pixel(16, 8, image::Rgb([10, 20, 30]));
-        let source = turbojpeg::Image { pixels: image.as_raw().as_slice(), width: 16, pitch: 48, height: 8, format: turbojpeg::PixelFormat::RGB };
-        let jpeg = turbojpeg::compress(source, 80, turbojpeg::Subsamp::Sub2x2).unwrap().to_vec();
+        let source = turbojpeg::Image {
+            pixels: image.as_raw().as_slice(),
+            width: 16,
+            pitch: 48,
+            height: 8,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let jpeg = turbojpeg::compress(source, 80, turbojpeg::Subsamp::Sub2x2)
+            .unwrap()
+            .to_vec();
         let profile: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
         let tagged = embed_in_jpeg(jpeg, &profile);
         assert_eq!(jpeg_icc_profile(&tagged).as_deref(), Some(profile.as_slice()));
@@ -240,7 +269,10 @@ mod tests {
         let webp = webp::Encoder::from_rgb(image.as_raw(), 16, 8).encode(80.0).to_vec();
         let tagged = embed_in_webp(webp, &p3_bytes(), 16, 8);
         let mut decoder = image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&tagged)).unwrap();
-        assert_eq!(image::ImageDecoder::icc_profile(&mut decoder).unwrap(), Some(p3_bytes()));
+        assert_eq!(
+            image::ImageDecoder::icc_profile(&mut decoder).unwrap(),
+            Some(p3_bytes())
+        );
         assert_eq!(image::load_from_memory(&tagged).unwrap().width(), 16);
     }
 }

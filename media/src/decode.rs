@@ -43,7 +43,11 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_pixels: 200_000_000, tool_timeout: Duration::from_secs(60), shorter_side_at_least: None }
+        Self {
+            max_pixels: 200_000_000,
+            tool_timeout: Duration::from_secs(60),
+            shorter_side_at_least: None,
+        }
     }
 }
 
@@ -59,15 +63,32 @@ fn decode_jpeg_scaled(bytes: &[u8], at_least: u32, limits: DecodeLimits) -> Opti
     let (width, height) = (header.width, header.height);
     let pixels = width as u64 * height as u64;
     if pixels > limits.max_pixels {
-        return Some(Err(DecodeError::TooLarge { pixels, limit: limits.max_pixels }));
+        return Some(Err(DecodeError::TooLarge {
+            pixels,
+            limit: limits.max_pixels,
+        }));
     }
     let shorter = width.min(height);
-    let denominator = [8, 4, 2, 1].into_iter().find(|d| shorter.div_ceil(*d) >= at_least as usize).unwrap_or(1);
+    let denominator = [8, 4, 2, 1]
+        .into_iter()
+        .find(|d| shorter.div_ceil(*d) >= at_least as usize)
+        .unwrap_or(1);
     let (w, h) = (width.div_ceil(denominator), height.div_ceil(denominator));
-    let mut image = turbojpeg::Image { pixels: vec![0u8; w * h * 3], width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; w * h * 3],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
     decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
     let icc_profile = crate::color::jpeg_icc_profile(bytes);
-    image::RgbImage::from_raw(w as u32, h as u32, image.pixels).map(|rgb| Ok(Decoded { image: DynamicImage::ImageRgb8(rgb), icc_profile }))
+    image::RgbImage::from_raw(w as u32, h as u32, image.pixels).map(|rgb| {
+        Ok(Decoded {
+            image: DynamicImage::ImageRgb8(rgb),
+            icc_profile,
+        })
+    })
 }
 
 /// Decodes an image file with the `image` crate, refusing more pixels than allowed before
@@ -76,7 +97,8 @@ pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<Decoded, Decode
     if let Some(at_least) = limits.shorter_side_at_least {
         // Only JPEGs are read whole here (libjpeg-turbo decodes from memory).
         let mut magic = [0u8; 3];
-        let is_jpeg_file = std::io::Read::read_exact(&mut std::fs::File::open(path)?, &mut magic).is_ok() && is_jpeg(&magic);
+        let is_jpeg_file =
+            std::io::Read::read_exact(&mut std::fs::File::open(path)?, &mut magic).is_ok() && is_jpeg(&magic);
         if is_jpeg_file {
             let bytes = std::fs::read(path)?;
             if let Some(result) = decode_jpeg_scaled(&bytes, at_least, limits) {
@@ -87,7 +109,10 @@ pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<Decoded, Decode
     let (width, height) = ImageReader::open(path)?.with_guessed_format()?.into_dimensions()?;
     let pixels = width as u64 * height as u64;
     if pixels > limits.max_pixels {
-        return Err(DecodeError::TooLarge { pixels, limit: limits.max_pixels });
+        return Err(DecodeError::TooLarge {
+            pixels,
+            limit: limits.max_pixels,
+        });
     }
     let mut reader = ImageReader::open(path)?.with_guessed_format()?;
     let mut memory = Limits::default();
@@ -95,14 +120,19 @@ pub fn decode_still(path: &Path, limits: DecodeLimits) -> Result<Decoded, Decode
     reader.limits(memory);
     let mut decoder = reader.into_decoder()?;
     let icc_profile = image::ImageDecoder::icc_profile(&mut decoder).ok().flatten();
-    Ok(Decoded { image: DynamicImage::from_decoder(decoder)?, icc_profile })
+    Ok(Decoded {
+        image: DynamicImage::from_decoder(decoder)?,
+        icc_profile,
+    })
 }
 
 async fn run_tool(tool: &'static str, args: &[&str], limits: DecodeLimits) -> Result<Vec<u8>, DecodeError> {
-    crate::tools::run(tool, args, limits.tool_timeout).await.map_err(|error| match error {
-        crate::tools::ToolError::Failed { tool, message } => DecodeError::Tool { tool, message },
-        crate::tools::ToolError::Timeout { tool, seconds } => DecodeError::Timeout { tool, seconds },
-    })
+    crate::tools::run(tool, args, limits.tool_timeout)
+        .await
+        .map_err(|error| match error {
+            crate::tools::ToolError::Failed { tool, message } => DecodeError::Tool { tool, message },
+            crate::tools::ToolError::Timeout { tool, seconds } => DecodeError::Timeout { tool, seconds },
+        })
 }
 
 /// A scratch file removed when dropped.
@@ -110,7 +140,11 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(extension: &str) -> Self {
-        Self(std::env::temp_dir().join(format!("darkroom-decode-{}-{}.{extension}", std::process::id(), uuid_like())))
+        Self(std::env::temp_dir().join(format!(
+            "darkroom-decode-{}-{}.{extension}",
+            std::process::id(),
+            uuid_like()
+        )))
     }
 }
 
@@ -123,7 +157,10 @@ impl Drop for Scratch {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{nanos:x}{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -144,20 +181,58 @@ pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimit
         // A frame a little in, past fade-ins; short clips give their first.
         let frame = run_tool(
             "ffmpeg",
-            &["-v", "error", "-ss", "0.5", "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"],
+            &[
+                "-v",
+                "error",
+                "-ss",
+                "0.5",
+                "-i",
+                &file,
+                "-frames:v",
+                "1",
+                "-f",
+                "image2pipe",
+                "-vcodec",
+                "png",
+                "-",
+            ],
             limits,
         )
         .await?;
         let frame = if frame.is_empty() {
-            run_tool("ffmpeg", &["-v", "error", "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"], limits).await?
+            run_tool(
+                "ffmpeg",
+                &[
+                    "-v",
+                    "error",
+                    "-i",
+                    &file,
+                    "-frames:v",
+                    "1",
+                    "-f",
+                    "image2pipe",
+                    "-vcodec",
+                    "png",
+                    "-",
+                ],
+                limits,
+            )
+            .await?
         } else {
             frame
         };
-        return tokio::task::spawn_blocking(move || from_bytes(frame, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+        return tokio::task::spawn_blocking(move || from_bytes(frame, limits))
+            .await
+            .map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
     }
     if is_heif(path) {
         let scratch = Scratch::new("png");
-        run_tool("heif-convert", &["-q", "100", &file, &scratch.0.to_string_lossy()], limits).await?;
+        run_tool(
+            "heif-convert",
+            &["-q", "100", &file, &scratch.0.to_string_lossy()],
+            limits,
+        )
+        .await?;
         let output = scratch.0.clone();
         return tokio::task::spawn_blocking(move || {
             let _keep = scratch;
@@ -171,21 +246,41 @@ pub async fn decode(path: &Path, kind: MediaKind, raw: bool, limits: DecodeLimit
         for tag in ["-JpgFromRaw", "-PreviewImage"] {
             let preview = run_tool("exiftool", &["-b", tag, &file], limits).await?;
             if preview.len() > 1000 {
-                return tokio::task::spawn_blocking(move || from_bytes(preview, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+                return tokio::task::spawn_blocking(move || from_bytes(preview, limits))
+                    .await
+                    .map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
             }
         }
     }
     let owned = path.to_path_buf();
-    let decoded = tokio::task::spawn_blocking(move || decode_still(&owned, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
+    let decoded = tokio::task::spawn_blocking(move || decode_still(&owned, limits))
+        .await
+        .map_err(|e| DecodeError::Read(std::io::Error::other(e)))?;
     match decoded {
         // What the image crate cannot read (YCbCr TIFF, JPEG XL, …) ffmpeg often can.
         Err(DecodeError::Image(error)) => {
             let max_pixels = limits.max_pixels.to_string();
-            let args = ["-v", "error", "-max_pixels", &max_pixels, "-i", &file, "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"];
+            let args = [
+                "-v",
+                "error",
+                "-max_pixels",
+                &max_pixels,
+                "-i",
+                &file,
+                "-frames:v",
+                "1",
+                "-f",
+                "image2pipe",
+                "-vcodec",
+                "png",
+                "-",
+            ];
             let frame = run_tool("ffmpeg", &args, limits)
                 .await
                 .map_err(|_| DecodeError::Image(error))?;
-            tokio::task::spawn_blocking(move || from_bytes(frame, limits)).await.map_err(|e| DecodeError::Read(std::io::Error::other(e)))?
+            tokio::task::spawn_blocking(move || from_bytes(frame, limits))
+                .await
+                .map_err(|e| DecodeError::Read(std::io::Error::other(e)))?
         }
         other => other,
     }

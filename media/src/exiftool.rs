@@ -36,7 +36,10 @@ pub struct Exiftool {
 
 impl Exiftool {
     pub fn new(timeout: Duration) -> Self {
-        Self { process: Mutex::new(None), timeout }
+        Self {
+            process: Mutex::new(None),
+            timeout,
+        }
     }
 
     fn spawn() -> Result<Process, ExiftoolError> {
@@ -48,8 +51,16 @@ impl Exiftool {
             .kill_on_drop(true)
             .spawn()
             .map_err(ExiftoolError::Start)?;
-        let stdin = child.stdin.take().ok_or_else(|| ExiftoolError::Start(std::io::Error::other("no stdin")))?;
-        let stdout = BufReader::new(child.stdout.take().ok_or_else(|| ExiftoolError::Start(std::io::Error::other("no stdout")))?);
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| ExiftoolError::Start(std::io::Error::other("no stdin")))?;
+        let stdout = BufReader::new(
+            child
+                .stdout
+                .take()
+                .ok_or_else(|| ExiftoolError::Start(std::io::Error::other("no stdout")))?,
+        );
         Ok(Process { child, stdin, stdout })
     }
 
@@ -83,7 +94,9 @@ impl Exiftool {
         if guard.is_none() {
             *guard = Some(Self::spawn()?);
         }
-        let Some(process) = guard.as_mut() else { return Err(ExiftoolError::Start(std::io::Error::other("not started"))) };
+        let Some(process) = guard.as_mut() else {
+            return Err(ExiftoolError::Start(std::io::Error::other("not started")));
+        };
         match tokio::time::timeout(self.timeout, Self::execute(process, args, file)).await {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(error)) => {
@@ -108,7 +121,10 @@ impl Exiftool {
         let mut args: Vec<&str> = vec!["-overwrite_original", "-n", "-E"];
         args.extend(escaped.iter().map(String::as_str));
         let output = self.request(&args, file).await?;
-        if output.contains("files updated") || output.contains("files created") || output.contains("image files updated") {
+        if output.contains("files updated")
+            || output.contains("files created")
+            || output.contains("image files updated")
+        {
             Ok(())
         } else {
             Err(ExiftoolError::Output(output.trim().chars().take(200).collect()))
@@ -117,9 +133,16 @@ impl Exiftool {
 
     /// All tags of `file` as exiftool's JSON object (numbers as numbers, `-n`), or an error.
     pub async fn read_tags(&self, file: &Path) -> Result<Value, ExiftoolError> {
-        let output = self.request(&["-json", "-n", "-api", "LargeFileSupport=1", "-fast"], file).await?;
-        let parsed: Value = serde_json::from_str(output.trim()).map_err(|_| ExiftoolError::Output(output.chars().take(200).collect()))?;
-        Ok(parsed.as_array().and_then(|a| a.first()).cloned().unwrap_or(Value::Null))
+        let output = self
+            .request(&["-json", "-n", "-api", "LargeFileSupport=1", "-fast"], file)
+            .await?;
+        let parsed: Value = serde_json::from_str(output.trim())
+            .map_err(|_| ExiftoolError::Output(output.chars().take(200).collect()))?;
+        Ok(parsed
+            .as_array()
+            .and_then(|a| a.first())
+            .cloned()
+            .unwrap_or(Value::Null))
     }
 }
 
@@ -152,7 +175,10 @@ mod tests {
         let _ = std::fs::remove_file(&sidecar);
         let exiftool = Exiftool::new(Duration::from_secs(30));
         let description = "Sunset\nBeach & sea <3\r\nWith Zoë 🙂";
-        exiftool.write_tags(&sidecar, &[format!("-XMP-dc:Description={description}")]).await.expect("write");
+        exiftool
+            .write_tags(&sidecar, &[format!("-XMP-dc:Description={description}")])
+            .await
+            .expect("write");
         let tags = exiftool.read_tags(&sidecar).await.expect("read");
         assert_eq!(tags["Description"], serde_json::json!(description));
         std::fs::remove_dir_all(&dir).expect("clean up");

@@ -23,11 +23,21 @@ pub struct MediaType {
 }
 
 const fn image(extension: &'static str, mime_types: &'static [&'static str]) -> MediaType {
-    MediaType { extension, mime_types, kind: MediaKind::Image, web_supported: false, raw: false, profile: false }
+    MediaType {
+        extension,
+        mime_types,
+        kind: MediaKind::Image,
+        web_supported: false,
+        raw: false,
+        profile: false,
+    }
 }
 
 const fn web(t: MediaType) -> MediaType {
-    MediaType { web_supported: true, ..t }
+    MediaType {
+        web_supported: true,
+        ..t
+    }
 }
 
 const fn raw(t: MediaType) -> MediaType {
@@ -39,7 +49,14 @@ const fn profile(t: MediaType) -> MediaType {
 }
 
 const fn video(extension: &'static str, mime_types: &'static [&'static str]) -> MediaType {
-    MediaType { extension, mime_types, kind: MediaKind::Video, web_supported: false, raw: false, profile: false }
+    MediaType {
+        extension,
+        mime_types,
+        kind: MediaKind::Video,
+        web_supported: false,
+        raw: false,
+        profile: false,
+    }
 }
 
 /// In the order Immich reports them: web-supported images, RAW formats, other images, videos, sidecars.
@@ -94,7 +111,10 @@ static MEDIA_TYPES: &[MediaType] = &[
     image(".tiff", &["image/tiff"]),
     video(".3gp", &["video/3gpp"]),
     video(".3gpp", &["video/3gpp"]),
-    video(".avi", &["video/avi", "video/msvideo", "video/vnd.avi", "video/x-msvideo"]),
+    video(
+        ".avi",
+        &["video/avi", "video/msvideo", "video/vnd.avi", "video/x-msvideo"],
+    ),
     video(".flv", &["video/x-flv"]),
     video(".insv", &["video/mp4"]),
     video(".m2t", &["video/mp2t"]),
@@ -168,6 +188,11 @@ mod tests {
     #[test]
     fn profile_pictures_are_the_common_still_formats() {
         let profile: Vec<_> = MEDIA_TYPES.iter().filter(|t| t.profile).map(|t| t.extension).collect();
-        assert_eq!(profile, [".avif", ".jpeg", ".jpg", ".png", ".webp", ".dng", ".heic", ".heif", ".svg"]);
+        assert_eq!(
+            profile,
+            [
+                ".avif", ".jpeg", ".jpg", ".png", ".webp", ".dng", ".heic", ".heif", ".svg"
+            ]
+        );
     }
 }

@@ -15,5 +15,5 @@ mod tools;
 pub mod transcode;
 
 pub use exiftool::{Exiftool, ExiftoolError};
-pub use tools::{ToolVersions, versions as tool_versions};
 pub use formats::{MediaKind, MediaType, extension_of, lookup, media_types, mime_type_of};
+pub use tools::{ToolVersions, versions as tool_versions};

@@ -54,7 +54,9 @@ fn number(tags: &Value, names: &[&str]) -> Option<f64> {
 }
 
 fn integer(tags: &Value, names: &[&str]) -> Option<i32> {
-    number(tags, names).filter(|n| n.is_finite() && n.abs() < i32::MAX as f64).map(|n| n.round() as i32)
+    number(tags, names)
+        .filter(|n| n.is_finite() && n.abs() < i32::MAX as f64)
+        .map(|n| n.round() as i32)
 }
 
 /// `2023:07:14 10:20:30[.123][+02:00|Z]` (exiftool's form) into the local time and its offset.
@@ -73,7 +75,9 @@ pub fn parse_exif_date(raw: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)
         }
         None => (raw, None),
     };
-    let local = NaiveDateTime::parse_from_str(body, "%Y:%m:%d %H:%M:%S%.f").or_else(|_| NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S%.f")).ok()?;
+    let local = NaiveDateTime::parse_from_str(body, "%Y:%m:%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()?;
     Some((local, zone.and_then(parse_offset)))
 }
 
@@ -105,18 +109,26 @@ pub fn zone_name(offset: FixedOffset) -> String {
     }
     let sign = if seconds < 0 { '-' } else { '+' };
     let (hours, minutes) = (seconds.abs() / 3600, seconds.abs() % 3600 / 60);
-    if minutes == 0 { format!("UTC{sign}{hours}") } else { format!("UTC{sign}{hours}:{minutes:02}") }
+    if minutes == 0 {
+        format!("UTC{sign}{hours}")
+    } else {
+        format!("UTC{sign}{hours}:{minutes:02}")
+    }
 }
 
 /// The IANA zone at a place and the moment a wall-clock time there meant (the earlier one
 /// when clocks went back; the shifted one when they jumped forward).
 pub fn zone_at(latitude: f64, longitude: f64, local: NaiveDateTime) -> Option<(String, DateTime<Utc>)> {
     static FINDER: std::sync::OnceLock<tzf_rs::EmbeddedFinder> = std::sync::OnceLock::new();
-    let name = FINDER.get_or_init(tzf_rs::EmbeddedFinder::new).get_tz_name(longitude, latitude);
+    let name = FINDER
+        .get_or_init(tzf_rs::EmbeddedFinder::new)
+        .get_tz_name(longitude, latitude);
     let zone: chrono_tz::Tz = name.parse().ok()?;
     let moment = match zone.from_local_datetime(&local) {
         chrono::LocalResult::Single(moment) | chrono::LocalResult::Ambiguous(moment, _) => moment,
-        chrono::LocalResult::None => zone.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest()?,
+        chrono::LocalResult::None => zone
+            .from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()?,
     };
     Some((name.to_string(), moment.with_timezone(&Utc)))
 }
@@ -127,7 +139,11 @@ fn exposure(seconds: f64) -> String {
         format!("1/{}", (1.0 / seconds).round())
     } else {
         let whole = (seconds * 10.0).round() / 10.0;
-        if whole.fract() == 0.0 { format!("{}", whole as i64) } else { format!("{whole}") }
+        if whole.fract() == 0.0 {
+            format!("{}", whole as i64)
+        } else {
+            format!("{whole}")
+        }
     }
 }
 
@@ -183,7 +199,9 @@ pub const DATE_TAGS: [&str; 8] = [
 
 impl ExtractedMetadata {
     pub fn from_tags(tags: &Value) -> Self {
-        let date = DATE_TAGS.iter().find_map(|name| tags[*name].as_str().and_then(parse_exif_date));
+        let date = DATE_TAGS
+            .iter()
+            .find_map(|name| tags[*name].as_str().and_then(parse_exif_date));
         let offset = date.as_ref().and_then(|(_, offset)| *offset).or_else(|| {
             ["OffsetTimeOriginal", "OffsetTime", "TimeZone", "OffsetTimeDigitized"]
                 .iter()
@@ -199,7 +217,10 @@ impl ExtractedMetadata {
         let (date_time_original, local_date_time, time_zone) = match date {
             Some((local, _)) => match offset {
                 Some(offset) => {
-                    let utc = offset.from_local_datetime(&local).single().map(|d| d.with_timezone(&Utc));
+                    let utc = offset
+                        .from_local_datetime(&local)
+                        .single()
+                        .map(|d| d.with_timezone(&Utc));
                     (utc, Some(local), Some(zone_name(offset)))
                 }
                 None => match latitude.zip(longitude).and_then(|(lat, lon)| zone_at(lat, lon, local)) {
@@ -211,23 +232,39 @@ impl ExtractedMetadata {
             },
             None => (None, None, None),
         };
-        let modify_date = tags["ModifyDate"].as_str().and_then(parse_exif_date).map(|(local, offset)| match offset {
-            Some(offset) => offset.from_local_datetime(&local).single().map_or_else(|| Utc.from_utc_datetime(&local), |d| d.with_timezone(&Utc)),
-            None => Utc.from_utc_datetime(&local),
-        });
+        let modify_date = tags["ModifyDate"]
+            .as_str()
+            .and_then(parse_exif_date)
+            .map(|(local, offset)| match offset {
+                Some(offset) => offset
+                    .from_local_datetime(&local)
+                    .single()
+                    .map_or_else(|| Utc.from_utc_datetime(&local), |d| d.with_timezone(&Utc)),
+                None => Utc.from_utc_datetime(&local),
+            });
         // RAW files (CR2, RAF) give their preview's size as ImageWidth; ImageSize is the picture's.
         let image_size = tags["ImageSize"].as_str().and_then(|size| {
             let (w, h) = size.split_once(['x', ' '])?;
             Some((w.trim().parse::<i32>().ok()?, h.trim().parse::<i32>().ok()?))
         });
-        let duration_ms = number(tags, &["Duration", "MediaDuration", "TrackDuration"]).filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as i32);
+        let duration_ms = number(tags, &["Duration", "MediaDuration", "TrackDuration"])
+            .filter(|d| *d > 0.0)
+            .map(|d| (d * 1000.0).round() as i32);
         Self {
             make: text(tags, &["Make", "DeviceManufacturer", "AndroidMake"]),
             model: text(tags, &["Model", "DeviceModelName", "AndroidModel"]),
             lens_model: text(tags, &["LensModel", "Lens", "LensID"]).filter(|l| l != "----"),
-            width: image_size.map(|(w, _)| w).or_else(|| integer(tags, &["ImageWidth", "ExifImageWidth", "SourceImageWidth"])).filter(|w| *w > 0),
-            height: image_size.map(|(_, h)| h).or_else(|| integer(tags, &["ImageHeight", "ExifImageHeight", "SourceImageHeight"])).filter(|h| *h > 0),
-            orientation: integer(tags, &["Orientation"]).filter(|o| (1..=8).contains(o)).map(|o| o.to_string()),
+            width: image_size
+                .map(|(w, _)| w)
+                .or_else(|| integer(tags, &["ImageWidth", "ExifImageWidth", "SourceImageWidth"]))
+                .filter(|w| *w > 0),
+            height: image_size
+                .map(|(_, h)| h)
+                .or_else(|| integer(tags, &["ImageHeight", "ExifImageHeight", "SourceImageHeight"]))
+                .filter(|h| *h > 0),
+            orientation: integer(tags, &["Orientation"])
+                .filter(|o| (1..=8).contains(o))
+                .map(|o| o.to_string()),
             date_time_original,
             local_date_time,
             time_zone,
@@ -276,7 +313,10 @@ mod tests {
         assert_eq!(m.local_date_time.unwrap().to_string(), "2023-07-14 10:20:30");
         assert_eq!(m.time_zone.as_deref(), Some("UTC+2"));
         assert_eq!(m.exposure_time.as_deref(), Some("1/250"));
-        assert_eq!((m.make.as_deref(), m.orientation.as_deref()), (Some("Darkroom"), Some("6")));
+        assert_eq!(
+            (m.make.as_deref(), m.orientation.as_deref()),
+            (Some("Darkroom"), Some("6"))
+        );
         assert_eq!(m.displayed_size(), (Some(3000), Some(4000)));
         assert_eq!(m.rating, None, "0 means unrated");
         assert_eq!((m.latitude, m.longitude), (Some(48.8584), Some(2.2945)));
@@ -284,12 +324,21 @@ mod tests {
 
     #[test]
     fn dates_in_all_their_forms() {
-        assert_eq!(parse_exif_date("2023:07:14 10:20:30.123-05:30").unwrap().1, FixedOffset::east_opt(-(5 * 3600 + 1800)));
+        assert_eq!(
+            parse_exif_date("2023:07:14 10:20:30.123-05:30").unwrap().1,
+            FixedOffset::east_opt(-(5 * 3600 + 1800))
+        );
         assert!(parse_exif_date("0000:00:00 00:00:00").is_none());
         assert!(parse_exif_date("yesterday").is_none());
-        assert_eq!(zone_name(FixedOffset::east_opt(-(5 * 3600 + 1800)).unwrap()), "UTC-5:30");
+        assert_eq!(
+            zone_name(FixedOffset::east_opt(-(5 * 3600 + 1800)).unwrap()),
+            "UTC-5:30"
+        );
         let no_zone = ExtractedMetadata::from_tags(&json!({"CreateDate": "2020:01:02 03:04:05"}));
-        assert_eq!(no_zone.date_time_original.unwrap().to_rfc3339(), "2020-01-02T03:04:05+00:00");
+        assert_eq!(
+            no_zone.date_time_original.unwrap().to_rfc3339(),
+            "2020-01-02T03:04:05+00:00"
+        );
         assert_eq!(no_zone.time_zone, None);
         let null_island = ExtractedMetadata::from_tags(&json!({"GPSLatitude": 0, "GPSLongitude": 0}));
         assert_eq!(null_island.latitude, None);
@@ -310,7 +359,12 @@ mod tests {
         let found = ExtractedMetadata::from_tags(&tags);
         assert_eq!(found.displayed_size(), (Some(1080), Some(1920)), "a phone held upright");
         assert_eq!(found.duration_ms, Some(12_345));
-        for (rotation, tag, orientation) in [(json!(90), Value::Null, 8), (json!(180), Value::Null, 3), (Value::Null, json!("90"), 6), (Value::Null, Value::Null, 1)] {
+        for (rotation, tag, orientation) in [
+            (json!(90), Value::Null, 8),
+            (json!(180), Value::Null, 3),
+            (Value::Null, json!("90"), 6),
+            (Value::Null, Value::Null, 1),
+        ] {
             let mut tags = json!({});
             apply_video_probe(&mut tags, &probe(rotation, tag));
             assert_eq!(tags["Orientation"], json!(orientation));
@@ -320,29 +374,71 @@ mod tests {
         assert_eq!(heif["Orientation"], json!(6));
         let mut heif = json!({"Orientation": 6});
         apply_heif_rotation(&mut heif);
-        assert!(heif.get("Orientation").is_none(), "EXIF orientation of a HEIF is not trusted");
-        assert_eq!(ExtractedMetadata::from_tags(&json!({"ImageSize": "6000 4000", "ImageWidth": 160})).width, Some(6000));
+        assert!(
+            heif.get("Orientation").is_none(),
+            "EXIF orientation of a HEIF is not trusted"
+        );
+        assert_eq!(
+            ExtractedMetadata::from_tags(&json!({"ImageSize": "6000 4000", "ImageWidth": 160})).width,
+            Some(6000)
+        );
     }
 
     #[test]
     fn the_place_gives_the_zone_when_the_file_gives_no_offset() {
         // Paris in summer (UTC+2) and in winter (UTC+1); Kathmandu (+5:45); Sydney in January (+11).
         for (lat, lon, date, zone, utc) in [
-            (48.8584, 2.2945, "2023:07:14 10:20:30", "Europe/Paris", "2023-07-14T08:20:30+00:00"),
-            (48.8584, 2.2945, "2023:01:14 10:20:30", "Europe/Paris", "2023-01-14T09:20:30+00:00"),
-            (27.7172, 85.3240, "2022:03:01 12:00:00", "Asia/Kathmandu", "2022-03-01T06:15:00+00:00"),
-            (-33.8568, 151.2153, "2024:01:01 00:00:00", "Australia/Sydney", "2023-12-31T13:00:00+00:00"),
+            (
+                48.8584,
+                2.2945,
+                "2023:07:14 10:20:30",
+                "Europe/Paris",
+                "2023-07-14T08:20:30+00:00",
+            ),
+            (
+                48.8584,
+                2.2945,
+                "2023:01:14 10:20:30",
+                "Europe/Paris",
+                "2023-01-14T09:20:30+00:00",
+            ),
+            (
+                27.7172,
+                85.3240,
+                "2022:03:01 12:00:00",
+                "Asia/Kathmandu",
+                "2022-03-01T06:15:00+00:00",
+            ),
+            (
+                -33.8568,
+                151.2153,
+                "2024:01:01 00:00:00",
+                "Australia/Sydney",
+                "2023-12-31T13:00:00+00:00",
+            ),
         ] {
-            let found = ExtractedMetadata::from_tags(&json!({"DateTimeOriginal": date, "GPSLatitude": lat, "GPSLongitude": lon}));
+            let found = ExtractedMetadata::from_tags(
+                &json!({"DateTimeOriginal": date, "GPSLatitude": lat, "GPSLongitude": lon}),
+            );
             assert_eq!(found.time_zone.as_deref(), Some(zone));
             assert_eq!(found.date_time_original.unwrap().to_rfc3339(), utc);
-            assert_eq!(found.local_date_time.unwrap().format("%Y:%m:%d %H:%M:%S").to_string(), date);
+            assert_eq!(
+                found.local_date_time.unwrap().format("%Y:%m:%d %H:%M:%S").to_string(),
+                date
+            );
         }
         // An offset in the file wins over the place.
-        let offset = ExtractedMetadata::from_tags(&json!({"DateTimeOriginal": "2023:07:14 10:20:30", "OffsetTimeOriginal": "+05:00", "GPSLatitude": 48.8584, "GPSLongitude": 2.2945}));
+        let offset = ExtractedMetadata::from_tags(
+            &json!({"DateTimeOriginal": "2023:07:14 10:20:30", "OffsetTimeOriginal": "+05:00", "GPSLatitude": 48.8584, "GPSLongitude": 2.2945}),
+        );
         assert_eq!(offset.time_zone.as_deref(), Some("UTC+5"));
         // Half past two on the night Paris skips it is read as a quarter past… the hour after.
-        let gap = zone_at(48.8584, 2.2945, NaiveDateTime::parse_from_str("2023-03-26 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap()).unwrap();
+        let gap = zone_at(
+            48.8584,
+            2.2945,
+            NaiveDateTime::parse_from_str("2023-03-26 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap(),
+        )
+        .unwrap();
         assert_eq!(gap.1.to_rfc3339(), "2023-03-26T01:30:00+00:00");
     }
 }

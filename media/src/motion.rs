@@ -36,8 +36,14 @@ pub async fn embedded_video(path: &Path, tags: &Value, timeout: Duration) -> std
         if tags.get(tag).is_none() {
             continue;
         }
-        let args = [std::ffi::OsString::from("-b"), format!("-{tag}").into(), path.as_os_str().to_owned()];
-        let video = crate::tools::run("exiftool", &args, timeout).await.map_err(std::io::Error::other)?;
+        let args = [
+            std::ffi::OsString::from("-b"),
+            format!("-{tag}").into(),
+            path.as_os_str().to_owned(),
+        ];
+        let video = crate::tools::run("exiftool", &args, timeout)
+            .await
+            .map_err(std::io::Error::other)?;
         if video.len() > 100 {
             return Ok(Some(video));
         }
@@ -52,7 +58,10 @@ mod tests {
 
     #[test]
     fn google_tags_give_the_trailing_length() {
-        assert_eq!(trailing_video_length(&json!({"MicroVideo": 1, "MicroVideoOffset": 1234})), Some(1234));
+        assert_eq!(
+            trailing_video_length(&json!({"MicroVideo": 1, "MicroVideoOffset": 1234})),
+            Some(1234)
+        );
         let directory = json!({"DirectoryItemSemantic": ["Primary", "MotionPhoto"], "DirectoryItemLength": [0, 5678]});
         assert_eq!(trailing_video_length(&directory), Some(5678));
         assert_eq!(trailing_video_length(&json!({})), None);

@@ -93,7 +93,10 @@ fn shorter_side(image: RgbImage, size: u32) -> RgbImage {
         return image;
     }
     let scale = size as f64 / shorter as f64;
-    let (nw, nh) = (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1));
+    let (nw, nh) = (
+        ((w as f64 * scale).round() as u32).max(1),
+        ((h as f64 * scale).round() as u32).max(1),
+    );
     let mut resized = RgbImage::new(nw, nh);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(fast_image_resize::FilterType::Bilinear));
     let source = DynamicImage::ImageRgb8(image);
@@ -120,7 +123,13 @@ fn orient(image: DynamicImage, orientation: Option<u8>) -> DynamicImage {
 
 /// libjpeg-turbo (SIMD) or libwebp. No EXIF (so no GPS) is ever written; only the colour
 /// profile, when the pixels are not sRGB.
-fn encode(image: &RgbImage, format: ImageFormat, quality: u8, color: &ColorConversion, what: &'static str) -> Result<Vec<u8>, ThumbnailError> {
+fn encode(
+    image: &RgbImage,
+    format: ImageFormat,
+    quality: u8,
+    color: &ColorConversion,
+    what: &'static str,
+) -> Result<Vec<u8>, ThumbnailError> {
     let encoded = match format {
         ImageFormat::Jpeg => {
             let source = turbojpeg::Image {
@@ -130,9 +139,13 @@ fn encode(image: &RgbImage, format: ImageFormat, quality: u8, color: &ColorConve
                 height: image.height() as usize,
                 format: turbojpeg::PixelFormat::RGB,
             };
-            turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2).map_err(|_| ThumbnailError::Encode(what))?.to_vec()
+            turbojpeg::compress(source, quality as i32, turbojpeg::Subsamp::Sub2x2)
+                .map_err(|_| ThumbnailError::Encode(what))?
+                .to_vec()
         }
-        ImageFormat::Webp => webp::Encoder::from_rgb(image.as_raw(), image.width(), image.height()).encode(quality as f32).to_vec(),
+        ImageFormat::Webp => webp::Encoder::from_rgb(image.as_raw(), image.width(), image.height())
+            .encode(quality as f32)
+            .to_vec(),
     };
     Ok(match (&color.profile, format) {
         (Some(profile), ImageFormat::Jpeg) => embed_in_jpeg(encoded, profile),
@@ -143,24 +156,55 @@ fn encode(image: &RgbImage, format: ImageFormat, quality: u8, color: &ColorConve
 
 /// Makes the preview (JPEG), thumbnail (WebP) and thumbhash from one decoded picture,
 /// turned upright by its EXIF `orientation` first and put in the configured colour space.
-pub fn render(decoded: Decoded, orientation: Option<u8>, settings: ThumbnailSettings) -> Result<Generated, ThumbnailError> {
+pub fn render(
+    decoded: Decoded,
+    orientation: Option<u8>,
+    settings: ThumbnailSettings,
+) -> Result<Generated, ThumbnailError> {
     let color = ColorConversion::for_source(decoded.icc_profile.as_deref(), settings.colorspace);
     let image = orient(decoded.image, orientation);
     let (width, height) = (image.width(), image.height());
     let full = image.into_rgb8();
     let fullsize = match settings.fullsize_quality {
-        Some(quality) => Some(encode(&color.apply(full.clone()), settings.fullsize_format, quality, &color, "full-size image")?),
+        Some(quality) => Some(encode(
+            &color.apply(full.clone()),
+            settings.fullsize_format,
+            quality,
+            &color,
+            "full-size image",
+        )?),
         None => None,
     };
     // Converted after resizing: the same result on a fraction of the pixels.
     let preview = color.apply(shorter_side(full, settings.preview_size));
-    let preview_bytes = encode(&preview, settings.preview_format, settings.preview_quality, &color, "preview")?;
+    let preview_bytes = encode(
+        &preview,
+        settings.preview_format,
+        settings.preview_quality,
+        &color,
+        "preview",
+    )?;
 
     // The thumbnail comes from the preview: far fewer pixels to filter.
     let thumbnail = shorter_side(preview, settings.thumbnail_size);
-    let thumbnail_bytes = encode(&thumbnail, settings.thumbnail_format, settings.thumbnail_quality, &color, "thumbnail")?;
+    let thumbnail_bytes = encode(
+        &thumbnail,
+        settings.thumbnail_format,
+        settings.thumbnail_quality,
+        &color,
+        "thumbnail",
+    )?;
 
-    let small = DynamicImage::ImageRgb8(thumbnail).resize(100, 100, FilterType::Triangle).to_rgba8();
+    let small = DynamicImage::ImageRgb8(thumbnail)
+        .resize(100, 100, FilterType::Triangle)
+        .to_rgba8();
     let thumbhash = thumbhash::rgba_to_thumb_hash(small.width() as usize, small.height() as usize, small.as_raw());
-    Ok(Generated { preview: preview_bytes, thumbnail: thumbnail_bytes, thumbhash, fullsize, width, height })
+    Ok(Generated {
+        preview: preview_bytes,
+        thumbnail: thumbnail_bytes,
+        thumbhash,
+        fullsize,
+        width,
+        height,
+    })
 }

@@ -37,10 +37,17 @@ pub struct VideoInfo {
 impl VideoInfo {
     pub fn from_probe(probe: &Value) -> Result<Self, TranscodeError> {
         let streams = probe["streams"].as_array().cloned().unwrap_or_default();
-        let video = streams.iter().find(|s| s["codec_type"] == "video").ok_or(TranscodeError::NoVideo)?;
+        let video = streams
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .ok_or(TranscodeError::NoVideo)?;
         let audio = streams.iter().find(|s| s["codec_type"] == "audio");
         let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-        let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
+        let number = |v: &Value| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .unwrap_or(0)
+        };
         let transfer = text(&video["color_transfer"]);
         Ok(Self {
             codec: text(&video["codec_name"]),
@@ -53,15 +60,25 @@ impl VideoInfo {
             format_long_name: text(&probe["format"]["format_long_name"]),
             audio_codec: audio.map(|a| text(&a["codec_name"])),
             rotation: rotation(video),
-            duration_seconds: probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).filter(|d: &f64| d.is_finite() && *d > 0.0),
+            duration_seconds: probe["format"]["duration"]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .filter(|d: &f64| d.is_finite() && *d > 0.0),
         })
     }
 }
 
 /// The display matrix's rotation, or the old `rotate` tag (which turns the other way).
 fn rotation(video: &Value) -> i32 {
-    let from_matrix = video["side_data_list"].as_array().and_then(|list| list.iter().find_map(|d| d["rotation"].as_f64()));
-    let from_tag = || video["tags"]["rotate"].as_str().and_then(|r| r.parse::<f64>().ok()).map(|r| -r);
+    let from_matrix = video["side_data_list"]
+        .as_array()
+        .and_then(|list| list.iter().find_map(|d| d["rotation"].as_f64()));
+    let from_tag = || {
+        video["tags"]["rotate"]
+            .as_str()
+            .and_then(|r| r.parse::<f64>().ok())
+            .map(|r| -r)
+    };
     let degrees = from_matrix.or_else(from_tag).unwrap_or(0.0).round() as i32;
     // -270 is 90, 270 is -90, 180 and -180 are the same.
     match degrees.rem_euclid(360) {
@@ -73,10 +90,12 @@ fn rotation(video: &Value) -> i32 {
 }
 
 async fn run(tool: &'static str, args: &[String], timeout: Duration) -> Result<Vec<u8>, TranscodeError> {
-    crate::tools::run(tool, args, timeout).await.map_err(|error| match error {
-        crate::tools::ToolError::Failed { tool, message } => TranscodeError::Tool { tool, message },
-        crate::tools::ToolError::Timeout { tool, seconds } => TranscodeError::Timeout { tool, seconds },
-    })
+    crate::tools::run(tool, args, timeout)
+        .await
+        .map_err(|error| match error {
+            crate::tools::ToolError::Failed { tool, message } => TranscodeError::Tool { tool, message },
+            crate::tools::ToolError::Timeout { tool, seconds } => TranscodeError::Timeout { tool, seconds },
+        })
 }
 
 pub async fn probe(path: &Path, timeout: Duration) -> Result<VideoInfo, TranscodeError> {
@@ -86,7 +105,10 @@ pub async fn probe(path: &Path, timeout: Duration) -> Result<VideoInfo, Transcod
         .chain([path.to_string_lossy().to_string()])
         .collect();
     let output = run("ffprobe", &args, timeout).await?;
-    let probe: Value = serde_json::from_slice(&output).map_err(|e| TranscodeError::Tool { tool: "ffprobe", message: e.to_string() })?;
+    let probe: Value = serde_json::from_slice(&output).map_err(|e| TranscodeError::Tool {
+        tool: "ffprobe",
+        message: e.to_string(),
+    })?;
     VideoInfo::from_probe(&probe)
 }
 
@@ -128,7 +150,12 @@ impl TranscodeConfig {
     /// From the system config's `ffmpeg` object; `device` is the resolved hardware device.
     pub fn from_settings(ffmpeg: &Value, device: &str) -> Self {
         let text = |key: &str, default: &str| ffmpeg[key].as_str().unwrap_or(default).to_string();
-        let list = |key: &str| ffmpeg[key].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let list = |key: &str| {
+            ffmpeg[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
         let accel = match ffmpeg["accel"].as_str() {
             Some("vaapi") => Accel::Vaapi,
             Some("qsv") => Accel::Qsv,
@@ -170,7 +197,11 @@ impl TranscodeConfig {
     }
 
     fn target_height(&self) -> Option<u32> {
-        if self.target_resolution == "original" { None } else { self.target_resolution.parse().ok() }
+        if self.target_resolution == "original" {
+            None
+        } else {
+            self.target_resolution.parse().ok()
+        }
     }
 }
 
@@ -184,13 +215,18 @@ pub enum Target {
 }
 
 pub fn target(config: &TranscodeConfig, info: &VideoInfo) -> Target {
-    let audio = info.audio_codec.as_ref().is_some_and(|codec| match config.transcode.as_str() {
-        "disabled" => false,
-        "all" => true,
-        _ => !config.accepted_audio_codecs.contains(codec),
-    });
+    let audio = info
+        .audio_codec
+        .as_ref()
+        .is_some_and(|codec| match config.transcode.as_str() {
+            "disabled" => false,
+            "all" => true,
+            _ => !config.accepted_audio_codecs.contains(codec),
+        });
     let required = !config.accepted_video_codecs.contains(&info.codec) || !info.pixel_format.ends_with("420p");
-    let larger = config.target_height().is_some_and(|target| info.width.min(info.height) > target);
+    let larger = config
+        .target_height()
+        .is_some_and(|target| info.width.min(info.height) > target);
     let too_fast = config.max_bitrate_kbps() > 0 && info.bitrate > config.max_bitrate_kbps() * 1000;
     let video = match config.transcode.as_str() {
         "disabled" => false,
@@ -244,19 +280,49 @@ fn args(list: &[&str]) -> Vec<String> {
 }
 
 /// The ffmpeg invocations (one, or two for two-pass) that convert `input` into `output`.
-pub fn commands(config: &TranscodeConfig, info: &VideoInfo, target: Target, input: &str, output: &str) -> Vec<Vec<String>> {
+pub fn commands(
+    config: &TranscodeConfig,
+    info: &VideoInfo,
+    target: Target,
+    input: &str,
+    output: &str,
+) -> Vec<Vec<String>> {
     let accel = config.accel;
     let hw_decode = accel != Accel::Disabled && config.accel_decode;
     let mut head = args(&["-nostdin", "-y", "-v", "error"]);
     match accel {
-        Accel::Vaapi => head.extend(args(&["-init_hw_device", &format!("vaapi=accel:{}", config.device), "-filter_hw_device", "accel"])),
-        Accel::Qsv => head.extend(args(&["-init_hw_device", &format!("qsv=hw,child_device={}", config.device), "-filter_hw_device", "hw"])),
+        Accel::Vaapi => head.extend(args(&[
+            "-init_hw_device",
+            &format!("vaapi=accel:{}", config.device),
+            "-filter_hw_device",
+            "accel",
+        ])),
+        Accel::Qsv => head.extend(args(&[
+            "-init_hw_device",
+            &format!("qsv=hw,child_device={}", config.device),
+            "-filter_hw_device",
+            "hw",
+        ])),
         _ => {}
     }
     if hw_decode {
         head.extend(match accel {
-            Accel::Vaapi => args(&["-hwaccel", "vaapi", "-hwaccel_output_format", "vaapi", "-hwaccel_device", "accel"]),
-            Accel::Qsv => args(&["-hwaccel", "qsv", "-hwaccel_output_format", "qsv", "-hwaccel_device", "hw"]),
+            Accel::Vaapi => args(&[
+                "-hwaccel",
+                "vaapi",
+                "-hwaccel_output_format",
+                "vaapi",
+                "-hwaccel_device",
+                "accel",
+            ]),
+            Accel::Qsv => args(&[
+                "-hwaccel",
+                "qsv",
+                "-hwaccel_output_format",
+                "qsv",
+                "-hwaccel_device",
+                "hw",
+            ]),
             Accel::Nvenc => args(&["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]),
             Accel::Rkmpp => args(&["-hwaccel", "rkmpp", "-hwaccel_output_format", "drm_prime"]),
             Accel::Disabled => Vec::new(),
@@ -269,9 +335,16 @@ pub fn commands(config: &TranscodeConfig, info: &VideoInfo, target: Target, inpu
     if video {
         body.extend(args(&["-c:v", &encoder(&config.target_video_codec, accel)]));
         // The shorter side goes to the target height; -2 keeps the other even.
-        let scale = config.target_height().filter(|t| info.width.min(info.height) > *t).map(|t| {
-            if info.width >= info.height { (String::from("-2"), t.to_string()) } else { (t.to_string(), String::from("-2")) }
-        });
+        let scale = config
+            .target_height()
+            .filter(|t| info.width.min(info.height) > *t)
+            .map(|t| {
+                if info.width >= info.height {
+                    (String::from("-2"), t.to_string())
+                } else {
+                    (t.to_string(), String::from("-2"))
+                }
+            });
         let mut filters: Vec<String> = Vec::new();
         match accel {
             Accel::Disabled => {
@@ -304,7 +377,9 @@ pub fn commands(config: &TranscodeConfig, info: &VideoInfo, target: Target, inpu
                 if !hw_decode {
                     filters.push("format=nv12,hwupload_cuda".into());
                 }
-                let size = scale.as_ref().map_or(String::from("-1:-1"), |(w, h)| format!("{w}:{h}"));
+                let size = scale
+                    .as_ref()
+                    .map_or(String::from("-1:-1"), |(w, h)| format!("{w}:{h}"));
                 filters.push(format!("scale_cuda={size}:format=nv12"));
             }
             Accel::Rkmpp => {
@@ -361,7 +436,14 @@ pub fn commands(config: &TranscodeConfig, info: &VideoInfo, target: Target, inpu
     } else {
         body.extend(args(&["-c:a", "copy"]));
     }
-    body.extend(args(&["-movflags", "faststart", "-fps_mode", "passthrough", "-f", "mp4"]));
+    body.extend(args(&[
+        "-movflags",
+        "faststart",
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "mp4",
+    ]));
 
     if config.two_pass && video && accel == Accel::Disabled && config.max_bitrate_kbps() > 0 {
         let log = format!("{output}.passlog");
@@ -423,7 +505,14 @@ mod tests {
 
     #[test]
     fn policies_decide_what_to_convert() {
-        let h264 = VideoInfo { codec: "h264".into(), pixel_format: "yuv420p".into(), width: 1920, height: 1080, hdr: false, ..hevc_4k() };
+        let h264 = VideoInfo {
+            codec: "h264".into(),
+            pixel_format: "yuv420p".into(),
+            width: 1920,
+            height: 1080,
+            hdr: false,
+            ..hevc_4k()
+        };
         assert_eq!(target(&config("disabled"), &h264), Target::None);
         assert_eq!(target(&config("disabled"), &hevc_4k()), Target::Video);
         let mut optimal = config("disabled");
@@ -432,10 +521,20 @@ mod tests {
         let mut all = config("disabled");
         all.transcode = "all".into();
         assert_eq!(target(&all, &h264), Target::All);
-        let opus_less = VideoInfo { audio_codec: Some("pcm_s16le".into()), ..h264.clone() };
+        let opus_less = VideoInfo {
+            audio_codec: Some("pcm_s16le".into()),
+            ..h264.clone()
+        };
         assert_eq!(target(&config("disabled"), &opus_less), Target::Audio);
-        assert!(!remux_required(&config("disabled"), &h264), "QuickTime is an accepted container");
-        let mkv = VideoInfo { format_name: "matroska,webm".into(), format_long_name: "Matroska".into(), ..h264 };
+        assert!(
+            !remux_required(&config("disabled"), &h264),
+            "QuickTime is an accepted container"
+        );
+        let mkv = VideoInfo {
+            format_name: "matroska,webm".into(),
+            format_long_name: "Matroska".into(),
+            ..h264
+        };
         assert!(remux_required(&config("disabled"), &mkv));
     }
 
@@ -444,7 +543,10 @@ mod tests {
         let command = &commands(&config("disabled"), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0];
         let line = command.join(" ");
         assert!(line.contains("-c:v libx264"), "{line}");
-        assert!(line.contains("tonemap=tonemap=hable") && line.contains("scale=-2:720") && line.contains("format=yuv420p"), "{line}");
+        assert!(
+            line.contains("tonemap=tonemap=hable") && line.contains("scale=-2:720") && line.contains("format=yuv420p"),
+            "{line}"
+        );
         assert!(line.contains("-crf 23 ") || line.contains("-crf 23"), "{line}");
         assert!(line.contains("-c:a copy") && line.ends_with("out.mp4"), "{line}");
         let mut two_pass = config("disabled");
@@ -458,16 +560,33 @@ mod tests {
     #[test]
     fn hardware_commands_for_each_accelerator() {
         let vaapi = commands(&config("vaapi"), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0].join(" ");
-        assert!(vaapi.contains("-init_hw_device vaapi=accel:/dev/dri/renderD128") && vaapi.contains("-hwaccel vaapi"), "{vaapi}");
-        assert!(vaapi.contains("h264_vaapi") && vaapi.contains("scale_vaapi=w=-2:h=720:format=nv12") && vaapi.contains("-qp 23"), "{vaapi}");
+        assert!(
+            vaapi.contains("-init_hw_device vaapi=accel:/dev/dri/renderD128") && vaapi.contains("-hwaccel vaapi"),
+            "{vaapi}"
+        );
+        assert!(
+            vaapi.contains("h264_vaapi")
+                && vaapi.contains("scale_vaapi=w=-2:h=720:format=nv12")
+                && vaapi.contains("-qp 23"),
+            "{vaapi}"
+        );
         let mut software_decode = config("vaapi");
         software_decode.accel_decode = false;
         let upload = commands(&software_decode, &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0].join(" ");
-        assert!(!upload.contains("-hwaccel ") && upload.contains("format=nv12,hwupload"), "{upload}");
+        assert!(
+            !upload.contains("-hwaccel ") && upload.contains("format=nv12,hwupload"),
+            "{upload}"
+        );
         let qsv = commands(&config("qsv"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
-        assert!(qsv.contains("h264_qsv") && qsv.contains("scale_qsv") && qsv.contains("-global_quality 23"), "{qsv}");
+        assert!(
+            qsv.contains("h264_qsv") && qsv.contains("scale_qsv") && qsv.contains("-global_quality 23"),
+            "{qsv}"
+        );
         let nvenc = commands(&config("nvenc"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
-        assert!(nvenc.contains("-hwaccel cuda") && nvenc.contains("h264_nvenc") && nvenc.contains("scale_cuda=-2:720"), "{nvenc}");
+        assert!(
+            nvenc.contains("-hwaccel cuda") && nvenc.contains("h264_nvenc") && nvenc.contains("scale_cuda=-2:720"),
+            "{nvenc}"
+        );
         let rkmpp = commands(&config("rkmpp"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
         assert!(rkmpp.contains("h264_rkmpp") && rkmpp.contains("scale_rkrga"), "{rkmpp}");
     }

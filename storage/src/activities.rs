@@ -77,7 +77,13 @@ pub async fn existing_like(pool: &PgPool, album: Uuid, asset: Option<Uuid>, user
 }
 
 /// Records a like or a comment; `None` when the asset is not in the album.
-pub async fn create(pool: &PgPool, album: Uuid, asset: Option<Uuid>, user: Uuid, comment: Option<&str>) -> Result<Option<Activity>> {
+pub async fn create(
+    pool: &PgPool,
+    album: Uuid,
+    asset: Option<Uuid>,
+    user: Uuid,
+    comment: Option<&str>,
+) -> Result<Option<Activity>> {
     Ok(sqlx::query_as!(
         Activity,
         r#"INSERT INTO activity ("albumId", "assetId", "userId", comment, "isLiked")
@@ -124,6 +130,8 @@ pub async fn may_delete(pool: &PgPool, id: Uuid, user: Uuid) -> Result<bool> {
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM activity WHERE id = $1"#, id).execute(pool).await?;
+    sqlx::query!(r#"DELETE FROM activity WHERE id = $1"#, id)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -259,7 +259,9 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &AlbumChanges) -> Result<(
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!("DELETE FROM album WHERE id = $1", id).execute(pool).await?;
+    sqlx::query!("DELETE FROM album WHERE id = $1", id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -303,14 +305,20 @@ pub async fn add_assets(pool: &PgPool, album_id: Uuid, asset_ids: &[Uuid]) -> Re
 
 /// Takes assets out of every album (they moved to the locked folder).
 pub async fn remove_assets_from_all(pool: &PgPool, asset_ids: &[Uuid]) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM album_asset WHERE "assetId" = ANY($1)"#, asset_ids).execute(pool).await?;
+    sqlx::query!(r#"DELETE FROM album_asset WHERE "assetId" = ANY($1)"#, asset_ids)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 pub async fn remove_assets(pool: &PgPool, album_id: Uuid, asset_ids: &[Uuid]) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM album_asset WHERE "albumId" = $1 AND "assetId" = ANY($2)"#, album_id, asset_ids)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"DELETE FROM album_asset WHERE "albumId" = $1 AND "assetId" = ANY($2)"#,
+        album_id,
+        asset_ids
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -359,7 +367,13 @@ pub async fn set_role(pool: &PgPool, album_id: Uuid, user_id: Uuid, role: AlbumR
 }
 
 pub async fn remove_member(pool: &PgPool, album_id: Uuid, user_id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM album_user WHERE "albumId" = $1 AND "userId" = $2"#, album_id, user_id).execute(pool).await?;
+    sqlx::query!(
+        r#"DELETE FROM album_user WHERE "albumId" = $1 AND "userId" = $2"#,
+        album_id,
+        user_id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -398,8 +412,10 @@ pub async fn asset_ids_shared_with(pool: &PgPool, user_id: Uuid, asset_ids: &[Uu
 
 /// Which of `album_ids` have a shared link.
 pub async fn with_shared_links(pool: &PgPool, album_ids: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT DISTINCT "albumId" AS "id!" FROM shared_link WHERE "albumId" = ANY($1)"#, album_ids)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT "albumId" AS "id!" FROM shared_link WHERE "albumId" = ANY($1)"#,
+        album_ids
+    )
+    .fetch_all(pool)
+    .await?)
 }
-

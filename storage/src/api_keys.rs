@@ -45,7 +45,13 @@ pub async fn find_by_key(pool: &PgPool, key_hash: &[u8]) -> Result<Option<ApiKey
     Ok(find(pool, None, None, Some(key_hash)).await?.into_iter().next())
 }
 
-pub async fn create(pool: &PgPool, user_id: Uuid, name: &str, key_hash: &[u8], permissions: &[String]) -> Result<ApiKey> {
+pub async fn create(
+    pool: &PgPool,
+    user_id: Uuid,
+    name: &str,
+    key_hash: &[u8],
+    permissions: &[String],
+) -> Result<ApiKey> {
     let id = sqlx::query_scalar!(
         r#"INSERT INTO api_key ("userId", name, key, permissions) VALUES ($1, $2, $3, $4) RETURNING id"#,
         user_id,
@@ -81,9 +87,14 @@ pub async fn update(
 
 /// Replaces the secret of a key, keeping its id, name and permissions.
 pub async fn rotate(pool: &PgPool, user_id: Uuid, id: Uuid, key_hash: &[u8]) -> Result<Option<ApiKey>> {
-    sqlx::query!(r#"UPDATE api_key SET key = $3 WHERE id = $1 AND "userId" = $2"#, id, user_id, key_hash)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE api_key SET key = $3 WHERE id = $1 AND "userId" = $2"#,
+        id,
+        user_id,
+        key_hash
+    )
+    .execute(pool)
+    .await?;
     get(pool, user_id, id).await
 }
 

@@ -172,10 +172,20 @@ pub async fn link_live_photo(pool: &PgPool, id: Uuid) -> Result<Option<Uuid>> {
     .fetch_optional(pool)
     .await?;
     let Some(pair) = pair else { return Ok(None) };
-    let (Some(still), Some(video)) = (pair.still_id, pair.video_id) else { return Ok(None) };
+    let (Some(still), Some(video)) = (pair.still_id, pair.video_id) else {
+        return Ok(None);
+    };
     let mut tx = pool.begin().await?;
-    sqlx::query!(r#"UPDATE asset SET "livePhotoVideoId" = $2 WHERE id = $1"#, still, video).execute(&mut *tx).await?;
-    sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video).execute(&mut *tx).await?;
+    sqlx::query!(
+        r#"UPDATE asset SET "livePhotoVideoId" = $2 WHERE id = $1"#,
+        still,
+        video
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(video))
 }
@@ -207,7 +217,9 @@ pub async fn save_thumbnails(pool: &PgPool, id: Uuid, preview: &str, thumbnail: 
     for (kind, path) in [("preview", preview), ("thumbnail", thumbnail)] {
         upsert_file(&mut tx, id, kind, path).await?;
     }
-    sqlx::query!("UPDATE asset SET thumbhash = $2 WHERE id = $1", id, thumbhash).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE asset SET thumbhash = $2 WHERE id = $1", id, thumbhash)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -260,7 +272,12 @@ pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> R
     match path {
         Some(path) => set_generated_file(pool, id, "encoded_video", path).await?,
         None => {
-            sqlx::query!(r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'encoded_video'"#, id).execute(pool).await?;
+            sqlx::query!(
+                r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'encoded_video'"#,
+                id
+            )
+            .execute(pool)
+            .await?;
         }
     }
     Ok(())
@@ -268,10 +285,13 @@ pub async fn set_encoded_video(pool: &PgPool, id: Uuid, path: Option<&str>) -> R
 
 /// The EXIF fields a user edited and that are not yet in the asset's sidecar.
 pub async fn locked_properties(pool: &PgPool, id: Uuid) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar!(r#"SELECT coalesce("lockedProperties", '{}') AS "locked!" FROM asset_exif WHERE "assetId" = $1"#, id)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or_default())
+    Ok(sqlx::query_scalar!(
+        r#"SELECT coalesce("lockedProperties", '{}') AS "locked!" FROM asset_exif WHERE "assetId" = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or_default())
 }
 
 /// Once written to the sidecar, edits live there; the locks go.
@@ -303,6 +323,11 @@ pub async fn needing_sidecar_check(pool: &PgPool, force: bool) -> Result<Vec<Uui
 
 /// Forgets a sidecar that is gone from disk.
 pub async fn remove_sidecar(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'sidecar'"#, id).execute(pool).await?;
+    sqlx::query!(
+        r#"DELETE FROM asset_file WHERE "assetId" = $1 AND type = 'sidecar'"#,
+        id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

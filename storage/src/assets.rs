@@ -83,7 +83,12 @@ pub async fn statistics(pool: &PgPool, owner_id: Uuid, filter: StatisticsFilter)
     )
     .fetch_one(pool)
     .await?;
-    Ok(AssetCounts { images: row.images, videos: row.videos, audio: row.audio, other: row.other })
+    Ok(AssetCounts {
+        images: row.images,
+        videos: row.videos,
+        audio: row.audio,
+        other: row.other,
+    })
 }
 
 /// One user's share of the server: what `/server/statistics` lists per user.
@@ -182,9 +187,12 @@ pub async fn create_upload(pool: &PgPool, upload: &NewUpload) -> Result<UploadOu
         drop(tx);
         // The twin was committed by a concurrent upload; it can only be missing if it was
         // permanently deleted in between, which the client may simply retry.
-        let (existing, _) = find_by_checksum(pool, upload.owner_id, &upload.checksum)
-            .await?
-            .ok_or(StorageError::Conflict("the duplicate of this upload was deleted meanwhile; retry"))?;
+        let (existing, _) =
+            find_by_checksum(pool, upload.owner_id, &upload.checksum)
+                .await?
+                .ok_or(StorageError::Conflict(
+                    "the duplicate of this upload was deleted meanwhile; retry",
+                ))?;
         return Ok(UploadOutcome::Duplicate(existing));
     }
     let within_quota = sqlx::query_scalar!(
@@ -199,14 +207,24 @@ pub async fn create_upload(pool: &PgPool, upload: &NewUpload) -> Result<UploadOu
     if within_quota.is_none() {
         return Ok(UploadOutcome::QuotaExceeded);
     }
-    sqlx::query!(r#"INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES ($1, $2)"#, upload.id, upload.file_size)
+    sqlx::query!(
+        r#"INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES ($1, $2)"#,
+        upload.id,
+        upload.file_size
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(r#"INSERT INTO asset_job_status ("assetId") VALUES ($1)"#, upload.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(r#"INSERT INTO asset_job_status ("assetId") VALUES ($1)"#, upload.id).execute(&mut *tx).await?;
     if let Some(sidecar) = &upload.sidecar_path {
-        sqlx::query!(r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'sidecar', $2)"#, upload.id, sidecar)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            r#"INSERT INTO asset_file ("assetId", type, path) VALUES ($1, 'sidecar', $2)"#,
+            upload.id,
+            sidecar
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     for (key, value) in &upload.metadata {
         sqlx::query!(
@@ -220,7 +238,9 @@ pub async fn create_upload(pool: &PgPool, upload: &NewUpload) -> Result<UploadOu
         .await?;
     }
     if let Some(video) = upload.live_photo_video_id {
-        sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video).execute(&mut *tx).await?;
+        sqlx::query!(r#"UPDATE asset SET visibility = 'hidden' WHERE id = $1"#, video)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(UploadOutcome::Created)
@@ -241,7 +261,11 @@ pub async fn find_by_checksum(pool: &PgPool, owner_id: Uuid, checksum: &[u8]) ->
 
 /// For `bulk-upload-check`: every owned asset (external-library ones too, as in Immich)
 /// matching one of `checksums`, in one query.
-pub async fn find_by_checksums(pool: &PgPool, owner_id: Uuid, checksums: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Uuid, bool)>> {
+pub async fn find_by_checksums(
+    pool: &PgPool,
+    owner_id: Uuid,
+    checksums: &[Vec<u8>],
+) -> Result<Vec<(Vec<u8>, Uuid, bool)>> {
     let rows = sqlx::query!(
         r#"SELECT checksum, id, "deletedAt" IS NOT NULL AS "trashed!" FROM asset
            WHERE "ownerId" = $1 AND checksum = ANY($2)"#,
@@ -363,60 +387,62 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
     )
     .fetch_all(pool)
     .await?;
-    let mut assets: Vec<Asset> = rows.into_iter().map(|r| Asset {
-        id: r.id,
-        owner_id: r.owner_id,
-        library_id: r.library_id,
-        asset_type: r.asset_type,
-        original_path: r.original_path,
-        original_file_name: r.original_file_name,
-        checksum: r.checksum,
-        thumbhash: r.thumbhash,
-        file_created_at: r.file_created_at,
-        file_modified_at: r.file_modified_at,
-        local_date_time: r.local_date_time,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-        deleted_at: r.deleted_at,
-        is_favorite: r.is_favorite,
-        is_offline: r.is_offline,
-        is_edited: r.is_edited,
-        visibility: r.visibility,
-        duration: r.duration,
-        live_photo_video_id: r.live_photo_video_id,
-        stack_id: r.stack_id,
-        stack: r.stack_primary.map(|primary| (primary, r.stack_count)),
-        duplicate_id: r.duplicate_id,
-        width: r.width,
-        height: r.height,
-        exif: r.has_exif.then(|| Exif {
-            make: r.make,
-            model: r.model,
-            exif_image_width: r.exif_image_width,
-            exif_image_height: r.exif_image_height,
-            file_size_in_byte: r.file_size_in_byte,
-            orientation: r.orientation,
-            date_time_original: r.date_time_original,
-            modify_date: r.modify_date,
-            time_zone: r.time_zone,
-            lens_model: r.lens_model,
-            f_number: r.f_number,
-            focal_length: r.focal_length,
-            iso: r.iso,
-            exposure_time: r.exposure_time,
-            latitude: r.latitude,
-            longitude: r.longitude,
-            city: r.city,
-            state: r.state,
-            country: r.country,
-            description: r.description.unwrap_or_default(),
-            projection_type: r.projection_type,
-            rating: r.rating,
-            profile_description: r.profile_description,
-            fps: r.fps,
-        }),
-    })
-    .collect();
+    let mut assets: Vec<Asset> = rows
+        .into_iter()
+        .map(|r| Asset {
+            id: r.id,
+            owner_id: r.owner_id,
+            library_id: r.library_id,
+            asset_type: r.asset_type,
+            original_path: r.original_path,
+            original_file_name: r.original_file_name,
+            checksum: r.checksum,
+            thumbhash: r.thumbhash,
+            file_created_at: r.file_created_at,
+            file_modified_at: r.file_modified_at,
+            local_date_time: r.local_date_time,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+            is_favorite: r.is_favorite,
+            is_offline: r.is_offline,
+            is_edited: r.is_edited,
+            visibility: r.visibility,
+            duration: r.duration,
+            live_photo_video_id: r.live_photo_video_id,
+            stack_id: r.stack_id,
+            stack: r.stack_primary.map(|primary| (primary, r.stack_count)),
+            duplicate_id: r.duplicate_id,
+            width: r.width,
+            height: r.height,
+            exif: r.has_exif.then(|| Exif {
+                make: r.make,
+                model: r.model,
+                exif_image_width: r.exif_image_width,
+                exif_image_height: r.exif_image_height,
+                file_size_in_byte: r.file_size_in_byte,
+                orientation: r.orientation,
+                date_time_original: r.date_time_original,
+                modify_date: r.modify_date,
+                time_zone: r.time_zone,
+                lens_model: r.lens_model,
+                f_number: r.f_number,
+                focal_length: r.focal_length,
+                iso: r.iso,
+                exposure_time: r.exposure_time,
+                latitude: r.latitude,
+                longitude: r.longitude,
+                city: r.city,
+                state: r.state,
+                country: r.country,
+                description: r.description.unwrap_or_default(),
+                projection_type: r.projection_type,
+                rating: r.rating,
+                profile_description: r.profile_description,
+                fps: r.fps,
+            }),
+        })
+        .collect();
     let order: std::collections::HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     assets.sort_by_key(|asset| order.get(&asset.id).copied());
     Ok(assets)
@@ -463,10 +489,13 @@ pub async fn restore(pool: &PgPool, owner_id: Uuid, ids: Option<&[Uuid]>) -> Res
 
 /// Marks the owner's whole trash for permanent deletion.
 pub async fn empty_trash(pool: &PgPool, owner_id: Uuid) -> Result<u64> {
-    Ok(sqlx::query!(r#"UPDATE asset SET status = 'deleted' WHERE "ownerId" = $1 AND status = 'trashed'"#, owner_id)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(sqlx::query!(
+        r#"UPDATE asset SET status = 'deleted' WHERE "ownerId" = $1 AND status = 'trashed'"#,
+        owner_id
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// Files of an asset removed for good: its original and everything generated from it.
@@ -506,8 +535,12 @@ pub async fn purge_deleted(pool: &PgPool, owner_id: Option<Uuid>) -> Result<Vec<
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     // Stacks whose primary goes: the stack goes too (its other members stay as single assets).
-    sqlx::query!(r#"DELETE FROM stack WHERE "primaryAssetId" = ANY($1)"#, &ids).execute(&mut *tx).await?;
-    sqlx::query!(r#"DELETE FROM asset WHERE id = ANY($1)"#, &ids).execute(&mut *tx).await?;
+    sqlx::query!(r#"DELETE FROM stack WHERE "primaryAssetId" = ANY($1)"#, &ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(r#"DELETE FROM asset WHERE id = ANY($1)"#, &ids)
+        .execute(&mut *tx)
+        .await?;
     for row in rows.iter().filter(|r| r.library_id.is_none() && r.size > 0) {
         sqlx::query!(
             r#"UPDATE "user" SET "quotaUsageInBytes" = greatest("quotaUsageInBytes" - $2, 0) WHERE id = $1"#,
@@ -525,7 +558,11 @@ pub async fn purge_deleted(pool: &PgPool, owner_id: Option<Uuid>) -> Result<Vec<
             if !row.is_offline && row.library_id.is_none() {
                 files.push(row.original_path);
             }
-            PurgedAsset { id: row.id, owner_id: row.owner_id, files }
+            PurgedAsset {
+                id: row.id,
+                owner_id: row.owner_id,
+                files,
+            }
         })
         .collect())
 }
@@ -614,7 +651,10 @@ pub struct AssetEdit {
 
 pub async fn edit(pool: &PgPool, ids: &[Uuid], edit: &AssetEdit) -> Result<()> {
     if ids.is_empty()
-        || (edit.is_favorite.is_none() && edit.visibility.is_none() && edit.live_photo_video_id.is_none() && edit.duplicate_id.is_none())
+        || (edit.is_favorite.is_none()
+            && edit.visibility.is_none()
+            && edit.live_photo_video_id.is_none()
+            && edit.duplicate_id.is_none())
     {
         return Ok(());
     }
@@ -640,7 +680,13 @@ pub async fn edit(pool: &PgPool, ids: &[Uuid], edit: &AssetEdit) -> Result<()> {
 
 /// Shows or hides a live photo's video part.
 pub async fn set_visibility(pool: &PgPool, id: Uuid, visibility: AssetVisibility) -> Result<()> {
-    sqlx::query!("UPDATE asset SET visibility = $2 WHERE id = $1", id, visibility as AssetVisibility).execute(pool).await?;
+    sqlx::query!(
+        "UPDATE asset SET visibility = $2 WHERE id = $1",
+        id,
+        visibility as AssetVisibility
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -682,7 +728,11 @@ pub async fn upsert_metadata(pool: &PgPool, items: &[(Uuid, String, serde_json::
     )
     .fetch_all(pool)
     .await?;
-    rows.sort_by_key(|row| items.iter().position(|(id, key, _)| *id == row.asset_id && *key == row.key));
+    rows.sort_by_key(|row| {
+        items
+            .iter()
+            .position(|(id, key, _)| *id == row.asset_id && *key == row.key)
+    });
     Ok(rows)
 }
 
@@ -751,7 +801,10 @@ pub async fn originals(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<(Uuid, String,
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.original_file_name, r.original_path)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.original_file_name, r.original_path))
+        .collect())
 }
 
 /// The folders holding the owner's timeline assets (as stored: absolute paths).
@@ -783,7 +836,14 @@ pub async fn ids_in_folder(pool: &PgPool, owner_id: Uuid, folder: &str) -> Resul
 
 /// Copies what belongs to one asset onto another (a re-uploaded edit replacing the original):
 /// album memberships, stack, favourite flag.
-pub async fn copy_relations(pool: &PgPool, source: Uuid, target: Uuid, albums: bool, stack: bool, favorite: bool) -> Result<()> {
+pub async fn copy_relations(
+    pool: &PgPool,
+    source: Uuid,
+    target: Uuid,
+    albums: bool,
+    stack: bool,
+    favorite: bool,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
     if albums {
         sqlx::query!(
@@ -805,11 +865,21 @@ pub async fn copy_relations(pool: &PgPool, source: Uuid, target: Uuid, albums: b
         .await?;
         match (stacks.source_stack, stacks.target_stack) {
             (Some(source_stack), Some(target_stack)) if source_stack != target_stack => {
-                sqlx::query!(r#"UPDATE asset SET "stackId" = $2 WHERE "stackId" = $1"#, source_stack, target_stack).execute(&mut *tx).await?;
-                sqlx::query!("DELETE FROM stack WHERE id = $1", source_stack).execute(&mut *tx).await?;
+                sqlx::query!(
+                    r#"UPDATE asset SET "stackId" = $2 WHERE "stackId" = $1"#,
+                    source_stack,
+                    target_stack
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!("DELETE FROM stack WHERE id = $1", source_stack)
+                    .execute(&mut *tx)
+                    .await?;
             }
             (Some(source_stack), None) => {
-                sqlx::query!(r#"UPDATE asset SET "stackId" = $2 WHERE id = $1"#, target, source_stack).execute(&mut *tx).await?;
+                sqlx::query!(r#"UPDATE asset SET "stackId" = $2 WHERE id = $1"#, target, source_stack)
+                    .execute(&mut *tx)
+                    .await?;
             }
             _ => {}
         }

@@ -95,7 +95,11 @@ impl Database {
         let extension = self.ensure_vector_extension(wanted).await?;
         let applied = MIGRATOR.iter().count();
         MIGRATOR.run(&self.pool).await?;
-        info!(vector_extension = extension.extension_name(), migrations = applied, "database schema is up to date");
+        info!(
+            vector_extension = extension.extension_name(),
+            migrations = applied,
+            "database schema is up to date"
+        );
         Ok(extension)
     }
 

@@ -48,7 +48,13 @@ pub async fn owned(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>
 
 /// Dismisses groups: `owner`'s assets in them are no longer duplicates.
 pub async fn dismiss(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<()> {
-    sqlx::query!(r#"UPDATE asset SET "duplicateId" = NULL WHERE "ownerId" = $1 AND "duplicateId" = ANY($2)"#, owner, ids).execute(pool).await?;
+    sqlx::query!(
+        r#"UPDATE asset SET "duplicateId" = NULL WHERE "ownerId" = $1 AND "duplicateId" = ANY($2)"#,
+        owner,
+        ids
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -133,13 +133,9 @@ pub async fn of_person_on(pool: &PgPool, person: Uuid, asset: Uuid) -> Result<Ve
 }
 
 pub async fn reassign(pool: &PgPool, face: Uuid, person: Uuid) -> Result<()> {
-    sqlx::query!(
-        r#"UPDATE asset_face SET "personId" = $2 WHERE id = $1"#,
-        face,
-        person
-    )
-    .execute(pool)
-    .await?;
+    sqlx::query!(r#"UPDATE asset_face SET "personId" = $2 WHERE id = $1"#, face, person)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -182,12 +178,9 @@ pub async fn delete(pool: &PgPool, id: Uuid, force: bool) -> Result<()> {
             .execute(pool)
             .await?;
     } else {
-        sqlx::query!(
-            r#"UPDATE asset_face SET "deletedAt" = now() WHERE id = $1"#,
-            id
-        )
-        .execute(pool)
-        .await?;
+        sqlx::query!(r#"UPDATE asset_face SET "deletedAt" = now() WHERE id = $1"#, id)
+            .execute(pool)
+            .await?;
     }
     Ok(())
 }

@@ -94,9 +94,18 @@ pub async fn country_at(pool: &PgPool, latitude: f64, longitude: f64) -> Result<
 /// Replaces every country's borders with `rows`, in one transaction.
 pub async fn replace_countries(pool: &PgPool, rows: &[CountryRow]) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("DELETE FROM naturalearth_countries").execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM naturalearth_countries")
+        .execute(&mut *tx)
+        .await?;
     for row in rows {
-        let polygon = format!("({})", row.ring.iter().map(|(x, y)| format!("({x},{y})")).collect::<Vec<_>>().join(","));
+        let polygon = format!(
+            "({})",
+            row.ring
+                .iter()
+                .map(|(x, y)| format!("({x},{y})"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         sqlx::query!(
             "INSERT INTO naturalearth_countries (admin, admin_a3, type, coordinates) VALUES ($1, $2, $3, $4::text::polygon)",
             row.admin.chars().take(50).collect::<String>(),
@@ -204,6 +213,9 @@ mod tests {
         };
         let mut line = String::new();
         write_copy_line(&mut line, &row);
-        assert_eq!(line, "7\tTab\\there\\\\\t1.5\t-2.25\tDE\t\\N\tx\t2024-01-02\tLine\\nbreak\t\\N\t\\N\n");
+        assert_eq!(
+            line,
+            "7\tTab\\there\\\\\t1.5\t-2.25\tDE\t\\N\tx\t2024-01-02\tLine\\nbreak\t\\N\t\\N\n"
+        );
     }
 }

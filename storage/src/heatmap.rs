@@ -17,7 +17,13 @@ pub enum HeatmapDate {
 
 /// The owner's live assets counted per day in `[from, to)`, days without any left out. One
 /// query per date column (`query!` needs literal SQL; a CASE on the column would lose its index).
-pub async fn daily_counts(pool: &PgPool, owner: Uuid, from: DateTime<Utc>, to: DateTime<Utc>, by: HeatmapDate) -> Result<Vec<(NaiveDate, i64)>> {
+pub async fn daily_counts(
+    pool: &PgPool,
+    owner: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: HeatmapDate,
+) -> Result<Vec<(NaiveDate, i64)>> {
     let rows = match by {
         HeatmapDate::Uploaded => sqlx::query!(
             r#"SELECT ("createdAt" AT TIME ZONE 'UTC')::date AS "day!", count(*) AS "count!"

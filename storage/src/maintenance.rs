@@ -10,15 +10,23 @@ use crate::Result;
 /// Marks every asset trashed before `cutoff` for permanent deletion; returns how many.
 /// (`assets::purge_deleted` then removes them.)
 pub async fn expire_trash(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<u64> {
-    Ok(sqlx::query!(r#"UPDATE asset SET status = 'deleted' WHERE "deletedAt" <= $1 AND status <> 'deleted'"#, cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(sqlx::query!(
+        r#"UPDATE asset SET status = 'deleted' WHERE "deletedAt" <= $1 AND status <> 'deleted'"#,
+        cutoff
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// Users soft-deleted before `cutoff`.
 pub async fn users_deleted_before(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT id FROM "user" WHERE "deletedAt" < $1 ORDER BY "deletedAt""#, cutoff).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id FROM "user" WHERE "deletedAt" < $1 ORDER BY "deletedAt""#,
+        cutoff
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A soft-deleted user about to be removed for good.
@@ -44,10 +52,15 @@ pub async fn doomed_user(pool: &PgPool, id: Uuid) -> Result<Option<DoomedUser>> 
 /// it (foreign keys cascade; the audit triggers record the deletions for mobile sync).
 pub async fn delete_user(pool: &PgPool, id: Uuid) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query!(r#"DELETE FROM album WHERE id IN (SELECT "albumId" FROM album_user WHERE "userId" = $1 AND role = 'owner')"#, id)
+    sqlx::query!(
+        r#"DELETE FROM album WHERE id IN (SELECT "albumId" FROM album_user WHERE "userId" = $1 AND role = 'owner')"#,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(r#"DELETE FROM "user" WHERE id = $1 AND "deletedAt" IS NOT NULL"#, id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(r#"DELETE FROM "user" WHERE id = $1 AND "deletedAt" IS NOT NULL"#, id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -72,7 +85,10 @@ pub async fn prune_audit_tables(pool: &PgPool) -> Result<u64> {
     let mut pruned = 0;
     for table in tables {
         // The name comes from the catalog, quoted as an identifier.
-        let statement = format!(r#"DELETE FROM "{}" WHERE "deletedAt" < now() - interval '31 days'"#, table.replace('"', "\"\""));
+        let statement = format!(
+            r#"DELETE FROM "{}" WHERE "deletedAt" < now() - interval '31 days'"#,
+            table.replace('"', "\"\"")
+        );
         pruned += sqlx::query(&statement).execute(pool).await?.rows_affected();
     }
     Ok(pruned)
@@ -84,7 +100,9 @@ pub async fn sync_quota_usage(pool: &PgPool) -> Result<u64> {
     // changing them has committed (its own decrement then stands); summing first and writing
     // after such a purge would put its deleted assets back into the usage.
     let mut tx = pool.begin().await?;
-    sqlx::query!(r#"SELECT id FROM "user" WHERE "deletedAt" IS NULL ORDER BY id FOR UPDATE"#).fetch_all(&mut *tx).await?;
+    sqlx::query!(r#"SELECT id FROM "user" WHERE "deletedAt" IS NULL ORDER BY id FOR UPDATE"#)
+        .fetch_all(&mut *tx)
+        .await?;
     let updated = sqlx::query!(
         r#"UPDATE "user" u SET "quotaUsageInBytes" = coalesce(
              (SELECT sum(e."fileSizeInByte") FROM asset a JOIN asset_exif e ON e."assetId" = a.id
@@ -100,6 +118,13 @@ pub async fn sync_quota_usage(pool: &PgPool) -> Result<u64> {
 
 /// PostgreSQL's version (`15.19`), as backups name it.
 pub async fn server_version(pool: &PgPool) -> Result<String> {
-    let version: Option<String> = sqlx::query_scalar!("SELECT current_setting('server_version')").fetch_one(pool).await?;
-    Ok(version.unwrap_or_default().split_whitespace().next().unwrap_or_default().to_string())
+    let version: Option<String> = sqlx::query_scalar!("SELECT current_setting('server_version')")
+        .fetch_one(pool)
+        .await?;
+    Ok(version
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string())
 }

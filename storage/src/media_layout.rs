@@ -19,8 +19,14 @@ pub enum StorageFolder {
 }
 
 impl StorageFolder {
-    pub const ALL: [StorageFolder; 6] =
-        [Self::EncodedVideo, Self::Library, Self::Upload, Self::Profile, Self::Thumbnails, Self::Backups];
+    pub const ALL: [StorageFolder; 6] = [
+        Self::EncodedVideo,
+        Self::Library,
+        Self::Upload,
+        Self::Profile,
+        Self::Thumbnails,
+        Self::Backups,
+    ];
 
     pub fn dir_name(self) -> &'static str {
         match self {
@@ -57,7 +63,9 @@ impl MediaLayout {
 
     /// `profile/<userId>/<fileId>.<ext>`
     pub fn profile_image_path(&self, user_id: Uuid, file_id: Uuid, extension: &str) -> PathBuf {
-        self.folder(StorageFolder::Profile).join(user_id.to_string()).join(format!("{file_id}.{extension}"))
+        self.folder(StorageFolder::Profile)
+            .join(user_id.to_string())
+            .join(format!("{file_id}.{extension}"))
     }
 
     /// `upload/<userId>/<f[0:2]>/<f[2:4]>/<f><ext>`: where an uploaded original (or its `.xmp`
@@ -91,7 +99,11 @@ impl MediaLayout {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(error) => return Err(StorageError::io(format!("cannot list {}", dir.display()), error)),
         };
-        while let Some(entry) = entries.next_entry().await.map_err(|e| StorageError::io(format!("cannot list {}", dir.display()), e))? {
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| StorageError::io(format!("cannot list {}", dir.display()), e))?
+        {
             if tokio::fs::remove_file(entry.path()).await.is_ok() {
                 removed += 1;
             }
@@ -122,7 +134,14 @@ impl MediaLayout {
     pub async fn verify_mount_marker(&self, folder: StorageFolder) -> Result<()> {
         let marker = self.folder(folder).join(MOUNT_MARKER);
         tokio::fs::read(&marker).await.map_err(|e| {
-            StorageError::io(format!("failed to read {} (is the {} folder mounted?)", marker.display(), folder.dir_name()), e)
+            StorageError::io(
+                format!(
+                    "failed to read {} (is the {} folder mounted?)",
+                    marker.display(),
+                    folder.dir_name()
+                ),
+                e,
+            )
         })?;
         tokio::fs::write(&marker, b"")
             .await

@@ -75,7 +75,13 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Memory>> {
 
 /// Of `ids`, `owner`'s live memories.
 pub async fn owned(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT id FROM memory WHERE "ownerId" = $1 AND "deletedAt" IS NULL AND id = ANY($2)"#, owner, ids).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id FROM memory WHERE "ownerId" = $1 AND "deletedAt" IS NULL AND id = ANY($2)"#,
+        owner,
+        ids
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +120,13 @@ pub async fn create(pool: &PgPool, memory: &NewMemory) -> Result<Uuid> {
     Ok(id)
 }
 
-pub async fn update(pool: &PgPool, id: Uuid, is_saved: Option<bool>, seen_at: Option<DateTime<Utc>>, memory_at: Option<DateTime<Utc>>) -> Result<()> {
+pub async fn update(
+    pool: &PgPool,
+    id: Uuid,
+    is_saved: Option<bool>,
+    seen_at: Option<DateTime<Utc>>,
+    memory_at: Option<DateTime<Utc>>,
+) -> Result<()> {
     sqlx::query!(
         r#"UPDATE memory SET "isSaved" = coalesce($2, "isSaved"), "seenAt" = coalesce($3, "seenAt"), "memoryAt" = coalesce($4, "memoryAt") WHERE id = $1"#,
         id,
@@ -128,7 +140,9 @@ pub async fn update(pool: &PgPool, id: Uuid, is_saved: Option<bool>, seen_at: Op
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM memory WHERE id = $1"#, id).execute(pool).await?;
+    sqlx::query!(r#"DELETE FROM memory WHERE id = $1"#, id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -145,16 +159,30 @@ pub async fn asset_ids(pool: &PgPool, id: Uuid) -> Result<Vec<Uuid>> {
 
 /// Of `assets`, those in the memory.
 pub async fn contains(pool: &PgPool, id: Uuid, assets: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT "assetId" FROM memory_asset WHERE "memoriesId" = $1 AND "assetId" = ANY($2)"#, id, assets).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT "assetId" FROM memory_asset WHERE "memoriesId" = $1 AND "assetId" = ANY($2)"#,
+        id,
+        assets
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Adds and removes assets, and marks the memory changed when anything did.
 pub async fn change_assets(pool: &PgPool, id: Uuid, add: &[Uuid], remove: &[Uuid]) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query!(r#"INSERT INTO memory_asset ("memoriesId", "assetId") SELECT $1, a FROM unnest($2::uuid[]) a ON CONFLICT DO NOTHING"#, id, add).execute(&mut *tx).await?;
-    sqlx::query!(r#"DELETE FROM memory_asset WHERE "memoriesId" = $1 AND "assetId" = ANY($2)"#, id, remove).execute(&mut *tx).await?;
+    sqlx::query!(
+        r#"DELETE FROM memory_asset WHERE "memoriesId" = $1 AND "assetId" = ANY($2)"#,
+        id,
+        remove
+    )
+    .execute(&mut *tx)
+    .await?;
     if !add.is_empty() || !remove.is_empty() {
-        sqlx::query!(r#"UPDATE memory SET "updatedAt" = now() WHERE id = $1"#, id).execute(&mut *tx).await?;
+        sqlx::query!(r#"UPDATE memory SET "updatedAt" = now() WHERE id = $1"#, id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -162,7 +190,13 @@ pub async fn change_assets(pool: &PgPool, id: Uuid, add: &[Uuid], remove: &[Uuid
 
 /// `owner`'s timeline photos and videos (with a preview) taken on this month and day in
 /// earlier years than `before_year`: (year, up to 20 assets), newest year first.
-pub async fn on_this_day(pool: &PgPool, owner: Uuid, month: i32, day: i32, before_year: i32) -> Result<Vec<(i32, Vec<Uuid>)>> {
+pub async fn on_this_day(
+    pool: &PgPool,
+    owner: Uuid,
+    month: i32,
+    day: i32,
+    before_year: i32,
+) -> Result<Vec<(i32, Vec<Uuid>)>> {
     let rows = sqlx::query!(
         r#"SELECT year AS "year!", ids AS "ids!" FROM (
              SELECT extract(year FROM a."localDateTime" AT TIME ZONE 'UTC')::int AS year,
@@ -187,11 +221,22 @@ pub async fn on_this_day(pool: &PgPool, owner: Uuid, month: i32, day: i32, befor
 
 /// Unsaved memories older than 30 days go, and assets no longer in the timeline leave memories.
 pub async fn cleanup(pool: &PgPool) -> Result<u64> {
-    sqlx::query!(r#"DELETE FROM memory_asset m USING asset a WHERE a.id = m."assetId" AND a.visibility <> 'timeline'"#).execute(pool).await?;
-    Ok(sqlx::query!(r#"DELETE FROM memory WHERE "createdAt" < now() - interval '30 days' AND NOT "isSaved""#).execute(pool).await?.rows_affected())
+    sqlx::query!(r#"DELETE FROM memory_asset m USING asset a WHERE a.id = m."assetId" AND a.visibility <> 'timeline'"#)
+        .execute(pool)
+        .await?;
+    Ok(
+        sqlx::query!(r#"DELETE FROM memory WHERE "createdAt" < now() - interval '30 days' AND NOT "isSaved""#)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Every user not deleted (the nightly job makes memories for each).
 pub async fn active_users(pool: &PgPool) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT id FROM "user" WHERE "deletedAt" IS NULL"#).fetch_all(pool).await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT id FROM "user" WHERE "deletedAt" IS NULL"#)
+            .fetch_all(pool)
+            .await?,
+    )
 }

@@ -42,11 +42,7 @@ pub struct NewNotification {
 }
 
 /// `user`'s live notifications matching `filter`, newest first.
-pub async fn search(
-    pool: &PgPool,
-    user: Uuid,
-    filter: &NotificationFilter,
-) -> Result<Vec<Notification>> {
+pub async fn search(pool: &PgPool, user: Uuid, filter: &NotificationFilter) -> Result<Vec<Notification>> {
     Ok(sqlx::query_as!(
         Notification,
         r#"SELECT id, "createdAt" AS created_at, "userId" AS user_id, level, type AS notification_type, data, title,
@@ -110,11 +106,7 @@ pub async fn owned(pool: &PgPool, user: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>>
 
 /// Marks one live notification read at `read_at` (or unread with `None`); `None` when it is
 /// gone.
-pub async fn set_read(
-    pool: &PgPool,
-    id: Uuid,
-    read_at: Option<DateTime<Utc>>,
-) -> Result<Option<Notification>> {
+pub async fn set_read(pool: &PgPool, id: Uuid, read_at: Option<DateTime<Utc>>) -> Result<Option<Notification>> {
     Ok(sqlx::query_as!(
         Notification,
         r#"UPDATE notification SET "readAt" = $2 WHERE id = $1 AND "deletedAt" IS NULL
@@ -127,11 +119,7 @@ pub async fn set_read(
     .await?)
 }
 
-pub async fn set_read_many(
-    pool: &PgPool,
-    ids: &[Uuid],
-    read_at: Option<DateTime<Utc>>,
-) -> Result<()> {
+pub async fn set_read_many(pool: &PgPool, ids: &[Uuid], read_at: Option<DateTime<Utc>>) -> Result<()> {
     sqlx::query!(
         r#"UPDATE notification SET "readAt" = $2 WHERE id = ANY($1) AND "deletedAt" IS NULL"#,
         ids,

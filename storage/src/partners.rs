@@ -41,15 +41,28 @@ pub async fn create(pool: &PgPool, shared_by: Uuid, shared_with: Uuid) -> Result
 }
 
 pub async fn remove(pool: &PgPool, shared_by: Uuid, shared_with: Uuid) -> Result<bool> {
-    Ok(sqlx::query!(r#"DELETE FROM partner WHERE "sharedById" = $1 AND "sharedWithId" = $2"#, shared_by, shared_with).execute(pool).await?.rows_affected() == 1)
+    Ok(sqlx::query!(
+        r#"DELETE FROM partner WHERE "sharedById" = $1 AND "sharedWithId" = $2"#,
+        shared_by,
+        shared_with
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Shows (or hides) `shared_by`'s photos in `shared_with`'s timeline.
 pub async fn set_in_timeline(pool: &PgPool, shared_by: Uuid, shared_with: Uuid, in_timeline: bool) -> Result<bool> {
-    Ok(sqlx::query!(r#"UPDATE partner SET "inTimeline" = $3 WHERE "sharedById" = $1 AND "sharedWithId" = $2"#, shared_by, shared_with, in_timeline)
-        .execute(pool)
-        .await?
-        .rows_affected()
+    Ok(sqlx::query!(
+        r#"UPDATE partner SET "inTimeline" = $3 WHERE "sharedById" = $1 AND "sharedWithId" = $2"#,
+        shared_by,
+        shared_with,
+        in_timeline
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
         == 1)
 }
 
@@ -72,7 +85,13 @@ pub async fn list(pool: &PgPool, user: Uuid, shared_by_me: bool) -> Result<Vec<P
 
 /// Of `ids`, the users who share with `user` (whatever `inTimeline` says).
 pub async fn sharing_with(pool: &PgPool, user: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT "sharedById" FROM partner WHERE "sharedById" = ANY($2) AND "sharedWithId" = $1"#, user, ids).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT "sharedById" FROM partner WHERE "sharedById" = ANY($2) AND "sharedWithId" = $1"#,
+        user,
+        ids
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Of `ids`, the assets a partner of `user` shares with them: not trashed, in the timeline or

@@ -24,12 +24,7 @@ pub struct Person {
 
 /// Up to 100 of `owner`'s people whose name has a word like `name` (accents ignored), the
 /// closest first; hidden people only when asked for.
-pub async fn search_by_name(
-    pool: &PgPool,
-    owner: Uuid,
-    name: &str,
-    with_hidden: bool,
-) -> Result<Vec<Person>> {
+pub async fn search_by_name(pool: &PgPool, owner: Uuid, name: &str, with_hidden: bool) -> Result<Vec<Person>> {
     let mut tx = pool.begin().await?;
     // Immich's threshold: half the trigrams of a word must match.
     sqlx::query_scalar!("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', true)")
@@ -285,12 +280,9 @@ pub async fn merge(pool: &PgPool, primary: Uuid, other: Uuid) -> Result<Option<S
     )
     .execute(&mut *tx)
     .await?;
-    let thumbnail = sqlx::query_scalar!(
-        r#"DELETE FROM person WHERE id = $1 RETURNING "thumbnailPath""#,
-        other
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let thumbnail = sqlx::query_scalar!(r#"DELETE FROM person WHERE id = $1 RETURNING "thumbnailPath""#, other)
+        .fetch_optional(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(thumbnail)
 }

@@ -81,7 +81,11 @@ impl JobQueue {
         let client = redis::Client::open(url)?;
         let conn = ConnectionManager::new(client).await?;
         let consumer = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Ok(Self { conn, prefix: prefix.to_string(), consumer })
+        Ok(Self {
+            conn,
+            prefix: prefix.to_string(),
+            consumer,
+        })
     }
 
     fn key(&self, queue: &str, part: &str) -> String {
@@ -90,8 +94,14 @@ impl JobQueue {
 
     async fn ensure_group(&self, queue: &str) -> QueueResult<()> {
         let mut conn = self.conn.clone();
-        let created: redis::RedisResult<()> =
-            redis::cmd("XGROUP").arg("CREATE").arg(self.key(queue, "stream")).arg(GROUP).arg("0").arg("MKSTREAM").query_async(&mut conn).await;
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.key(queue, "stream"))
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
         match created {
             Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
             other => Ok(other?),
@@ -111,8 +121,18 @@ impl JobQueue {
         let stream = self.key(queue, "stream");
         let mut pipe = redis::pipe();
         for data in data {
-            let job = JobData { name: name.to_string(), data, attempts: 0, timestamp: now_ms() };
-            pipe.cmd("XADD").arg(&stream).arg("*").arg("job").arg(serde_json::to_string(&job).unwrap_or_default()).ignore();
+            let job = JobData {
+                name: name.to_string(),
+                data,
+                attempts: 0,
+                timestamp: now_ms(),
+            };
+            pipe.cmd("XADD")
+                .arg(&stream)
+                .arg("*")
+                .arg("job")
+                .arg(serde_json::to_string(&job).unwrap_or_default())
+                .ignore();
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;
@@ -134,7 +154,11 @@ impl JobQueue {
             .arg(">")
             .query_async(&mut conn)
             .await?;
-        Ok(reply.into_iter().flatten().flat_map(|(_, entries)| decode_entries(entries)).collect())
+        Ok(reply
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, entries)| decode_entries(entries))
+            .collect())
     }
 
     /// Up to `count` jobs that another worker took but has not touched for `idle_ms`: it
@@ -207,11 +231,26 @@ impl JobQueue {
         next.attempts += 1;
         match retry_at_ms {
             Some(at) => {
-                let _: i64 = conn.zadd(self.key(queue, "delayed"), serde_json::to_string(&next).unwrap_or_default(), at).await?;
+                let _: i64 = conn
+                    .zadd(
+                        self.key(queue, "delayed"),
+                        serde_json::to_string(&next).unwrap_or_default(),
+                        at,
+                    )
+                    .await?;
             }
             None => {
-                let failed = FailedJob { job: next, error: error.to_string(), failed_at: now_ms() };
-                let _: i64 = conn.lpush(self.key(queue, "failed"), serde_json::to_string(&failed).unwrap_or_default()).await?;
+                let failed = FailedJob {
+                    job: next,
+                    error: error.to_string(),
+                    failed_at: now_ms(),
+                };
+                let _: i64 = conn
+                    .lpush(
+                        self.key(queue, "failed"),
+                        serde_json::to_string(&failed).unwrap_or_default(),
+                    )
+                    .await?;
             }
         }
         Ok(())
@@ -230,7 +269,12 @@ impl JobQueue {
               return #due",
         );
         let mut conn = self.conn.clone();
-        let moved: usize = script.key(self.key(queue, "delayed")).key(self.key(queue, "stream")).arg(now_ms()).invoke_async(&mut conn).await?;
+        let moved: usize = script
+            .key(self.key(queue, "delayed"))
+            .key(self.key(queue, "stream"))
+            .arg(now_ms())
+            .invoke_async(&mut conn)
+            .await?;
         Ok(moved)
     }
 
@@ -238,20 +282,24 @@ impl JobQueue {
         self.ensure_group(queue).await?;
         let stream = self.key(queue, "stream");
         let mut conn = self.conn.clone();
-        let (length, pending, completed, failed, delayed, paused): (u64, redis::Value, Option<u64>, u64, u64, bool) = redis::pipe()
-            .cmd("XLEN")
-            .arg(&stream)
-            .cmd("XPENDING")
-            .arg(&stream)
-            .arg(GROUP)
-            .get(self.key(queue, "completed"))
-            .llen(self.key(queue, "failed"))
-            .zcard(self.key(queue, "delayed"))
-            .exists(self.key(queue, "paused"))
-            .query_async(&mut conn)
-            .await?;
+        let (length, pending, completed, failed, delayed, paused): (u64, redis::Value, Option<u64>, u64, u64, bool) =
+            redis::pipe()
+                .cmd("XLEN")
+                .arg(&stream)
+                .cmd("XPENDING")
+                .arg(&stream)
+                .arg(GROUP)
+                .get(self.key(queue, "completed"))
+                .llen(self.key(queue, "failed"))
+                .zcard(self.key(queue, "delayed"))
+                .exists(self.key(queue, "paused"))
+                .query_async(&mut conn)
+                .await?;
         let active = match pending {
-            redis::Value::Array(items) => items.first().and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok()).unwrap_or(0),
+            redis::Value::Array(items) => items
+                .first()
+                .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok())
+                .unwrap_or(0),
             _ => 0,
         };
         // Acknowledged jobs are deleted, so the stream holds exactly the waiting and active ones.
@@ -284,8 +332,14 @@ impl JobQueue {
     /// Ids of the jobs taken and not yet finished.
     async fn pending_ids(&self, queue: &str) -> QueueResult<Vec<String>> {
         let mut conn = self.conn.clone();
-        let pending: Vec<(String, String, u64, u64)> =
-            redis::cmd("XPENDING").arg(self.key(queue, "stream")).arg(GROUP).arg("-").arg("+").arg(100_000).query_async(&mut conn).await?;
+        let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+            .arg(self.key(queue, "stream"))
+            .arg(GROUP)
+            .arg("-")
+            .arg("+")
+            .arg(100_000)
+            .query_async(&mut conn)
+            .await?;
         Ok(pending.into_iter().map(|(id, ..)| id).collect())
     }
 
@@ -295,13 +349,32 @@ impl JobQueue {
         let active: std::collections::HashSet<String> = self.pending_ids(queue).await?.into_iter().collect();
         let stream = self.key(queue, "stream");
         let mut conn = self.conn.clone();
-        let entries: StreamEntries = redis::cmd("XRANGE").arg(&stream).arg("-").arg("+").query_async(&mut conn).await?;
-        let waiting: Vec<String> = entries.into_iter().map(|(id, _)| id).filter(|id| !active.contains(id)).collect();
+        let entries: StreamEntries = redis::cmd("XRANGE")
+            .arg(&stream)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await?;
+        let waiting: Vec<String> = entries
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| !active.contains(id))
+            .collect();
         for batch in waiting.chunks(1000) {
-            redis::cmd("XDEL").arg(&stream).arg(batch).query_async::<i64>(&mut conn).await?;
+            redis::cmd("XDEL")
+                .arg(&stream)
+                .arg(batch)
+                .query_async::<i64>(&mut conn)
+                .await?;
         }
         // Undelivered entries are gone; move the group's cursor past them.
-        redis::cmd("XGROUP").arg("SETID").arg(&stream).arg(GROUP).arg("$").query_async::<()>(&mut conn).await?;
+        redis::cmd("XGROUP")
+            .arg("SETID")
+            .arg(&stream)
+            .arg(GROUP)
+            .arg("$")
+            .query_async::<()>(&mut conn)
+            .await?;
         let _: i64 = conn.del(self.key(queue, "delayed")).await?;
         Ok(())
     }
@@ -313,13 +386,28 @@ impl JobQueue {
     }
 
     /// Jobs by state, for the queue inspection API (at most `limit` of each).
-    pub async fn jobs(&self, queue: &str, waiting: bool, active: bool, failed: bool, delayed: bool, limit: usize) -> QueueResult<Vec<JobData>> {
+    pub async fn jobs(
+        &self,
+        queue: &str,
+        waiting: bool,
+        active: bool,
+        failed: bool,
+        delayed: bool,
+        limit: usize,
+    ) -> QueueResult<Vec<JobData>> {
         self.ensure_group(queue).await?;
         let mut out = Vec::new();
         let mut conn = self.conn.clone();
         if waiting || active {
             let pending: std::collections::HashSet<String> = self.pending_ids(queue).await?.into_iter().collect();
-            let entries: StreamEntries = redis::cmd("XRANGE").arg(self.key(queue, "stream")).arg("-").arg("+").arg("COUNT").arg(limit * 2).query_async(&mut conn).await?;
+            let entries: StreamEntries = redis::cmd("XRANGE")
+                .arg(self.key(queue, "stream"))
+                .arg("-")
+                .arg("+")
+                .arg("COUNT")
+                .arg(limit * 2)
+                .query_async(&mut conn)
+                .await?;
             for job in decode_entries(entries) {
                 let is_active = pending.contains(&job.id);
                 if (is_active && active) || (!is_active && waiting) {
@@ -329,7 +417,11 @@ impl JobQueue {
         }
         if failed {
             let raw: Vec<String> = conn.lrange(self.key(queue, "failed"), 0, limit as isize - 1).await?;
-            out.extend(raw.iter().filter_map(|r| serde_json::from_str::<FailedJob>(r).ok()).map(|f| f.job));
+            out.extend(
+                raw.iter()
+                    .filter_map(|r| serde_json::from_str::<FailedJob>(r).ok())
+                    .map(|f| f.job),
+            );
         }
         if delayed {
             let raw: Vec<String> = conn.zrange(self.key(queue, "delayed"), 0, limit as isize - 1).await?;
@@ -343,8 +435,14 @@ impl JobQueue {
     /// installation agree which of them queues a scheduled run.
     pub async fn claim_once(&self, name: &str, ttl: std::time::Duration) -> QueueResult<bool> {
         let mut conn = self.conn.clone();
-        let claimed: Option<String> =
-            redis::cmd("SET").arg(format!("{}:claim:{name}", self.prefix)).arg(&self.consumer).arg("NX").arg("PX").arg(ttl.as_millis() as u64).query_async(&mut conn).await?;
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(format!("{}:claim:{name}", self.prefix))
+            .arg(&self.consumer)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
         Ok(claimed.is_some())
     }
 

@@ -78,7 +78,13 @@ pub async fn get(pool: &PgPool, id: Uuid, owner_id: Uuid) -> Result<Option<Resum
 
 /// Fixes the total length of an upload that did not declare it at first.
 pub async fn set_length(pool: &PgPool, id: Uuid, length: i64) -> Result<()> {
-    sqlx::query!(r#"UPDATE resumable_upload SET "uploadLength" = $2 WHERE id = $1"#, id, length).execute(pool).await?;
+    sqlx::query!(
+        r#"UPDATE resumable_upload SET "uploadLength" = $2 WHERE id = $1"#,
+        id,
+        length
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -98,16 +104,24 @@ pub async fn complete(pool: &PgPool, id: Uuid, length: i64, asset_id: Uuid, stat
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!("DELETE FROM resumable_upload WHERE id = $1", id).execute(pool).await?;
+    sqlx::query!("DELETE FROM resumable_upload WHERE id = $1", id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Removes every upload past its expiry and returns their ids (their files go next).
 pub async fn delete_expired(pool: &PgPool) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"DELETE FROM resumable_upload WHERE "expiresAt" < now() RETURNING id"#).fetch_all(pool).await?)
+    Ok(
+        sqlx::query_scalar!(r#"DELETE FROM resumable_upload WHERE "expiresAt" < now() RETURNING id"#)
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// Ids of every upload in progress (to find files that lost their row).
 pub async fn all_ids(pool: &PgPool) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!("SELECT id FROM resumable_upload").fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!("SELECT id FROM resumable_upload")
+        .fetch_all(pool)
+        .await?)
 }

@@ -171,7 +171,14 @@ macro_rules! filtered {
 
 /// Ids of matching assets, `limit` from `offset`, in `order`; with a minimum file size for
 /// the large-files search.
-pub async fn find(pool: &PgPool, filter: &SearchFilter, order: SearchOrder, min_file_size: Option<i64>, limit: i64, offset: i64) -> Result<Vec<Uuid>> {
+pub async fn find(
+    pool: &PgPool,
+    filter: &SearchFilter,
+    order: SearchOrder,
+    min_file_size: Option<i64>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Uuid>> {
     Ok(filtered!(
         query_scalar,
         filter,
@@ -193,7 +200,9 @@ pub async fn find(pool: &PgPool, filter: &SearchFilter, order: SearchOrder, min_
 
 /// How many assets match.
 pub async fn count(pool: &PgPool, filter: &SearchFilter) -> Result<i64> {
-    Ok(filtered!(query_scalar, filter, r#"SELECT count(*) AS "count!""#, "").fetch_one(pool).await?)
+    Ok(filtered!(query_scalar, filter, r#"SELECT count(*) AS "count!""#, "")
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Distinct non-empty values of one EXIF field among `owners`' timeline assets, narrowed by
@@ -217,7 +226,12 @@ pub struct SuggestionContext {
     pub lens_model: Option<String>,
 }
 
-pub async fn suggestions(pool: &PgPool, owners: &[Uuid], wanted: SuggestionField, context: &SuggestionContext) -> Result<Vec<String>> {
+pub async fn suggestions(
+    pool: &PgPool,
+    owners: &[Uuid],
+    wanted: SuggestionField,
+    context: &SuggestionContext,
+) -> Result<Vec<String>> {
     let name = match wanted {
         SuggestionField::Country => "country",
         SuggestionField::State => "state",
@@ -252,7 +266,12 @@ pub async fn suggestions(pool: &PgPool, owners: &[Uuid], wanted: SuggestionField
 
 /// One timeline image per city of `owners`, by city; `min_per_city` counts every user's
 /// photos there (how Immich picks cities worth exploring); at most `limit` cities.
-pub async fn one_per_city(pool: &PgPool, owners: &[Uuid], min_per_city: i64, limit: i64) -> Result<Vec<(String, Uuid)>> {
+pub async fn one_per_city(
+    pool: &PgPool,
+    owners: &[Uuid],
+    min_per_city: i64,
+    limit: i64,
+) -> Result<Vec<(String, Uuid)>> {
     let rows = sqlx::query!(
         r#"SELECT DISTINCT ON (e.city) e.city AS "city!", a.id
            FROM asset_exif e JOIN asset a ON a.id = e."assetId"

@@ -97,7 +97,13 @@ pub async fn list_by_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Session>> 
 }
 
 /// Notes that a session was used: refreshes `updatedAt` and the client's description.
-pub async fn touch(pool: &PgPool, id: Uuid, device_type: &str, device_os: &str, app_version: Option<&str>) -> Result<()> {
+pub async fn touch(
+    pool: &PgPool,
+    id: Uuid,
+    device_type: &str,
+    device_os: &str,
+    app_version: Option<&str>,
+) -> Result<()> {
     sqlx::query!(
         r#"UPDATE session SET "deviceType" = $2, "deviceOS" = $3, "appVersion" = $4, "updatedAt" = now() WHERE id = $1"#,
         id,
@@ -111,29 +117,42 @@ pub async fn touch(pool: &PgPool, id: Uuid, device_type: &str, device_os: &str, 
 }
 
 pub async fn set_pin_expires_at(pool: &PgPool, id: Uuid, pin_expires_at: Option<DateTime<Utc>>) -> Result<()> {
-    sqlx::query!(r#"UPDATE session SET "pinExpiresAt" = $2 WHERE id = $1"#, id, pin_expires_at)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE session SET "pinExpiresAt" = $2 WHERE id = $1"#,
+        id,
+        pin_expires_at
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Locks every session of a user (clears their PIN elevation).
 pub async fn lock_all(pool: &PgPool, user_id: Uuid) -> Result<()> {
-    sqlx::query!(r#"UPDATE session SET "pinExpiresAt" = NULL WHERE "userId" = $1"#, user_id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE session SET "pinExpiresAt" = NULL WHERE "userId" = $1"#,
+        user_id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 pub async fn set_pending_sync_reset(pool: &PgPool, id: Uuid, pending: bool) -> Result<()> {
-    sqlx::query!(r#"UPDATE session SET "isPendingSyncReset" = $2 WHERE id = $1"#, id, pending)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE session SET "isPendingSyncReset" = $2 WHERE id = $1"#,
+        id,
+        pending
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!("DELETE FROM session WHERE id = $1", id).execute(pool).await?;
+    sqlx::query!("DELETE FROM session WHERE id = $1", id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -153,6 +172,8 @@ pub async fn delete_all_except(pool: &PgPool, user_id: Uuid, keep: Option<Uuid>)
 
 /// Removes sessions whose `expiresAt` has passed.
 pub async fn delete_expired(pool: &PgPool) -> Result<u64> {
-    let result = sqlx::query!(r#"DELETE FROM session WHERE "expiresAt" <= now()"#).execute(pool).await?;
+    let result = sqlx::query!(r#"DELETE FROM session WHERE "expiresAt" <= now()"#)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected())
 }

@@ -153,7 +153,9 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &SharedLinkChanges) -> Res
 }
 
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!("DELETE FROM shared_link WHERE id = $1", id).execute(pool).await?;
+    sqlx::query!("DELETE FROM shared_link WHERE id = $1", id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -43,11 +43,20 @@ pub struct Share {
 }
 
 pub async fn now_id(pool: &PgPool) -> Result<Uuid> {
-    Ok(sqlx::query_scalar!(r#"SELECT immich_uuid_v7(now() - interval '1 millisecond') AS "id!""#).fetch_one(pool).await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT immich_uuid_v7(now() - interval '1 millisecond') AS "id!""#)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 pub async fn checkpoints(pool: &PgPool, session: Uuid) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query!(r#"SELECT type, ack FROM session_sync_checkpoint WHERE "sessionId" = $1 ORDER BY type"#, session).fetch_all(pool).await?;
+    let rows = sqlx::query!(
+        r#"SELECT type, ack FROM session_sync_checkpoint WHERE "sessionId" = $1 ORDER BY type"#,
+        session
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(|r| (r.r#type, r.ack)).collect())
 }
 
@@ -69,21 +78,39 @@ pub async fn save_checkpoints(pool: &PgPool, session: Uuid, acks: &[(String, Str
 
 /// Forgets the session's checkpoints of `types` (all of them without).
 pub async fn delete_checkpoints(pool: &PgPool, session: Uuid, types: Option<&[String]>) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1 AND ($2::text[] IS NULL OR type = ANY($2))"#, session, types).execute(pool).await?;
+    sqlx::query!(
+        r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1 AND ($2::text[] IS NULL OR type = ANY($2))"#,
+        session,
+        types
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Starts the session's sync over: no checkpoints, no pending reset.
 pub async fn reset_progress(pool: &PgPool, session: Uuid) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query!(r#"UPDATE session SET "isPendingSyncReset" = false WHERE id = $1"#, session).execute(&mut *tx).await?;
-    sqlx::query!(r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1"#, session).execute(&mut *tx).await?;
+    sqlx::query!(
+        r#"UPDATE session SET "isPendingSyncReset" = false WHERE id = $1"#,
+        session
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(r#"DELETE FROM session_sync_checkpoint WHERE "sessionId" = $1"#, session)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn pending_reset(pool: &PgPool, session: Uuid) -> Result<bool> {
-    Ok(sqlx::query_scalar!(r#"SELECT "isPendingSyncReset" FROM session WHERE id = $1"#, session).fetch_optional(pool).await?.unwrap_or(false))
+    Ok(
+        sqlx::query_scalar!(r#"SELECT "isPendingSyncReset" FROM session WHERE id = $1"#, session)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(false),
+    )
 }
 
 /// Users sharing their library with `user` (partners), and when each share began.
@@ -242,7 +269,11 @@ impl AssetRow {
             };
             serde_json::to_string(&asset).unwrap_or_default()
         };
-        SyncRow { ack: self.ack, data, removed: self.removed }
+        SyncRow {
+            ack: self.ack,
+            data,
+            removed: self.removed,
+        }
     }
 }
 
@@ -384,7 +415,11 @@ impl ExifRow {
             rating: self.rating,
             fps: self.fps,
         };
-        SyncRow { ack: self.ack, data: serde_json::to_string(&exif).unwrap_or_default(), removed: false }
+        SyncRow {
+            ack: self.ack,
+            data: serde_json::to_string(&exif).unwrap_or_default(),
+            removed: false,
+        }
     }
 }
 
@@ -518,7 +553,11 @@ impl AlbumRow {
             is_activity_enabled: self.is_activity_enabled,
             order: &self.order,
         };
-        SyncRow { ack: self.ack, data: serde_json::to_string(&album).unwrap_or_default(), removed: false }
+        SyncRow {
+            ack: self.ack,
+            data: serde_json::to_string(&album).unwrap_or_default(),
+            removed: false,
+        }
     }
 }
 
@@ -551,7 +590,6 @@ row_stream! {
              AND al."updateId" < $5 AND ($3::uuid IS NULL OR al."updateId" > $3) AND ($4::uuid IS NULL OR al."updateId" <= $4)
            ORDER BY al."updateId" LIMIT $6"#
 }
-
 
 sync_stream! {
     /// Albums gone for `user`, deleted or left (SyncAlbumDeleteV1).
@@ -624,7 +662,6 @@ sync_stream! {
              AND x.id < $4 AND ($2::uuid IS NULL OR x.id > $2) AND ($3::uuid IS NULL OR x.id <= $3)
            ORDER BY x.id LIMIT $5"#
 }
-
 
 sync_stream! {
     /// `user`'s memories (SyncMemoryV1).
@@ -737,8 +774,15 @@ mod tests {
 
     #[test]
     fn timestamps_as_sync_iso_writes_them() {
-        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
+        let at = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
         assert_eq!(iso_millis(&at("2024-06-01T12:00:00Z")), "2024-06-01T12:00:00.000Z");
-        assert_eq!(iso_millis(&at("2024-06-01T12:00:00.123999+02:00")), "2024-06-01T10:00:00.123Z");
+        assert_eq!(
+            iso_millis(&at("2024-06-01T12:00:00.123999+02:00")),
+            "2024-06-01T10:00:00.123Z"
+        );
     }
 }

@@ -6,9 +6,11 @@ use sqlx::PgPool;
 use crate::Result;
 
 pub async fn get(pool: &PgPool, key: &str) -> Result<Option<Value>> {
-    Ok(sqlx::query_scalar!("SELECT value FROM system_metadata WHERE key = $1", key)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!("SELECT value FROM system_metadata WHERE key = $1", key)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn set(pool: &PgPool, key: &str, value: &Value) -> Result<()> {
@@ -24,6 +26,8 @@ pub async fn set(pool: &PgPool, key: &str, value: &Value) -> Result<()> {
 }
 
 pub async fn delete(pool: &PgPool, key: &str) -> Result<()> {
-    sqlx::query!("DELETE FROM system_metadata WHERE key = $1", key).execute(pool).await?;
+    sqlx::query!("DELETE FROM system_metadata WHERE key = $1", key)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -42,7 +42,11 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Tag>> {
 
 /// Of `ids`, the tags `owner` has.
 pub async fn owned(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT id FROM tag WHERE "userId" = $1 AND id = ANY($2)"#, owner, ids).fetch_all(pool).await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT id FROM tag WHERE "userId" = $1 AND id = ANY($2)"#, owner, ids)
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// The tag's place in the hierarchy: itself, and below each of its parent's ancestors.
@@ -60,7 +64,13 @@ async fn link_ancestors(tx: &mut Transaction<'_, Postgres>, id: Uuid, parent: Op
 }
 
 /// A new tag; `None` when the user already has one with that path.
-pub async fn create(pool: &PgPool, owner: Uuid, value: &str, color: Option<&str>, parent: Option<Uuid>) -> Result<Option<Tag>> {
+pub async fn create(
+    pool: &PgPool,
+    owner: Uuid,
+    value: &str,
+    color: Option<&str>,
+    parent: Option<Uuid>,
+) -> Result<Option<Tag>> {
     let mut tx = pool.begin().await?;
     let created = sqlx::query_as!(
         Tag,
@@ -108,13 +118,20 @@ pub async fn upsert_path(pool: &PgPool, owner: Uuid, path: &str) -> Result<Optio
 }
 
 pub async fn set_color(pool: &PgPool, id: Uuid, color: Option<&str>) -> Result<()> {
-    sqlx::query!(r#"UPDATE tag SET color = $2 WHERE id = $1"#, id, color).execute(pool).await?;
+    sqlx::query!(r#"UPDATE tag SET color = $2 WHERE id = $1"#, id, color)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Deletes the tag and every tag below it.
 pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM tag WHERE id IN (SELECT id_descendant FROM tag_closure WHERE id_ancestor = $1) OR id = $1"#, id).execute(pool).await?;
+    sqlx::query!(
+        r#"DELETE FROM tag WHERE id IN (SELECT id_descendant FROM tag_closure WHERE id_ancestor = $1) OR id = $1"#,
+        id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -132,11 +149,23 @@ pub async fn tag_assets(pool: &PgPool, tags: &[Uuid], assets: &[Uuid]) -> Result
 
 /// Of `assets`, those the tag is on.
 pub async fn tagged(pool: &PgPool, tag: Uuid, assets: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(r#"SELECT "assetId" FROM tag_asset WHERE "tagId" = $1 AND "assetId" = ANY($2)"#, tag, assets).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT "assetId" FROM tag_asset WHERE "tagId" = $1 AND "assetId" = ANY($2)"#,
+        tag,
+        assets
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 pub async fn untag_assets(pool: &PgPool, tag: Uuid, assets: &[Uuid]) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM tag_asset WHERE "tagId" = $1 AND "assetId" = ANY($2)"#, tag, assets).execute(pool).await?;
+    sqlx::query!(
+        r#"DELETE FROM tag_asset WHERE "tagId" = $1 AND "assetId" = ANY($2)"#,
+        tag,
+        assets
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -163,6 +192,19 @@ pub async fn of_assets(pool: &PgPool, assets: &[Uuid]) -> Result<Vec<(Uuid, Tag)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.asset_id, Tag { id: r.id, user_id: r.user_id, parent_id: r.parent_id, value: r.value, color: r.color, created_at: r.created_at, updated_at: r.updated_at }))
+        .map(|r| {
+            (
+                r.asset_id,
+                Tag {
+                    id: r.id,
+                    user_id: r.user_id,
+                    parent_id: r.parent_id,
+                    value: r.value,
+                    color: r.color,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                },
+            )
+        })
         .collect())
 }

@@ -48,7 +48,12 @@ pub struct Bucket {
 /// months are counted from the assets.
 pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) -> Result<Vec<Bucket>> {
     let mut rows = match filter.owners.as_deref() {
-        Some(owners) if filter.album_id.is_none() && filter.bbox.is_none() && filter.tag_id.is_none() && !filter.by_created_at => {
+        Some(owners)
+            if filter.album_id.is_none()
+                && filter.bbox.is_none()
+                && filter.tag_id.is_none()
+                && !filter.by_created_at =>
+        {
             counted_buckets(pool, owners, filter).await?
         }
         _ => scanned_buckets(pool, filter).await?,
@@ -153,9 +158,18 @@ pub struct BucketAsset {
 /// from `timeline_exif`, which files them by owner and day. The rows are put in order here and
 /// stacks counted by a second query only when asked for: in PostgreSQL the sort alone took longer
 /// than reading the month.
-pub async fn bucket(pool: &PgPool, filter: &TimelineFilter, month: NaiveDate, ascending: bool) -> Result<Vec<BucketAsset>> {
+pub async fn bucket(
+    pool: &PgPool,
+    filter: &TimelineFilter,
+    month: NaiveDate,
+    ascending: bool,
+) -> Result<Vec<BucketAsset>> {
     let start = month.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
-    let end = month.checked_add_months(chrono::Months::new(1)).and_then(|m| m.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(start);
+    let end = month
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|m| m.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(start);
     let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
     let mut rows = sqlx::query_as!(
         BucketAsset,

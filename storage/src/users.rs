@@ -107,15 +107,38 @@ pub async fn find_one(pool: &PgPool, filter: UserFilter<'_>) -> Result<Option<Us
 }
 
 pub async fn get(pool: &PgPool, id: Uuid, with_deleted: bool) -> Result<Option<User>> {
-    find_one(pool, UserFilter { id: Some(id), with_deleted, ..Default::default() }).await
+    find_one(
+        pool,
+        UserFilter {
+            id: Some(id),
+            with_deleted,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 pub async fn get_by_email(pool: &PgPool, email: &str, with_deleted: bool) -> Result<Option<User>> {
-    find_one(pool, UserFilter { email: Some(email), with_deleted, ..Default::default() }).await
+    find_one(
+        pool,
+        UserFilter {
+            email: Some(email),
+            with_deleted,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 pub async fn get_admin(pool: &PgPool) -> Result<Option<User>> {
-    find_one(pool, UserFilter { admin_only: true, ..Default::default() }).await
+    find_one(
+        pool,
+        UserFilter {
+            admin_only: true,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User> {
@@ -135,7 +158,9 @@ pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User> {
     )
     .fetch_one(pool)
     .await?;
-    get(pool, id, true).await?.ok_or(StorageError::Conflict("user vanished after insert"))
+    get(pool, id, true)
+        .await?
+        .ok_or(StorageError::Conflict("user vanished after insert"))
 }
 
 pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<User> {
@@ -171,27 +196,38 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<Us
     )
     .execute(pool)
     .await?;
-    get(pool, id, true).await?.ok_or(StorageError::Conflict("user not found"))
+    get(pool, id, true)
+        .await?
+        .ok_or(StorageError::Conflict("user not found"))
 }
 
 /// Marks a user deleted; their data stays until the deletion job removes it.
 pub async fn soft_delete(pool: &PgPool, id: Uuid, status: &str) -> Result<()> {
-    sqlx::query!(r#"UPDATE "user" SET "deletedAt" = now(), status = $2 WHERE id = $1"#, id, status)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE "user" SET "deletedAt" = now(), status = $2 WHERE id = $1"#,
+        id,
+        status
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 pub async fn restore(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"UPDATE "user" SET "deletedAt" = NULL, status = 'active' WHERE id = $1"#, id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"UPDATE "user" SET "deletedAt" = NULL, status = 'active' WHERE id = $1"#,
+        id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Removes the row for good (sessions, keys and metadata go with it by cascade).
 pub async fn hard_delete(pool: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM "user" WHERE id = $1"#, id).execute(pool).await?;
+    sqlx::query!(r#"DELETE FROM "user" WHERE id = $1"#, id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -213,9 +249,13 @@ pub async fn metadata(pool: &PgPool, user_id: Uuid) -> Result<Vec<(String, Value
 }
 
 pub async fn metadata_value(pool: &PgPool, user_id: Uuid, key: &str) -> Result<Option<Value>> {
-    Ok(sqlx::query_scalar!(r#"SELECT value FROM user_metadata WHERE "userId" = $1 AND key = $2"#, user_id, key)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT value FROM user_metadata WHERE "userId" = $1 AND key = $2"#,
+        user_id,
+        key
+    )
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The `key` entry of each of `user_ids` that has one, in one query.
@@ -244,8 +284,12 @@ pub async fn set_metadata(pool: &PgPool, user_id: Uuid, key: &str, value: &Value
 }
 
 pub async fn delete_metadata(pool: &PgPool, user_id: Uuid, key: &str) -> Result<()> {
-    sqlx::query!(r#"DELETE FROM user_metadata WHERE "userId" = $1 AND key = $2"#, user_id, key)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        r#"DELETE FROM user_metadata WHERE "userId" = $1 AND key = $2"#,
+        user_id,
+        key
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }

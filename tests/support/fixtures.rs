@@ -8,12 +8,30 @@ fn run(program: &str, args: &[&str]) {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{program} is missing ({e}); run ./scripts/setup"));
-    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn ffmpeg_still(path: &Path, size: &str, seed: u32) {
     let source = format!("testsrc2=size={size}:rate=1,hue=h={seed}");
-    run("ffmpeg", &["-v", "error", "-y", "-f", "lavfi", "-i", &source, "-frames:v", "1", path.to_str().unwrap()]);
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &source,
+            "-frames:v",
+            "1",
+            path.to_str().unwrap(),
+        ],
+    );
 }
 
 /// A JPEG with camera, date and GPS tags; `seed` makes its pixels (and checksum) unique.
@@ -48,8 +66,27 @@ pub fn mp4(path: &Path, seed: u32) {
     run(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1",
-            "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac", "-shortest", path.to_str().unwrap(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &video,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+            path.to_str().unwrap(),
         ],
     );
 }
@@ -58,7 +95,10 @@ pub fn mp4(path: &Path, seed: u32) {
 pub fn heic(path: &Path, seed: u32) {
     let png = path.with_extension("source.png");
     still(&png, seed);
-    run("heif-enc", &["-q", "50", "-o", path.to_str().unwrap(), png.to_str().unwrap()]);
+    run(
+        "heif-enc",
+        &["-q", "50", "-o", path.to_str().unwrap(), png.to_str().unwrap()],
+    );
     std::fs::remove_file(png).unwrap();
 }
 
@@ -70,7 +110,17 @@ pub fn motion_photo(path: &Path, seed: u32) -> Vec<u8> {
     std::fs::remove_file(&video).unwrap();
     jpeg_with_exif(path, seed);
     let offset = format!("-XMP-GCamera:MicroVideoOffset={}", video_bytes.len());
-    run("exiftool", &["-q", "-overwrite_original", "-XMP-GCamera:MicroVideo=1", "-XMP-GCamera:MicroVideoVersion=1", &offset, path.to_str().unwrap()]);
+    run(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-XMP-GCamera:MicroVideo=1",
+            "-XMP-GCamera:MicroVideoVersion=1",
+            &offset,
+            path.to_str().unwrap(),
+        ],
+    );
     let mut still = std::fs::read(path).unwrap();
     still.extend_from_slice(&video_bytes);
     std::fs::write(path, still).unwrap();
@@ -91,7 +141,10 @@ pub fn live_photo(still: &Path, video: &Path, identifier: &str, seed: u32) {
     let value_at = (header.len() + 2 + 12 * entries as usize + 4) as u32;
     let mut note = header.to_vec();
     note.extend_from_slice(&entries.to_be_bytes());
-    for (tag, kind, count, data) in [(0x0001u16, 9u16, 1u32, 14u32), (0x0011, 2, value.len() as u32, value_at)] {
+    for (tag, kind, count, data) in [
+        (0x0001u16, 9u16, 1u32, 14u32),
+        (0x0011, 2, value.len() as u32, value_at),
+    ] {
         note.extend_from_slice(&tag.to_be_bytes());
         note.extend_from_slice(&kind.to_be_bytes());
         note.extend_from_slice(&count.to_be_bytes());
@@ -102,15 +155,41 @@ pub fn live_photo(still: &Path, video: &Path, identifier: &str, seed: u32) {
     let note_path = still.with_extension("makernote");
     std::fs::write(&note_path, note).unwrap();
     let note_arg = format!("-MakerNotes<={}", note_path.display());
-    run("exiftool", &["-q", "-overwrite_original", "-Make=Apple", "-Model=iPhone 15", &note_arg, still.to_str().unwrap()]);
+    run(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-Make=Apple",
+            "-Model=iPhone 15",
+            &note_arg,
+            still.to_str().unwrap(),
+        ],
+    );
     std::fs::remove_file(note_path).unwrap();
     let source = format!("testsrc2=size=320x240:rate=10,hue=h={seed}");
     let key = format!("com.apple.quicktime.content.identifier={identifier}");
     run(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-f", "lavfi", "-i", &source, "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-            "-movflags", "use_metadata_tags", "-metadata", &key, video.to_str().unwrap(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &source,
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-movflags",
+            "use_metadata_tags",
+            "-metadata",
+            &key,
+            video.to_str().unwrap(),
         ],
     );
 }
@@ -121,7 +200,9 @@ pub fn dng(path: &Path, seed: u32) {
     ffmpeg_still(&preview_path, "640x480", seed);
     let preview = std::fs::read(&preview_path).unwrap();
     std::fs::remove_file(&preview_path).unwrap();
-    let raw: Vec<u8> = (0..16 * 16u32).flat_map(|i| (((i % 16) * 256) as u16).to_le_bytes()).collect();
+    let raw: Vec<u8> = (0..16 * 16u32)
+        .flat_map(|i| (((i % 16) * 256) as u16).to_le_bytes())
+        .collect();
 
     /// (tag, TIFF type, little-endian value bytes); values over 4 bytes go after the directory.
     type Entry = (u16, u16, Vec<u8>);
@@ -217,9 +298,31 @@ pub fn hdr10_video(path: &Path) {
     run(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=2", "-c:v", "libx265", "-preset", "ultrafast",
-            "-crf", "28", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-            "-x265-params", "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc", "-tag:v", "hvc1",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=2",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "28",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "smpte2084",
+            "-colorspace",
+            "bt2020nc",
+            "-x265-params",
+            "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
+            "-tag:v",
+            "hvc1",
             path.to_str().unwrap(),
         ],
     );
@@ -229,6 +332,8 @@ pub fn hdr10_video(path: &Path) {
 pub fn png_bytes() -> Vec<u8> {
     let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 128]));
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Png).expect("encode PNG");
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode PNG");
     out.into_inner()
 }

@@ -18,7 +18,12 @@ pub const ADMIN_EMAIL: &str = "admin@immich.cloud";
 pub const ADMIN_PASSWORD: &str = "password";
 
 fn pg_options(database: &str) -> PgConnectOptions {
-    PgConnectOptions::new().host("127.0.0.1").port(5432).username("postgres").password("postgres").database(database)
+    PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(5432)
+        .username("postgres")
+        .password("postgres")
+        .database(database)
 }
 
 /// A database migrated once per set of migrations, copied for each test (fast `CREATE … TEMPLATE`).
@@ -29,7 +34,11 @@ async fn template_database() -> String {
             use sha2::{Digest, Sha256};
             let mut hasher = Sha256::new();
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-            let mut files: Vec<_> = std::fs::read_dir(dir).expect("migrations dir").flatten().map(|e| e.path()).collect();
+            let mut files: Vec<_> = std::fs::read_dir(dir)
+                .expect("migrations dir")
+                .flatten()
+                .map(|e| e.path())
+                .collect();
             files.sort();
             for file in files {
                 hasher.update(std::fs::read(file).expect("migration"));
@@ -37,9 +46,14 @@ async fn template_database() -> String {
             format!("darkroom_template_{}", &hex(&hasher.finalize())[..16])
         })
         .clone();
-    let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres")).await.expect("connect to postgres");
+    let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres"))
+        .await
+        .expect("connect to postgres");
     // One test process builds the template; the others wait on the lock.
-    sqlx::query("SELECT pg_advisory_lock(727272)").execute(&mut admin).await.expect("lock");
+    sqlx::query("SELECT pg_advisory_lock(727272)")
+        .execute(&mut admin)
+        .await
+        .expect("lock");
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(&name)
         .fetch_one(&mut admin)
@@ -47,20 +61,38 @@ async fn template_database() -> String {
         .expect("query");
     if !exists {
         let building = format!("{name}_building");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).await.expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {building}")).execute(&mut admin).await.expect("create template");
-        let database = Database::from_pool(sqlx::PgPool::connect_with(pg_options(&building)).await.expect("connect template"));
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .await
+            .expect("create template");
+        let database = Database::from_pool(
+            sqlx::PgPool::connect_with(pg_options(&building))
+                .await
+                .expect("connect template"),
+        );
         database.prepare(None).await.expect("migrate template");
         database.pool().close().await;
         // Closed connections may linger a moment server-side; none may remain for the rename.
-        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-            .bind(&building)
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&building)
+        .execute(&mut admin)
+        .await
+        .expect("disconnect template");
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}"))
             .execute(&mut admin)
             .await
-            .expect("disconnect template");
-        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.expect("rename");
+            .expect("rename");
     }
-    sqlx::query("SELECT pg_advisory_unlock(727272)").execute(&mut admin).await.expect("unlock");
+    sqlx::query("SELECT pg_advisory_unlock(727272)")
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
     name
 }
 
@@ -74,21 +106,35 @@ pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 pub fn browser_like_client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static(ACCEPT_ENCODING));
-    reqwest::Client::builder().default_headers(headers).build().expect("client")
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        reqwest::header::HeaderValue::from_static(ACCEPT_ENCODING),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 /// A client that hands back answers exactly as they came (compressed ones still compressed) and
 /// sends no `Accept-Encoding` of its own.
 pub fn raw_client() -> reqwest::Client {
-    reqwest::Client::builder().no_gzip().no_brotli().no_zstd().no_deflate().build().expect("client")
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .no_deflate()
+        .build()
+        .expect("client")
 }
 
 /// A file part sent as clients send files: in chunks, its length announced, so the server may
 /// answer while it is still arriving.
 pub fn streamed_part(file: &[u8]) -> reqwest::multipart::Part {
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
-        file.chunks(64 * 1024).map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk))).collect();
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = file
+        .chunks(64 * 1024)
+        .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
+        .collect();
     let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
     reqwest::multipart::Part::stream_with_length(body, file.len() as u64)
 }
@@ -110,7 +156,9 @@ impl TestServer {
 
     /// Starts a server; `extra` environment variables override the test defaults.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
-        Self::try_start_with(extra).await.unwrap_or_else(|error| panic!("server did not start: {error}"))
+        Self::try_start_with(extra)
+            .await
+            .unwrap_or_else(|error| panic!("server did not start: {error}"))
     }
 
     /// Like `start_with`, but a start-up failure is returned (its database and media folder
@@ -118,8 +166,13 @@ impl TestServer {
     pub async fn try_start_with(extra: &[(&str, &str)]) -> Result<Self, String> {
         let template = template_database().await;
         let database = format!("darkroom_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres")).await.expect("connect");
-        sqlx::query(&format!("CREATE DATABASE {database} TEMPLATE {template}")).execute(&mut admin).await.expect("create test db");
+        let mut admin = sqlx::PgConnection::connect_with(&pg_options("postgres"))
+            .await
+            .expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {database} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test db");
         let media = std::env::temp_dir().join(&database);
         std::fs::create_dir_all(&media).expect("media dir");
         let mut env: Vec<(String, String)> = vec![
@@ -140,7 +193,15 @@ impl TestServer {
         .collect();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let client = browser_like_client();
-        let mut server = Self { url: String::new(), database, media, client, env, shutdown: None, state: None };
+        let mut server = Self {
+            url: String::new(),
+            database,
+            media,
+            client,
+            env,
+            shutdown: None,
+            state: None,
+        };
         server.launch().await?;
         Ok(server)
     }
@@ -196,11 +257,19 @@ impl TestServer {
                 })
                 .await;
             });
-            Sibling { url: Some(url), task, _shutdown: Some(shutdown) }
+            Sibling {
+                url: Some(url),
+                task,
+                _shutdown: Some(shutdown),
+            }
         } else {
             let state = server::prepare(config).await.expect("prepare sibling");
             let task = tokio::spawn(darkroom_api::jobs::worker::run(state));
-            Sibling { url: None, task, _shutdown: None }
+            Sibling {
+                url: None,
+                task,
+                _shutdown: None,
+            }
         }
     }
 
@@ -222,7 +291,9 @@ impl TestServer {
 
     /// A direct connection to this test's database, for seeding rows no endpoint writes yet.
     pub async fn db(&self) -> sqlx::PgConnection {
-        sqlx::PgConnection::connect_with(&pg_options(&self.database)).await.expect("connect test db")
+        sqlx::PgConnection::connect_with(&pg_options(&self.database))
+            .await
+            .expect("connect test db")
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -242,12 +313,25 @@ impl TestServer {
         let is_json = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|essence| essence.trim() == "application/json"));
-        let body = if is_json { serde_json::from_slice(&bytes).expect("valid JSON") } else { Value::Null };
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|essence| essence.trim() == "application/json")
+            });
+        let body = if is_json {
+            serde_json::from_slice(&bytes).expect("valid JSON")
+        } else {
+            Value::Null
+        };
         if is_json {
             spec::check_response(method.as_str(), &path, status.as_u16(), &body);
         }
-        Reply { status, headers, body, bytes: bytes.to_vec() }
+        Reply {
+            status,
+            headers,
+            body,
+            bytes: bytes.to_vec(),
+        }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
@@ -274,7 +358,12 @@ impl TestServer {
             form = form.text(key.to_string(), value.to_string());
         }
         form = form.part("assetData", streamed_part(file).file_name(name.to_string()));
-        self.send(self.request(Method::POST, "/api/assets").bearer_auth(token).multipart(form)).await
+        self.send(
+            self.request(Method::POST, "/api/assets")
+                .bearer_auth(token)
+                .multipart(form),
+        )
+        .await
     }
 
     /// Files under the media folder's `upload/` (mount markers aside): what uploads left on disk.
@@ -298,7 +387,9 @@ impl TestServer {
     /// Signs up the admin and logs in; returns the access token.
     pub async fn admin_token(&self) -> String {
         let signup = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Immich Admin"});
-        let reply = self.call(Method::POST, "/api/auth/admin-sign-up", None, Some(signup)).await;
+        let reply = self
+            .call(Method::POST, "/api/auth/admin-sign-up", None, Some(signup))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
@@ -313,7 +404,9 @@ impl TestServer {
     /// Creates a non-admin user through the admin API and returns their token.
     pub async fn user_token(&self, admin: &str, email: &str) -> String {
         let body = serde_json::json!({"email": email, "password": "password", "name": email});
-        let reply = self.call(Method::POST, "/api/admin/users", Some(admin), Some(body)).await;
+        let reply = self
+            .call(Method::POST, "/api/admin/users", Some(admin), Some(body))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         self.login(email, "password").await
     }
@@ -322,7 +415,12 @@ impl TestServer {
     /// test sees it as clients will.
     pub async fn wait_until_processed(&self, token: &str, id: &str) {
         for _ in 0..200 {
-            if self.call(Method::GET, &format!("/api/assets/{id}"), Some(token), None).await.body["thumbhash"].is_string() {
+            if self
+                .call(Method::GET, &format!("/api/assets/{id}"), Some(token), None)
+                .await
+                .body["thumbhash"]
+                .is_string()
+            {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -332,9 +430,14 @@ impl TestServer {
 
     /// Changes the system config as an admin would in the web's settings.
     pub async fn update_config(&self, admin: &str, change: impl FnOnce(&mut Value)) {
-        let mut config = self.call(Method::GET, "/api/system-config", Some(admin), None).await.body;
+        let mut config = self
+            .call(Method::GET, "/api/system-config", Some(admin), None)
+            .await
+            .body;
         change(&mut config);
-        let reply = self.call(Method::PUT, "/api/system-config", Some(admin), Some(config)).await;
+        let reply = self
+            .call(Method::PUT, "/api/system-config", Some(admin), Some(config))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
@@ -355,16 +458,25 @@ impl Drop for TestServer {
         let media = self.media.clone();
         // Drop runs inside the test's runtime; clean up on a thread with its own.
         let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect_with(&pg_options("postgres")).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
                 }
                 // This test's queue keys all start with its database name.
                 if let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0")
                     && let Ok(mut redis) = client.get_multiplexed_async_connection().await
                 {
-                    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{database}:*")).query_async(&mut redis).await.unwrap_or_default();
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{database}:*"))
+                        .query_async(&mut redis)
+                        .await
+                        .unwrap_or_default();
                     if !keys.is_empty() {
                         let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
                     }

@@ -47,7 +47,10 @@ fn op(schema: Value, status: &str, permission: &str, admin: bool) -> Value {
 fn add_api_3_2(spec: &mut Value) {
     let system_config = json!({ "$ref": "#/components/schemas/SystemConfigDto" });
     let object = |props: Value| {
-        let required: Vec<String> = props.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        let required: Vec<String> = props
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
         json!({ "type": "object", "properties": props, "required": required })
     };
     let b = json!({ "type": "boolean" });
@@ -82,24 +85,55 @@ fn add_api_3_2(spec: &mut Value) {
     rotated["properties"]["apiKey"] = json!({ "$ref": "#/components/schemas/ApiKeyResponseDto" });
     // SDK 3.2.2's Permission enum adds these values.
     let added = [
-        "adminConfig.read", "adminConfig.update", "apiKey.rotate", "assetFile.read", "assetFile.delete",
-        "assetFile.download", "clusterGroup.read", "clusterGroup.leave", "clusterGroupRequest.create",
-        "clusterGroupRequest.read", "clusterGroupRequest.delete", "userConfig.read", "workflow.logs",
+        "adminConfig.read",
+        "adminConfig.update",
+        "apiKey.rotate",
+        "assetFile.read",
+        "assetFile.delete",
+        "assetFile.download",
+        "clusterGroup.read",
+        "clusterGroup.leave",
+        "clusterGroupRequest.create",
+        "clusterGroupRequest.read",
+        "clusterGroupRequest.delete",
+        "userConfig.read",
+        "workflow.logs",
     ];
     if let Some(values) = spec["components"]["schemas"]["Permission"]["enum"].as_array_mut() {
         values.extend(added.iter().map(|p| json!(p)));
     }
     let paths = spec["paths"].as_object_mut().expect("paths");
-    paths.insert("/admin/config".into(), json!({
-        "get": op(system_config.clone(), "200", "adminConfig.read", true),
-        "put": op(system_config.clone(), "200", "adminConfig.update", true),
-    }));
-    paths.insert("/admin/config/defaults".into(), json!({ "get": op(system_config, "200", "adminConfig.read", true) }));
-    paths.insert("/public/config".into(), json!({ "get": op(public.clone(), "200", "", false) }));
-    paths.insert("/public/config/defaults".into(), json!({ "get": op(public, "200", "", false) }));
-    paths.insert("/config".into(), json!({ "get": op(user.clone(), "200", "userConfig.read", false) }));
-    paths.insert("/config/defaults".into(), json!({ "get": op(user, "200", "userConfig.read", false) }));
-    paths.insert("/api-keys/{id}/rotate".into(), json!({ "post": op(rotated.clone(), "200", "apiKey.rotate", false) }));
+    paths.insert(
+        "/admin/config".into(),
+        json!({
+            "get": op(system_config.clone(), "200", "adminConfig.read", true),
+            "put": op(system_config.clone(), "200", "adminConfig.update", true),
+        }),
+    );
+    paths.insert(
+        "/admin/config/defaults".into(),
+        json!({ "get": op(system_config, "200", "adminConfig.read", true) }),
+    );
+    paths.insert(
+        "/public/config".into(),
+        json!({ "get": op(public.clone(), "200", "", false) }),
+    );
+    paths.insert(
+        "/public/config/defaults".into(),
+        json!({ "get": op(public, "200", "", false) }),
+    );
+    paths.insert(
+        "/config".into(),
+        json!({ "get": op(user.clone(), "200", "userConfig.read", false) }),
+    );
+    paths.insert(
+        "/config/defaults".into(),
+        json!({ "get": op(user, "200", "userConfig.read", false) }),
+    );
+    paths.insert(
+        "/api-keys/{id}/rotate".into(),
+        json!({ "post": op(rotated.clone(), "200", "apiKey.rotate", false) }),
+    );
 }
 
 /// The spec's path template for a request path under `/api` (most literal segments win).
@@ -136,8 +170,14 @@ pub fn operation(method: &str, template: &str) -> Option<&'static Value> {
 /// route is not in the contract at all.
 pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     if status >= 400 {
-        let ok = body["message"].is_string() && body.as_object().is_some_and(|o| o.keys().all(|k| k == "message" || k == "errors"));
-        assert!(ok, "{method} {path} → {status}: error body is not Immich's shape: {body}");
+        let ok = body["message"].is_string()
+            && body
+                .as_object()
+                .is_some_and(|o| o.keys().all(|k| k == "message" || k == "errors"));
+        assert!(
+            ok,
+            "{method} {path} → {status}: error body is not Immich's shape: {body}"
+        );
         return;
     }
     if !path.starts_with("/api/") {
@@ -153,7 +193,11 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) {
     };
     let mut errors = Vec::new();
     validate(body, schema, "$", &mut errors);
-    assert!(errors.is_empty(), "{method} {template} → {status} does not match the spec:\n{}\nbody: {body}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{method} {template} → {status} does not match the spec:\n{}\nbody: {body}",
+        errors.join("\n")
+    );
 }
 
 fn resolve(schema: &Value) -> &Value {
@@ -196,12 +240,17 @@ pub fn validate(value: &Value, schema: &Value, at: &str, errors: &mut Vec<String
     if let Some(allowed) = schema["enum"].as_array()
         && !allowed.contains(value)
     {
-        errors.push(format!("{at}: {value} is not one of the {} allowed values", allowed.len()));
+        errors.push(format!(
+            "{at}: {value} is not one of the {} allowed values",
+            allowed.len()
+        ));
     }
     match schema["type"].as_str() {
         Some("string") if !value.is_string() => errors.push(format!("{at}: expected string, got {value}")),
         Some("boolean") if !value.is_boolean() => errors.push(format!("{at}: expected boolean, got {value}")),
-        Some("integer") if !(value.is_i64() || value.is_u64()) => errors.push(format!("{at}: expected integer, got {value}")),
+        Some("integer") if !(value.is_i64() || value.is_u64()) => {
+            errors.push(format!("{at}: expected integer, got {value}"))
+        }
         Some("number") if !value.is_number() => errors.push(format!("{at}: expected number, got {value}")),
         Some("array") => match value.as_array() {
             Some(items) => {
@@ -218,7 +267,12 @@ pub fn validate(value: &Value, schema: &Value, at: &str, errors: &mut Vec<String
             errors.push(format!("{at}: expected object, got {value}"));
             return;
         };
-        for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for required in schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if !object.contains_key(required) {
                 errors.push(format!("{at}.{required}: required but missing"));
             }
@@ -233,7 +287,10 @@ pub fn validate(value: &Value, schema: &Value, at: &str, errors: &mut Vec<String
             }
         }
     }
-    if let (Some(object), Some(extra)) = (value.as_object(), schema.get("additionalProperties").filter(|a| a.is_object())) {
+    if let (Some(object), Some(extra)) = (
+        value.as_object(),
+        schema.get("additionalProperties").filter(|a| a.is_object()),
+    ) {
         for (key, item) in object {
             if schema["properties"].get(key).is_none() {
                 validate(item, extra, &format!("{at}.{key}"), errors);

@@ -65,13 +65,23 @@ impl AuthCache {
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert(secret_hash, Entry { generation, stored: Instant::now(), remembered });
+        entries.insert(
+            secret_hash,
+            Entry {
+                generation,
+                stored: Instant::now(),
+                remembered,
+            },
+        );
     }
 
     /// Something may have changed who may do what: nothing remembered so far counts.
     pub fn forget_everything(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     /// Whether other processes' changes are heard from now on (until then, and after the word is
@@ -114,7 +124,15 @@ mod tests {
 
     fn remembered() -> Remembered {
         let user = User::default();
-        Remembered { context: AuthContext { user, session: None, api_key: None, shared_link: None }, pin_expires_at: None }
+        Remembered {
+            context: AuthContext {
+                user,
+                session: None,
+                api_key: None,
+                shared_link: None,
+            },
+            pin_expires_at: None,
+        }
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub struct LoginLimits {
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        Self { per_ip: 30, per_account: 10, window: Duration::from_secs(15 * 60) }
+        Self {
+            per_ip: 30,
+            per_account: 10,
+            window: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -34,7 +38,10 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(limits: LoginLimits) -> Self {
-        Self { limits, failures: Mutex::new(Failures::default()) }
+        Self {
+            limits,
+            failures: Mutex::new(Failures::default()),
+        }
     }
 
     /// `Err(seconds)` when this IP or account must wait before trying again.
@@ -43,7 +50,12 @@ impl LoginLimiter {
         let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let window = self.limits.window;
         let ip_wait = wait(failures.by_ip.get_mut(&ip), self.limits.per_ip, window, now);
-        let account_wait = wait(failures.by_account.get_mut(account), self.limits.per_account, window, now);
+        let account_wait = wait(
+            failures.by_account.get_mut(account),
+            self.limits.per_account,
+            window,
+            now,
+        );
         match ip_wait.max(account_wait) {
             Some(wait) => Err(wait.as_secs().max(1)),
             None => Ok(()),
@@ -92,7 +104,11 @@ mod tests {
 
     #[test]
     fn blocks_after_the_limit_and_success_clears_the_account() {
-        let limiter = LoginLimiter::new(LoginLimits { per_ip: 5, per_account: 3, window: Duration::from_secs(60) });
+        let limiter = LoginLimiter::new(LoginLimits {
+            per_ip: 5,
+            per_account: 3,
+            window: Duration::from_secs(60),
+        });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
             assert!(limiter.check(ip, "a@x").is_ok());
@@ -100,7 +116,10 @@ mod tests {
         }
         let wait = limiter.check(ip, "a@x").unwrap_err();
         assert!((1..=60).contains(&wait));
-        assert!(limiter.check(ip, "b@x").is_ok(), "other accounts from the same IP still pass below the IP limit");
+        assert!(
+            limiter.check(ip, "b@x").is_ok(),
+            "other accounts from the same IP still pass below the IP limit"
+        );
         limiter.record_success("a@x");
         assert!(limiter.check(ip, "a@x").is_ok());
         limiter.record_failure(ip, "b@x");

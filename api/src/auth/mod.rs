@@ -13,8 +13,8 @@ pub mod user_agent;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, Method};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{Duration, Utc};
@@ -38,7 +38,11 @@ pub enum Access {
     /// No credentials needed.
     Public,
     /// Any authenticated caller; API keys need `permission` (`None` = no specific permission).
-    Authenticated { permission: Option<Permission>, admin: bool, shared_link: bool },
+    Authenticated {
+        permission: Option<Permission>,
+        admin: bool,
+        shared_link: bool,
+    },
 }
 
 impl Access {
@@ -48,25 +52,45 @@ impl Access {
 
     /// Any signed-in caller, whatever its API key's permissions.
     pub const fn any() -> Self {
-        Self::Authenticated { permission: None, admin: false, shared_link: false }
+        Self::Authenticated {
+            permission: None,
+            admin: false,
+            shared_link: false,
+        }
     }
 
     pub const fn permission(permission: Permission) -> Self {
-        Self::Authenticated { permission: Some(permission), admin: false, shared_link: false }
+        Self::Authenticated {
+            permission: Some(permission),
+            admin: false,
+            shared_link: false,
+        }
     }
 
     /// Like [`Access::permission`], and open to shared-link guests too.
     pub const fn shared(permission: Permission) -> Self {
-        Self::Authenticated { permission: Some(permission), admin: false, shared_link: true }
+        Self::Authenticated {
+            permission: Some(permission),
+            admin: false,
+            shared_link: true,
+        }
     }
 
     /// Only for shared-link guests (any API key permission).
     pub const fn link_guest() -> Self {
-        Self::Authenticated { permission: None, admin: false, shared_link: true }
+        Self::Authenticated {
+            permission: None,
+            admin: false,
+            shared_link: true,
+        }
     }
 
     pub const fn admin(permission: Permission) -> Self {
-        Self::Authenticated { permission: Some(permission), admin: true, shared_link: false }
+        Self::Authenticated {
+            permission: Some(permission),
+            admin: true,
+            shared_link: false,
+        }
     }
 
     pub fn required_permission(self) -> Option<Permission> {
@@ -136,7 +160,12 @@ pub async fn authorize(
     next: Next,
 ) -> Result<Response, ApiError> {
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if let Access::Authenticated { permission, admin, shared_link } = access {
+    if let Access::Authenticated {
+        permission,
+        admin,
+        shared_link,
+    } = access
+    {
         let (mut parts, body) = request.into_parts();
         let context = authenticate(&state, &parts).await?;
         if context.shared_link.is_some() && !shared_link {
@@ -149,7 +178,9 @@ pub async fn authorize(
         if let (Some(key), Some(permission)) = (&context.api_key, permission)
             && !grants(&key.permissions, permission)
         {
-            return Err(ApiError::forbidden(format!("Missing required permission: {permission}")));
+            return Err(ApiError::forbidden(format!(
+                "Missing required permission: {permission}"
+            )));
         }
         parts.extensions.insert(context);
         request = Request::from_parts(parts, body);
@@ -173,7 +204,10 @@ enum Credential<'a> {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
 }
 
 fn query_param<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -186,7 +220,10 @@ fn query_param<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = header(headers, "authorization")?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -217,7 +254,9 @@ fn credential(parts: &Parts) -> Option<Credential<'_>> {
     if let Some(token) = session {
         return Some(Credential::Session(token));
     }
-    header(headers, "x-api-key").or_else(|| query_param(parts, "apiKey")).map(Credential::ApiKey)
+    header(headers, "x-api-key")
+        .or_else(|| query_param(parts, "apiKey"))
+        .map(Credential::ApiKey)
 }
 
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthContext> {
@@ -226,11 +265,15 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthCont
         Some(Credential::ShareKey(key)) => {
             let key = decode_share_key(&percent_decode(key));
             let link = shared_links::find_usable(&state.db, Some(&key), None).await?;
-            link_context(state, link).await?.ok_or_else(|| ApiError::unauthorized("Invalid share key"))
+            link_context(state, link)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("Invalid share key"))
         }
         Some(Credential::ShareSlug(slug)) => {
             let link = shared_links::find_usable(&state.db, None, Some(&percent_decode(slug))).await?;
-            link_context(state, link).await?.ok_or_else(|| ApiError::unauthorized("Invalid share slug"))
+            link_context(state, link)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("Invalid share slug"))
         }
         Some(Credential::Session(token)) => authenticate_session(state, token, &parts.headers).await,
         Some(Credential::ApiKey(secret)) => authenticate_api_key(state, secret).await,
@@ -242,14 +285,22 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthCont
 pub fn decode_share_key(text: &str) -> Vec<u8> {
     use base64::Engine;
     if text.len() == 100 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return (0..50).filter_map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()).collect();
+        return (0..50)
+            .filter_map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok())
+            .collect();
     }
-    let normalised: String = text.trim_end_matches('=').chars().map(|c| match c {
-        '+' => '-',
-        '/' => '_',
-        c => c,
-    }).collect();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(normalised).unwrap_or_default()
+    let normalised: String = text
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(normalised)
+        .unwrap_or_default()
 }
 
 /// `%XX` in query values (keys and slugs may arrive encoded).
@@ -274,7 +325,9 @@ fn percent_decode(text: &str) -> String {
 async fn link_context(state: &AppState, link: Option<shared_links::SharedLink>) -> ApiResult<Option<AuthContext>> {
     let Some(link) = link else { return Ok(None) };
     // Like Immich, the owner's soft deletion alone does not close an individual link.
-    let Some(user) = users::get(&state.db, link.user_id, true).await? else { return Ok(None) };
+    let Some(user) = users::get(&state.db, link.user_id, true).await? else {
+        return Ok(None);
+    };
     Ok(Some(AuthContext {
         user,
         session: None,
@@ -294,7 +347,11 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
     let invalid = || ApiError::unauthorized("Invalid user token");
     let hash = tokens::hash(token);
     let now = Utc::now();
-    if let Some(Remembered { mut context, pin_expires_at }) = state.auth_cache.get(&hash) {
+    if let Some(Remembered {
+        mut context,
+        pin_expires_at,
+    }) = state.auth_cache.get(&hash)
+    {
         if let Some(session) = &mut context.session {
             session.has_elevated_permission = pin_expires_at.is_some_and(|expires| expires > now);
         }
@@ -302,15 +359,27 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
     }
     let generation = state.auth_cache.generation();
     // Session and user are read side by side: every request pays one round trip, not two.
-    let by_session = UserFilter { session_token: Some(&hash), ..UserFilter::default() };
-    let (session, user) = tokio::try_join!(sessions::find_by_token(&state.db, &hash), users::find_one(&state.db, by_session))?;
+    let by_session = UserFilter {
+        session_token: Some(&hash),
+        ..UserFilter::default()
+    };
+    let (session, user) = tokio::try_join!(
+        sessions::find_by_token(&state.db, &hash),
+        users::find_one(&state.db, by_session)
+    )?;
     let session = session.ok_or_else(invalid)?;
     let user = user.filter(|user| user.id == session.user_id).ok_or_else(invalid)?;
 
     let client = ClientDetails::from_headers(headers);
     if now - session.updated_at > Duration::hours(1) || client.app_version != session.app_version {
-        sessions::touch(&state.db, session.id, &client.device_type, &client.device_os, client.app_version.as_deref())
-            .await?;
+        sessions::touch(
+            &state.db,
+            session.id,
+            &client.device_type,
+            &client.device_os,
+            client.app_version.as_deref(),
+        )
+        .await?;
     }
 
     // An unlocked session stays unlocked while it is used: each request near the end adds 5 minutes.
@@ -326,11 +395,21 @@ async fn authenticate_session(state: &AppState, token: &str, headers: &HeaderMap
 
     let context = AuthContext {
         user,
-        session: Some(AuthSession { id: session.id, has_elevated_permission }),
+        session: Some(AuthSession {
+            id: session.id,
+            has_elevated_permission,
+        }),
         api_key: None,
         shared_link: None,
     };
-    state.auth_cache.put(hash, generation, Remembered { context: context.clone(), pin_expires_at });
+    state.auth_cache.put(
+        hash,
+        generation,
+        Remembered {
+            context: context.clone(),
+            pin_expires_at,
+        },
+    );
     Ok(context)
 }
 
@@ -341,13 +420,34 @@ async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthC
         return Ok(remembered.context);
     }
     let generation = state.auth_cache.generation();
-    let by_key = UserFilter { api_key: Some(&hash), ..UserFilter::default() };
-    let (key, user) = tokio::try_join!(api_keys::find_by_key(&state.db, &hash), users::find_one(&state.db, by_key))?;
+    let by_key = UserFilter {
+        api_key: Some(&hash),
+        ..UserFilter::default()
+    };
+    let (key, user) = tokio::try_join!(
+        api_keys::find_by_key(&state.db, &hash),
+        users::find_one(&state.db, by_key)
+    )?;
     let key = key.ok_or_else(invalid)?;
     let user = user.filter(|user| user.id == key.user_id).ok_or_else(invalid)?;
     let permissions = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
-    let context = AuthContext { user, session: None, api_key: Some(AuthApiKey { id: key.id, permissions }), shared_link: None };
-    state.auth_cache.put(hash, generation, Remembered { context: context.clone(), pin_expires_at: None });
+    let context = AuthContext {
+        user,
+        session: None,
+        api_key: Some(AuthApiKey {
+            id: key.id,
+            permissions,
+        }),
+        shared_link: None,
+    };
+    state.auth_cache.put(
+        hash,
+        generation,
+        Remembered {
+            context: context.clone(),
+            pin_expires_at: None,
+        },
+    );
     Ok(context)
 }
 
@@ -369,12 +469,19 @@ pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    forwarded.into_iter().rev().find(|hop| !state.is_trusted_proxy(*hop)).unwrap_or(peer)
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|hop| !state.is_trusted_proxy(*hop))
+        .unwrap_or(peer)
 }
 
 /// Whether the client reached us over HTTPS (directly impossible here, so: via a trusted proxy).
 pub fn is_secure(state: &AppState, parts: &Parts) -> bool {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     peer.is_some_and(|ip| state.is_trusted_proxy(ip))
         && header(&parts.headers, "x-forwarded-proto")
             .and_then(|v| v.split(',').next())

@@ -8,7 +8,11 @@ use sha2::{Digest, Sha256};
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::STANDARD.encode(bytes).chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 /// Tokens and keys are stored only as SHA-256 of their text.
@@ -37,7 +41,10 @@ mod tests {
     fn tokens_are_long_and_word_only() {
         // 43 base64 characters less the `+` and `/` among them (about 1.3 on average).
         let token = generate();
-        assert!(token.len() >= 32 && token.chars().all(|c| c.is_ascii_alphanumeric()), "{token}");
+        assert!(
+            token.len() >= 32 && token.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{token}"
+        );
         assert_ne!(token, generate());
         assert_eq!(hash("abc").len(), 32);
     }

@@ -12,11 +12,22 @@ pub struct ClientDetails {
 
 impl ClientDetails {
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
         let user_agent = header("user-agent");
         Self {
-            device_type: browser_name(&user_agent).map(str::to_string).unwrap_or_else(|| header("devicemodel")),
-            device_os: os_name(&user_agent).map(str::to_string).unwrap_or_else(|| header("devicetype")),
+            device_type: browser_name(&user_agent)
+                .map(str::to_string)
+                .unwrap_or_else(|| header("devicemodel")),
+            device_os: os_name(&user_agent)
+                .map(str::to_string)
+                .unwrap_or_else(|| header("devicetype")),
             app_version: app_version(&user_agent),
         }
     }
@@ -50,7 +61,10 @@ fn browser_name(user_agent: &str) -> Option<&'static str> {
     if !user_agent.starts_with("Mozilla/") {
         return None;
     }
-    BROWSERS.iter().find(|(token, _)| user_agent.contains(token)).map(|(_, name)| *name)
+    BROWSERS
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name)
 }
 
 fn os_name(user_agent: &str) -> Option<&'static str> {
@@ -68,7 +82,10 @@ fn os_name(user_agent: &str) -> Option<&'static str> {
     if !user_agent.starts_with("Mozilla/") {
         return None;
     }
-    SYSTEMS.iter().find(|(token, _)| user_agent.contains(token)).map(|(_, name)| *name)
+    SYSTEMS
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name)
 }
 
 #[cfg(test)]
@@ -85,8 +102,19 @@ mod tests {
 
     #[test]
     fn mobile_app_sends_its_own_headers() {
-        let d = details(&[("user-agent", "immich-android/1.140.0"), ("devicemodel", "Pixel 8"), ("devicetype", "Android")]);
-        assert_eq!(d, ClientDetails { device_type: "Pixel 8".into(), device_os: "Android".into(), app_version: Some("1.140.0".into()) });
+        let d = details(&[
+            ("user-agent", "immich-android/1.140.0"),
+            ("devicemodel", "Pixel 8"),
+            ("devicetype", "Android"),
+        ]);
+        assert_eq!(
+            d,
+            ClientDetails {
+                device_type: "Pixel 8".into(),
+                device_os: "Android".into(),
+                app_version: Some("1.140.0".into())
+            }
+        );
         assert_eq!(app_version("Immich_iOS_1.99.0").as_deref(), Some("1.99.0"));
         assert_eq!(app_version("curl/8"), None);
     }

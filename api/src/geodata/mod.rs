@@ -42,25 +42,49 @@ pub struct PlaceName {
 /// The English name of a country from its ISO 3166-1 alpha-2 code.
 pub fn country_name(code: &str) -> Option<&'static str> {
     let code = code.trim();
-    countries::COUNTRY_NAMES.binary_search_by(|(known, _)| known.cmp(&code)).ok().map(|i| countries::COUNTRY_NAMES[i].1)
+    countries::COUNTRY_NAMES
+        .binary_search_by(|(known, _)| known.cmp(&code))
+        .ok()
+        .map(|i| countries::COUNTRY_NAMES[i].1)
 }
 
 /// The nearest known place within 25 km of a position (all unknown when there is none).
-pub async fn reverse_geocode(db: &darkroom_storage::PgPool, latitude: f64, longitude: f64) -> darkroom_storage::Result<PlaceName> {
+pub async fn reverse_geocode(
+    db: &darkroom_storage::PgPool,
+    latitude: f64,
+    longitude: f64,
+) -> darkroom_storage::Result<PlaceName> {
     if let Some(place) = geodata::nearest(db, latitude, longitude).await? {
-        return Ok(PlaceName { country: country_name(&place.country_code).map(str::to_owned), state: place.admin1_name, city: Some(place.name) });
+        return Ok(PlaceName {
+            country: country_name(&place.country_code).map(str::to_owned),
+            state: place.admin1_name,
+            city: Some(place.name),
+        });
     }
     // Far from any town: the country whose borders hold the position, as Immich falls back.
     let country = geodata::country_at(db, latitude, longitude).await?;
-    Ok(PlaceName { country: country.as_deref().and_then(alpha3_to_alpha2).and_then(country_name).map(str::to_owned), ..PlaceName::default() })
+    Ok(PlaceName {
+        country: country
+            .as_deref()
+            .and_then(alpha3_to_alpha2)
+            .and_then(country_name)
+            .map(str::to_owned),
+        ..PlaceName::default()
+    })
 }
 
 fn alpha3_to_alpha2(alpha3: &str) -> Option<&'static str> {
-    countries::COUNTRY_CODES.iter().find(|(_, _, a3)| *a3 == alpha3).map(|(_, a2, _)| *a2)
+    countries::COUNTRY_CODES
+        .iter()
+        .find(|(_, _, a3)| *a3 == alpha3)
+        .map(|(_, a2, _)| *a2)
 }
 
 fn numeric_to_alpha3(numeric: &str) -> Option<&'static str> {
-    countries::COUNTRY_CODES.binary_search_by(|(n, _, _)| n.cmp(&numeric)).ok().map(|i| countries::COUNTRY_CODES[i].2)
+    countries::COUNTRY_CODES
+        .binary_search_by(|(n, _, _)| n.cmp(&numeric))
+        .ok()
+        .map(|i| countries::COUNTRY_CODES[i].2)
 }
 
 /// The geodata files found in a folder, and the version they are.
@@ -84,14 +108,21 @@ fn find_source(folder: &Path) -> Option<Source> {
             .filter(|text| !text.is_empty())
             .or_else(|| file_version(&path))
             .unwrap_or_default();
-        return Some(Source { file_name, path, version });
+        return Some(Source {
+            file_name,
+            path,
+            version,
+        });
     }
     None
 }
 
 /// A file's modification time, as the version of the data in it.
 fn file_version(path: &Path) -> Option<String> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok().map(|time| DateTime::<Utc>::from(time).to_rfc3339())
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|time| DateTime::<Utc>::from(time).to_rfc3339())
 }
 
 /// Country borders from Immich's Natural Earth GeoJSON or world-atlas' TopoJSON: each
@@ -101,7 +132,12 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
     let mut rows = Vec::new();
     let mut push = |admin: &str, alpha3: &str, kind: &str, ring: Vec<(f64, f64)>| {
         if ring.len() >= 3 && alpha3.len() == 3 {
-            rows.push(CountryRow { admin: admin.to_owned(), admin_a3: alpha3.to_owned(), kind: kind.to_owned(), ring });
+            rows.push(CountryRow {
+                admin: admin.to_owned(),
+                admin_a3: alpha3.to_owned(),
+                kind: kind.to_owned(),
+                ring,
+            });
         }
     };
     let point = |p: &Value| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?));
@@ -109,7 +145,11 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
         "FeatureCollection" => {
             for feature in data["features"].as_array()? {
                 let properties = &feature["properties"];
-                let (admin, alpha3, kind) = (properties["ADMIN"].as_str().unwrap_or_default(), properties["ADM0_A3"].as_str().unwrap_or_default(), properties["TYPE"].as_str().unwrap_or_default());
+                let (admin, alpha3, kind) = (
+                    properties["ADMIN"].as_str().unwrap_or_default(),
+                    properties["ADM0_A3"].as_str().unwrap_or_default(),
+                    properties["TYPE"].as_str().unwrap_or_default(),
+                );
                 let geometry = &feature["geometry"];
                 let polygons: Vec<&Value> = match geometry["type"].as_str() {
                     Some("Polygon") => vec![&geometry["coordinates"]],
@@ -117,14 +157,21 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
                     _ => continue,
                 };
                 for polygon in polygons {
-                    let ring = polygon.get(0).and_then(Value::as_array).map(|r| r.iter().filter_map(point).collect()).unwrap_or_default();
+                    let ring = polygon
+                        .get(0)
+                        .and_then(Value::as_array)
+                        .map(|r| r.iter().filter_map(point).collect())
+                        .unwrap_or_default();
                     push(admin, alpha3, kind, ring);
                 }
             }
         }
         "Topology" => {
             let transform = &data["transform"];
-            let (scale, translate) = (point(&transform["scale"]).unwrap_or((1.0, 1.0)), point(&transform["translate"]).unwrap_or((0.0, 0.0)));
+            let (scale, translate) = (
+                point(&transform["scale"]).unwrap_or((1.0, 1.0)),
+                point(&transform["translate"]).unwrap_or((0.0, 0.0)),
+            );
             let quantized = transform.is_object();
             // Quantized arcs are deltas from the previous point.
             let arcs: Vec<Vec<(f64, f64)>> = data["arcs"]
@@ -166,7 +213,9 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
                 ring
             };
             for geometry in data["objects"]["countries"]["geometries"].as_array()? {
-                let Some(alpha3) = geometry["id"].as_str().and_then(numeric_to_alpha3) else { continue };
+                let Some(alpha3) = geometry["id"].as_str().and_then(numeric_to_alpha3) else {
+                    continue;
+                };
                 let admin = geometry["properties"]["name"].as_str().unwrap_or_default();
                 let polygons: Vec<&Value> = match geometry["type"].as_str() {
                     Some("Polygon") => vec![&geometry["arcs"]],
@@ -174,7 +223,12 @@ fn read_countries(text: &str) -> Option<Vec<CountryRow>> {
                     _ => continue,
                 };
                 for polygon in polygons {
-                    push(admin, alpha3, "Country", polygon.get(0).map(&ring_of).unwrap_or_default());
+                    push(
+                        admin,
+                        alpha3,
+                        "Country",
+                        polygon.get(0).map(&ring_of).unwrap_or_default(),
+                    );
                 }
             }
         }
@@ -192,7 +246,10 @@ pub async fn import_if_needed(state: &AppState) {
         tracing::info!(folder = %folder.display(), "no geodata found: photos get no city, state or country");
         return;
     };
-    let borders = [IMMICH_COUNTRIES, ATLAS_COUNTRIES].into_iter().map(|name| folder.join(name)).find(|path| path.is_file());
+    let borders = [IMMICH_COUNTRIES, ATLAS_COUNTRIES]
+        .into_iter()
+        .map(|name| folder.join(name))
+        .find(|path| path.is_file());
     import_borders_if_needed(state, borders.as_deref()).await;
     import_places_if_needed(state, source).await;
 }
@@ -223,7 +280,8 @@ async fn import_borders_if_needed(state: &AppState, path: Option<&Path>) {
 async fn import_places_if_needed(state: &AppState, source: Source) {
     match system_metadata::get(&state.db, STATE_KEY).await {
         Ok(Some(current))
-            if current["lastUpdate"].as_str() == Some(source.version.as_str()) && current["lastImportFileName"].as_str() == Some(source.file_name) =>
+            if current["lastUpdate"].as_str() == Some(source.version.as_str())
+                && current["lastImportFileName"].as_str() == Some(source.file_name) =>
         {
             return;
         }
@@ -243,14 +301,20 @@ async fn import_places_if_needed(state: &AppState, source: Source) {
             if let Err(error) = system_metadata::set(&state.db, STATE_KEY, &done).await {
                 tracing::warn!(%error, "could not record the reverse-geocoding state");
             }
-            tracing::info!(count, file = source.file_name, elapsed_ms = started.elapsed().as_millis() as u64, "geodata imported");
+            tracing::info!(
+                count,
+                file = source.file_name,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "geodata imported"
+            );
         }
         Err(error) => tracing::warn!(%error, "geodata import failed"),
     }
 }
 
 fn read_places(source: &Source) -> std::io::Result<Vec<PlaceRow>> {
-    let modified = NaiveDate::parse_from_str(source.version.get(..10).unwrap_or_default(), "%Y-%m-%d").unwrap_or_else(|_| Utc::now().date_naive());
+    let modified = NaiveDate::parse_from_str(source.version.get(..10).unwrap_or_default(), "%Y-%m-%d")
+        .unwrap_or_else(|_| Utc::now().date_naive());
     let lines = BufReader::new(File::open(&source.path)?).lines();
     if source.file_name == IMMICH_CITIES {
         let folder = source.path.parent().unwrap_or(Path::new("."));
@@ -320,7 +384,9 @@ fn geonames_row(line: &str, admin1: &HashMap<String, String>, admin2: &HashMap<S
 /// One line of `lat,lon,name,admin1,admin2,cc` (fields with commas are quoted).
 fn small_cities_row(id: i32, line: &str, modified: NaiveDate) -> Option<PlaceRow> {
     let fields = split_csv(line);
-    let [latitude, longitude, name, admin1, admin2, country] = fields.as_slice() else { return None };
+    let [latitude, longitude, name, admin1, admin2, country] = fields.as_slice() else {
+        return None;
+    };
     Some(PlaceRow {
         id,
         name: name.chars().take(200).collect(),
@@ -382,26 +448,37 @@ mod tests {
               {"type":"Polygon","properties":{"name":"Nowhere"},"arcs":[[0]]}]}}}"#;
         let rows = read_countries(topojson).unwrap();
         assert_eq!(rows.len(), 1, "countries without a code are left out");
-        assert_eq!(rows[0].ring, vec![(10.0, 10.0), (20.0, 10.0), (20.0, 20.0), (10.0, 20.0), (10.0, 10.0)]);
+        assert_eq!(
+            rows[0].ring,
+            vec![(10.0, 10.0), (20.0, 10.0), (20.0, 20.0), (10.0, 20.0), (10.0, 10.0)]
+        );
         assert_eq!((rows[0].admin.as_str(), rows[0].admin_a3.as_str()), ("Germany", "DEU"));
         assert_eq!(alpha3_to_alpha2("DEU").and_then(country_name), Some("Germany"));
     }
 
     #[test]
     fn quoted_csv_fields_keep_their_commas() {
-        assert_eq!(split_csv(r#"1.5,2.5,"Rueti, Sued",Zurich,,CH"#), ["1.5", "2.5", "Rueti, Sued", "Zurich", "", "CH"]);
+        assert_eq!(
+            split_csv(r#"1.5,2.5,"Rueti, Sued",Zurich,,CH"#),
+            ["1.5", "2.5", "Rueti, Sued", "Zurich", "", "CH"]
+        );
         assert_eq!(split_csv(r#"a,"say ""hi""",b"#), ["a", r#"say "hi""#, "b"]);
     }
 
     #[test]
     fn geonames_sections_of_cities_are_left_out() {
         let line = |feature: &str, country: &str| {
-            format!("1\tName\tName\tAlt\t1.0\t2.0\tP\t{feature}\t{country}\t\t01\t002\t\t\t0\t\t0\tEurope/Berlin\t2024-05-06")
+            format!(
+                "1\tName\tName\tAlt\t1.0\t2.0\tP\t{feature}\t{country}\t\t01\t002\t\t\t0\t\t0\tEurope/Berlin\t2024-05-06"
+            )
         };
         let admin1 = HashMap::from([("DE.01".to_owned(), "State".to_owned())]);
         let admin2 = HashMap::from([("DE.01.002".to_owned(), "County".to_owned())]);
         let row = geonames_row(&line("PPL", "DE"), &admin1, &admin2).unwrap();
-        assert_eq!((row.admin1_name.as_deref(), row.admin2_name.as_deref()), (Some("State"), Some("County")));
+        assert_eq!(
+            (row.admin1_name.as_deref(), row.admin2_name.as_deref()),
+            (Some("State"), Some("County"))
+        );
         assert!(geonames_row(&line("PPLX", "DE"), &admin1, &admin2).is_none());
         assert!(geonames_row(&line("PPLX", "AU"), &admin1, &admin2).is_some());
         assert!(geonames_row(&line("PPLH", "DE"), &admin1, &admin2).is_none());

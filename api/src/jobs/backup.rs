@@ -16,9 +16,15 @@ const PREFIX: &str = "immich-db-backup-";
 /// `immich-db-backup-<yyyyMMddTHHmmss>-v<api version>-pg<server version>.sql.gz` (routine
 /// backups; uploaded and restore-point files have other prefixes and are never pruned).
 fn is_routine_backup(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix(PREFIX).and_then(|r| r.strip_suffix(".sql.gz")) else { return false };
+    let Some(rest) = name.strip_prefix(PREFIX).and_then(|r| r.strip_suffix(".sql.gz")) else {
+        return false;
+    };
     let stamp = rest.split('-').next().unwrap_or("");
-    let new_style = stamp.len() == 15 && stamp.as_bytes()[8] == b'T' && stamp.chars().filter(char::is_ascii_digit).count() == 14 && rest.contains("-v") && rest.contains("-pg");
+    let new_style = stamp.len() == 15
+        && stamp.as_bytes()[8] == b'T'
+        && stamp.chars().filter(char::is_ascii_digit).count() == 14
+        && rest.contains("-v")
+        && rest.contains("-pg");
     let old_style = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit());
     new_style || old_style
 }
@@ -26,7 +32,11 @@ fn is_routine_backup(name: &str) -> bool {
 /// The `pg_dump` matching the server's major version (Debian keeps one per version).
 fn pg_dump_for(major: u32) -> String {
     let versioned = format!("/usr/lib/postgresql/{major}/bin/pg_dump");
-    if Path::new(&versioned).exists() { versioned } else { "pg_dump".into() }
+    if Path::new(&versioned).exists() {
+        versioned
+    } else {
+        "pg_dump".into()
+    }
 }
 
 pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
@@ -49,8 +59,15 @@ pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
     }
     tokio::fs::rename(&partial, &target).await?;
     tracing::info!(file = %target.display(), "database backup written");
-    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
-    let keep = config["backup"]["database"]["keepLastAmount"].as_u64().unwrap_or(14).max(1) as usize;
+    let config = state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    let keep = config["backup"]["database"]["keepLastAmount"]
+        .as_u64()
+        .unwrap_or(14)
+        .max(1) as usize;
     prune(&folder, keep).await?;
     Ok(())
 }
@@ -58,20 +75,39 @@ pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
 async fn dump(state: &AppState, pg_dump: &str, output: &Path) -> Result<(), String> {
     let database = &state.config.database;
     let mut command = Command::new(pg_dump);
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     match &database.url {
         Some(url) => {
             command.arg(url.expose());
         }
         None => {
             command
-                .args(["--username", &database.username, "--host", &database.hostname, "--port", &database.port.to_string(), &database.database_name])
+                .args([
+                    "--username",
+                    &database.username,
+                    "--host",
+                    &database.hostname,
+                    "--port",
+                    &database.port.to_string(),
+                    &database.database_name,
+                ])
                 .env("PGPASSWORD", database.password.expose());
         }
     }
-    command.args(["--clean", "--if-exists"]).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    command
+        .args(["--clean", "--if-exists"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     let mut dumper = command.spawn().map_err(|e| format!("cannot run {pg_dump}: {e}"))?;
-    let dumped: Stdio = dumper.stdout.take().ok_or("pg_dump gave no output")?.try_into().map_err(|e| format!("{e}"))?;
+    let dumped: Stdio = dumper
+        .stdout
+        .take()
+        .ok_or("pg_dump gave no output")?
+        .try_into()
+        .map_err(|e| format!("{e}"))?;
     let file = std::fs::File::create(output).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     let mut gzip = Command::new("gzip")
         .arg("--rsyncable")
@@ -85,7 +121,11 @@ async fn dump(state: &AppState, pg_dump: &str, output: &Path) -> Result<(), Stri
     let dumped = dumped.map_err(|e| e.to_string())?;
     if !dumped.status.success() {
         let stderr = String::from_utf8_lossy(&dumped.stderr);
-        return Err(format!("pg_dump non-zero exit code ({}): {}", dumped.status.code().unwrap_or(-1), stderr.trim()));
+        return Err(format!(
+            "pg_dump non-zero exit code ({}): {}",
+            dumped.status.code().unwrap_or(-1),
+            stderr.trim()
+        ));
     }
     match zipped {
         Ok(status) if status.success() => Ok(()),
@@ -120,11 +160,19 @@ mod tests {
 
     #[test]
     fn routine_backup_names() {
-        assert!(is_routine_backup("immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
+        assert!(is_routine_backup(
+            "immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"
+        ));
         assert!(is_routine_backup("immich-db-backup-1732586400000.sql.gz"));
-        assert!(!is_routine_backup("uploaded-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
-        assert!(!is_routine_backup("restore-point-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
-        assert!(!is_routine_backup("immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz.tmp"));
+        assert!(!is_routine_backup(
+            "uploaded-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"
+        ));
+        assert!(!is_routine_backup(
+            "restore-point-immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"
+        ));
+        assert!(!is_routine_backup(
+            "immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz.tmp"
+        ));
         assert!(!is_routine_backup("notes.txt"));
     }
 }

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Offset, TimeZone, Utc};
-use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::MediaKind;
 use darkroom_media::decode::{self, DecodeLimits};
+use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::thumbnails::{self, ImageFormat, ThumbnailSettings};
 use darkroom_media::transcode::{self, Target, TranscodeConfig};
 use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
@@ -37,7 +37,12 @@ impl<E: std::fmt::Display> From<E> for JobError {
 
 pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobError> {
     let source = job.job.data["source"].as_str();
-    let id = || job.job.data["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| JobError::Fatal("the job names no asset or user".into()));
+    let id = || {
+        job.job.data["id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| JobError::Fatal("the job names no asset or user".into()))
+    };
     match (queue, job.job.name.as_str()) {
         (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?, source).await,
         (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?, source).await,
@@ -46,7 +51,9 @@ pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobErro
         (SIDECAR, "SidecarCheck") => check_sidecar(state, id()?).await,
         (BACKGROUND, "AssetDeleteCheck") => maintenance::asset_delete_check(state).await,
         (BACKGROUND, "UserDeleteCheck") => maintenance::user_delete_check(state).await,
-        (BACKGROUND, "UserDelete") => maintenance::user_delete(state, id()?, job.job.data["force"].as_bool().unwrap_or(false)).await,
+        (BACKGROUND, "UserDelete") => {
+            maintenance::user_delete(state, id()?, job.job.data["force"].as_bool().unwrap_or(false)).await
+        }
         (BACKGROUND, "SessionCleanup") => maintenance::session_cleanup(state).await,
         (BACKGROUND, "AuditTableCleanup") => maintenance::audit_table_cleanup(state).await,
         (BACKGROUND, "UserSyncUsage") => maintenance::user_sync_usage(state).await,
@@ -60,23 +67,40 @@ pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobErro
 
 fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobError> {
     let path = PathBuf::from(stored);
-    if state.layout.contains(&path) { Ok(path) } else { Err(JobError::Fatal(format!("{stored} is outside the media folder"))) }
+    if state.layout.contains(&path) {
+        Ok(path)
+    } else {
+        Err(JobError::Fatal(format!("{stored} is outside the media folder")))
+    }
 }
 
 async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> Result<(), JobError> {
     // A deleted asset needs nothing any more.
-    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let Some(asset) = assets::get(&state.db, id).await? else {
+        return Ok(());
+    };
     let path = media_path(state, &asset.original_path)?;
-    let mut tags = state.exiftool.read_tags(&path).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    let mut tags = state
+        .exiftool
+        .read_tags(&path)
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
     // What the sidecar says wins over what the file says.
     if let Some(sidecar) = assets::sidecar_path(&state.db, id).await?
         && tokio::fs::try_exists(&sidecar).await.unwrap_or(false)
     {
-        let sidecar_tags = state.exiftool.read_tags(&media_path(state, &sidecar)?).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+        let sidecar_tags = state
+            .exiftool
+            .read_tags(&media_path(state, &sidecar)?)
+            .await
+            .map_err(|e| JobError::Fatal(e.to_string()))?;
         if let (Some(base), Some(extra)) = (tags.as_object_mut(), sidecar_tags.as_object()) {
             // A date in the sidecar replaces every date the file has (including exiftool's
             // composites such as SubSecDateTimeOriginal, which would otherwise win).
-            if darkroom_media::metadata::DATE_TAGS.iter().any(|tag| extra.contains_key(*tag)) {
+            if darkroom_media::metadata::DATE_TAGS
+                .iter()
+                .any(|tag| extra.contains_key(*tag))
+            {
                 for tag in darkroom_media::metadata::DATE_TAGS {
                     base.remove(tag);
                 }
@@ -107,7 +131,9 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
     }
     // Files without a date keep the one the client gave at upload.
     let date = found.date_time_original.unwrap_or(asset.file_created_at);
-    let local = found.local_date_time.map_or(date, |local| Utc.from_utc_datetime(&local));
+    let local = found
+        .local_date_time
+        .map_or(date, |local| Utc.from_utc_datetime(&local));
     let (width, height) = found.displayed_size();
     let place = place_of(state, found.latitude, found.longitude).await?;
     let exif = ExtractedExif {
@@ -138,7 +164,13 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
         fps: found.fps,
         live_photo_cid: found.live_photo_cid,
     };
-    let row = ExtractedAsset { local_date_time: local, file_created_at: date, width, height, duration_ms: found.duration_ms };
+    let row = ExtractedAsset {
+        local_date_time: local,
+        file_created_at: date,
+        width,
+        height,
+        duration_ms: found.duration_ms,
+    };
     asset_jobs::save_metadata(&state.db, id, &exif, &row).await?;
     if let Some(video) = asset_jobs::link_live_photo(&state.db, id).await? {
         events::send(state, asset.owner_id, "on_asset_hidden", json!(video)).await;
@@ -161,8 +193,14 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
 
 /// The city, state and country of a photo's position, when reverse geocoding is on.
 async fn place_of(state: &AppState, latitude: Option<f64>, longitude: Option<f64>) -> Result<PlaceName, JobError> {
-    let (Some(latitude), Some(longitude)) = (latitude, longitude) else { return Ok(PlaceName::default()) };
-    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    let (Some(latitude), Some(longitude)) = (latitude, longitude) else {
+        return Ok(PlaceName::default());
+    };
+    let config = state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
     if config["reverseGeocoding"]["enabled"] == json!(false) {
         return Ok(PlaceName::default());
     }
@@ -216,16 +254,33 @@ const HEIF_FORMATS: [&str; 4] = [".heic", ".heif", ".avif", ".hif"];
 const WEB_FORMATS: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
 
 async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -> Result<(), JobError> {
-    let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else { return Ok(()) };
+    let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else {
+        return Ok(());
+    };
     let path = media_path(state, &source.original_path)?;
-    let media = darkroom_media::lookup(&source.original_path).ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
-    let kind = if source.asset_type == "VIDEO" { MediaKind::Video } else { media.kind };
+    let media = darkroom_media::lookup(&source.original_path)
+        .ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
+    let kind = if source.asset_type == "VIDEO" {
+        MediaKind::Video
+    } else {
+        media.kind
+    };
     // libheif and ffmpeg turn pictures upright themselves; others follow the EXIF orientation.
     let upright_already = kind == MediaKind::Video || HEIF_FORMATS.contains(&media.extension);
-    let orientation = if upright_already { None } else { source.orientation.as_deref().and_then(|o| o.parse().ok()) };
-    let config = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    let orientation = if upright_already {
+        None
+    } else {
+        source.orientation.as_deref().and_then(|o| o.parse().ok())
+    };
+    let config = state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
     let mut settings = settings(&config);
-    let wants_fullsize = config["image"]["fullsize"]["enabled"].as_bool().unwrap_or(false) && kind != MediaKind::Video && !WEB_FORMATS.contains(&media.extension);
+    let wants_fullsize = config["image"]["fullsize"]["enabled"].as_bool().unwrap_or(false)
+        && kind != MediaKind::Video
+        && !WEB_FORMATS.contains(&media.extension);
     if wants_fullsize {
         settings.fullsize_quality = Some(config["image"]["fullsize"]["quality"].as_u64().unwrap_or(80).min(100) as u8);
     }
@@ -235,27 +290,62 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
         // A full-size copy needs every pixel.
         shorter_side_at_least: (!wants_fullsize).then_some(settings.preview_size),
     };
-    let picture = decode::decode(&path, kind, media.raw, limits).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    let picture = decode::decode(&path, kind, media.raw, limits)
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
     // Resizing and encoding are CPU work: off the async threads.
     let generated = tokio::task::spawn_blocking(move || thumbnails::render(picture, orientation, settings))
         .await?
         .map_err(|e| JobError::Fatal(e.to_string()))?;
-    let preview = thumbnail_path(state, source.owner_id, id, "preview", settings.preview_format.extension());
-    let thumbnail = thumbnail_path(state, source.owner_id, id, "thumbnail", settings.thumbnail_format.extension());
+    let preview = thumbnail_path(
+        state,
+        source.owner_id,
+        id,
+        "preview",
+        settings.preview_format.extension(),
+    );
+    let thumbnail = thumbnail_path(
+        state,
+        source.owner_id,
+        id,
+        "thumbnail",
+        settings.thumbnail_format.extension(),
+    );
     write_atomically(&preview, &generated.preview).await?;
     write_atomically(&thumbnail, &generated.thumbnail).await?;
     // Files in a format no longer configured go once their successors are recorded.
     let mut replaced = Vec::new();
     for (kind, path) in [("preview", &preview), ("thumbnail", &thumbnail)] {
-        replaced.extend(asset_jobs::file_path(&state.db, id, kind).await?.filter(|old| Path::new(old) != path.as_path()));
+        replaced.extend(
+            asset_jobs::file_path(&state.db, id, kind)
+                .await?
+                .filter(|old| Path::new(old) != path.as_path()),
+        );
     }
     if let Some(fullsize) = &generated.fullsize {
-        let path = thumbnail_path(state, source.owner_id, id, "fullsize", settings.fullsize_format.extension());
+        let path = thumbnail_path(
+            state,
+            source.owner_id,
+            id,
+            "fullsize",
+            settings.fullsize_format.extension(),
+        );
         write_atomically(&path, fullsize).await?;
-        replaced.extend(asset_jobs::file_path(&state.db, id, "fullsize").await?.filter(|old| Path::new(old) != path.as_path()));
+        replaced.extend(
+            asset_jobs::file_path(&state.db, id, "fullsize")
+                .await?
+                .filter(|old| Path::new(old) != path.as_path()),
+        );
         asset_jobs::set_generated_file(&state.db, id, "fullsize", &path.to_string_lossy()).await?;
     }
-    asset_jobs::save_thumbnails(&state.db, id, &preview.to_string_lossy(), &thumbnail.to_string_lossy(), &generated.thumbhash).await?;
+    asset_jobs::save_thumbnails(
+        &state.db,
+        id,
+        &preview.to_string_lossy(),
+        &thumbnail.to_string_lossy(),
+        &generated.thumbhash,
+    )
+    .await?;
     for old in replaced {
         if let Ok(old) = media_path(state, &old) {
             let _ = tokio::fs::remove_file(old).await;
@@ -294,19 +384,33 @@ fn hardware_device(preferred: &str) -> String {
         .filter(|path| path.contains("renderD"))
         .collect();
     devices.sort();
-    devices.into_iter().next().unwrap_or_else(|| "/dev/dri/renderD128".into())
+    devices
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "/dev/dri/renderD128".into())
 }
 
 async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
-    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let Some(asset) = assets::get(&state.db, id).await? else {
+        return Ok(());
+    };
     if asset.asset_type != "VIDEO" {
         return Ok(());
     }
     let input = media_path(state, &asset.original_path)?;
-    let info = transcode::probe(&input, state.config.media_tool_timeout).await.map_err(|e| JobError::Fatal(e.to_string()))?;
-    let settings = state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+    let info = transcode::probe(&input, state.config.media_tool_timeout)
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let settings = state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
     let ffmpeg = &settings["ffmpeg"];
-    let config = TranscodeConfig::from_settings(ffmpeg, &hardware_device(ffmpeg["preferredHwDevice"].as_str().unwrap_or("auto")));
+    let config = TranscodeConfig::from_settings(
+        ffmpeg,
+        &hardware_device(ffmpeg["preferredHwDevice"].as_str().unwrap_or("auto")),
+    );
     let target = transcode::target(&config, &info);
     let existing = asset_jobs::file_path(&state.db, id, "encoded_video").await?;
     if target == Target::None && !transcode::remux_required(&config, &info) {
@@ -318,12 +422,21 @@ async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
         return Ok(());
     }
     let name = id.to_string();
-    let output = state.layout.folder(StorageFolder::EncodedVideo).join(asset.owner_id.to_string()).join(&name[0..2]).join(&name[2..4]).join(format!("{name}.mp4"));
+    let output = state
+        .layout
+        .folder(StorageFolder::EncodedVideo)
+        .join(asset.owner_id.to_string())
+        .join(&name[0..2])
+        .join(&name[2..4])
+        .join(format!("{name}.mp4"));
     if let Some(dir) = output.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
     let partial = output.with_extension("partial.mp4");
-    let (input_text, partial_text) = (input.to_string_lossy().to_string(), partial.to_string_lossy().to_string());
+    let (input_text, partial_text) = (
+        input.to_string_lossy().to_string(),
+        partial.to_string_lossy().to_string(),
+    );
     let attempt = |config: &TranscodeConfig| transcode::commands(config, &info, target, &input_text, &partial_text);
     let mut result = transcode::transcode(&attempt(&config), TRANSCODE_TIMEOUT).await;
     // Hardware paths fail on odd files and drivers: decode in software, then encode in software.
@@ -331,11 +444,17 @@ async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
         && config.accel != transcode::Accel::Disabled
     {
         tracing::warn!(asset = %id, %error, "hardware transcoding failed; retrying with software decoding");
-        let software_decode = TranscodeConfig { accel_decode: false, ..config.clone() };
+        let software_decode = TranscodeConfig {
+            accel_decode: false,
+            ..config.clone()
+        };
         result = transcode::transcode(&attempt(&software_decode), TRANSCODE_TIMEOUT).await;
         if let Err(error) = &result {
             tracing::warn!(asset = %id, %error, "hardware encoding failed too; transcoding in software");
-            let software = TranscodeConfig { accel: transcode::Accel::Disabled, ..config.clone() };
+            let software = TranscodeConfig {
+                accel: transcode::Accel::Disabled,
+                ..config.clone()
+            };
             result = transcode::transcode(&attempt(&software), TRANSCODE_TIMEOUT).await;
         }
     }
@@ -365,7 +484,9 @@ fn fixed_offset(zone: &str) -> Option<chrono::FixedOffset> {
 
 /// Writes the user's edits into the asset's XMP sidecar (made when missing) and re-reads it.
 async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
-    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let Some(asset) = assets::get(&state.db, id).await? else {
+        return Ok(());
+    };
     let locked = asset_jobs::locked_properties(&state.db, id).await?;
     let exif = asset.exif.clone().unwrap_or_default();
     let is = |name: &str| locked.iter().any(|p| p == name);
@@ -384,7 +505,10 @@ async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
             written.push("timeZone".into());
         }
         let offset = offset.unwrap_or_else(|| chrono::Utc.fix());
-        tags.push(format!("-XMP-exif:DateTimeOriginal={}", date.with_timezone(&offset).format("%Y:%m:%d %H:%M:%S%:z")));
+        tags.push(format!(
+            "-XMP-exif:DateTimeOriginal={}",
+            date.with_timezone(&offset).format("%Y:%m:%d %H:%M:%S%:z")
+        ));
         written.push("dateTimeOriginal".into());
     }
     if (is("latitude") || is("longitude"))
@@ -406,20 +530,35 @@ async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
         None => format!("{}.xmp", asset.original_path),
     };
     let sidecar_path = media_path(state, &sidecar)?;
-    state.exiftool.write_tags(&sidecar_path, &tags).await.map_err(|e| JobError::Fatal(e.to_string()))?;
+    state
+        .exiftool
+        .write_tags(&sidecar_path, &tags)
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
     assets::set_sidecar_path(&state.db, id, &sidecar).await?;
     asset_jobs::unlock_properties(&state.db, id, &written).await?;
-    enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "sidecar-write" })]).await;
+    enqueue(
+        state,
+        METADATA,
+        "AssetExtractMetadata",
+        vec![json!({ "id": id, "source": "sidecar-write" })],
+    )
+    .await;
     Ok(())
 }
 
 /// Finds an XMP sidecar next to the original (`<file>.xmp` or `<name>.xmp`), or notices
 /// that a known one is gone; either way the metadata is read again.
 async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
-    let Some(asset) = assets::get(&state.db, id).await? else { return Ok(()) };
+    let Some(asset) = assets::get(&state.db, id).await? else {
+        return Ok(());
+    };
     let known = assets::sidecar_path(&state.db, id).await?;
     let original = PathBuf::from(&asset.original_path);
-    let candidates = [PathBuf::from(format!("{}.xmp", asset.original_path)), original.with_extension("xmp")];
+    let candidates = [
+        PathBuf::from(format!("{}.xmp", asset.original_path)),
+        original.with_extension("xmp"),
+    ];
     let mut found = None;
     for candidate in candidates {
         if tokio::fs::try_exists(&candidate).await.unwrap_or(false) {
@@ -440,15 +579,28 @@ async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
         _ => false,
     };
     if changed {
-        enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": id, "source": "sidecar-check" })]).await;
+        enqueue(
+            state,
+            METADATA,
+            "AssetExtractMetadata",
+            vec![json!({ "id": id, "source": "sidecar-check" })],
+        )
+        .await;
     }
     Ok(())
 }
 
 /// A motion photo's embedded video becomes a hidden video asset linked to the still, stored
 /// as `encoded-video/<owner>/xx/yy/<uuid>-MP.mp4` (bytes the user already has are linked).
-async fn extract_motion_video(state: &AppState, still: &assets::Asset, path: &Path, tags: &serde_json::Value) -> Result<(), JobError> {
-    let Some(video) = darkroom_media::motion::embedded_video(path, tags, state.config.media_tool_timeout).await? else { return Ok(()) };
+async fn extract_motion_video(
+    state: &AppState,
+    still: &assets::Asset,
+    path: &Path,
+    tags: &serde_json::Value,
+) -> Result<(), JobError> {
+    let Some(video) = darkroom_media::motion::embedded_video(path, tags, state.config.media_tool_timeout).await? else {
+        return Ok(());
+    };
     use sha1::Digest;
     let checksum = sha1::Sha1::digest(&video).to_vec();
     let video_id = match assets::find_by_checksum(&state.db, still.owner_id, &checksum).await? {
@@ -464,7 +616,10 @@ async fn extract_motion_video(state: &AppState, still: &assets::Asset, path: &Pa
                 .join(&name[2..4])
                 .join(format!("{name}-MP.mp4"));
             write_atomically(&destination, &video).await?;
-            let stem = still.original_file_name.rsplit_once('.').map_or(still.original_file_name.as_str(), |(stem, _)| stem);
+            let stem = still
+                .original_file_name
+                .rsplit_once('.')
+                .map_or(still.original_file_name.as_str(), |(stem, _)| stem);
             let upload = assets::NewUpload {
                 id: Uuid::new_v4(),
                 owner_id: still.owner_id,
@@ -484,7 +639,13 @@ async fn extract_motion_video(state: &AppState, still: &assets::Asset, path: &Pa
             };
             match assets::create_upload(&state.db, &upload).await? {
                 assets::UploadOutcome::Created => {
-                    enqueue(state, METADATA, "AssetExtractMetadata", vec![json!({ "id": upload.id })]).await;
+                    enqueue(
+                        state,
+                        METADATA,
+                        "AssetExtractMetadata",
+                        vec![json!({ "id": upload.id })],
+                    )
+                    .await;
                     upload.id
                 }
                 assets::UploadOutcome::Duplicate(existing) => {
@@ -493,12 +654,22 @@ async fn extract_motion_video(state: &AppState, still: &assets::Asset, path: &Pa
                 }
                 assets::UploadOutcome::QuotaExceeded => {
                     let _ = tokio::fs::remove_file(&destination).await;
-                    return Err(JobError::Fatal("the motion photo's video does not fit in the owner's quota".into()));
+                    return Err(JobError::Fatal(
+                        "the motion photo's video does not fit in the owner's quota".into(),
+                    ));
                 }
             }
         }
     };
-    assets::edit(&state.db, &[still.id], &assets::AssetEdit { live_photo_video_id: Some(Some(video_id)), ..Default::default() }).await?;
+    assets::edit(
+        &state.db,
+        &[still.id],
+        &assets::AssetEdit {
+            live_photo_video_id: Some(Some(video_id)),
+            ..Default::default()
+        },
+    )
+    .await?;
     assets::set_visibility(&state.db, video_id, AssetVisibility::Hidden).await?;
     Ok(())
 }

@@ -11,22 +11,38 @@ use super::{BACKGROUND, enqueue};
 use crate::state::AppState;
 
 fn days(config: &Value, pointer: &str, default: i64) -> chrono::Duration {
-    chrono::Duration::days(config.pointer(pointer).and_then(Value::as_i64).unwrap_or(default).max(0))
+    chrono::Duration::days(
+        config
+            .pointer(pointer)
+            .and_then(Value::as_i64)
+            .unwrap_or(default)
+            .max(0),
+    )
 }
 
 async fn config(state: &AppState) -> Result<Value, JobError> {
-    state.system_config.get(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))
+    state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))
 }
 
 /// Trash older than `trash.days` is deleted for good (all of it when the trash is off).
 pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
     let config = config(state).await?;
-    let kept_for = if config["trash"]["enabled"].as_bool().unwrap_or(true) { days(&config, "/trash/days", 30) } else { chrono::Duration::zero() };
+    let kept_for = if config["trash"]["enabled"].as_bool().unwrap_or(true) {
+        days(&config, "/trash/days", 30)
+    } else {
+        chrono::Duration::zero()
+    };
     let expired = maintenance::expire_trash(&state.db, Utc::now() - kept_for).await?;
     if expired > 0 {
         tracing::info!(count = expired, "deleting assets past their time in the trash");
     }
-    crate::services::trash::purge(state, None).await.map_err(|e| JobError::Retry(e.to_string()))
+    crate::services::trash::purge(state, None)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))
 }
 
 /// Users deleted longer ago than `user.deleteDelay` days are removed for good.
@@ -34,17 +50,27 @@ pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
     let config = config(state).await?;
     let cutoff = Utc::now() - days(&config, "/user/deleteDelay", 7);
     let users = maintenance::users_deleted_before(&state.db, cutoff).await?;
-    enqueue(state, BACKGROUND, "UserDelete", users.iter().map(|id| json!({ "id": id })).collect()).await;
+    enqueue(
+        state,
+        BACKGROUND,
+        "UserDelete",
+        users.iter().map(|id| json!({ "id": id })).collect(),
+    )
+    .await;
     Ok(())
 }
 
 /// Removes a deleted user: rows first (assets, albums, sessions, keys go with the user), then
 /// the user's folders, so a failure never leaves assets whose files are gone.
 pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), JobError> {
-    let Some(user) = maintenance::doomed_user(&state.db, id).await? else { return Ok(()) };
+    let Some(user) = maintenance::doomed_user(&state.db, id).await? else {
+        return Ok(());
+    };
     if !force && user.status != "removing" {
         let config = config(state).await?;
-        let ready = user.deleted_at.is_some_and(|at| at < Utc::now() - days(&config, "/user/deleteDelay", 7));
+        let ready = user
+            .deleted_at
+            .is_some_and(|at| at < Utc::now() - days(&config, "/user/deleteDelay", 7));
         if !ready {
             tracing::warn!(user = %id, "user is not ready for deletion yet; skipped");
             return Ok(());
@@ -53,7 +79,10 @@ pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), 
     tracing::info!(user = %id, "deleting user and all of their files");
     maintenance::delete_user(&state.db, id).await?;
     let owner = id.to_string();
-    let library = user.storage_label.filter(|label| !label.is_empty()).unwrap_or_else(|| owner.clone());
+    let library = user
+        .storage_label
+        .filter(|label| !label.is_empty())
+        .unwrap_or_else(|| owner.clone());
     let folders = [
         state.layout.folder(StorageFolder::Library).join(library),
         state.layout.folder(StorageFolder::Upload).join(&owner),
@@ -65,7 +94,9 @@ pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), 
         match tokio::fs::remove_dir_all(&folder).await {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => tracing::warn!(folder = %folder.display(), %error, "could not remove a deleted user's folder"),
+            Err(error) => {
+                tracing::warn!(folder = %folder.display(), %error, "could not remove a deleted user's folder")
+            }
         }
     }
     crate::events::broadcast(state, "on_user_delete", Some(json!(id))).await;
@@ -118,9 +149,18 @@ pub async fn memory_generate(state: &AppState) -> Result<(), JobError> {
             continue;
         }
         for &user in &users {
-            let years = darkroom_storage::memories::on_this_day(&state.db, user, target.month() as i32, target.day() as i32, target.year()).await?;
+            let years = darkroom_storage::memories::on_this_day(
+                &state.db,
+                user,
+                target.month() as i32,
+                target.day() as i32,
+                target.year(),
+            )
+            .await?;
             for (year, asset_ids) in years {
-                let Some(memory_day) = NaiveDate::from_ymd_opt(year, target.month(), target.day()) else { continue };
+                let Some(memory_day) = NaiveDate::from_ymd_opt(year, target.month(), target.day()) else {
+                    continue;
+                };
                 let memory = darkroom_storage::memories::NewMemory {
                     owner_id: user,
                     memory_type: "on_this_day".into(),
@@ -136,7 +176,8 @@ pub async fn memory_generate(state: &AppState) -> Result<(), JobError> {
             }
         }
         done = target;
-        let progress = json!({ "lastOnThisDayDate": target.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().to_rfc3339() });
+        let progress =
+            json!({ "lastOnThisDayDate": target.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().to_rfc3339() });
         darkroom_storage::system_metadata::set(&state.db, KEY, &progress).await?;
     }
     Ok(())

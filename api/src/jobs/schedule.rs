@@ -55,7 +55,12 @@ pub fn cron_matches(expression: &str, minute: DateTime<Local>) -> Option<bool> {
         (false, false) => day_of_month || day_of_week,
         _ => day_of_month && day_of_week,
     };
-    Some(field_matches(fields[0], minute.minute(), 0, 59)? && field_matches(fields[1], minute.hour(), 0, 23)? && field_matches(fields[3], minute.month(), 1, 12)? && day)
+    Some(
+        field_matches(fields[0], minute.minute(), 0, 59)?
+            && field_matches(fields[1], minute.hour(), 0, 23)?
+            && field_matches(fields[3], minute.month(), 1, 12)?
+            && day,
+    )
 }
 
 /// `HH:MM` as the cron expression of a daily run.
@@ -70,7 +75,13 @@ pub async fn queue_nightly(state: &AppState, config: &Value) {
     let tasks = &config["nightlyTasks"];
     let enabled = |name: &str| tasks[name].as_bool().unwrap_or(true);
     if enabled("databaseCleanup") {
-        for name in ["AssetDeleteCheck", "UserDeleteCheck", "MemoryCleanup", "SessionCleanup", "AuditTableCleanup"] {
+        for name in [
+            "AssetDeleteCheck",
+            "UserDeleteCheck",
+            "MemoryCleanup",
+            "SessionCleanup",
+            "AuditTableCleanup",
+        ] {
             enqueue(state, BACKGROUND, name, vec![json!({})]).await;
         }
     }
@@ -95,7 +106,13 @@ async fn tick(state: &AppState, minute: DateTime<Local>) {
     let stamp = minute.format("%Y%m%dT%H%M").to_string();
     let claim = |what: &str| {
         let name = format!("{what}:{stamp}");
-        async move { state.jobs.claim_once(&name, Duration::from_secs(24 * 3600)).await.unwrap_or(false) }
+        async move {
+            state
+                .jobs
+                .claim_once(&name, Duration::from_secs(24 * 3600))
+                .await
+                .unwrap_or(false)
+        }
     };
     let nightly = config["nightlyTasks"]["startTime"].as_str().and_then(daily_at);
     if nightly.is_some_and(|cron| cron_matches(&cron, minute) == Some(true)) && claim("nightly").await {
@@ -107,7 +124,10 @@ async fn tick(state: &AppState, minute: DateTime<Local>) {
         let expression = backup["cronExpression"].as_str().unwrap_or("0 02 * * *");
         match cron_matches(expression, minute) {
             Some(true) if claim("backup").await => enqueue(state, BACKUP, "DatabaseBackup", vec![json!({})]).await,
-            None => tracing::warn!(expression, "backup.database.cronExpression cannot be read; no scheduled backups"),
+            None => tracing::warn!(
+                expression,
+                "backup.database.cronExpression cannot be read; no scheduled backups"
+            ),
             _ => {}
         }
     }
@@ -138,7 +158,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(text: &str) -> DateTime<Local> {
-        Local.from_local_datetime(&chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()).unwrap()
+        Local
+            .from_local_datetime(&chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -152,7 +174,11 @@ mod tests {
         assert_eq!(cron_matches("30 4 * * 7", at("2026-11-29 04:30")), Some(true));
         assert_eq!(cron_matches("30 4 * * 1-5", at("2026-11-29 04:30")), Some(false));
         assert_eq!(cron_matches("0 0 1,15 * *", at("2026-11-15 00:00")), Some(true));
-        assert_eq!(cron_matches("0 0 0 1 * *", at("2026-12-01 00:00")), Some(true), "six fields: seconds first");
+        assert_eq!(
+            cron_matches("0 0 0 1 * *", at("2026-12-01 00:00")),
+            Some(true),
+            "six fields: seconds first"
+        );
         for bad in ["", "* * *", "61 * * * *", "a b c d e", "*/0 * * * *"] {
             assert_eq!(cron_matches(bad, at("2026-11-26 02:00")), None, "{bad}");
         }

@@ -49,7 +49,16 @@ async fn work(state: AppState) {
         }
         let mut started_any = false;
         for queue in RUNNING_QUEUES {
-            match fill(&state, queue, concurrency(&config, queue), &in_flight, &finished, reclaim_after).await {
+            match fill(
+                &state,
+                queue,
+                concurrency(&config, queue),
+                &in_flight,
+                &finished,
+                reclaim_after,
+            )
+            .await
+            {
                 Ok(started) => started_any |= started > 0,
                 Err(error) => tracing::warn!(queue, %error, "job queue unavailable"),
             }
@@ -91,14 +100,20 @@ async fn fill(
     finished: &Arc<Notify>,
     reclaim_after: Duration,
 ) -> Result<usize, darkroom_storage::queue::QueueError> {
-    let running = in_flight.lock().map(|g| g.ids.get(queue).map_or(0, Vec::len)).unwrap_or(limit);
+    let running = in_flight
+        .lock()
+        .map(|g| g.ids.get(queue).map_or(0, Vec::len))
+        .unwrap_or(limit);
     let waiting_for_places = queue == super::METADATA && state.places_loading.load(Ordering::SeqCst);
     if running >= limit || waiting_for_places || state.jobs.is_paused(queue).await? {
         return Ok(0);
     }
     state.jobs.promote_delayed(queue).await?;
     let free = limit - running;
-    let mut jobs = state.jobs.reclaim(queue, reclaim_after.as_millis() as u64, free).await?;
+    let mut jobs = state
+        .jobs
+        .reclaim(queue, reclaim_after.as_millis() as u64, free)
+        .await?;
     if !jobs.is_empty() {
         tracing::info!(queue, count = jobs.len(), "took over jobs of a worker that stopped");
     }
@@ -136,7 +151,8 @@ async fn execute(state: &AppState, queue: &'static str, job: &Job) {
         }
         Err(JobError::Retry(reason)) => {
             let attempt = job.job.attempts + 1;
-            let retry_at = (attempt < MAX_ATTEMPTS).then(|| chrono::Utc::now().timestamp_millis() + backoff(attempt).as_millis() as i64);
+            let retry_at = (attempt < MAX_ATTEMPTS)
+                .then(|| chrono::Utc::now().timestamp_millis() + backoff(attempt).as_millis() as i64);
             tracing::warn!(queue, job = %job.job.name, %reason, attempt, retrying = retry_at.is_some(), "job did not finish");
             if retry_at.is_none() {
                 crate::services::notifications::job_failed(state, &job.job.name, &reason);

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::users as user_service;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, optional_uuid, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, optional_uuid, parse_uuid_v4};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,7 +51,11 @@ async fn dto(state: &AppState, activity: Activity) -> ApiResult<ActivityResponse
         created_at: activity.created_at,
         user: UserResponseDto::from(&user),
         asset_id: activity.asset_id,
-        kind: if activity.is_liked { ReactionType::Like } else { ReactionType::Comment },
+        kind: if activity.is_liked {
+            ReactionType::Like
+        } else {
+            ReactionType::Comment
+        },
         comment: activity.comment,
     })
 }
@@ -84,7 +88,11 @@ impl Validate for ActivitySearchQuery {
 }
 
 /// `GET /activities?albumId=…`: the album's comments and likes, oldest first.
-pub async fn list(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<ActivitySearchQuery>) -> ApiResult<Json<Vec<ActivityResponseDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<ActivitySearchQuery>,
+) -> ApiResult<Json<Vec<ActivityResponseDto>>> {
     let album_id = parse_uuid_v4(&query.album_id).unwrap_or_default();
     access::require_album(&state, &auth, Permission::AlbumRead, album_id).await?;
     let filter = ActivityFilter {
@@ -118,8 +126,14 @@ impl Validate for ActivityCreateDto {
         optional_uuid(&mut issues, "assetId", &self.asset_id);
         let has_comment = self.comment.as_deref().is_some_and(|c| !c.trim().is_empty());
         match self.kind {
-            ReactionType::Comment if !has_comment => issues.push(ValidationIssue::new(&["comment"], "Comment is required when type is COMMENT")),
-            ReactionType::Like if self.comment.is_some() => issues.push(ValidationIssue::new(&["comment"], "Comment must not be provided when type is not COMMENT")),
+            ReactionType::Comment if !has_comment => issues.push(ValidationIssue::new(
+                &["comment"],
+                "Comment is required when type is COMMENT",
+            )),
+            ReactionType::Like if self.comment.is_some() => issues.push(ValidationIssue::new(
+                &["comment"],
+                "Comment must not be provided when type is not COMMENT",
+            )),
             _ => {}
         }
         issues
@@ -127,7 +141,11 @@ impl Validate for ActivityCreateDto {
 }
 
 /// `POST /activities`: a comment, or a like (a second like answers the first, with 200).
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<ActivityCreateDto>) -> ApiResult<(StatusCode, Json<ActivityResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<ActivityCreateDto>,
+) -> ApiResult<(StatusCode, Json<ActivityResponseDto>)> {
     let album = parse_uuid_v4(&body.album_id).unwrap_or_default();
     if !activities::may_create(&state.db, album, auth.user.id).await? {
         return Err(access::denied(Permission::ActivityCreate));
@@ -138,8 +156,14 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(b
     {
         return Ok((StatusCode::OK, Json(dto(&state, existing).await?)));
     }
-    let comment = if body.kind == ReactionType::Comment { body.comment.as_deref() } else { None };
-    let created = activities::create(&state.db, album, asset, auth.user.id, comment).await?.ok_or_else(|| ApiError::bad_request("Asset is not in the album"))?;
+    let comment = if body.kind == ReactionType::Comment {
+        body.comment.as_deref()
+    } else {
+        None
+    };
+    let created = activities::create(&state.db, album, asset, auth.user.id, comment)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Asset is not in the album"))?;
     Ok((StatusCode::CREATED, Json(dto(&state, created).await?)))
 }
 
@@ -160,10 +184,15 @@ impl Validate for ActivityStatisticsQuery {
 }
 
 /// `GET /activities/statistics?albumId=…`: how many comments and likes.
-pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<ActivityStatisticsQuery>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<ActivityStatisticsQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
     let album = parse_uuid_v4(&query.album_id).unwrap_or_default();
     access::require_album(&state, &auth, Permission::AlbumRead, album).await?;
-    let (comments, likes) = activities::statistics(&state.db, album, query.asset_id.as_deref().and_then(parse_uuid_v4)).await?;
+    let (comments, likes) =
+        activities::statistics(&state.db, album, query.asset_id.as_deref().and_then(parse_uuid_v4)).await?;
     Ok(Json(json!({ "comments": comments, "likes": likes })))
 }
 

@@ -19,7 +19,7 @@ use crate::permission::Permission;
 use crate::routes::map::MapMarkerResponseDto;
 use crate::services::preferences;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, optional_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, optional_uuid, parse_uuid_v4, uuid_list};
 
 #[derive(Debug, Serialize)]
 pub struct AlbumUserResponseDto {
@@ -70,7 +70,12 @@ enum Detail {
     Read,
 }
 
-async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: Detail) -> ApiResult<Vec<AlbumResponseDto>> {
+async fn album_dtos(
+    state: &AppState,
+    list: Vec<Album>,
+    viewer: Uuid,
+    detail: Detail,
+) -> ApiResult<Vec<AlbumResponseDto>> {
     if list.is_empty() {
         return Ok(Vec::new());
     }
@@ -85,9 +90,16 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
             profile_image_path: member.profile_image_path,
             profile_changed_at: member.profile_changed_at,
         };
-        members.entry(member.album_id).or_default().push(AlbumUserResponseDto { user, role: member.role });
+        members.entry(member.album_id).or_default().push(AlbumUserResponseDto {
+            user,
+            role: member.role,
+        });
     }
-    let stats: HashMap<Uuid, albums::AlbumStats> = albums::stats(&state.db, &ids).await?.into_iter().map(|s| (s.album_id, s)).collect();
+    let stats: HashMap<Uuid, albums::AlbumStats> = albums::stats(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.album_id, s))
+        .collect();
     let linked: HashSet<Uuid> = albums::with_shared_links(&state.db, &ids).await?.into_iter().collect();
     let mut dtos = Vec::with_capacity(list.len());
     for album in list {
@@ -97,7 +109,12 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
         let stat = stats.get(&album.id);
         let contributor_counts = if detail == Detail::Read && shared {
             let counts = albums::contributor_counts(&state.db, album.id).await?;
-            Some(counts.into_iter().map(|(user_id, asset_count)| ContributorCountResponseDto { user_id, asset_count }).collect())
+            Some(
+                counts
+                    .into_iter()
+                    .map(|(user_id, asset_count)| ContributorCountResponseDto { user_id, asset_count })
+                    .collect(),
+            )
         } else {
             None
         };
@@ -116,7 +133,9 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
             order: album.order,
             start_date: stat.and_then(|s| s.start_date),
             end_date: stat.and_then(|s| s.end_date),
-            last_modified_asset_timestamp: stat.and_then(|s| s.last_modified_asset_timestamp).filter(|_| detail != Detail::Written),
+            last_modified_asset_timestamp: stat
+                .and_then(|s| s.last_modified_asset_timestamp)
+                .filter(|_| detail != Detail::Written),
             contributor_counts,
         });
     }
@@ -125,12 +144,17 @@ async fn album_dtos(state: &AppState, list: Vec<Album>, viewer: Uuid, detail: De
 
 async fn album_dto(state: &AppState, id: Uuid, viewer: Uuid, detail: Detail) -> ApiResult<AlbumResponseDto> {
     let album = find(state, id).await?;
-    album_dtos(state, vec![album], viewer, detail).await?.pop().ok_or_else(|| ApiError::bad_request("Album not found"))
+    album_dtos(state, vec![album], viewer, detail)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::bad_request("Album not found"))
 }
 
 /// An album as a shared link presents it: no members, always shared.
 pub async fn album_for_link(state: &AppState, id: Uuid, owner: Uuid) -> ApiResult<Option<AlbumResponseDto>> {
-    let Some(album) = albums::get(&state.db, id).await? else { return Ok(None) };
+    let Some(album) = albums::get(&state.db, id).await? else {
+        return Ok(None);
+    };
     let mut dto = album_dtos(state, vec![album], owner, Detail::Written).await?.pop();
     if let Some(dto) = dto.as_mut() {
         dto.album_users.clear();
@@ -141,7 +165,9 @@ pub async fn album_for_link(state: &AppState, id: Uuid, owner: Uuid) -> ApiResul
 }
 
 async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {
-    albums::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Album not found"))
+    albums::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Album not found"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,12 +189,20 @@ impl Validate for GetAlbumsQuery {
     }
 }
 
-pub async fn list(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<GetAlbumsQuery>) -> ApiResult<Json<Vec<AlbumResponseDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<GetAlbumsQuery>,
+) -> ApiResult<Json<Vec<AlbumResponseDto>>> {
     albums::refresh_thumbnails(&state.db).await?;
     let list = match query.asset_id.as_deref().and_then(parse_uuid_v4) {
         Some(asset_id) => albums::list_with_asset(&state.db, auth.user.id, asset_id).await?,
         None => {
-            let filter = AlbumFilter { id: query.id.as_deref().and_then(parse_uuid_v4), is_owned: query.is_owned, is_shared: query.is_shared };
+            let filter = AlbumFilter {
+                id: query.id.as_deref().and_then(parse_uuid_v4),
+                is_owned: query.is_owned,
+                is_shared: query.is_shared,
+            };
             albums::list(&state.db, auth.user.id, query.name.as_deref(), filter).await?
         }
     };
@@ -200,7 +234,11 @@ impl Validate for CreateAlbumDto {
             if parse_uuid_v4(&member.user_id).is_none() {
                 issues.push(ValidationIssue {
                     code: "invalid_format",
-                    path: vec![serde_json::json!("albumUsers"), serde_json::json!(index), serde_json::json!("userId")],
+                    path: vec![
+                        serde_json::json!("albumUsers"),
+                        serde_json::json!(index),
+                        serde_json::json!("userId"),
+                    ],
                     message: "Invalid UUID".into(),
                 });
             }
@@ -212,13 +250,22 @@ impl Validate for CreateAlbumDto {
 
 /// Users to share with must exist and not be deleted.
 async fn require_user(state: &AppState, id: Uuid) -> ApiResult<()> {
-    users::get(&state.db, id, false).await?.map(|_| ()).ok_or_else(|| ApiError::bad_request("Invalid user"))
+    users::get(&state.db, id, false)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::bad_request("Invalid user"))
 }
 
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<CreateAlbumDto>) -> ApiResult<(StatusCode, Json<AlbumResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<CreateAlbumDto>,
+) -> ApiResult<(StatusCode, Json<AlbumResponseDto>)> {
     let mut members: Vec<(Uuid, AlbumRole)> = Vec::new();
     for member in &dto.album_users {
-        let Some(user_id) = parse_uuid_v4(&member.user_id) else { continue };
+        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
+            continue;
+        };
         if user_id == auth.user.id || members.iter().any(|(id, _)| *id == user_id) {
             continue;
         }
@@ -230,7 +277,10 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
     }
     // Assets the caller may not share are left out silently, as in Immich.
     let requested = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
-    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &requested).await?.into_iter().collect();
+    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &requested)
+        .await?
+        .into_iter()
+        .collect();
     let mut asset_ids: Vec<Uuid> = Vec::new();
     for id in requested {
         if shareable.contains(&id) && !asset_ids.contains(&id) {
@@ -238,7 +288,10 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         }
     }
     let preferences = preferences::get(&state.db, auth.user.id).await?;
-    let order = preferences["albums"]["defaultAssetOrder"].as_str().unwrap_or("desc").to_string();
+    let order = preferences["albums"]["defaultAssetOrder"]
+        .as_str()
+        .unwrap_or("desc")
+        .to_string();
     let new = NewAlbum {
         owner_id: auth.user.id,
         album_name: &dto.album_name,
@@ -248,8 +301,13 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
         asset_ids: &asset_ids,
     };
     let id = albums::create(&state.db, &new).await?;
-    members.iter().for_each(|(user, _)| crate::services::notifications::album_invite(&state, id, *user, &auth.user.name));
-    Ok((StatusCode::CREATED, Json(album_dto(&state, id, auth.user.id, Detail::Written).await?)))
+    members
+        .iter()
+        .for_each(|(user, _)| crate::services::notifications::album_invite(&state, id, *user, &auth.user.name));
+    Ok((
+        StatusCode::CREATED,
+        Json(album_dto(&state, id, auth.user.id, Detail::Written).await?),
+    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -260,11 +318,18 @@ pub struct AlbumStatisticsResponseDto {
     not_shared: usize,
 }
 
-pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<AlbumStatisticsResponseDto>> {
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+) -> ApiResult<Json<AlbumStatisticsResponseDto>> {
     let count = |is_owned, is_shared| {
         let state = state.clone();
         async move {
-            let filter = AlbumFilter { id: None, is_owned, is_shared };
+            let filter = AlbumFilter {
+                id: None,
+                is_owned,
+                is_shared,
+            };
             Ok::<_, ApiError>(albums::list(&state.db, auth.user.id, None, filter).await?.len())
         }
     };
@@ -275,7 +340,11 @@ pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth) -> ApiR
     }))
 }
 
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<AlbumResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<AlbumResponseDto>> {
     access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
     albums::refresh_thumbnails(&state.db).await?;
     Ok(Json(album_dto(&state, id, auth.user.id, Detail::Read).await?))
@@ -306,7 +375,12 @@ impl Validate for UpdateAlbumDto {
     }
 }
 
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UpdateAlbumDto>) -> ApiResult<Json<AlbumResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<UpdateAlbumDto>,
+) -> ApiResult<Json<AlbumResponseDto>> {
     access::require_album(&state, &auth, Permission::AlbumUpdate, id).await?;
     find(&state, id).await?;
     let thumbnail = dto.album_thumbnail_asset_id.as_deref().and_then(parse_uuid_v4);
@@ -335,17 +409,31 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn map_markers(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
+pub async fn map_markers(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
     access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
     let markers = darkroom_storage::map::album_markers(&state.db, id).await?;
     Ok(Json(markers.into_iter().map(Into::into).collect()))
 }
 
-
 /// Adds assets to an album, answering per id: added, `duplicate` or `no_permission`.
-async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids: &[Uuid]) -> ApiResult<Vec<BulkIdResponseDto>> {
-    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id, ids).await?.into_iter().collect();
-    let shareable: HashSet<Uuid> = access::allowed_assets(state, auth, Permission::AssetShare, ids).await?.into_iter().collect();
+async fn add_to_album(
+    state: &AppState,
+    auth: &AuthContext,
+    album_id: Uuid,
+    ids: &[Uuid],
+) -> ApiResult<Vec<BulkIdResponseDto>> {
+    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id, ids)
+        .await?
+        .into_iter()
+        .collect();
+    let shareable: HashSet<Uuid> = access::allowed_assets(state, auth, Permission::AssetShare, ids)
+        .await?
+        .into_iter()
+        .collect();
     let mut results = Vec::with_capacity(ids.len());
     let mut added = Vec::new();
     for &id in ids {
@@ -366,7 +454,12 @@ async fn add_to_album(state: &AppState, auth: &AuthContext, album_id: Uuid, ids:
     Ok(results)
 }
 
-pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn add_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, id).await?;
     access::require_album(&state, &auth, Permission::AlbumAssetCreate, id).await?;
     let ids = dto.ids();
@@ -396,13 +489,20 @@ pub struct AlbumsAddAssetsResponseDto {
     error: Option<&'static str>,
 }
 
-pub async fn add_assets_to_albums(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AlbumsAddAssetsDto>) -> ApiResult<Json<AlbumsAddAssetsResponseDto>> {
+pub async fn add_assets_to_albums(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AlbumsAddAssetsDto>,
+) -> ApiResult<Json<AlbumsAddAssetsResponseDto>> {
     let album_ids = uuid_list(&mut Vec::new(), "albumIds", &dto.album_ids);
     let asset_ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
     let albums_allowed = access::allowed_albums(&state, &auth, Permission::AlbumAssetCreate, &album_ids).await?;
     let assets_allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &asset_ids).await?;
     if albums_allowed.is_empty() || assets_allowed.is_empty() {
-        return Ok(Json(AlbumsAddAssetsResponseDto { success: false, error: Some("no_permission") }));
+        return Ok(Json(AlbumsAddAssetsResponseDto {
+            success: false,
+            error: Some("no_permission"),
+        }));
     }
     let mut any_added = false;
     for album_id in albums_allowed {
@@ -413,18 +513,31 @@ pub async fn add_assets_to_albums(State(state): State<AppState>, Auth(auth): Aut
         }
     }
     let error = (!any_added).then_some("duplicate");
-    Ok(Json(AlbumsAddAssetsResponseDto { success: any_added, error }))
+    Ok(Json(AlbumsAddAssetsResponseDto {
+        success: any_added,
+        error,
+    }))
 }
 
 /// Removes assets, answering per id: removed, `not_found` or `no_permission`. Owners may remove
 /// anything; editors what they could have shared.
-pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn remove_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     access::require_album(&state, &auth, Permission::AlbumAssetDelete, id).await?;
     find(&state, id).await?;
     let ids = dto.ids();
     let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id, &ids).await?.into_iter().collect();
-    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id).await.is_ok();
-    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?.into_iter().collect();
+    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id)
+        .await
+        .is_ok();
+    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let mut results = Vec::with_capacity(ids.len());
     let mut removed = Vec::new();
     for asset_id in ids {
@@ -467,7 +580,11 @@ impl Validate for AddUsersDto {
             if parse_uuid_v4(&member.user_id).is_none() {
                 issues.push(ValidationIssue {
                     code: "invalid_format",
-                    path: vec![serde_json::json!("albumUsers"), serde_json::json!(index), serde_json::json!("userId")],
+                    path: vec![
+                        serde_json::json!("albumUsers"),
+                        serde_json::json!(index),
+                        serde_json::json!("userId"),
+                    ],
                     message: "Invalid UUID".into(),
                 });
             }
@@ -476,7 +593,12 @@ impl Validate for AddUsersDto {
     }
 }
 
-pub async fn add_users(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<AddUsersDto>) -> ApiResult<Json<AlbumResponseDto>> {
+pub async fn add_users(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<AddUsersDto>,
+) -> ApiResult<Json<AlbumResponseDto>> {
     access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
     find(&state, id).await?;
     for member in dto.album_users {
@@ -484,7 +606,9 @@ pub async fn add_users(State(state): State<AppState>, Auth(auth): Auth, IdPath(i
         if role == AlbumRole::Owner {
             return Err(ApiError::bad_request("Cannot add another owner"));
         }
-        let Some(user_id) = parse_uuid_v4(&member.user_id) else { continue };
+        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
+            continue;
+        };
         if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
             continue;
         }
@@ -501,7 +625,8 @@ fn member_id(params: &HashMap<String, String>, auth: &AuthContext) -> ApiResult<
     if raw == "me" {
         return Ok(auth.user.id);
     }
-    parse_uuid_v4(raw).ok_or_else(|| ApiError::Validation(vec![ValidationIssue::new(&["userId"], r#"Must be a UUID v4 or "me""#)]))
+    parse_uuid_v4(raw)
+        .ok_or_else(|| ApiError::Validation(vec![ValidationIssue::new(&["userId"], r#"Must be a UUID v4 or "me""#)]))
 }
 
 #[derive(Debug, Deserialize)]
@@ -532,10 +657,19 @@ pub async fn update_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn remove_user(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, Path(params): Path<HashMap<String, String>>) -> ApiResult<StatusCode> {
+pub async fn remove_user(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
     let user_id = member_id(&params, &auth)?;
     find(&state, id).await?;
-    let role = albums::members(&state.db, &[id], auth.user.id).await?.into_iter().find(|m| m.user_id == user_id).map(|m| m.role);
+    let role = albums::members(&state.db, &[id], auth.user.id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .map(|m| m.role);
     match role {
         None => return Err(ApiError::bad_request("Album not shared with user")),
         Some(AlbumRole::Owner) => return Err(ApiError::bad_request("Cannot remove the last album owner")),

@@ -13,7 +13,7 @@ use crate::dto::serialize_iso;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::{Permission, covers};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, rules};
+use crate::validation::{IdPath, ValidJson, Validate, rules};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,7 +29,13 @@ pub struct ApiKeyResponseDto {
 
 impl From<ApiKey> for ApiKeyResponseDto {
     fn from(key: ApiKey) -> Self {
-        Self { id: key.id, name: key.name, created_at: key.created_at, updated_at: key.updated_at, permissions: key.permissions }
+        Self {
+            id: key.id,
+            name: key.name,
+            created_at: key.created_at,
+            updated_at: key.updated_at,
+            permissions: key.permissions,
+        }
     }
 }
 
@@ -58,7 +64,11 @@ fn parse_permissions(names: &[String], path: &str, issues: &mut Vec<ValidationIs
             Ok(p) => permissions.push(p),
             Err(()) => {
                 let index = index.to_string();
-                issues.push(ValidationIssue::with_code("invalid_value", &[path, &index], "Invalid option: expected one of the Permission values"));
+                issues.push(ValidationIssue::with_code(
+                    "invalid_value",
+                    &[path, &index],
+                    "Invalid option: expected one of the Permission values",
+                ));
             }
         }
     }
@@ -92,12 +102,26 @@ fn canonical(permissions: &[Permission]) -> Vec<String> {
     permissions.iter().map(|p| p.as_str().to_string()).collect()
 }
 
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<ApiKeyCreateDto>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<ApiKeyCreateDto>,
+) -> ApiResult<Response> {
     let permissions = parse_permissions(&dto.permissions, "permissions", &mut Vec::new());
     ensure_grantable(&auth, &permissions, "Cannot grant permissions you do not have")?;
-    let name = dto.name.filter(|n| !n.is_empty()).unwrap_or_else(|| "API Key".to_string());
+    let name = dto
+        .name
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "API Key".to_string());
     let secret = tokens::generate();
-    let key = api_keys::create(&state.db, auth.user.id, &name, &tokens::hash(&secret), &canonical(&permissions)).await?;
+    let key = api_keys::create(
+        &state.db,
+        auth.user.id,
+        &name,
+        &tokens::hash(&secret),
+        &canonical(&permissions),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(with_secret(key, secret))).into_response())
 }
 
@@ -107,10 +131,16 @@ pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<
 }
 
 async fn require(state: &AppState, auth: &AuthContext, id: uuid::Uuid) -> ApiResult<ApiKey> {
-    api_keys::get(&state.db, auth.user.id, id).await?.ok_or_else(|| ApiError::bad_request("API Key not found"))
+    api_keys::get(&state.db, auth.user.id, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("API Key not found"))
 }
 
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<ApiKeyResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<ApiKeyResponseDto>> {
     Ok(Json(require(&state, &auth, id).await?.into()))
 }
 
@@ -141,15 +171,24 @@ impl Validate for ApiKeyUpdateDto {
     }
 }
 
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<ApiKeyUpdateDto>) -> ApiResult<Json<ApiKeyResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<ApiKeyUpdateDto>,
+) -> ApiResult<Json<ApiKeyResponseDto>> {
     require(&state, &auth, id).await?;
-    let permissions = dto.permissions.as_ref().map(|p| parse_permissions(p, "permissions", &mut Vec::new()));
+    let permissions = dto
+        .permissions
+        .as_ref()
+        .map(|p| parse_permissions(p, "permissions", &mut Vec::new()));
     if let Some(permissions) = &permissions {
         ensure_grantable(&auth, permissions, "Cannot grant permissions you do not have")?;
     }
     let names = permissions.as_deref().map(canonical);
     let key = api_keys::update(&state.db, auth.user.id, id, dto.name.as_deref(), names.as_deref()).await?;
-    key.map(|k| Json(k.into())).ok_or_else(|| ApiError::bad_request("API Key not found"))
+    key.map(|k| Json(k.into()))
+        .ok_or_else(|| ApiError::bad_request("API Key not found"))
 }
 
 pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
@@ -163,7 +202,11 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 pub async fn rotate(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
     let key = require(&state, &auth, id).await?;
     let held: Vec<Permission> = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
-    ensure_grantable(&auth, &held, "Cannot rotate an API Key with permissions you do not have")?;
+    ensure_grantable(
+        &auth,
+        &held,
+        "Cannot rotate an API Key with permissions you do not have",
+    )?;
     let secret = tokens::generate();
     let key = api_keys::rotate(&state.db, auth.user.id, id, &tokens::hash(&secret)).await?;
     let key = key.ok_or_else(|| ApiError::bad_request("API Key not found"))?;

@@ -1,10 +1,10 @@
 //! `AssetResponseDto`: how Immich describes an asset to its owner.
 
+use super::people::PersonResponseDto;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use darkroom_storage::assets::{Asset, AssetVisibility, Exif};
 use darkroom_storage::users::User;
-use super::people::PersonResponseDto;
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -15,7 +15,11 @@ use crate::dto::{UserResponseDto, serialize_iso};
 /// `2023-11-20T01:11:00+00:00`, with a fraction only when there is one.
 fn postgres_json_date(date: &DateTime<Utc>) -> String {
     let micros = date.timestamp_subsec_micros();
-    let fraction = if micros == 0 { String::new() } else { format!(".{micros:06}").trim_end_matches('0').to_string() };
+    let fraction = if micros == 0 {
+        String::new()
+    } else {
+        format!(".{micros:06}").trim_end_matches('0').to_string()
+    };
     format!("{}{fraction}+00:00", date.format("%Y-%m-%dT%H:%M:%S"))
 }
 
@@ -178,7 +182,12 @@ impl AssetResponseDto {
             tags: Some(Vec::new()),
             people: Vec::new(),
             checksum: base64(&asset.checksum),
-            stack: Some(asset.stack_id.zip(asset.stack).map(|(id, (primary, count))| json!({ "id": id, "primaryAssetId": primary, "assetCount": count }))),
+            stack: Some(
+                asset
+                    .stack_id
+                    .zip(asset.stack)
+                    .map(|(id, (primary, count))| json!({ "id": id, "primaryAssetId": primary, "assetCount": count })),
+            ),
             is_offline: asset.is_offline,
             has_metadata: true,
             duplicate_id: asset.duplicate_id,
@@ -282,9 +291,13 @@ mod tests {
 
     #[test]
     fn exif_dates_read_like_postgres_json() {
-        let date = DateTime::parse_from_rfc3339("2023-11-20T01:11:00Z").unwrap().with_timezone(&Utc);
+        let date = DateTime::parse_from_rfc3339("2023-11-20T01:11:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(postgres_json_date(&date), "2023-11-20T01:11:00+00:00");
-        let date = DateTime::parse_from_rfc3339("2023-11-20T01:11:00.120Z").unwrap().with_timezone(&Utc);
+        let date = DateTime::parse_from_rfc3339("2023-11-20T01:11:00.120Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(postgres_json_date(&date), "2023-11-20T01:11:00.12+00:00");
     }
 }

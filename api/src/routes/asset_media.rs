@@ -13,11 +13,11 @@ use uuid::Uuid;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::permission::Permission;
-use crate::{access, file_serving};
 use crate::services::incoming::IncomingFile;
 use crate::services::uploads::{self, NamedFile, UploadFields, UploadResult};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
+use crate::{access, file_serving};
 
 /// Longest text field accepted, as busboy's default.
 const MAX_FIELD_BYTES: usize = 1024 * 1024;
@@ -28,18 +28,30 @@ fn multipart_error(error: MultipartError) -> ApiError {
 
 pub fn upload_response(result: UploadResult) -> Response {
     match result {
-        UploadResult::Created(id) => (StatusCode::CREATED, Json(json!({ "id": id, "status": "created" }))).into_response(),
-        UploadResult::Duplicate(id) => (StatusCode::OK, Json(json!({ "id": id, "status": "duplicate" }))).into_response(),
+        UploadResult::Created(id) => {
+            (StatusCode::CREATED, Json(json!({ "id": id, "status": "created" }))).into_response()
+        }
+        UploadResult::Duplicate(id) => {
+            (StatusCode::OK, Json(json!({ "id": id, "status": "duplicate" }))).into_response()
+        }
     }
 }
 
 /// `POST /assets`. The checksum header answers duplicates before the body is read; otherwise
 /// the files stream to disk (hashed on the way) and the fields are checked once all arrived.
-pub async fn upload(State(state): State<AppState>, Auth(auth): Auth, headers: HeaderMap, request: Request) -> ApiResult<Response> {
+pub async fn upload(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    headers: HeaderMap,
+    request: Request,
+) -> ApiResult<Response> {
     if auth.shared_link.as_ref().is_some_and(|link| !link.allow_upload) {
         return Err(ApiError::unauthorized("Unauthorized"));
     }
-    if let Some(checksum) = headers.get("x-immich-checksum").and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    if let Some(checksum) = headers
+        .get("x-immich-checksum")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
         && let Some((id, _)) = uploads::find_by_client_checksum(&state, auth.user.id, checksum).await?
     {
         return Ok(upload_response(UploadResult::Duplicate(id)));
@@ -48,7 +60,10 @@ pub async fn upload(State(state): State<AppState>, Auth(auth): Auth, headers: He
     let mut asset: Option<NamedFile> = None;
     let mut sidecar: Option<NamedFile> = None;
     // A body that is not multipart carries no fields: validation then names what is missing.
-    if let Ok(mut multipart) = Multipart::from_request(request, &state).await.map_err(|_: MultipartRejection| ()) {
+    if let Ok(mut multipart) = Multipart::from_request(request, &state)
+        .await
+        .map_err(|_: MultipartRejection| ())
+    {
         while let Some(field) = multipart.next_field().await? {
             let name = field.name().unwrap_or("").to_string();
             let Some(file_name) = field.file_name().map(str::to_string) else {
@@ -125,7 +140,11 @@ pub async fn bulk_upload_check(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<BulkUploadCheckDto>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let decoded: Vec<Option<Vec<u8>>> = dto.assets.iter().map(|item| uploads::decode_checksum(&item.checksum)).collect();
+    let decoded: Vec<Option<Vec<u8>>> = dto
+        .assets
+        .iter()
+        .map(|item| uploads::decode_checksum(&item.checksum))
+        .collect();
     let wanted: Vec<Vec<u8>> = decoded.iter().flatten().cloned().collect();
     let known: std::collections::HashMap<Vec<u8>, (Uuid, bool)> = if wanted.is_empty() {
         Default::default()
@@ -148,7 +167,13 @@ pub async fn bulk_upload_check(
                 asset_id: Some(asset_id),
                 is_trashed: Some(trashed),
             },
-            None => BulkUploadCheckResult { id: item.id, action: "accept", reason: None, asset_id: None, is_trashed: None },
+            None => BulkUploadCheckResult {
+                id: item.id,
+                action: "accept",
+                reason: None,
+                asset_id: None,
+                is_trashed: None,
+            },
         })
         .collect();
     Ok(Json(json!({ "results": results })))
@@ -172,14 +197,25 @@ pub async fn download_original(
     ValidQuery(_query): ValidQuery<OriginalQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetDownload, &[id]).await.map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+    access::require_assets(&state, &auth, Permission::AssetDownload, &[id])
+        .await
+        .map_err(|_| file_serving::not_found())?;
+    let asset = darkroom_storage::assets::get(&state.db, id)
+        .await?
+        .ok_or_else(file_serving::not_found)?;
     let path = std::path::Path::new(&asset.original_path);
     if asset.library_id.is_none() && !state.layout.contains(path) {
         return Err(file_serving::not_found());
     }
-    let stem = asset.original_file_name.rsplit_once('.').map_or(asset.original_file_name.as_str(), |(stem, _)| stem);
-    let extension = path.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+    let stem = asset
+        .original_file_name
+        .rsplit_once('.')
+        .map_or(asset.original_file_name.as_str(), |(stem, _)| stem);
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
     let download_name = format!("{stem}{extension}");
     file_serving::send_file(
         &headers,
@@ -228,15 +264,29 @@ pub async fn thumbnail(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetView, &[id]).await.map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+    access::require_assets(&state, &auth, Permission::AssetView, &[id])
+        .await
+        .map_err(|_| file_serving::not_found())?;
+    let asset = darkroom_storage::assets::get(&state.db, id)
+        .await?
+        .ok_or_else(file_serving::not_found)?;
     // Redirects keep the query (a shared link's key among it).
     let with_query = |path: String, size: Option<&str>| {
-        let mut pairs: Vec<String> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("size=")).map(str::to_string).collect();
+        let mut pairs: Vec<String> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("size="))
+            .map(str::to_string)
+            .collect();
         if let Some(size) = size {
             pairs.push(format!("size={size}"));
         }
-        if pairs.is_empty() { path } else { format!("{path}?{}", pairs.join("&")) }
+        if pairs.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", pairs.join("&"))
+        }
     };
     let kind = match query.size.unwrap_or(ThumbnailSize::Thumbnail) {
         ThumbnailSize::Original => return Ok(redirect(with_query(format!("/api/assets/{id}/original"), None))),
@@ -245,15 +295,23 @@ pub async fn thumbnail(
             if WEB_VIEWABLE.contains(&extension.as_str()) {
                 return Ok(redirect(with_query(format!("/api/assets/{id}/original"), None)));
             }
-            if darkroom_storage::asset_jobs::file_path(&state.db, id, "fullsize").await?.is_none() {
-                return Ok(redirect(with_query(format!("/api/assets/{id}/thumbnail"), Some("preview"))));
+            if darkroom_storage::asset_jobs::file_path(&state.db, id, "fullsize")
+                .await?
+                .is_none()
+            {
+                return Ok(redirect(with_query(
+                    format!("/api/assets/{id}/thumbnail"),
+                    Some("preview"),
+                )));
             }
             "fullsize"
         }
         ThumbnailSize::Preview => "preview",
         ThumbnailSize::Thumbnail => "thumbnail",
     };
-    let path = darkroom_storage::asset_jobs::file_path(&state.db, id, kind).await?.ok_or_else(|| ApiError::not_found("Asset media not found"))?;
+    let path = darkroom_storage::asset_jobs::file_path(&state.db, id, kind)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Asset media not found"))?;
     let path = std::path::PathBuf::from(path);
     if !state.layout.contains(&path) {
         return Err(file_serving::not_found());
@@ -264,7 +322,10 @@ pub async fn thumbnail(
     let stem = if hide_name {
         id.to_string()
     } else {
-        asset.original_file_name.rsplit_once('.').map_or(asset.original_file_name.clone(), |(stem, _)| stem.to_string())
+        asset
+            .original_file_name
+            .rsplit_once('.')
+            .map_or(asset.original_file_name.clone(), |(stem, _)| stem.to_string())
     };
     let name = format!("{stem}_{kind}.{extension}");
     file_serving::send_file(
@@ -281,9 +342,18 @@ pub async fn thumbnail(
 
 /// `GET /assets/{id}/video/playback`: the transcoded video when there is one, else the
 /// original, with byte ranges for seeking.
-pub async fn video_playback(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetView, &[id]).await.map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+pub async fn video_playback(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    access::require_assets(&state, &auth, Permission::AssetView, &[id])
+        .await
+        .map_err(|_| file_serving::not_found())?;
+    let asset = darkroom_storage::assets::get(&state.db, id)
+        .await?
+        .ok_or_else(file_serving::not_found)?;
     if asset.asset_type != "VIDEO" {
         return Err(ApiError::not_found("Asset not found or asset is not a video"));
     }

@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::asset_dto::AssetResponseDto;
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::dto::nullable;
 use crate::services::{asset_edits, trash};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, rules, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, rules, uuid_list};
 
 /// Query of the asset statistics endpoints.
 #[derive(Debug, Deserialize)]
@@ -38,12 +38,20 @@ pub struct AssetStatsResponseDto {
 
 impl From<AssetCounts> for AssetStatsResponseDto {
     fn from(counts: AssetCounts) -> Self {
-        Self { images: counts.images, videos: counts.videos, total: counts.total() }
+        Self {
+            images: counts.images,
+            videos: counts.videos,
+            total: counts.total(),
+        }
     }
 }
 
 /// Counts for `owner_id`, shared with the admin endpoint for any user.
-pub async fn statistics_of(state: &AppState, owner_id: Uuid, query: AssetStatsQuery) -> ApiResult<Json<AssetStatsResponseDto>> {
+pub async fn statistics_of(
+    state: &AppState,
+    owner_id: Uuid,
+    query: AssetStatsQuery,
+) -> ApiResult<Json<AssetStatsResponseDto>> {
     let filter = StatisticsFilter {
         visibility: query.visibility,
         is_favorite: query.is_favorite,
@@ -63,16 +71,26 @@ pub async fn statistics(
     statistics_of(&state, auth.user.id, query).await
 }
 
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<serde_json::Value>> {
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
-    let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
+    let asset = assets::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     // Link guests see no owner, and only the basics when the link hides metadata.
     let mut dto = match &auth.shared_link {
         Some(link) if !link.show_exif => return Ok(Json(AssetResponseDto::sanitized(&asset))),
         Some(_) => serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).map_err(ApiError::internal)?,
         None => {
             let owner = users::get(&state.db, asset.owner_id, true).await?;
-            let people = if asset.owner_id == auth.user.id { people::on_asset(&state.db, id).await? } else { Vec::new() };
+            let people = if asset.owner_id == auth.user.id {
+                people::on_asset(&state.db, id).await?
+            } else {
+                Vec::new()
+            };
             let dto = AssetResponseDto::new(asset, auth.user.id, owner.as_ref()).with_people(people);
             serde_json::to_value(dto).map_err(ApiError::internal)?
         }
@@ -97,7 +115,11 @@ impl Validate for AssetBulkDeleteDto {
 }
 
 /// `DELETE /assets`: to the trash, or (`force`) gone for good.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetBulkDeleteDto>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetBulkDeleteDto>,
+) -> ApiResult<StatusCode> {
     let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
     access::require_assets(&state, &auth, Permission::AssetDelete, &ids).await?;
     trash::remove(&state, auth.user.id, &ids, dto.force).await?;
@@ -128,7 +150,10 @@ impl AssetEditFields {
         }
         if let Some(Some(rating)) = self.rating {
             if rating == 0 {
-                issues.push(ValidationIssue::new(&["rating"], "Rating must be -1 (rejected), 1–5 (starred), or null (unrated); 0 is not valid"));
+                issues.push(ValidationIssue::new(
+                    &["rating"],
+                    "Rating must be -1 (rejected), 1–5 (starred), or null (unrated); 0 is not valid",
+                ));
             } else {
                 rules::number_between(issues, &["rating"], rating as f64, -1.0, 5.0);
             }
@@ -136,15 +161,25 @@ impl AssetEditFields {
         if let Some(text) = &self.date_time_original
             && asset_edits::parse_date_time_original(text).is_none()
         {
-            issues.push(ValidationIssue::with_code("invalid_format", &["dateTimeOriginal"], "Invalid input: expected ISO 8601 datetime string, received string"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_format",
+                &["dateTimeOriginal"],
+                "Invalid input: expected ISO 8601 datetime string, received string",
+            ));
         }
         if issues.is_empty() && self.latitude.is_some() != self.longitude.is_some() {
-            issues.push(ValidationIssue::new(&[], "Latitude and longitude must be provided together"));
+            issues.push(ValidationIssue::new(
+                &[],
+                "Latitude and longitude must be provided together",
+            ));
         }
     }
 
     fn exif_edit(&self) -> ExifEdit {
-        let parsed = self.date_time_original.as_deref().and_then(asset_edits::parse_date_time_original);
+        let parsed = self
+            .date_time_original
+            .as_deref()
+            .and_then(asset_edits::parse_date_time_original);
         ExifEdit {
             description: self.description.clone(),
             time_zone: parsed.as_ref().and_then(|(_, zone)| zone.clone()),
@@ -190,15 +225,25 @@ pub async fn update(
     if let Some(video) = &dto.live_photo_video_id {
         asset_edits::set_live_photo_video(&state, auth.user.id, id, video.as_deref().and_then(parse_uuid_v4)).await?;
     }
-    let edit = AssetEdit { is_favorite: dto.fields.is_favorite, visibility: dto.fields.visibility, ..Default::default() };
+    let edit = AssetEdit {
+        is_favorite: dto.fields.is_favorite,
+        visibility: dto.fields.visibility,
+        ..Default::default()
+    };
     let exif = dto.fields.exif_edit();
     asset_edits::apply(&state, &[id], &edit, &exif).await?;
     if !exif.is_empty() {
         crate::jobs::edited(&state, &[id]).await;
     }
-    let asset = assets::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
+    let asset = assets::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     let people = people::on_asset(&state.db, id).await?;
-    Ok(Json(AssetResponseDto::new(asset, auth.user.id, None).without_relations().with_people(people)))
+    Ok(Json(
+        AssetResponseDto::new(asset, auth.user.id, None)
+            .without_relations()
+            .with_people(people),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,14 +269,21 @@ impl Validate for AssetBulkUpdateDto {
         }
         self.fields.check(&mut issues);
         if issues.is_empty() && self.date_time_relative.is_some() && self.fields.date_time_original.is_some() {
-            issues.push(ValidationIssue::new(&[], "dateTimeRelative cannot exist alongside dateTimeOriginal"));
+            issues.push(ValidationIssue::new(
+                &[],
+                "dateTimeRelative cannot exist alongside dateTimeOriginal",
+            ));
         }
         issues
     }
 }
 
 /// `PUT /assets`: the same edit for many assets (plus shifting dates and time zones).
-pub async fn update_many(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetBulkUpdateDto>) -> ApiResult<StatusCode> {
+pub async fn update_many(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetBulkUpdateDto>,
+) -> ApiResult<StatusCode> {
     let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let mut exif = dto.fields.exif_edit();
@@ -242,7 +294,10 @@ pub async fn update_many(State(state): State<AppState>, Auth(auth): Auth, ValidJ
     let edit = AssetEdit {
         is_favorite: dto.fields.is_favorite,
         visibility: dto.fields.visibility,
-        duplicate_id: dto.duplicate_id.as_ref().map(|id| id.as_deref().and_then(parse_uuid_v4)),
+        duplicate_id: dto
+            .duplicate_id
+            .as_ref()
+            .map(|id| id.as_deref().and_then(parse_uuid_v4)),
         ..Default::default()
     };
     asset_edits::apply(&state, &ids, &edit, &exif).await?;
@@ -263,18 +318,36 @@ pub struct AssetMetadataResponseDto {
 
 impl From<assets::MetadataEntry> for AssetMetadataResponseDto {
     fn from(entry: assets::MetadataEntry) -> Self {
-        Self { key: entry.key, value: entry.value, updated_at: entry.updated_at }
+        Self {
+            key: entry.key,
+            value: entry.value,
+            updated_at: entry.updated_at,
+        }
     }
 }
 
-pub async fn get_metadata(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<AssetMetadataResponseDto>>> {
+pub async fn get_metadata(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<AssetMetadataResponseDto>>> {
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
-    Ok(Json(assets::metadata(&state.db, id, None).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        assets::metadata(&state.db, id, None)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// `GET /assets/{id}/ocr`: the text recognised in the photo, as the edited picture shows it
 /// (an empty list until something has read it).
-pub async fn get_ocr(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<super::faces::AssetOcrResponseDto>>> {
+pub async fn get_ocr(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<super::faces::AssetOcrResponseDto>>> {
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
     Ok(Json(super::faces::ocr_of(&state, id).await?))
 }
@@ -292,9 +365,11 @@ pub async fn get_metadata_key(
     access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
     let key = metadata_key(&params);
     let entry = assets::metadata(&state.db, id, Some(&key)).await?.pop();
-    entry
-        .map(|entry| Json(entry.into()))
-        .ok_or_else(|| ApiError::bad_request(format!(r#"Metadata with key "{key}" not found for asset with id "{id}""#)))
+    entry.map(|entry| Json(entry.into())).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            r#"Metadata with key "{key}" not found for asset with id "{id}""#
+        ))
+    })
 }
 
 pub async fn delete_metadata_key(
@@ -325,7 +400,9 @@ fn no_duplicates<'a>(labels: impl Iterator<Item = String> + 'a) -> ApiResult<()>
     let mut seen = std::collections::HashSet::new();
     for label in labels {
         if !seen.insert(label.clone()) {
-            return Err(ApiError::bad_request(format!(r#"Duplicate items are not allowed: "{label}""#)));
+            return Err(ApiError::bad_request(format!(
+                r#"Duplicate items are not allowed: "{label}""#
+            )));
         }
     }
     Ok(())
@@ -339,8 +416,18 @@ pub async fn upsert_metadata(
 ) -> ApiResult<Json<Vec<AssetMetadataResponseDto>>> {
     access::require_assets(&state, &auth, Permission::AssetUpdate, &[id]).await?;
     no_duplicates(dto.items.iter().map(|item| item.key.clone()))?;
-    let items: Vec<_> = dto.items.into_iter().map(|item| (id, item.key, serde_json::Value::Object(item.value))).collect();
-    Ok(Json(assets::upsert_metadata(&state.db, &items).await?.into_iter().map(Into::into).collect()))
+    let items: Vec<_> = dto
+        .items
+        .into_iter()
+        .map(|item| (id, item.key, serde_json::Value::Object(item.value)))
+        .collect();
+    Ok(Json(
+        assets::upsert_metadata(&state.db, &items)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -363,7 +450,11 @@ impl Validate for AssetMetadataBulkDto {
             if parse_uuid_v4(&item.asset_id).is_none() {
                 issues.push(ValidationIssue {
                     code: "invalid_format",
-                    path: vec![serde_json::json!("items"), serde_json::json!(index), serde_json::json!("assetId")],
+                    path: vec![
+                        serde_json::json!("items"),
+                        serde_json::json!(index),
+                        serde_json::json!("assetId"),
+                    ],
                     message: "Invalid UUID".into(),
                 });
             }
@@ -383,10 +474,16 @@ pub struct AssetMetadataBulkResponseDto {
 }
 
 /// Parsed `(assetId, key, value)` of bulk items, after access to every asset is checked.
-async fn bulk_items(state: &AppState, auth: &crate::auth::AuthContext, items: Vec<BulkMetadataItem>) -> ApiResult<Vec<(Uuid, String, Option<serde_json::Value>)>> {
+async fn bulk_items(
+    state: &AppState,
+    auth: &crate::auth::AuthContext,
+    items: Vec<BulkMetadataItem>,
+) -> ApiResult<Vec<(Uuid, String, Option<serde_json::Value>)>> {
     let parsed: Vec<_> = items
         .into_iter()
-        .filter_map(|item| parse_uuid_v4(&item.asset_id).map(|id| (id, item.key, item.value.map(serde_json::Value::Object))))
+        .filter_map(|item| {
+            parse_uuid_v4(&item.asset_id).map(|id| (id, item.key, item.value.map(serde_json::Value::Object)))
+        })
         .collect();
     let ids: Vec<Uuid> = parsed.iter().map(|(id, _, _)| *id).collect();
     access::require_assets(state, auth, Permission::AssetUpdate, &ids).await?;
@@ -394,25 +491,50 @@ async fn bulk_items(state: &AppState, auth: &crate::auth::AuthContext, items: Ve
     Ok(parsed)
 }
 
-pub async fn upsert_metadata_bulk(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetMetadataBulkDto>) -> ApiResult<Json<Vec<AssetMetadataBulkResponseDto>>> {
+pub async fn upsert_metadata_bulk(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetMetadataBulkDto>,
+) -> ApiResult<Json<Vec<AssetMetadataBulkResponseDto>>> {
     if let Some(index) = dto.items.iter().position(|item| item.value.is_none()) {
         return Err(ApiError::Validation(vec![ValidationIssue {
             code: "invalid_type",
-            path: vec![serde_json::json!("items"), serde_json::json!(index), serde_json::json!("value")],
+            path: vec![
+                serde_json::json!("items"),
+                serde_json::json!(index),
+                serde_json::json!("value"),
+            ],
             message: "Invalid input: expected record, received undefined".into(),
         }]));
     }
-    let items: Vec<_> = bulk_items(&state, &auth, dto.items).await?.into_iter().map(|(id, key, value)| (id, key, value.unwrap_or_default())).collect();
+    let items: Vec<_> = bulk_items(&state, &auth, dto.items)
+        .await?
+        .into_iter()
+        .map(|(id, key, value)| (id, key, value.unwrap_or_default()))
+        .collect();
     let rows = assets::upsert_metadata(&state.db, &items).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|row| AssetMetadataBulkResponseDto { asset_id: row.asset_id, key: row.key, value: row.value, updated_at: row.updated_at })
+            .map(|row| AssetMetadataBulkResponseDto {
+                asset_id: row.asset_id,
+                key: row.key,
+                value: row.value,
+                updated_at: row.updated_at,
+            })
             .collect(),
     ))
 }
 
-pub async fn delete_metadata_bulk(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetMetadataBulkDto>) -> ApiResult<StatusCode> {
-    let items: Vec<_> = bulk_items(&state, &auth, dto.items).await?.into_iter().map(|(id, key, _)| (id, key)).collect();
+pub async fn delete_metadata_bulk(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetMetadataBulkDto>,
+) -> ApiResult<StatusCode> {
+    let items: Vec<_> = bulk_items(&state, &auth, dto.items)
+        .await?
+        .into_iter()
+        .map(|(id, key, _)| (id, key))
+        .collect();
     assets::delete_metadata(&state.db, &items).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -452,12 +574,19 @@ impl Validate for AssetCopyDto {
 
 /// `PUT /assets/copy`: gives `targetId` the albums, stack, favourite and sidecar of `sourceId`
 /// (e.g. when an edited copy replaces the original).
-pub async fn copy(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetCopyDto>) -> ApiResult<StatusCode> {
+pub async fn copy(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetCopyDto>,
+) -> ApiResult<StatusCode> {
     let (Some(source), Some(target)) = (parse_uuid_v4(&dto.source_id), parse_uuid_v4(&dto.target_id)) else {
         return Err(ApiError::bad_request("Both assets must exist"));
     };
     access::require_assets(&state, &auth, Permission::AssetCopy, &[source, target]).await?;
-    let (Some(_), Some(target_asset)) = (assets::get(&state.db, source).await?, assets::get(&state.db, target).await?) else {
+    let (Some(_), Some(target_asset)) = (
+        assets::get(&state.db, source).await?,
+        assets::get(&state.db, target).await?,
+    ) else {
         return Err(ApiError::bad_request("Both assets must exist"));
     };
     if source == target {

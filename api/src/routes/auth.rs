@@ -12,11 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::user_agent::ClientDetails;
-use crate::auth::{self as authn, ACCESS_TOKEN_COOKIE, AUTH_TYPE_COOKIE, Auth, AuthContext, IS_AUTHENTICATED_COOKIE, tokens};
+use crate::auth::{
+    self as authn, ACCESS_TOKEN_COOKIE, AUTH_TYPE_COOKIE, Auth, AuthContext, IS_AUTHENTICATED_COOKIE, tokens,
+};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::users::{self as user_service, CreateUser};
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson, rules};
+use crate::validation::{ValidJson, Validate, rules};
 
 /// 400 days, as Immich's cookies.
 const COOKIE_MAX_AGE_SECS: i64 = 34_560_000;
@@ -78,7 +80,11 @@ impl Validate for LoginCredentialDto {
     }
 }
 
-pub async fn login(State(state): State<AppState>, parts: Parts, ValidJson(dto): ValidJson<LoginCredentialDto>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    ValidJson(dto): ValidJson<LoginCredentialDto>,
+) -> ApiResult<Response> {
     let config = state.system_config.get(&state.db).await?;
     if config["passwordLogin"]["enabled"] == json!(false) {
         return Err(ApiError::unauthorized("Password login has been disabled"));
@@ -129,7 +135,16 @@ pub async fn login(State(state): State<AppState>, parts: Parts, ValidJson(dto): 
     });
     let secure = authn::is_secure(&state, &parts);
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    set_cookies(response.headers_mut(), &[(ACCESS_TOKEN_COOKIE, &token, true), (AUTH_TYPE_COOKIE, "password", true), (IS_AUTHENTICATED_COOKIE, "true", false)], secure, COOKIE_MAX_AGE_SECS);
+    set_cookies(
+        response.headers_mut(),
+        &[
+            (ACCESS_TOKEN_COOKIE, &token, true),
+            (AUTH_TYPE_COOKIE, "password", true),
+            (IS_AUTHENTICATED_COOKIE, "true", false),
+        ],
+        secure,
+        COOKIE_MAX_AGE_SECS,
+    );
     Ok(response)
 }
 
@@ -158,7 +173,11 @@ pub async fn logout(State(state): State<AppState>, Auth(auth): Auth) -> ApiResul
     let body = json!({ "successful": true, "redirectUri": "/auth/login?autoLaunch=0" });
     let mut response = (StatusCode::OK, Json(body)).into_response();
     // Expire the three login cookies.
-    let cleared = [(ACCESS_TOKEN_COOKIE, "", true), (AUTH_TYPE_COOKIE, "", true), (IS_AUTHENTICATED_COOKIE, "", false)];
+    let cleared = [
+        (ACCESS_TOKEN_COOKIE, "", true),
+        (AUTH_TYPE_COOKIE, "", true),
+        (IS_AUTHENTICATED_COOKIE, "", false),
+    ];
     set_cookies(response.headers_mut(), &cleared, false, 0);
     Ok(response)
 }
@@ -184,11 +203,18 @@ impl Validate for ChangePasswordDto {
     }
 }
 
-pub async fn change_password(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<ChangePasswordDto>) -> ApiResult<Json<crate::dto::UserAdminResponseDto>> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<ChangePasswordDto>,
+) -> ApiResult<Json<crate::dto::UserAdminResponseDto>> {
     if !user_service::verify(&dto.password, &auth.user.password).await? {
         return Err(ApiError::bad_request("Wrong password"));
     }
-    let changes = UserChanges { password_hash: Some(user_service::hash(&dto.new_password).await?), ..Default::default() };
+    let changes = UserChanges {
+        password_hash: Some(user_service::hash(&dto.new_password).await?),
+        ..Default::default()
+    };
     let user = users::update(&state.db, auth.user.id, &changes).await?;
     // Immich 3.0 signs out every other session here whatever `invalidateSessions` says;
     // we honour the flag the API documents.
@@ -258,7 +284,10 @@ async fn check_pin_proof(auth: &AuthContext, proof: &PinCodeProofDto, allow_pass
     let Some(pin_hash) = &auth.user.pin_code else {
         return Err(ApiError::bad_request("User does not have a PIN code"));
     };
-    match (proof.password.as_deref().filter(|p| allow_password && !p.is_empty()), proof.pin_code.as_deref()) {
+    match (
+        proof.password.as_deref().filter(|p| allow_password && !p.is_empty()),
+        proof.pin_code.as_deref(),
+    ) {
         (Some(password), _) => {
             if !user_service::verify(password, &auth.user.password).await? {
                 return Err(ApiError::bad_request("Wrong password"));
@@ -274,16 +303,27 @@ async fn check_pin_proof(auth: &AuthContext, proof: &PinCodeProofDto, allow_pass
     Ok(())
 }
 
-pub async fn setup_pin_code(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<PinCodeSetupDto>) -> ApiResult<StatusCode> {
+pub async fn setup_pin_code(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<PinCodeSetupDto>,
+) -> ApiResult<StatusCode> {
     if auth.user.pin_code.is_some() {
         return Err(ApiError::bad_request("User already has a PIN code"));
     }
-    let changes = UserChanges { pin_code_hash: Some(Some(user_service::hash(&dto.pin_code).await?)), ..Default::default() };
+    let changes = UserChanges {
+        pin_code_hash: Some(Some(user_service::hash(&dto.pin_code).await?)),
+        ..Default::default()
+    };
     users::update(&state.db, auth.user.id, &changes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn change_pin_code(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<PinCodeProofDto>) -> ApiResult<StatusCode> {
+pub async fn change_pin_code(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<PinCodeProofDto>,
+) -> ApiResult<StatusCode> {
     let Some(new_pin) = dto.new_pin_code.as_deref() else {
         return Err(ApiError::Validation(vec![ValidationIssue::with_code(
             "invalid_type",
@@ -292,23 +332,45 @@ pub async fn change_pin_code(State(state): State<AppState>, Auth(auth): Auth, Va
         )]));
     };
     check_pin_proof(&auth, &dto, true).await?;
-    let changes = UserChanges { pin_code_hash: Some(Some(user_service::hash(new_pin).await?)), ..Default::default() };
+    let changes = UserChanges {
+        pin_code_hash: Some(Some(user_service::hash(new_pin).await?)),
+        ..Default::default()
+    };
     users::update(&state.db, auth.user.id, &changes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn reset_pin_code(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<PinCodeProofDto>) -> ApiResult<StatusCode> {
+pub async fn reset_pin_code(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<PinCodeProofDto>,
+) -> ApiResult<StatusCode> {
     check_pin_proof(&auth, &dto, true).await?;
-    users::update(&state.db, auth.user.id, &UserChanges { pin_code_hash: Some(None), ..Default::default() }).await?;
+    users::update(
+        &state.db,
+        auth.user.id,
+        &UserChanges {
+            pin_code_hash: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
     sessions::lock_all(&state.db, auth.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn session_only(auth: &AuthContext) -> ApiResult<uuid::Uuid> {
-    auth.session.as_ref().map(|s| s.id).ok_or_else(|| ApiError::bad_request("This endpoint can only be used with a session token"))
+    auth.session
+        .as_ref()
+        .map(|s| s.id)
+        .ok_or_else(|| ApiError::bad_request("This endpoint can only be used with a session token"))
 }
 
-pub async fn unlock_session(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<PinCodeProofDto>) -> ApiResult<StatusCode> {
+pub async fn unlock_session(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<PinCodeProofDto>,
+) -> ApiResult<StatusCode> {
     let session_id = session_only(&auth)?;
     // Like Immich, unlocking takes the PIN code only.
     check_pin_proof(&auth, &dto, false).await?;

@@ -54,7 +54,11 @@ fn project(config: &Value, fields: &[&str]) -> Value {
     let mut out = Value::Object(Map::new());
     for field in fields {
         let path: Vec<&str> = field.split('.').collect();
-        let value = path.iter().try_fold(config, |node, key| node.get(key)).cloned().unwrap_or(Value::Null);
+        let value = path
+            .iter()
+            .try_fold(config, |node, key| node.get(key))
+            .cloned()
+            .unwrap_or(Value::Null);
         let mut node = &mut out;
         for key in &path[..path.len() - 1] {
             node = node

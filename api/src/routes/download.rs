@@ -13,7 +13,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson, invalid_uuid, parse_uuid_v4, rules, uuid_list};
+use crate::validation::{ValidJson, Validate, invalid_uuid, parse_uuid_v4, rules, uuid_list};
 use crate::zip_stream::{self, ZipEntry};
 
 /// Archives close once they pass this size, unless the client asks for another.
@@ -62,8 +62,15 @@ pub struct DownloadResponseDto {
 
 /// `POST /download/info`: the assets (with their live-photo videos) in archives of about
 /// `archiveSize` bytes each.
-pub async fn info(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<DownloadInfoDto>) -> ApiResult<(StatusCode, Json<DownloadResponseDto>)> {
-    let asset_ids = dto.asset_ids.as_deref().map(|ids| uuid_list(&mut Vec::new(), "assetIds", ids));
+pub async fn info(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<DownloadInfoDto>,
+) -> ApiResult<(StatusCode, Json<DownloadResponseDto>)> {
+    let asset_ids = dto
+        .asset_ids
+        .as_deref()
+        .map(|ids| uuid_list(&mut Vec::new(), "assetIds", ids));
     let rows = if let Some(ids) = &asset_ids {
         access::require_assets(&state, &auth, Permission::AssetDownload, ids).await?;
         assets::downloadable(&state.db, DownloadScope::Assets(ids)).await?
@@ -80,7 +87,11 @@ pub async fn info(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto
     };
     // Live photos come with their motion part.
     let motion: Vec<Uuid> = rows.iter().filter_map(|row| row.live_photo_video_id).collect();
-    let videos = if motion.is_empty() { Vec::new() } else { assets::downloadable(&state.db, DownloadScope::Assets(&motion)).await? };
+    let videos = if motion.is_empty() {
+        Vec::new()
+    } else {
+        assets::downloadable(&state.db, DownloadScope::Assets(&motion)).await?
+    };
     let target = dto.archive_size.unwrap_or(DEFAULT_ARCHIVE_SIZE);
     let mut archives = Vec::new();
     let mut current = DownloadArchiveInfo::default();
@@ -116,18 +127,32 @@ impl Validate for DownloadArchiveDto {
 }
 
 /// `POST /download/archive`: a zip of the originals, streamed as it is written.
-pub async fn archive(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<DownloadArchiveDto>) -> ApiResult<Response> {
+pub async fn archive(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<DownloadArchiveDto>,
+) -> ApiResult<Response> {
     let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetDownload, &ids).await?;
     let found = assets::originals(&state.db, &ids).await?;
     // Entries follow the request's order.
-    let ordered: Vec<&(Uuid, String, String)> = ids.iter().filter_map(|id| found.iter().find(|row| row.0 == *id)).collect();
+    let ordered: Vec<&(Uuid, String, String)> = ids
+        .iter()
+        .filter_map(|id| found.iter().find(|row| row.0 == *id))
+        .collect();
     let names = zip_stream::entry_names(ordered.iter().map(|(_, name, _)| name.clone()));
     let entries = ordered
         .iter()
         .zip(names)
         .filter(|((_, _, path), _)| state.layout.contains(std::path::Path::new(path)))
-        .map(|((_, _, path), name)| ZipEntry { name, path: path.into() })
+        .map(|((_, _, path), name)| ZipEntry {
+            name,
+            path: path.into(),
+        })
         .collect();
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], crate::panic_guard::stream_body(zip_stream::stream(entries))).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        crate::panic_guard::stream_body(zip_stream::stream(entries)),
+    )
+        .into_response())
 }

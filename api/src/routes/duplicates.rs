@@ -17,7 +17,7 @@ use crate::permission::Permission;
 use crate::routes::asset_dto::AssetResponseDto;
 use crate::services::{asset_edits, trash};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, optional_uuid, rules, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate, optional_uuid, rules, uuid_list};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,19 +30,44 @@ pub struct DuplicateResponseDto {
 /// How much an asset's EXIF says: the tie-breaker between equally large files.
 fn exif_richness(asset: &Asset) -> usize {
     let Some(e) = &asset.exif else { return 0 };
-    let texts = [&e.make, &e.model, &e.orientation, &e.time_zone, &e.lens_model, &e.exposure_time, &e.city, &e.state, &e.country, &e.projection_type, &e.profile_description];
+    let texts = [
+        &e.make,
+        &e.model,
+        &e.orientation,
+        &e.time_zone,
+        &e.lens_model,
+        &e.exposure_time,
+        &e.city,
+        &e.state,
+        &e.country,
+        &e.projection_type,
+        &e.profile_description,
+    ];
     let numbers = [e.f_number, e.focal_length, e.latitude, e.longitude, e.fps];
-    texts.iter().filter(|t| t.as_deref().is_some_and(|t| !t.is_empty())).count()
+    texts
+        .iter()
+        .filter(|t| t.as_deref().is_some_and(|t| !t.is_empty()))
+        .count()
         + numbers.iter().filter(|n| n.is_some()).count()
-        + [e.exif_image_width, e.exif_image_height, e.iso, e.rating].iter().filter(|n| n.is_some()).count()
-        + [e.date_time_original, e.modify_date].iter().filter(|d| d.is_some()).count()
+        + [e.exif_image_width, e.exif_image_height, e.iso, e.rating]
+            .iter()
+            .filter(|n| n.is_some())
+            .count()
+        + [e.date_time_original, e.modify_date]
+            .iter()
+            .filter(|d| d.is_some())
+            .count()
         + usize::from(!e.description.is_empty())
 }
 
 /// The largest file, then the richest EXIF, then the latest.
 fn suggested_keep(assets: &[Asset]) -> Option<Uuid> {
     let size = |a: &Asset| a.exif.as_ref().and_then(|e| e.file_size_in_byte).unwrap_or(0);
-    assets.iter().enumerate().max_by_key(|(index, a)| (size(a), exif_richness(a), *index)).map(|(_, a)| a.id)
+    assets
+        .iter()
+        .enumerate()
+        .max_by_key(|(index, a)| (size(a), exif_richness(a), *index))
+        .map(|(_, a)| a.id)
 }
 
 /// `GET /duplicates`.
@@ -52,8 +77,15 @@ pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<
     for (duplicate_id, ids) in duplicates::groups(&state.db, auth.user.id).await? {
         let found = assets::get_many(&state.db, &ids).await?;
         let keep = suggested_keep(&found);
-        let assets = found.into_iter().map(|asset| AssetResponseDto::new(asset, auth.user.id, None)).collect();
-        groups.push(DuplicateResponseDto { duplicate_id, assets, suggested_keep_asset_ids: keep.into_iter().collect() });
+        let assets = found
+            .into_iter()
+            .map(|asset| AssetResponseDto::new(asset, auth.user.id, None))
+            .collect();
+        groups.push(DuplicateResponseDto {
+            duplicate_id,
+            assets,
+            suggested_keep_asset_ids: keep.into_iter().collect(),
+        });
     }
     Ok(Json(groups))
 }
@@ -73,7 +105,11 @@ pub async fn dismiss_one(State(state): State<AppState>, Auth(auth): Auth, IdPath
 }
 
 /// `DELETE /duplicates {ids}`.
-pub async fn dismiss_many(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<StatusCode> {
+pub async fn dismiss_many(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<StatusCode> {
     dismiss(&state, &auth, &body.ids()).await
 }
 
@@ -110,7 +146,11 @@ impl DuplicateResolveDto {
                 issues.push(issue);
             }
             if let Some(duplicate_id) = duplicate_id {
-                resolutions.push(Resolution { duplicate_id, keep, trash });
+                resolutions.push(Resolution {
+                    duplicate_id,
+                    keep,
+                    trash,
+                });
             }
         }
         resolutions
@@ -129,7 +169,11 @@ impl Validate for DuplicateResolveDto {
 /// `POST /duplicates/resolve`: per group, the assets to keep and those to trash. With one
 /// keeper, it takes over what the others had: favourite, the most private visibility, the best
 /// rating, every description line, their common position, their albums and tags.
-pub async fn resolve(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<DuplicateResolveDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn resolve(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<DuplicateResolveDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     let resolutions = dto.resolutions(&mut Vec::new());
     let ids: Vec<Uuid> = resolutions.iter().map(|r| r.duplicate_id).collect();
     let owned = duplicates::owned(&state.db, auth.user.id, &ids).await?;
@@ -157,25 +201,57 @@ async fn resolve_group(state: &AppState, auth: &AuthContext, resolution: &Resolu
         return Ok(BulkIdResponseDto::of(id, Some("not_found")));
     }
     // Ids outside the group are ignored; every member must be either kept or trashed.
-    let keep: Vec<Uuid> = resolution.keep.iter().copied().filter(|a| members.contains(a)).collect();
-    let trash: Vec<Uuid> = resolution.trash.iter().copied().filter(|a| members.contains(a)).collect();
+    let keep: Vec<Uuid> = resolution
+        .keep
+        .iter()
+        .copied()
+        .filter(|a| members.contains(a))
+        .collect();
+    let trash: Vec<Uuid> = resolution
+        .trash
+        .iter()
+        .copied()
+        .filter(|a| members.contains(a))
+        .collect();
     if members.iter().any(|a| keep.contains(a) && trash.contains(a)) {
-        return Ok(BulkIdResponseDto::failed(id, "validation", "An asset cannot be in both keepAssetIds and trashAssetIds"));
+        return Ok(BulkIdResponseDto::failed(
+            id,
+            "validation",
+            "An asset cannot be in both keepAssetIds and trashAssetIds",
+        ));
     }
     if members.iter().any(|a| !keep.contains(a) && !trash.contains(a)) {
-        return Ok(BulkIdResponseDto::failed(id, "validation", "Every asset must be in either keepAssetIds or trashAssetIds"));
+        return Ok(BulkIdResponseDto::failed(
+            id,
+            "validation",
+            "Every asset must be in either keepAssetIds or trashAssetIds",
+        ));
     }
-    if access::allowed_assets(state, auth, Permission::AssetDelete, &trash).await?.len() != trash.len() {
-        return Ok(BulkIdResponseDto::failed(id, "no_permission", "No permission to delete assets"));
+    if access::allowed_assets(state, auth, Permission::AssetDelete, &trash)
+        .await?
+        .len()
+        != trash.len()
+    {
+        return Ok(BulkIdResponseDto::failed(
+            id,
+            "no_permission",
+            "No permission to delete assets",
+        ));
     }
 
-    let mut edit = AssetEdit { duplicate_id: Some(None), ..Default::default() };
+    let mut edit = AssetEdit {
+        duplicate_id: Some(None),
+        ..Default::default()
+    };
     if let [keeper] = keep[..]
         && !trash.is_empty()
     {
         let group = assets::get_many(&state.db, &members).await?;
         let (asset_edit, exif_edit) = merged_metadata(&group);
-        edit = AssetEdit { duplicate_id: Some(None), ..asset_edit };
+        edit = AssetEdit {
+            duplicate_id: Some(None),
+            ..asset_edit
+        };
         let mut edited = !exif_edit.is_empty();
         asset_edits::apply(state, &[keeper], &AssetEdit::default(), &exif_edit).await?;
         merge_albums(state, auth, keeper, &members).await?;
@@ -186,7 +262,15 @@ async fn resolve_group(state: &AppState, auth: &AuthContext, resolution: &Resolu
     }
     asset_edits::apply(state, &keep, &edit, &ExifEdit::default()).await?;
     if !trash.is_empty() {
-        assets::edit(&state.db, &trash, &AssetEdit { duplicate_id: Some(None), ..Default::default() }).await?;
+        assets::edit(
+            &state.db,
+            &trash,
+            &AssetEdit {
+                duplicate_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await?;
         let config = state.system_config.get(&state.db).await?;
         let force = config["trash"]["enabled"] == json!(false);
         trash::remove(state, auth.user.id, &trash, force).await?;
@@ -196,10 +280,19 @@ async fn resolve_group(state: &AppState, auth: &AuthContext, resolution: &Resolu
 
 /// What the keeper takes over from the whole group.
 fn merged_metadata(group: &[Asset]) -> (AssetEdit, ExifEdit) {
-    let visibility = [AssetVisibility::Locked, AssetVisibility::Archive, AssetVisibility::Timeline, AssetVisibility::Hidden]
-        .into_iter()
-        .find(|level| group.iter().any(|a| a.visibility == *level));
-    let asset = AssetEdit { is_favorite: Some(group.iter().any(|a| a.is_favorite)), visibility, ..Default::default() };
+    let visibility = [
+        AssetVisibility::Locked,
+        AssetVisibility::Archive,
+        AssetVisibility::Timeline,
+        AssetVisibility::Hidden,
+    ]
+    .into_iter()
+    .find(|level| group.iter().any(|a| a.visibility == *level));
+    let asset = AssetEdit {
+        is_favorite: Some(group.iter().any(|a| a.is_favorite)),
+        visibility,
+        ..Default::default()
+    };
     let exifs: Vec<_> = group.iter().filter_map(|a| a.exif.as_ref()).collect();
     let rating = exifs.iter().filter_map(|e| e.rating).max().filter(|&r| r > 0);
     let mut lines: Vec<&str> = Vec::new();
@@ -240,7 +333,11 @@ async fn merge_albums(state: &AppState, auth: &AuthContext, keeper: Uuid, member
             }
         }
     }
-    if album_ids.is_empty() || access::allowed_assets(state, auth, Permission::AssetShare, &[keeper]).await?.is_empty() {
+    if album_ids.is_empty()
+        || access::allowed_assets(state, auth, Permission::AssetShare, &[keeper])
+            .await?
+            .is_empty()
+    {
         return Ok(());
     }
     for album in access::allowed_albums(state, auth, Permission::AlbumAssetCreate, &album_ids).await? {
@@ -251,7 +348,11 @@ async fn merge_albums(state: &AppState, auth: &AuthContext, keeper: Uuid, member
 
 /// The keeper gets every tag (the caller may tag with) of the group; true when it got any.
 async fn merge_tags(state: &AppState, auth: &AuthContext, keeper: Uuid, members: &[Uuid]) -> ApiResult<bool> {
-    let mut tag_ids: Vec<Uuid> = tags::of_assets(&state.db, members).await?.into_iter().map(|(_, tag)| tag.id).collect();
+    let mut tag_ids: Vec<Uuid> = tags::of_assets(&state.db, members)
+        .await?
+        .into_iter()
+        .map(|(_, tag)| tag.id)
+        .collect();
     tag_ids.sort();
     tag_ids.dedup();
     let allowed = tags::owned(&state.db, auth.user.id, &tag_ids).await?;

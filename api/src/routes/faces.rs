@@ -19,9 +19,7 @@ use crate::permission::Permission;
 use crate::routes::people::PersonResponseDto;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, parse_uuid_v4};
-use geometry::{
-    face_box, original_size, parse_edits, shown_face_box, shown_ocr_box, transform_points,
-};
+use geometry::{face_box, original_size, parse_edits, shown_face_box, shown_ocr_box, transform_points};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,11 +36,7 @@ pub struct AssetFaceResponseDto {
 }
 
 /// A required v4 UUID field given as a string.
-fn required_uuid(
-    issues: &mut Vec<ValidationIssue>,
-    field: &str,
-    value: &Option<String>,
-) -> Option<Uuid> {
+fn required_uuid(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<Uuid> {
     let Some(text) = value else {
         issues.push(ValidationIssue::with_code(
             "invalid_type",
@@ -74,10 +68,7 @@ impl Validate for FaceDto {
 
 impl FaceDto {
     fn id(&self) -> Uuid {
-        self.id
-            .as_deref()
-            .and_then(parse_uuid_v4)
-            .unwrap_or_default()
+        self.id.as_deref().and_then(parse_uuid_v4).unwrap_or_default()
     }
 }
 
@@ -144,16 +135,8 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<AssetFaceCreateDto>,
 ) -> ApiResult<StatusCode> {
-    let asset = body
-        .asset_id
-        .as_deref()
-        .and_then(parse_uuid_v4)
-        .unwrap_or_default();
-    let person_id = body
-        .person_id
-        .as_deref()
-        .and_then(parse_uuid_v4)
-        .unwrap_or_default();
+    let asset = body.asset_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
+    let person_id = body.person_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
     access::require_assets(&state, &auth, Permission::AssetUpdate, &[asset]).await?;
     access::require_people(&state, &auth, Permission::PersonRead, &[person_id]).await?;
     let person = person_or_fail(&state, person_id).await?;
@@ -172,14 +155,10 @@ pub async fn create(
             geometry.asset_width.filter(|w| *w != 0),
             geometry.asset_height.filter(|h| *h != 0),
         ) else {
-            return Err(ApiError::bad_request(
-                "Asset does not have valid dimensions",
-            ));
+            return Err(ApiError::bad_request("Asset does not have valid dimensions"));
         };
         if geometry.width == 0 || geometry.height == 0 {
-            return Err(ApiError::bad_request(
-                "Asset does not have valid dimensions",
-            ));
+            return Err(ApiError::bad_request("Asset does not have valid dimensions"));
         }
         // From the preview the client drew on to the edited picture's pixels, then back
         // through the edits to the original's.
@@ -188,12 +167,7 @@ pub async fn create(
             (top_left.0 * scale, top_left.1 * scale),
             (bottom_right.0 * scale, bottom_right.1 * scale),
         ];
-        transform_points(
-            &mut points,
-            &edits,
-            (f64::from(width), f64::from(height)),
-            true,
-        );
+        transform_points(&mut points, &edits, (f64::from(width), f64::from(height)), true);
         let [a, b] = points;
         top_left = (a.0.min(b.0), a.1.min(b.1));
         bottom_right = (a.0.max(b.0), a.1.max(b.1));

@@ -15,13 +15,21 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::jobs::{self, METADATA, THUMBNAILS, VIDEO};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson, ValidQuery, uuid_list};
+use crate::validation::{ValidJson, ValidQuery, Validate, uuid_list};
 
 fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<&'static str> {
     let name = params.get(key).map(String::as_str).unwrap_or("");
     jobs::QUEUES.iter().find(|q| **q == name).copied().ok_or_else(|| {
-        let options = jobs::QUEUES.iter().map(|q| format!("\"{q}\"")).collect::<Vec<_>>().join("|");
-        ApiError::Validation(vec![ValidationIssue::with_code("invalid_value", &[key], format!("Invalid option: expected one of {options}"))])
+        let options = jobs::QUEUES
+            .iter()
+            .map(|q| format!("\"{q}\""))
+            .collect::<Vec<_>>()
+            .join("|");
+        ApiError::Validation(vec![ValidationIssue::with_code(
+            "invalid_value",
+            &[key],
+            format!("Invalid option: expected one of {options}"),
+        )])
     })
 }
 
@@ -46,11 +54,20 @@ pub struct QueueResponseLegacyDto {
 async fn legacy(state: &AppState, queue: &str) -> ApiResult<QueueResponseLegacyDto> {
     let counts = counts(state, queue).await?;
     let is_paused = state.jobs.is_paused(queue).await.map_err(ApiError::internal)?;
-    Ok(QueueResponseLegacyDto { job_counts: counts, queue_status: QueueStatusLegacyDto { is_active: counts.active > 0, is_paused } })
+    Ok(QueueResponseLegacyDto {
+        job_counts: counts,
+        queue_status: QueueStatusLegacyDto {
+            is_active: counts.active > 0,
+            is_paused,
+        },
+    })
 }
 
 /// `GET /jobs`: every queue's counts and state (the web's jobs page).
-pub async fn get_all_legacy(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<HashMap<&'static str, QueueResponseLegacyDto>>> {
+pub async fn get_all_legacy(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+) -> ApiResult<Json<HashMap<&'static str, QueueResponseLegacyDto>>> {
     let mut all = HashMap::new();
     for queue in jobs::QUEUES {
         all.insert(queue, legacy(&state, queue).await?);
@@ -93,7 +110,9 @@ pub async fn command(
             }
             jobs::queue_all(&state, queue, dto.force).await?;
         }
-        QueueCommand::Pause if queue == "backgroundTask" => return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused")),
+        QueueCommand::Pause if queue == "backgroundTask" => {
+            return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));
+        }
         QueueCommand::Pause => state.jobs.set_paused(queue, true).await.map_err(internal)?,
         QueueCommand::Resume => {
             state.jobs.set_paused(queue, false).await.map_err(internal)?;
@@ -133,15 +152,27 @@ pub struct JobCreateDto {
 impl Validate for JobCreateDto {}
 
 /// `POST /jobs`: one of the jobs an admin may start by hand.
-pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto): ValidJson<JobCreateDto>) -> ApiResult<StatusCode> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidJson(dto): ValidJson<JobCreateDto>,
+) -> ApiResult<StatusCode> {
     let (queue, name) = match dto.name {
         ManualJobName::UserCleanup => (jobs::BACKGROUND, "UserDeleteCheck"),
         ManualJobName::BackupDatabase => (jobs::BACKUP, "DatabaseBackup"),
-        ManualJobName::PersonCleanup => return Err(ApiError::bad_request("People (face recognition) are not in this version of Darkroom yet")),
+        ManualJobName::PersonCleanup => {
+            return Err(ApiError::bad_request(
+                "People (face recognition) are not in this version of Darkroom yet",
+            ));
+        }
         ManualJobName::TagCleanup => (jobs::BACKGROUND, "TagCleanup"),
         ManualJobName::MemoryCleanup => (jobs::BACKGROUND, "MemoryCleanup"),
         ManualJobName::MemoryCreate => (jobs::BACKGROUND, "MemoryGenerate"),
-        _ => return Err(ApiError::bad_request("Integrity checks are not in this version of Darkroom yet")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "Integrity checks are not in this version of Darkroom yet",
+            ));
+        }
     };
     jobs::enqueue(&state, queue, name, vec![json!({})]).await;
     Ok(StatusCode::NO_CONTENT)
@@ -157,7 +188,11 @@ pub struct QueueResponseDto {
 
 async fn queue_dto(state: &AppState, queue: &'static str) -> ApiResult<QueueResponseDto> {
     let is_paused = state.jobs.is_paused(queue).await.map_err(ApiError::internal)?;
-    Ok(QueueResponseDto { name: queue, is_paused, statistics: counts(state, queue).await? })
+    Ok(QueueResponseDto {
+        name: queue,
+        is_paused,
+        statistics: counts(state, queue).await?,
+    })
 }
 
 pub async fn list_queues(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Vec<QueueResponseDto>>> {
@@ -168,7 +203,11 @@ pub async fn list_queues(State(state): State<AppState>, Auth(_): Auth) -> ApiRes
     Ok(Json(all))
 }
 
-pub async fn get_queue(State(state): State<AppState>, Auth(_): Auth, Path(params): Path<HashMap<String, String>>) -> ApiResult<Json<QueueResponseDto>> {
+pub async fn get_queue(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<Json<QueueResponseDto>> {
     Ok(Json(queue_dto(&state, queue_name(&params, "name")?).await?))
 }
 
@@ -219,14 +258,35 @@ pub async fn queue_jobs(
     ValidQuery(query): ValidQuery<QueueJobsQuery>,
 ) -> ApiResult<Json<Vec<QueueJobResponseDto>>> {
     let queue = queue_name(&params, "name")?;
-    let statuses: Vec<String> = query.status.unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let statuses: Vec<String> = query
+        .status
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     let wants = |status: &str| statuses.is_empty() || statuses.iter().any(|s| s == status);
     let jobs = state
         .jobs
-        .jobs(queue, wants("waiting") || wants("paused"), wants("active"), wants("failed"), wants("delayed"), 1000)
+        .jobs(
+            queue,
+            wants("waiting") || wants("paused"),
+            wants("active"),
+            wants("failed"),
+            wants("delayed"),
+            1000,
+        )
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(jobs.into_iter().map(|job| QueueJobResponseDto { name: job.name, data: job.data, timestamp: job.timestamp }).collect()))
+    Ok(Json(
+        jobs.into_iter()
+            .map(|job| QueueJobResponseDto {
+                name: job.name,
+                data: job.data,
+                timestamp: job.timestamp,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,14 +337,22 @@ impl Validate for AssetJobsDto {
 }
 
 /// `POST /assets/jobs`: redo one kind of work for some assets.
-pub async fn asset_jobs(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<AssetJobsDto>) -> ApiResult<StatusCode> {
+pub async fn asset_jobs(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<AssetJobsDto>,
+) -> ApiResult<StatusCode> {
     let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let (queue, name) = match dto.name {
         AssetJobName::RefreshMetadata => (METADATA, "AssetExtractMetadata"),
         AssetJobName::RegenerateThumbnail => (THUMBNAILS, "AssetGenerateThumbnails"),
         AssetJobName::TranscodeVideo => (VIDEO, "AssetEncodeVideo"),
-        AssetJobName::RefreshFaces => return Err(ApiError::bad_request("Face detection does not run in this version of Darkroom yet")),
+        AssetJobName::RefreshFaces => {
+            return Err(ApiError::bad_request(
+                "Face detection does not run in this version of Darkroom yet",
+            ));
+        }
     };
     jobs::enqueue(&state, queue, name, ids.iter().map(|id| json!({ "id": id })).collect()).await;
     Ok(StatusCode::NO_CONTENT)

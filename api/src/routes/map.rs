@@ -13,7 +13,7 @@ use crate::auth::Auth;
 use crate::error::{ApiResult, ValidationIssue};
 use crate::geodata::{self, PlaceName};
 use crate::state::AppState;
-use crate::validation::{Validate, ValidQuery, rules};
+use crate::validation::{ValidQuery, Validate, rules};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,15 +27,26 @@ pub struct MapMarkerQuery {
 }
 
 fn date(value: &Option<String>) -> Option<Result<DateTime<Utc>, ()>> {
-    value.as_deref().map(|text| DateTime::parse_from_rfc3339(text).map(|d| d.with_timezone(&Utc)).map_err(|_| ()))
+    value.as_deref().map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|_| ())
+    })
 }
 
 impl Validate for MapMarkerQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        for (field, value) in [("fileCreatedAfter", &self.file_created_after), ("fileCreatedBefore", &self.file_created_before)] {
+        for (field, value) in [
+            ("fileCreatedAfter", &self.file_created_after),
+            ("fileCreatedBefore", &self.file_created_before),
+        ] {
             if let Some(Err(())) = date(value) {
-                issues.push(ValidationIssue::with_code("invalid_format", &[field], "Invalid input: expected ISO 8601 datetime string, received string"));
+                issues.push(ValidationIssue::with_code(
+                    "invalid_format",
+                    &[field],
+                    "Invalid input: expected ISO 8601 datetime string, received string",
+                ));
             }
         }
         issues
@@ -54,19 +65,39 @@ pub struct MapMarkerResponseDto {
 
 impl From<map::Marker> for MapMarkerResponseDto {
     fn from(m: map::Marker) -> Self {
-        Self { id: m.id, lat: m.lat, lon: m.lon, city: m.city, state: m.state, country: m.country }
+        Self {
+            id: m.id,
+            lat: m.lat,
+            lon: m.lon,
+            city: m.city,
+            state: m.state,
+            country: m.country,
+        }
     }
 }
 
 /// `GET /map/markers`: where the caller's photos (and, when asked, partners' and albums')
 /// were taken.
-pub async fn markers(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<MapMarkerQuery>) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
+pub async fn markers(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<MapMarkerQuery>,
+) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
     let me = auth.user.id;
     let mut owners = vec![me];
     if query.with_partners == Some(true) {
-        owners.extend(partners::list(&state.db, me, false).await?.into_iter().map(|p| p.user_id));
+        owners.extend(
+            partners::list(&state.db, me, false)
+                .await?
+                .into_iter()
+                .map(|p| p.user_id),
+        );
     }
-    let albums = if query.with_shared_albums == Some(true) { albums::member_album_ids(&state.db, me).await? } else { Vec::new() };
+    let albums = if query.with_shared_albums == Some(true) {
+        albums::member_album_ids(&state.db, me).await?
+    } else {
+        Vec::new()
+    };
     let filter = MarkerFilter {
         owners,
         albums,
@@ -110,7 +141,13 @@ impl Validate for ReverseGeocodeQuery {
 
 /// `GET /map/reverse-geocode`: the city, state and country of a position (one answer, or all
 /// unknown when no place of the geodata is within 25 km).
-pub async fn reverse_geocode(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<ReverseGeocodeQuery>) -> ApiResult<Json<Vec<PlaceName>>> {
+pub async fn reverse_geocode(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidQuery(query): ValidQuery<ReverseGeocodeQuery>,
+) -> ApiResult<Json<Vec<PlaceName>>> {
     let (latitude, longitude) = query.position(&mut Vec::new()).unwrap_or_default();
-    Ok(Json(vec![geodata::reverse_geocode(&state.db, latitude, longitude).await?]))
+    Ok(Json(vec![
+        geodata::reverse_geocode(&state.db, latitude, longitude).await?,
+    ]))
 }

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, uuid_list};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,7 +47,11 @@ pub struct MemoryResponseDto {
 
 async fn dto(state: &AppState, auth: &AuthContext, memory: Memory) -> ApiResult<MemoryResponseDto> {
     let ids = memories::asset_ids(&state.db, memory.id).await?;
-    let assets = assets::get_many(&state.db, &ids).await?.into_iter().map(|a| AssetResponseDto::new(a, auth.user.id, None)).collect();
+    let assets = assets::get_many(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| AssetResponseDto::new(a, auth.user.id, None))
+        .collect();
     Ok(MemoryResponseDto {
         id: memory.id,
         created_at: memory.created_at,
@@ -70,7 +74,9 @@ async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: 
     if memories::owned(&state.db, auth.user.id, &[id]).await?.is_empty() {
         return Err(access::denied(permission));
     }
-    memories::get(&state.db, id).await?.ok_or_else(|| access::denied(permission))
+    memories::get(&state.db, id)
+        .await?
+        .ok_or_else(|| access::denied(permission))
 }
 
 fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
@@ -78,9 +84,18 @@ fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) 
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|d| d.with_timezone(&Utc))
         .ok()
-        .or_else(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc()));
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        });
     if parsed.is_none() {
-        issues.push(ValidationIssue::with_code("invalid_format", &[field], "Invalid input: expected ISO 8601 datetime string, received string"));
+        issues.push(ValidationIssue::with_code(
+            "invalid_format",
+            &[field],
+            "Invalid input: expected ISO 8601 datetime string, received string",
+        ));
     }
     parsed
 }
@@ -117,7 +132,11 @@ impl Validate for MemorySearchQuery {
         let mut issues = Vec::new();
         date(&mut issues, "for", &self.shown_on);
         if self.size.is_some_and(|s| s < 1) {
-            issues.push(ValidationIssue::with_code("too_small", &["size"], "Too small: expected number to be >=1"));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                &["size"],
+                "Too small: expected number to be >=1",
+            ));
         }
         issues
     }
@@ -142,7 +161,11 @@ impl MemorySearchQuery {
 }
 
 /// `GET /memories`: the caller's memories (those with something to show).
-pub async fn search(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<MemorySearchQuery>) -> ApiResult<Json<Vec<MemoryResponseDto>>> {
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<MemorySearchQuery>,
+) -> ApiResult<Json<Vec<MemoryResponseDto>>> {
     let mut all = Vec::new();
     for memory in memories::list(&state.db, auth.user.id, &query.filter()).await? {
         let memory = dto(&state, &auth, memory).await?;
@@ -154,9 +177,18 @@ pub async fn search(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(
 }
 
 /// `GET /memories/statistics`: how many.
-pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<MemorySearchQuery>) -> ApiResult<Json<Value>> {
-    let filter = MemoryFilter { limit: None, ..query.filter() };
-    Ok(Json(json!({ "total": memories::list(&state.db, auth.user.id, &filter).await?.len() })))
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<MemorySearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let filter = MemoryFilter {
+        limit: None,
+        ..query.filter()
+    };
+    Ok(Json(
+        json!({ "total": memories::list(&state.db, auth.user.id, &filter).await?.len() }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,10 +215,18 @@ impl Validate for MemoryCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         if !(1000..=9999).contains(&self.data.year) {
-            issues.push(ValidationIssue::with_code("too_big", &["data", "year"], "year must be between 1000 and 9999"));
+            issues.push(ValidationIssue::with_code(
+                "too_big",
+                &["data", "year"],
+                "year must be between 1000 and 9999",
+            ));
         }
         date(&mut issues, "memoryAt", &Some(self.memory_at.clone()));
-        for (field, value) in [("seenAt", &self.seen_at), ("showAt", &self.show_at), ("hideAt", &self.hide_at)] {
+        for (field, value) in [
+            ("seenAt", &self.seen_at),
+            ("showAt", &self.show_at),
+            ("hideAt", &self.hide_at),
+        ] {
             date(&mut issues, field, value);
         }
         uuid_list(&mut issues, "assetIds", &self.asset_ids);
@@ -195,7 +235,11 @@ impl Validate for MemoryCreateDto {
 }
 
 /// `POST /memories`: assets the caller may not share are left out.
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<MemoryCreateDto>) -> ApiResult<(StatusCode, Json<MemoryResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<MemoryCreateDto>,
+) -> ApiResult<(StatusCode, Json<MemoryResponseDto>)> {
     let wanted = uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids);
     let asset_ids = access::allowed_assets(&state, &auth, Permission::AssetShare, &wanted).await?;
     let ignored = &mut Vec::new();
@@ -213,12 +257,18 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(b
         asset_ids,
     };
     let id = memories::create(&state.db, &memory).await?;
-    let created = memories::get(&state.db, id).await?.ok_or_else(|| ApiError::internal("the new memory is gone"))?;
+    let created = memories::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new memory is gone"))?;
     Ok((StatusCode::CREATED, Json(dto(&state, &auth, created).await?)))
 }
 
 /// `GET /memories/{id}`.
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<MemoryResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<MemoryResponseDto>> {
     let memory = find(&state, &auth, Permission::MemoryRead, id).await?;
     Ok(Json(dto(&state, &auth, memory).await?))
 }
@@ -241,10 +291,22 @@ impl Validate for MemoryUpdateDto {
 }
 
 /// `PUT /memories/{id}`: saved, seen, or moved in time.
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<MemoryUpdateDto>) -> ApiResult<Json<MemoryResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<MemoryUpdateDto>,
+) -> ApiResult<Json<MemoryResponseDto>> {
     find(&state, &auth, Permission::MemoryUpdate, id).await?;
     let ignored = &mut Vec::new();
-    memories::update(&state.db, id, body.is_saved, date(ignored, "", &body.seen_at), date(ignored, "", &body.memory_at)).await?;
+    memories::update(
+        &state.db,
+        id,
+        body.is_saved,
+        date(ignored, "", &body.seen_at),
+        date(ignored, "", &body.memory_at),
+    )
+    .await?;
     let memory = find(&state, &auth, Permission::MemoryUpdate, id).await?;
     Ok(Json(dto(&state, &auth, memory).await?))
 }
@@ -257,7 +319,12 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 }
 
 /// `PUT /memories/{id}/assets {ids}`.
-pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn add_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::MemoryRead, id).await?;
     let ids = body.ids();
     let present = memories::contains(&state.db, id, &ids).await?;
@@ -268,7 +335,12 @@ pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(
 }
 
 /// `DELETE /memories/{id}/assets {ids}`.
-pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn remove_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::MemoryUpdate, id).await?;
     let ids = body.ids();
     let present = memories::contains(&state.db, id, &ids).await?;

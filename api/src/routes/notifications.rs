@@ -12,22 +12,14 @@ use crate::auth::Auth;
 use crate::dto::nullable;
 use crate::error::{ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::services::notifications::{
-    self as service, NotificationDto, NotificationLevel, NotificationType,
-};
+use crate::services::notifications::{self as service, NotificationDto, NotificationLevel, NotificationType};
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, optional_uuid, rules, uuid_list};
 
 /// An ISO 8601 date-time with an offset (zod's `iso.datetime({ offset: true })`).
-pub fn iso_datetime(
-    issues: &mut Vec<ValidationIssue>,
-    field: &str,
-    value: Option<&str>,
-) -> Option<DateTime<Utc>> {
+pub fn iso_datetime(issues: &mut Vec<ValidationIssue>, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
     let text = value?;
-    let parsed = DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|d| d.with_timezone(&Utc));
+    let parsed = DateTime::parse_from_rfc3339(text).ok().map(|d| d.with_timezone(&Utc));
     if parsed.is_none() {
         issues.push(ValidationIssue::with_code(
             "invalid_format",
@@ -90,11 +82,7 @@ pub struct NotificationUpdateDto {
 impl Validate for NotificationUpdateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        iso_datetime(
-            &mut issues,
-            "readAt",
-            self.read_at.as_ref().and_then(Option::as_deref),
-        );
+        iso_datetime(&mut issues, "readAt", self.read_at.as_ref().and_then(Option::as_deref));
         issues
     }
 }
@@ -133,11 +121,7 @@ impl Validate for NotificationUpdateAllDto {
         let mut issues = Vec::new();
         rules::non_empty(&mut issues, &["ids"], &self.ids);
         uuid_list(&mut issues, "ids", &self.ids);
-        iso_datetime(
-            &mut issues,
-            "readAt",
-            self.read_at.as_ref().and_then(Option::as_deref),
-        );
+        iso_datetime(&mut issues, "readAt", self.read_at.as_ref().and_then(Option::as_deref));
         issues
     }
 }
@@ -157,11 +141,7 @@ pub async fn update_many(
 }
 
 /// `DELETE /notifications/{id}`.
-pub async fn delete(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     service::require_owned(&state, auth.user.id, Permission::NotificationDelete, &[id]).await?;
     notifications::delete_many(&state.db, &[id]).await?;
     Ok(StatusCode::NO_CONTENT)

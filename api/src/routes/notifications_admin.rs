@@ -14,9 +14,7 @@ use crate::auth::Auth;
 use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::email::{SmtpSettings, SmtpTransport};
-use crate::services::notifications::{
-    self as service, NotificationDto, NotificationLevel, NotificationType,
-};
+use crate::services::notifications::{self as service, NotificationDto, NotificationLevel, NotificationType};
 use crate::state::AppState;
 use crate::validation::{ValidJson, Validate, invalid_uuid, parse_uuid_v4};
 
@@ -42,11 +40,7 @@ impl Validate for NotificationCreateDto {
         if parse_uuid_v4(&self.user_id).is_none() {
             issues.push(invalid_uuid(&["userId"]));
         }
-        iso_datetime(
-            &mut issues,
-            "readAt",
-            self.read_at.as_ref().and_then(Option::as_deref),
-        );
+        iso_datetime(&mut issues, "readAt", self.read_at.as_ref().and_then(Option::as_deref));
         issues
     }
 }
@@ -57,18 +51,13 @@ pub async fn create(
     Auth(_): Auth,
     ValidJson(body): ValidJson<NotificationCreateDto>,
 ) -> ApiResult<(StatusCode, Json<NotificationDto>)> {
-    let user_id = parse_uuid_v4(&body.user_id)
-        .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["userId"])]))?;
+    let user_id = parse_uuid_v4(&body.user_id).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["userId"])]))?;
     if users::get(&state.db, user_id, true).await?.is_none() {
         return Err(ApiError::bad_request("User not found"));
     }
     let new = NewNotification {
         user_id,
-        level: body
-            .level
-            .unwrap_or(NotificationLevel::Info)
-            .as_str()
-            .into(),
+        level: body.level.unwrap_or(NotificationLevel::Info).as_str().into(),
         notification_type: body
             .notification_type
             .unwrap_or(NotificationType::Custom)
@@ -78,10 +67,7 @@ pub async fn create(
         description: body.description.flatten(),
         data: body.data.map(Value::Object),
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(service::create(&state, new).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(service::create(&state, new).await?)))
 }
 
 /// `SystemConfigSmtpDto`. Flags also come as the strings `true`/`false`, as Immich allows.

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::users as user_service;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,7 +25,10 @@ pub struct PartnerResponseDto {
 
 async fn dto(state: &AppState, partner: Partner) -> ApiResult<PartnerResponseDto> {
     let user = user_service::require(&state.db, partner.user_id, false).await?;
-    Ok(PartnerResponseDto { user: UserResponseDto::from(&user), in_timeline: partner.in_timeline })
+    Ok(PartnerResponseDto {
+        user: UserResponseDto::from(&user),
+        in_timeline: partner.in_timeline,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +47,11 @@ pub struct PartnerSearchQuery {
 impl Validate for PartnerSearchQuery {}
 
 /// `GET /partners?direction=shared-by|shared-with`: whom I share with, or who shares with me.
-pub async fn search(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<PartnerSearchQuery>) -> ApiResult<Json<Vec<PartnerResponseDto>>> {
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<PartnerSearchQuery>,
+) -> ApiResult<Json<Vec<PartnerResponseDto>>> {
     let shared_by_me = matches!(query.direction, PartnerDirection::SharedBy);
     let mut all = Vec::new();
     for partner in partners::list(&state.db, auth.user.id, shared_by_me).await? {
@@ -61,11 +68,19 @@ pub struct PartnerCreateDto {
 
 impl Validate for PartnerCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
-        if parse_uuid_v4(&self.shared_with_id).is_none() { vec![invalid_uuid(&["sharedWithId"])] } else { Vec::new() }
+        if parse_uuid_v4(&self.shared_with_id).is_none() {
+            vec![invalid_uuid(&["sharedWithId"])]
+        } else {
+            Vec::new()
+        }
     }
 }
 
-async fn create_with(state: &AppState, me: Uuid, shared_with: Uuid) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
+async fn create_with(
+    state: &AppState,
+    me: Uuid,
+    shared_with: Uuid,
+) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
     if partners::exists(&state.db, me, shared_with).await? {
         return Err(ApiError::bad_request("Partner already exists"));
     }
@@ -73,18 +88,34 @@ async fn create_with(state: &AppState, me: Uuid, shared_with: Uuid) -> ApiResult
         // Unknown or deleted user (Immich answers a bare 500 here).
         return Err(ApiError::bad_request("User not found"));
     }
-    let created = dto(state, Partner { user_id: shared_with, in_timeline: false }).await?;
+    let created = dto(
+        state,
+        Partner {
+            user_id: shared_with,
+            in_timeline: false,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// `POST /partners {sharedWithId}`: share my library with a user.
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<PartnerCreateDto>) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
-    let shared_with = parse_uuid_v4(&body.shared_with_id).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["sharedWithId"])]))?;
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<PartnerCreateDto>,
+) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
+    let shared_with = parse_uuid_v4(&body.shared_with_id)
+        .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["sharedWithId"])]))?;
     create_with(&state, auth.user.id, shared_with).await
 }
 
 /// `POST /partners/{id}` (deprecated form of the above).
-pub async fn create_deprecated(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
+pub async fn create_deprecated(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
     create_with(&state, auth.user.id, id).await
 }
 
@@ -97,11 +128,25 @@ pub struct PartnerUpdateDto {
 impl Validate for PartnerUpdateDto {}
 
 /// `PUT /partners/{id} {inTimeline}`: show (or hide) the photos of `id`, who shares with me.
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<PartnerUpdateDto>) -> ApiResult<Json<PartnerResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<PartnerUpdateDto>,
+) -> ApiResult<Json<PartnerResponseDto>> {
     if !partners::set_in_timeline(&state.db, id, auth.user.id, body.in_timeline).await? {
         return Err(crate::access::denied(Permission::PartnerUpdate));
     }
-    Ok(Json(dto(&state, Partner { user_id: id, in_timeline: body.in_timeline }).await?))
+    Ok(Json(
+        dto(
+            &state,
+            Partner {
+                user_id: id,
+                in_timeline: body.in_timeline,
+            },
+        )
+        .await?,
+    ))
 }
 
 /// `DELETE /partners/{id}`: stop sharing my library with `id`.

@@ -26,8 +26,8 @@ use crate::routes::faces::{move_face, person_or_fail};
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, parse_uuid_v4, uuid_list};
 use requests::{
-    AssetFaceUpdateDto, FUTURE_BIRTH_DATE, MergePersonDto, PeopleUpdateDto, PersonCreateDto,
-    PersonFields, PersonSearchQuery, PersonUpdateDto, issue,
+    AssetFaceUpdateDto, FUTURE_BIRTH_DATE, MergePersonDto, PeopleUpdateDto, PersonCreateDto, PersonFields,
+    PersonSearchQuery, PersonUpdateDto, issue,
 };
 
 /// Immich's `CacheControl.PrivateWithoutCache`, which person thumbnails are sent with.
@@ -153,9 +153,8 @@ async fn apply_update(
     if let Some(asset) = fields.feature_asset() {
         access::require_assets(state, auth, Permission::AssetRead, &[asset]).await?;
         let face = people::cover_face_on(&state.db, id, asset).await?;
-        changes.face_asset_id = Some(face.ok_or_else(|| {
-            ApiError::bad_request("Invalid assetId for feature face or asset is offline")
-        })?);
+        changes.face_asset_id =
+            Some(face.ok_or_else(|| ApiError::bad_request("Invalid assetId for feature face or asset is offline"))?);
     }
     people::update(&state.db, id, &changes)
         .await
@@ -180,9 +179,7 @@ pub async fn update(
     IdPath(id): IdPath,
     ValidJson(PersonUpdateDto(body)): ValidJson<PersonUpdateDto>,
 ) -> ApiResult<Json<PersonResponseDto>> {
-    Ok(Json(
-        apply_update(&state, &auth, id, &body, true).await?.into(),
-    ))
+    Ok(Json(apply_update(&state, &auth, id, &body, true).await?.into()))
 }
 
 /// `PUT /people`: several updates, each succeeding or failing (`unknown`) on its own.
@@ -193,11 +190,7 @@ pub async fn update_many(
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     let mut results = Vec::with_capacity(body.people.len());
     for item in &body.people {
-        let id = item
-            .id
-            .as_deref()
-            .and_then(parse_uuid_v4)
-            .unwrap_or_default();
+        let id = item.id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
         let outcome = apply_update(&state, &auth, id, item, false).await;
         if let Err(error) = &outcome {
             tracing::warn!(person = %id, %error, "person update failed");
@@ -240,26 +233,16 @@ pub async fn delete_many(
 }
 
 /// `DELETE /people/{id}`: the person goes; their faces stay, belonging to no one.
-pub async fn delete(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     access::require_people(&state, &auth, Permission::PersonDelete, &[id]).await?;
     remove_people(&state, &[id]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /people/{id}/statistics`: on how many photos of the timeline they are.
-pub async fn statistics(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-) -> ApiResult<Json<Value>> {
+pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
     access::require_people(&state, &auth, Permission::PersonRead, &[id]).await?;
-    Ok(Json(
-        json!({ "assets": people::asset_count(&state.db, id).await? }),
-    ))
+    Ok(Json(json!({ "assets": people::asset_count(&state.db, id).await? })))
 }
 
 /// `GET /people/{id}/thumbnail`: the face crop. As in Immich, every failure (access included)
@@ -273,9 +256,7 @@ pub async fn thumbnail(
     access::require_people(&state, &auth, Permission::PersonRead, &[id])
         .await
         .map_err(|_| file_serving::not_found())?;
-    let person = people::get(&state.db, id)
-        .await?
-        .ok_or_else(file_serving::not_found)?;
+    let person = people::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
     let path = std::path::PathBuf::from(&person.thumbnail_path);
     if person.thumbnail_path.is_empty() || !state.layout.contains(&path) {
         return Err(file_serving::not_found());
@@ -303,16 +284,8 @@ pub async fn reassign(
     let mut results = Vec::with_capacity(body.data.len());
     let mut covers = Vec::new();
     for item in &body.data {
-        let from = item
-            .person_id
-            .as_deref()
-            .and_then(parse_uuid_v4)
-            .unwrap_or_default();
-        let asset = item
-            .asset_id
-            .as_deref()
-            .and_then(parse_uuid_v4)
-            .unwrap_or_default();
+        let from = item.person_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
+        let asset = item.asset_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
         for face in faces::of_person_on(&state.db, from, asset).await? {
             access::require_faces(&state, &auth, Permission::PersonCreate, &[face.id]).await?;
             move_face(&state, &face, &person, &mut covers).await?;
@@ -337,9 +310,7 @@ pub async fn merge(
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     let ids = uuid_list(&mut Vec::new(), "ids", &body.ids);
     if ids.contains(&id) {
-        return Err(ApiError::bad_request(
-            "Cannot merge a person into themselves",
-        ));
+        return Err(ApiError::bad_request("Cannot merge a person into themselves"));
     }
     access::require_people(&state, &auth, Permission::PersonUpdate, &[id]).await?;
     let primary = person_or_fail(&state, id).await?;

@@ -33,7 +33,10 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 fn header_number(headers: &HeaderMap, name: &str) -> ApiResult<Option<u64>> {
     match header_text(headers, name) {
         None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| ApiError::bad_request(format!("Invalid {name} header"))),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("Invalid {name} header"))),
     }
 }
 
@@ -59,7 +62,13 @@ fn set_asset(response: &mut Response, result: UploadResult) {
 }
 
 fn stored_result(upload: &ResumableUpload) -> Option<UploadResult> {
-    upload.asset.as_ref().map(|(id, status)| if status == "created" { UploadResult::Created(*id) } else { UploadResult::Duplicate(*id) })
+    upload.asset.as_ref().map(|(id, status)| {
+        if status == "created" {
+            UploadResult::Created(*id)
+        } else {
+            UploadResult::Duplicate(*id)
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +87,9 @@ fn tus(result: ApiResult<Response>) -> Response {
 fn check_tus_version(headers: &HeaderMap) -> ApiResult<()> {
     match header_text(headers, "tus-resumable") {
         Some(TUS_VERSION) => Ok(()),
-        _ => Err(ApiError::PreconditionFailed(format!("Tus-Resumable must be {TUS_VERSION}"))),
+        _ => Err(ApiError::PreconditionFailed(format!(
+            "Tus-Resumable must be {TUS_VERSION}"
+        ))),
     }
 }
 
@@ -89,7 +100,9 @@ fn tus_metadata(raw: Option<&str>) -> ApiResult<UploadFields> {
     let invalid = || ApiError::bad_request("Invalid Upload-Metadata header");
     for pair in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-        let bytes = base64::engine::general_purpose::STANDARD.decode(value.trim()).map_err(|_| invalid())?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|_| invalid())?;
         let value = String::from_utf8(bytes).map_err(|_| invalid())?;
         if key.is_empty() || fields.insert(key.to_string(), value).is_some() {
             return Err(invalid());
@@ -105,13 +118,24 @@ fn tus_metadata(raw: Option<&str>) -> ApiResult<UploadFields> {
 
 /// `Upload-Checksum: sha1 <base64>` for the bytes of this request.
 fn tus_checksum(headers: &HeaderMap) -> ApiResult<Option<[u8; 20]>> {
-    let Some(value) = header_text(headers, "upload-checksum") else { return Ok(None) };
-    let (algorithm, digest) = value.split_once(' ').ok_or_else(|| ApiError::bad_request("Invalid Upload-Checksum header"))?;
+    let Some(value) = header_text(headers, "upload-checksum") else {
+        return Ok(None);
+    };
+    let (algorithm, digest) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::bad_request("Invalid Upload-Checksum header"))?;
     if algorithm != "sha1" {
-        return Err(ApiError::bad_request(format!("Unsupported checksum algorithm {algorithm}")));
+        return Err(ApiError::bad_request(format!(
+            "Unsupported checksum algorithm {algorithm}"
+        )));
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(digest.trim()).map_err(|_| ApiError::bad_request("Invalid Upload-Checksum header"))?;
-    bytes.try_into().map(Some).map_err(|_| ApiError::bad_request("Invalid Upload-Checksum header"))
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(digest.trim())
+        .map_err(|_| ApiError::bad_request("Invalid Upload-Checksum header"))?;
+    bytes
+        .try_into()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("Invalid Upload-Checksum header"))
 }
 
 pub async fn tus_options() -> Response {
@@ -123,7 +147,14 @@ pub async fn tus_options() -> Response {
 }
 
 /// Appends the request's bytes and, once all arrived, completes the upload.
-async fn tus_write(state: &AppState, auth: &AuthContext, upload: &ResumableUpload, offset: u64, headers: &HeaderMap, body: Body) -> ApiResult<(u64, Option<UploadResult>)> {
+async fn tus_write(
+    state: &AppState,
+    auth: &AuthContext,
+    upload: &ResumableUpload,
+    offset: u64,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<(u64, Option<UploadResult>)> {
     let checksum = tus_checksum(headers)?;
     let new_offset = resumable::append(state, upload, offset, body.into_data_stream(), checksum).await?;
     if upload.upload_length == Some(new_offset as i64) {
@@ -137,15 +168,28 @@ pub async fn tus_create(State(state): State<AppState>, Auth(auth): Auth, headers
     tus(async {
         check_tus_version(&headers)?;
         if headers.contains_key("upload-defer-length") {
-            return Err(ApiError::bad_request("Upload-Defer-Length is not supported: send Upload-Length"));
+            return Err(ApiError::bad_request(
+                "Upload-Defer-Length is not supported: send Upload-Length",
+            ));
         }
-        let length = header_number(&headers, "upload-length")?.ok_or_else(|| ApiError::bad_request("Upload-Length is required"))?;
+        let length = header_number(&headers, "upload-length")?
+            .ok_or_else(|| ApiError::bad_request("Upload-Length is required"))?;
         let raw_metadata = header_text(&headers, "upload-metadata");
-        let new = NewUpload { protocol: "tus", length: Some(length), fields: tus_metadata(raw_metadata)?, raw_metadata, checksum: None };
+        let new = NewUpload {
+            protocol: "tus",
+            length: Some(length),
+            fields: tus_metadata(raw_metadata)?,
+            raw_metadata,
+            checksum: None,
+        };
         let upload = resumable::start(&state, &auth, new).await?;
         // creation-with-upload: the first bytes may come with the creation request.
         let with_data = header_text(&headers, "content-type") == Some(TUS_CONTENT_TYPE);
-        let (offset, result) = if with_data { tus_write(&state, &auth, &upload, 0, &headers, body).await? } else { (0, None) };
+        let (offset, result) = if with_data {
+            tus_write(&state, &auth, &upload, 0, &headers, body).await?
+        } else {
+            (0, None)
+        };
         let mut response = StatusCode::CREATED.into_response();
         set(&mut response, "location", format!("/api/upload/tus/{}", upload.id));
         set(&mut response, "upload-offset", offset);
@@ -158,12 +202,21 @@ pub async fn tus_create(State(state): State<AppState>, Auth(auth): Auth, headers
     .await)
 }
 
-pub async fn tus_head(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub async fn tus_head(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     tus(async {
         check_tus_version(&headers)?;
         let upload = resumable::find(&state, &auth, id).await?;
         let mut response = StatusCode::OK.into_response();
-        set(&mut response, "upload-offset", resumable::offset(&state, &upload).await?);
+        set(
+            &mut response,
+            "upload-offset",
+            resumable::offset(&state, &upload).await?,
+        );
         if let Some(length) = upload.upload_length {
             set(&mut response, "upload-length", length);
         }
@@ -180,16 +233,31 @@ pub async fn tus_head(State(state): State<AppState>, Auth(auth): Auth, IdPath(id
     .await)
 }
 
-pub async fn tus_patch(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap, body: Body) -> Response {
+pub async fn tus_patch(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     tus(tus_patch_inner(&state, &auth, id, &headers, body).await)
 }
 
-async fn tus_patch_inner(state: &AppState, auth: &AuthContext, id: Uuid, headers: &HeaderMap, body: Body) -> ApiResult<Response> {
+async fn tus_patch_inner(
+    state: &AppState,
+    auth: &AuthContext,
+    id: Uuid,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     check_tus_version(headers)?;
     if header_text(headers, "content-type") != Some(TUS_CONTENT_TYPE) {
-        return Err(ApiError::UnsupportedMediaType(format!("Content-Type must be {TUS_CONTENT_TYPE}")));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type must be {TUS_CONTENT_TYPE}"
+        )));
     }
-    let offset = header_number(headers, "upload-offset")?.ok_or_else(|| ApiError::bad_request("Upload-Offset is required"))?;
+    let offset =
+        header_number(headers, "upload-offset")?.ok_or_else(|| ApiError::bad_request("Upload-Offset is required"))?;
     let upload = resumable::find(state, auth, id).await?;
     let (offset, result) = tus_write(state, auth, &upload, offset, headers, body).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -201,7 +269,12 @@ async fn tus_patch_inner(state: &AppState, auth: &AuthContext, id: Uuid, headers
     Ok(response)
 }
 
-pub async fn tus_delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub async fn tus_delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     tus(async {
         check_tus_version(&headers)?;
         resumable::find(&state, &auth, id).await?;
@@ -213,11 +286,16 @@ pub async fn tus_delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(
 
 /// `POST` with `X-HTTP-Method-Override`, for clients behind proxies that drop PATCH.
 pub async fn tus_override(state: State<AppState>, auth: Auth, id: IdPath, headers: HeaderMap, body: Body) -> Response {
-    match header_text(&headers, "x-http-method-override").map(str::to_ascii_uppercase).as_deref() {
+    match header_text(&headers, "x-http-method-override")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("PATCH") => tus_patch(state, auth, id, headers, body).await,
         Some("DELETE") => tus_delete(state, auth, id, headers).await,
         Some("HEAD") => tus_head(state, auth, id, headers).await,
-        _ => tus(Err(ApiError::bad_request("POST to an upload needs X-HTTP-Method-Override"))),
+        _ => tus(Err(ApiError::bad_request(
+            "POST to an upload needs X-HTTP-Method-Override",
+        ))),
     }
 }
 
@@ -225,7 +303,10 @@ pub async fn tus_override(state: State<AppState>, auth: Auth, id: IdPath, header
 // IETF resumable-upload draft
 
 const UPLOAD_LIMIT: &str = "min-size=1, max-age=259200";
-const _: () = assert!(MAX_AGE_HOURS * 3600 == 259_200, "Upload-Limit's max-age follows MAX_AGE_HOURS");
+const _: () = assert!(
+    MAX_AGE_HOURS * 3600 == 259_200,
+    "Upload-Limit's max-age follows MAX_AGE_HOURS"
+);
 
 /// `Upload-Draft-Interop-Version`; 3 (draft 01) is the oldest spoken, by iOS 17.
 fn interop_version(headers: &HeaderMap) -> ApiResult<Option<u32>> {
@@ -242,7 +323,10 @@ fn interop_version(headers: &HeaderMap) -> ApiResult<Option<u32>> {
 fn upload_complete(headers: &HeaderMap) -> ApiResult<Option<bool>> {
     let parse = |name: &str| -> ApiResult<Option<bool>> {
         header_text(headers, name)
-            .map(|text| structured_fields::boolean(text).ok_or_else(|| ApiError::bad_request(format!("{name} must be ?0 or ?1"))))
+            .map(|text| {
+                structured_fields::boolean(text)
+                    .ok_or_else(|| ApiError::bad_request(format!("{name} must be ?0 or ?1")))
+            })
             .transpose()
     };
     match parse("upload-complete")? {
@@ -266,12 +350,20 @@ fn problem(status: StatusCode, kind: &str, title: &str, extra: serde_json::Value
         body.extend(extra.clone());
     }
     let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
 fn completed_problem() -> Response {
-    problem(StatusCode::BAD_REQUEST, "completed-upload", "upload is already completed", json!({}))
+    problem(
+        StatusCode::BAD_REQUEST,
+        "completed-upload",
+        "upload is already completed",
+        json!({}),
+    )
 }
 
 fn rufh(version: Option<u32>, result: ApiResult<Response>) -> Response {
@@ -295,7 +387,9 @@ fn rufh(version: Option<u32>, result: ApiResult<Response>) -> Response {
 /// `X-Immich-Asset-Data`, a structured dictionary, into the upload's form fields.
 fn asset_data(headers: &HeaderMap) -> ApiResult<UploadFields> {
     let invalid = || ApiError::bad_request("Missing or invalid X-Immich-Asset-Data header");
-    let dict = header_text(headers, "x-immich-asset-data").and_then(structured_fields::dictionary).ok_or_else(invalid)?;
+    let dict = header_text(headers, "x-immich-asset-data")
+        .and_then(structured_fields::dictionary)
+        .ok_or_else(invalid)?;
     let mut fields = UploadFields::new();
     let names = [
         ("filename", "filename"),
@@ -309,7 +403,11 @@ fn asset_data(headers: &HeaderMap) -> ApiResult<UploadFields> {
             Some(Item::String(value) | Item::Token(value)) => {
                 fields.insert(field.into(), value.clone());
             }
-            Some(_) => return Err(ApiError::bad_request(format!("X-Immich-Asset-Data: {key} must be a string"))),
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "X-Immich-Asset-Data: {key} must be a string"
+                )));
+            }
             None => {}
         }
     }
@@ -317,14 +415,21 @@ fn asset_data(headers: &HeaderMap) -> ApiResult<UploadFields> {
         Some(Item::Boolean(favorite)) => {
             fields.insert("isFavorite".into(), favorite.to_string());
         }
-        Some(_) => return Err(ApiError::bad_request("X-Immich-Asset-Data: is-favorite must be a boolean")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "X-Immich-Asset-Data: is-favorite must be a boolean",
+            ));
+        }
         None => {}
     }
     if let Some(Item::Integer(duration)) = dict.get("duration") {
         fields.insert("duration".into(), duration.to_string());
     }
     if let Some(Item::String(cloud_id)) = dict.get("icloud-id") {
-        fields.insert("metadata".into(), json!([{ "key": "mobile-app", "value": { "iCloudId": cloud_id } }]).to_string());
+        fields.insert(
+            "metadata".into(),
+            json!([{ "key": "mobile-app", "value": { "iCloudId": cloud_id } }]).to_string(),
+        );
     }
     Ok(fields)
 }
@@ -332,7 +437,9 @@ fn asset_data(headers: &HeaderMap) -> ApiResult<UploadFields> {
 /// `Repr-Digest: sha=:<base64 SHA-1>:`.
 fn repr_digest(headers: &HeaderMap) -> ApiResult<[u8; 20]> {
     let invalid = || ApiError::bad_request("Invalid repr-digest header");
-    let dict = header_text(headers, "repr-digest").and_then(structured_fields::dictionary).ok_or_else(invalid)?;
+    let dict = header_text(headers, "repr-digest")
+        .and_then(structured_fields::dictionary)
+        .ok_or_else(invalid)?;
     match dict.get("sha") {
         Some(Item::Bytes(bytes)) => bytes.clone().try_into().map_err(|_| invalid()),
         _ => Err(invalid()),
@@ -347,7 +454,13 @@ pub async fn rufh_options() -> Response {
 }
 
 /// After the last byte: the upload becomes an asset and gets `POST /assets`'s answer.
-async fn rufh_finish(state: &AppState, auth: &AuthContext, upload: &ResumableUpload, received: u64, version: Option<u32>) -> ApiResult<Response> {
+async fn rufh_finish(
+    state: &AppState,
+    auth: &AuthContext,
+    upload: &ResumableUpload,
+    received: u64,
+    version: Option<u32>,
+) -> ApiResult<Response> {
     if upload.upload_length.is_none() {
         darkroom_storage::resumable::set_length(&state.db, upload.id, received as i64).await?;
     }
@@ -360,101 +473,155 @@ async fn rufh_finish(state: &AppState, auth: &AuthContext, upload: &ResumableUpl
 
 pub async fn rufh_create(State(state): State<AppState>, Auth(auth): Auth, headers: HeaderMap, body: Body) -> Response {
     let version = interop_version(&headers).ok().flatten();
-    rufh(version, async {
-        let version = interop_version(&headers)?;
-        let complete = upload_complete(&headers)?.unwrap_or(true);
-        let fields = asset_data(&headers)?;
-        let checksum = repr_digest(&headers)?;
-        // Bytes the user already has are not read at all.
-        if let Some((id, _)) = uploads::find_by_client_checksum(&state, auth.user.id, &base64::engine::general_purpose::STANDARD.encode(checksum)).await? {
-            let mut response = upload_response(UploadResult::Duplicate(id));
-            set_complete(&mut response, version, true);
-            return Ok(response);
+    rufh(
+        version,
+        async {
+            let version = interop_version(&headers)?;
+            let complete = upload_complete(&headers)?.unwrap_or(true);
+            let fields = asset_data(&headers)?;
+            let checksum = repr_digest(&headers)?;
+            // Bytes the user already has are not read at all.
+            if let Some((id, _)) = uploads::find_by_client_checksum(
+                &state,
+                auth.user.id,
+                &base64::engine::general_purpose::STANDARD.encode(checksum),
+            )
+            .await?
+            {
+                let mut response = upload_response(UploadResult::Duplicate(id));
+                set_complete(&mut response, version, true);
+                return Ok(response);
+            }
+            let length = header_number(&headers, "upload-length")?.or(if complete {
+                header_number(&headers, "content-length")?
+            } else {
+                None
+            });
+            let new = NewUpload {
+                protocol: "rufh",
+                length,
+                fields,
+                raw_metadata: None,
+                checksum: Some(checksum),
+            };
+            let upload = resumable::start(&state, &auth, new).await?;
+            let received = resumable::append(&state, &upload, 0, body.into_data_stream(), None).await?;
+            if complete {
+                return rufh_finish(&state, &auth, &upload, received, version).await;
+            }
+            let mut response = StatusCode::CREATED.into_response();
+            set(&mut response, "location", format!("/api/upload/{}", upload.id));
+            set(&mut response, "upload-offset", received);
+            set(&mut response, "upload-limit", UPLOAD_LIMIT);
+            set_complete(&mut response, version, false);
+            Ok(response)
         }
-        let length = header_number(&headers, "upload-length")?.or(if complete { header_number(&headers, "content-length")? } else { None });
-        let new = NewUpload { protocol: "rufh", length, fields, raw_metadata: None, checksum: Some(checksum) };
-        let upload = resumable::start(&state, &auth, new).await?;
-        let received = resumable::append(&state, &upload, 0, body.into_data_stream(), None).await?;
-        if complete {
-            return rufh_finish(&state, &auth, &upload, received, version).await;
-        }
-        let mut response = StatusCode::CREATED.into_response();
-        set(&mut response, "location", format!("/api/upload/{}", upload.id));
-        set(&mut response, "upload-offset", received);
-        set(&mut response, "upload-limit", UPLOAD_LIMIT);
-        set_complete(&mut response, version, false);
-        Ok(response)
-    }
-    .await)
+        .await,
+    )
 }
 
 fn require_version(headers: &HeaderMap) -> ApiResult<Option<u32>> {
-    interop_version(headers)?.ok_or_else(|| ApiError::bad_request("Upload-Draft-Interop-Version is required")).map(Some)
+    interop_version(headers)?
+        .ok_or_else(|| ApiError::bad_request("Upload-Draft-Interop-Version is required"))
+        .map(Some)
 }
 
-pub async fn rufh_patch(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap, body: Body) -> Response {
+pub async fn rufh_patch(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let version = interop_version(&headers).ok().flatten();
-    rufh(version, async {
-        let version = require_version(&headers)?;
-        let offset = header_number(&headers, "upload-offset")?.ok_or_else(|| ApiError::bad_request("Upload-Offset is required"))?;
-        let complete = upload_complete(&headers)?.ok_or_else(|| ApiError::bad_request("upload-complete is required"))?;
-        if version.is_some_and(|v| v >= 6) && header_text(&headers, "content-type") != Some(RUFH_CONTENT_TYPE) {
-            return Err(ApiError::bad_request(format!("Content-Type must be equal to {RUFH_CONTENT_TYPE}")));
-        }
-        let upload = resumable::find(&state, &auth, id).await?;
-        if upload.asset.is_some() {
-            return Ok(completed_problem());
-        }
-        if let Some(length) = header_number(&headers, "upload-length")? {
-            match upload.upload_length {
-                Some(known) if known as u64 != length => {
-                    return Ok(problem(StatusCode::BAD_REQUEST, "inconsistent-upload-length", "inconsistent length values for upload", json!({})));
-                }
-                Some(_) => {}
-                None => darkroom_storage::resumable::set_length(&state.db, id, length as i64).await?,
+    rufh(
+        version,
+        async {
+            let version = require_version(&headers)?;
+            let offset = header_number(&headers, "upload-offset")?
+                .ok_or_else(|| ApiError::bad_request("Upload-Offset is required"))?;
+            let complete =
+                upload_complete(&headers)?.ok_or_else(|| ApiError::bad_request("upload-complete is required"))?;
+            if version.is_some_and(|v| v >= 6) && header_text(&headers, "content-type") != Some(RUFH_CONTENT_TYPE) {
+                return Err(ApiError::bad_request(format!(
+                    "Content-Type must be equal to {RUFH_CONTENT_TYPE}"
+                )));
             }
+            let upload = resumable::find(&state, &auth, id).await?;
+            if upload.asset.is_some() {
+                return Ok(completed_problem());
+            }
+            if let Some(length) = header_number(&headers, "upload-length")? {
+                match upload.upload_length {
+                    Some(known) if known as u64 != length => {
+                        return Ok(problem(
+                            StatusCode::BAD_REQUEST,
+                            "inconsistent-upload-length",
+                            "inconsistent length values for upload",
+                            json!({}),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => darkroom_storage::resumable::set_length(&state.db, id, length as i64).await?,
+                }
+            }
+            let upload = resumable::find(&state, &auth, id).await?;
+            let received = resumable::append(&state, &upload, offset, body.into_data_stream(), None).await?;
+            if complete {
+                return rufh_finish(&state, &auth, &upload, received, version).await;
+            }
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            set(&mut response, "upload-offset", received);
+            set_complete(&mut response, version, false);
+            Ok(response)
         }
-        let upload = resumable::find(&state, &auth, id).await?;
-        let received = resumable::append(&state, &upload, offset, body.into_data_stream(), None).await?;
-        if complete {
-            return rufh_finish(&state, &auth, &upload, received, version).await;
-        }
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        set(&mut response, "upload-offset", received);
-        set_complete(&mut response, version, false);
-        Ok(response)
-    }
-    .await)
+        .await,
+    )
 }
 
-pub async fn rufh_head(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, headers: HeaderMap) -> Response {
+pub async fn rufh_head(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Response {
     let version = interop_version(&headers).ok().flatten();
-    rufh(version, async {
-        let version = require_version(&headers)?;
-        let upload = resumable::find(&state, &auth, id).await?;
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        set(&mut response, "upload-offset", resumable::offset(&state, &upload).await?);
-        if let Some(length) = upload.upload_length {
-            set(&mut response, "upload-length", length);
+    rufh(
+        version,
+        async {
+            let version = require_version(&headers)?;
+            let upload = resumable::find(&state, &auth, id).await?;
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            set(
+                &mut response,
+                "upload-offset",
+                resumable::offset(&state, &upload).await?,
+            );
+            if let Some(length) = upload.upload_length {
+                set(&mut response, "upload-length", length);
+            }
+            set(&mut response, "upload-limit", UPLOAD_LIMIT);
+            set(&mut response, "cache-control", "no-store");
+            set_complete(&mut response, version, upload.asset.is_some());
+            Ok(response)
         }
-        set(&mut response, "upload-limit", UPLOAD_LIMIT);
-        set(&mut response, "cache-control", "no-store");
-        set_complete(&mut response, version, upload.asset.is_some());
-        Ok(response)
-    }
-    .await)
+        .await,
+    )
 }
 
 pub async fn rufh_delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> Response {
-    rufh(None, async {
-        let upload = resumable::find(&state, &auth, id).await?;
-        if upload.asset.is_some() {
-            return Ok(completed_problem());
+    rufh(
+        None,
+        async {
+            let upload = resumable::find(&state, &auth, id).await?;
+            if upload.asset.is_some() {
+                return Ok(completed_problem());
+            }
+            resumable::discard(&state, id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
-        resumable::discard(&state, id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await)
+        .await,
+    )
 }
 
 /// The resumable-upload routes (not part of Immich's API, so not in its route table).
@@ -463,14 +630,29 @@ pub fn routes(state: &AppState) -> axum::Router<AppState> {
     use crate::permission::Permission as P;
     use axum::routing::{MethodFilter, MethodRouter, on};
     let upload = Access::permission(P::AssetUpload);
-    let guarded = |router: MethodRouter<AppState>| router.layer(axum::middleware::from_fn_with_state((state.clone(), upload), crate::auth::authorize));
+    let guarded = |router: MethodRouter<AppState>| {
+        router.layer(axum::middleware::from_fn_with_state(
+            (state.clone(), upload),
+            crate::auth::authorize,
+        ))
+    };
     axum::Router::new()
-        .route("/upload", guarded(on(MethodFilter::POST, rufh_create)).merge(on(MethodFilter::OPTIONS, rufh_options)))
+        .route(
+            "/upload",
+            guarded(on(MethodFilter::POST, rufh_create)).merge(on(MethodFilter::OPTIONS, rufh_options)),
+        )
         .route(
             "/upload/{id}",
-            guarded(on(MethodFilter::PATCH, rufh_patch).on(MethodFilter::HEAD, rufh_head).on(MethodFilter::DELETE, rufh_delete)),
+            guarded(
+                on(MethodFilter::PATCH, rufh_patch)
+                    .on(MethodFilter::HEAD, rufh_head)
+                    .on(MethodFilter::DELETE, rufh_delete),
+            ),
         )
-        .route("/upload/tus", guarded(on(MethodFilter::POST, tus_create)).merge(on(MethodFilter::OPTIONS, tus_options)))
+        .route(
+            "/upload/tus",
+            guarded(on(MethodFilter::POST, tus_create)).merge(on(MethodFilter::OPTIONS, tus_options)),
+        )
         .route(
             "/upload/tus/{id}",
             guarded(

@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use darkroom_storage::search::{self, SearchFilter, SearchOrder, SuggestionContext, SuggestionField};
 use darkroom_storage::assets::{self, AssetVisibility};
 use darkroom_storage::partners;
+use darkroom_storage::search::{self, SearchFilter, SearchOrder, SuggestionContext, SuggestionField};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson, ValidQuery, optional_uuid, uuid_list};
+use crate::validation::{ValidJson, ValidQuery, Validate, optional_uuid, uuid_list};
 
 /// The filters every search shares (Immich's `BaseSearchDto`).
 #[derive(Debug, Default, Deserialize)]
@@ -87,7 +87,11 @@ fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) 
     match DateTime::parse_from_rfc3339(text) {
         Ok(date) => Some(date.with_timezone(&Utc)),
         Err(_) => {
-            issues.push(ValidationIssue::with_code("invalid_format", &[field], "Invalid input: expected ISO 8601 datetime string, received string"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_format",
+                &[field],
+                "Invalid input: expected ISO 8601 datetime string, received string",
+            ));
             None
         }
     }
@@ -95,8 +99,16 @@ fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) 
 
 fn range(issues: &mut Vec<ValidationIssue>, field: &str, value: Option<i64>, min: i64, max: i64) {
     match value {
-        Some(v) if v < min => issues.push(ValidationIssue::with_code("too_small", &[field], format!("Too small: expected number to be >={min}"))),
-        Some(v) if v > max => issues.push(ValidationIssue::with_code("too_big", &[field], format!("Too big: expected number to be <={max}"))),
+        Some(v) if v < min => issues.push(ValidationIssue::with_code(
+            "too_small",
+            &[field],
+            format!("Too small: expected number to be >={min}"),
+        )),
+        Some(v) if v > max => issues.push(ValidationIssue::with_code(
+            "too_big",
+            &[field],
+            format!("Too big: expected number to be <={max}"),
+        )),
         _ => {}
     }
 }
@@ -141,7 +153,10 @@ impl SearchFilterDto {
             owners,
             album_ids: uuid_list(&mut ignored, "", &self.album_ids),
             visibility: visibility.to_string(),
-            with_deleted: self.with_deleted == Some(true) || trashed_after.is_some() || trashed_before.is_some() || self.is_offline == Some(true),
+            with_deleted: self.with_deleted == Some(true)
+                || trashed_after.is_some()
+                || trashed_before.is_some()
+                || self.is_offline == Some(true),
             created_after: date(&mut ignored, "", &self.created_after),
             created_before: date(&mut ignored, "", &self.created_before),
             updated_after: date(&mut ignored, "", &self.updated_after),
@@ -157,15 +172,26 @@ impl SearchFilterDto {
             model: text(&self.model),
             lens_model: text(&self.lens_model),
             rating: self.rating.map(|r| r.map(|r| r as i32)),
-            library_id: self.library_id.clone().flatten().and_then(|id| crate::validation::parse_uuid_v4(&id)),
-            description: self.description.as_deref().map(str::trim).filter(|d| !d.is_empty()).map(str::to_string),
-            asset_type: self.asset_type.map(|t| match t {
-                AssetTypeFilter::Image => "IMAGE",
-                AssetTypeFilter::Video => "VIDEO",
-                AssetTypeFilter::Audio => "AUDIO",
-                AssetTypeFilter::Other => "OTHER",
-            })
-            .map(str::to_string),
+            library_id: self
+                .library_id
+                .clone()
+                .flatten()
+                .and_then(|id| crate::validation::parse_uuid_v4(&id)),
+            description: self
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+            asset_type: self
+                .asset_type
+                .map(|t| match t {
+                    AssetTypeFilter::Image => "IMAGE",
+                    AssetTypeFilter::Video => "VIDEO",
+                    AssetTypeFilter::Audio => "AUDIO",
+                    AssetTypeFilter::Other => "OTHER",
+                })
+                .map(str::to_string),
             is_favorite: self.is_favorite,
             is_offline: self.is_offline,
             is_encoded: self.is_encoded,
@@ -194,7 +220,13 @@ impl SearchFilterDto {
 async fn searched_users(state: &AppState, auth: &AuthContext, include_partners: bool) -> ApiResult<Vec<Uuid>> {
     let mut users = vec![auth.user.id];
     if include_partners {
-        users.extend(partners::list(&state.db, auth.user.id, false).await?.into_iter().filter(|p| p.in_timeline).map(|p| p.user_id));
+        users.extend(
+            partners::list(&state.db, auth.user.id, false)
+                .await?
+                .into_iter()
+                .filter(|p| p.in_timeline)
+                .map(|p| p.user_id),
+        );
     }
     Ok(users)
 }
@@ -265,11 +297,18 @@ fn decode_checksum(text: &str) -> Option<Vec<u8>> {
     if text.len() == 28 {
         return base64::engine::general_purpose::STANDARD.decode(text).ok();
     }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect()
 }
 
 /// `POST /search/metadata`: assets by their properties, a page at a time, newest first.
-pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<MetadataSearchDto>) -> ApiResult<Json<SearchResponseDto>> {
+pub async fn metadata(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<MetadataSearchDto>,
+) -> ApiResult<Json<SearchResponseDto>> {
     let filters = &dto.filters;
     if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(&auth)?;
@@ -281,7 +320,9 @@ pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson
         }
         None
     } else if auth.shared_link.is_some() {
-        return Err(ApiError::bad_request("Shared link access is only allowed in combination with an albumIds filter"));
+        return Err(ApiError::bad_request(
+            "Shared link access is only allowed in combination with an albumIds filter",
+        ));
     } else {
         Some(searched_users(&state, &auth, filters.visibility != Some(AssetVisibility::Locked)).await?)
     };
@@ -290,15 +331,32 @@ pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson
     let mut filter = filters.filter(owners, &auth);
     filter.checksum = dto.checksum.as_deref().and_then(decode_checksum);
     filter.id = dto.id.as_deref().and_then(crate::validation::parse_uuid_v4);
-    filter.original_file_name = dto.original_file_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+    filter.original_file_name = dto
+        .original_file_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     filter.original_path = dto.original_path.clone();
     filter.encoded_video_path = dto.encoded_video_path.clone();
-    let order = if dto.order == Some(Order::Asc) { SearchOrder::OldestFirst } else { SearchOrder::NewestFirst };
+    let order = if dto.order == Some(Order::Asc) {
+        SearchOrder::OldestFirst
+    } else {
+        SearchOrder::NewestFirst
+    };
     let empty_checksum = dto.checksum.is_some() && filter.checksum.is_none();
     let mut ids = if filters.matches_nothing() || empty_checksum {
         Vec::new()
     } else {
-        search::find(&state.db, &filter, order, None, size + 1, (page - 1).saturating_mul(size)).await?
+        search::find(
+            &state.db,
+            &filter,
+            order,
+            None,
+            size + 1,
+            (page - 1).saturating_mul(size),
+        )
+        .await?
     };
     let next_page = (ids.len() as i64 > size).then(|| (page + 1).to_string());
     ids.truncate(size as usize);
@@ -306,7 +364,13 @@ pub async fn metadata(State(state): State<AppState>, Auth(auth): Auth, ValidJson
     let count = items.len();
     Ok(Json(SearchResponseDto {
         albums: json!({"total": 0, "count": 0, "items": [], "facets": []}),
-        assets: SearchAssetResponseDto { total: count, count, items, facets: Vec::new(), next_page },
+        assets: SearchAssetResponseDto {
+            total: count,
+            count,
+            items,
+            facets: Vec::new(),
+            next_page,
+        },
     }))
 }
 
@@ -324,7 +388,13 @@ impl Validate for FilterOnlyDto {
     }
 }
 
-async fn filtered_ids(state: &AppState, auth: &AuthContext, filters: &SearchFilterDto, order: SearchOrder, min_file_size: Option<i64>) -> ApiResult<Vec<Uuid>> {
+async fn filtered_ids(
+    state: &AppState,
+    auth: &AuthContext,
+    filters: &SearchFilterDto,
+    order: SearchOrder,
+    min_file_size: Option<i64>,
+) -> ApiResult<Vec<Uuid>> {
     if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
     }
@@ -337,9 +407,15 @@ async fn filtered_ids(state: &AppState, auth: &AuthContext, filters: &SearchFilt
 }
 
 /// `POST /search/random`: a random handful of matching assets.
-pub async fn random(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<FilterOnlyDto>) -> ApiResult<Json<Vec<AssetResponseDto>>> {
+pub async fn random(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<FilterOnlyDto>,
+) -> ApiResult<Json<Vec<AssetResponseDto>>> {
     let ids = filtered_ids(&state, &auth, &dto.filters, SearchOrder::Random, None).await?;
-    Ok(Json(dtos(&state, &auth, &ids, dto.filters.with_exif == Some(true)).await?))
+    Ok(Json(
+        dtos(&state, &auth, &ids, dto.filters.with_exif == Some(true)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,13 +436,28 @@ impl Validate for LargeAssetsQuery {
 }
 
 /// `POST /search/large-assets` (parameters in the query): the biggest files first.
-pub async fn large_assets(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<LargeAssetsQuery>) -> ApiResult<Json<Vec<AssetResponseDto>>> {
-    let ids = filtered_ids(&state, &auth, &query.filters, SearchOrder::Largest, Some(query.min_file_size.unwrap_or(0))).await?;
+pub async fn large_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<LargeAssetsQuery>,
+) -> ApiResult<Json<Vec<AssetResponseDto>>> {
+    let ids = filtered_ids(
+        &state,
+        &auth,
+        &query.filters,
+        SearchOrder::Largest,
+        Some(query.min_file_size.unwrap_or(0)),
+    )
+    .await?;
     Ok(Json(dtos(&state, &auth, &ids, true).await?))
 }
 
 /// `POST /search/statistics`: how many assets match.
-pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<FilterOnlyDto>) -> ApiResult<Json<Value>> {
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<FilterOnlyDto>,
+) -> ApiResult<Json<Value>> {
     let filters = &dto.filters;
     if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(&auth)?;
@@ -407,7 +498,11 @@ pub enum SuggestionType {
 impl Validate for SuggestionsQuery {}
 
 /// `GET /search/suggestions?type=…`: values for the search form's fields.
-pub async fn suggestions(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SuggestionsQuery>) -> ApiResult<Json<Vec<Option<String>>>> {
+pub async fn suggestions(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<SuggestionsQuery>,
+) -> ApiResult<Json<Vec<Option<String>>>> {
     let field = match query.kind {
         SuggestionType::Country => SuggestionField::Country,
         SuggestionType::State => SuggestionField::State,
@@ -425,7 +520,11 @@ pub async fn suggestions(State(state): State<AppState>, Auth(auth): Auth, ValidQ
         lens_model: given(&query.lens_model),
     };
     let users = searched_users(&state, &auth, true).await?;
-    let mut values: Vec<Option<String>> = search::suggestions(&state.db, &users, field, &context).await?.into_iter().map(Some).collect();
+    let mut values: Vec<Option<String>> = search::suggestions(&state.db, &users, field, &context)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
     if query.include_null == Some(true) {
         values.push(None);
     }
@@ -435,7 +534,11 @@ pub async fn suggestions(State(state): State<AppState>, Auth(auth): Auth, ValidQ
 /// `GET /search/cities`: one photo for each city in the caller's (and partners') timeline.
 pub async fn cities(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<Vec<AssetResponseDto>>> {
     let users = searched_users(&state, &auth, true).await?;
-    let ids: Vec<Uuid> = search::one_per_city(&state.db, &users, 1, i64::MAX).await?.into_iter().map(|(_, id)| id).collect();
+    let ids: Vec<Uuid> = search::one_per_city(&state.db, &users, 1, i64::MAX)
+        .await?
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
     let mut items = dtos(&state, &auth, &ids, true).await?;
     // Immich shows these without the viewer's favourites.
     for item in &mut items {
@@ -449,10 +552,17 @@ pub async fn explore(State(state): State<AppState>, Auth(auth): Auth) -> ApiResu
     let places = search::one_per_city(&state.db, &[auth.user.id], 5, 12).await?;
     let ids: Vec<Uuid> = places.iter().map(|(_, id)| *id).collect();
     let place_dtos = dtos(&state, &auth, &ids, true).await?;
-    let places: Vec<Value> = places.iter().zip(place_dtos).map(|((city, _), data)| json!({ "value": city, "data": data })).collect();
+    let places: Vec<Value> = places
+        .iter()
+        .zip(place_dtos)
+        .map(|((city, _), data)| json!({ "value": city, "data": data }))
+        .collect();
     let recent = search::recent_images(&state.db, auth.user.id, 12).await?;
     let recent_dtos = dtos(&state, &auth, &recent, true).await?;
-    let recent: Vec<Value> = recent_dtos.into_iter().map(|data| json!({ "value": data.created_at_iso(), "data": data })).collect();
+    let recent: Vec<Value> = recent_dtos
+        .into_iter()
+        .map(|data| json!({ "value": data.created_at_iso(), "data": data }))
+        .collect();
     Ok(Json(json!([
         { "fieldName": "exifInfo.city", "items": places },
         { "fieldName": "createdAt", "items": recent },
@@ -478,7 +588,11 @@ fn text_query(value: &Option<Value>) -> Option<String> {
 fn required_name(name: &Option<Value>) -> Vec<ValidationIssue> {
     match text_query(name) {
         Some(_) => Vec::new(),
-        None => vec![ValidationIssue::with_code("invalid_type", &["name"], "Invalid input: expected string, received undefined")],
+        None => vec![ValidationIssue::with_code(
+            "invalid_type",
+            &["name"],
+            "Invalid input: expected string, received undefined",
+        )],
     }
 }
 
@@ -500,7 +614,11 @@ pub struct PlacesResponseDto {
 }
 
 /// `GET /search/places`: up to 20 places of the geodata whose names resemble the one asked for.
-pub async fn places(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchPlacesQuery>) -> ApiResult<Json<Vec<PlacesResponseDto>>> {
+pub async fn places(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidQuery(query): ValidQuery<SearchPlacesQuery>,
+) -> ApiResult<Json<Vec<PlacesResponseDto>>> {
     let places = darkroom_storage::geodata::search(&state.db, &text_query(&query.name).unwrap_or_default()).await?;
     Ok(Json(
         places
@@ -530,8 +648,14 @@ impl Validate for SearchPeopleQuery {
 }
 
 /// `GET /search/person`: the caller's people by name.
-pub async fn person(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SearchPeopleQuery>) -> ApiResult<Json<Vec<super::people::PersonResponseDto>>> {
+pub async fn person(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<SearchPeopleQuery>,
+) -> ApiResult<Json<Vec<super::people::PersonResponseDto>>> {
     let name = text_query(&query.name).unwrap_or_default();
-    let people = darkroom_storage::people::search_by_name(&state.db, auth.user.id, &name, query.with_hidden.unwrap_or(false)).await?;
+    let people =
+        darkroom_storage::people::search_by_name(&state.db, auth.user.id, &name, query.with_hidden.unwrap_or(false))
+            .await?;
     Ok(Json(people.into_iter().map(Into::into).collect()))
 }

@@ -13,7 +13,7 @@ use crate::dto::iso;
 use crate::error::{ApiError, ApiResult};
 use crate::services::licenses::{self, KeySet, LicenseKind};
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson};
+use crate::validation::{ValidJson, Validate};
 use crate::version::{API_VERSION, DARKROOM_VERSION};
 
 pub async fn ping() -> Json<Value> {
@@ -28,7 +28,10 @@ pub async fn version() -> Json<Value> {
 pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let entries = version_history::list(&state.db).await?;
     Ok(Json(
-        entries.iter().map(|e| json!({ "id": e.id, "createdAt": iso(&e.created_at), "version": e.version })).collect(),
+        entries
+            .iter()
+            .map(|e| json!({ "id": e.id, "createdAt": iso(&e.created_at), "version": e.version }))
+            .collect(),
     ))
 }
 
@@ -65,7 +68,10 @@ pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.get(&state.db).await?;
     let is_initialized = !state.config.allow_setup || users::get_admin(&state.db).await?.is_some();
     let onboarding = system_metadata::get(&state.db, "admin-onboarding").await?;
-    let is_onboarded = onboarding.as_ref().and_then(|o| o["isOnboarded"].as_bool()).unwrap_or(false);
+    let is_onboarded = onboarding
+        .as_ref()
+        .and_then(|o| o["isOnboarded"].as_bool())
+        .unwrap_or(false);
     Ok(Json(json!({
         "loginPageMessage": c["server"]["loginPageMessage"],
         "trashDays": c["trash"]["days"],
@@ -84,7 +90,13 @@ pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 
 pub async fn media_types() -> Json<Value> {
     use darkroom_media::MediaKind;
-    let of = |kind| darkroom_media::media_types().iter().filter(|t| t.kind == kind).map(|t| t.extension).collect::<Vec<_>>();
+    let of = |kind| {
+        darkroom_media::media_types()
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.extension)
+            .collect::<Vec<_>>()
+    };
     Json(json!({
         "video": of(MediaKind::Video),
         "image": of(MediaKind::Image),
@@ -105,7 +117,13 @@ pub async fn about(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Js
     // Immich names the tools it runs on; Darkroom runs no Node.js, ImageMagick or libvips, so
     // those stay empty, as Immich leaves a tool it cannot find.
     let tools = state.tool_versions.get_or_init(darkroom_media::tool_versions).await;
-    for (key, value) in [("nodejs", ""), ("ffmpeg", &tools.ffmpeg), ("imagemagick", ""), ("libvips", ""), ("exiftool", &tools.exiftool)] {
+    for (key, value) in [
+        ("nodejs", ""),
+        ("ffmpeg", &tools.ffmpeg),
+        ("imagemagick", ""),
+        ("libvips", ""),
+        ("exiftool", &tools.exiftool),
+    ] {
         about[key] = json!(value);
     }
     let optional = [
@@ -140,7 +158,11 @@ pub async fn storage(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<
     let free = stat.blocks_free() as u64 * block;
     let available = stat.blocks_available() as u64 * block;
     let used = total.saturating_sub(free);
-    let percentage = if total == 0 { Value::Null } else { js_number(round_to(used as f64 / total as f64 * 100.0, 2)) };
+    let percentage = if total == 0 {
+        Value::Null
+    } else {
+        js_number(round_to(used as f64 / total as f64 * 100.0, 2))
+    };
     Ok(Json(json!({
         "diskSize": human_readable(total),
         "diskUse": human_readable(used),
@@ -154,14 +176,22 @@ pub async fn storage(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<
 
 /// A number as JavaScript prints it: whole numbers without a fraction.
 fn js_number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9e15 { json!(n as i64) } else { json!(n) }
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
 }
 
 /// JavaScript's `toFixed` rounding: exact halves round up (away from zero for positives).
 fn round_to(value: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     let scaled = value * scale;
-    let rounded = if (scaled.fract() - 0.5).abs() < f64::EPSILON { scaled.ceil() } else { scaled.round() };
+    let rounded = if (scaled.fract() - 0.5).abs() < f64::EPSILON {
+        scaled.ceil()
+    } else {
+        scaled.round()
+    };
     rounded / scale
 }
 
@@ -286,7 +316,10 @@ pub fn activate(state: &AppState, kind: LicenseKind, dto: &LicenseKeyDto) -> Api
 }
 
 pub async fn get_license(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Value>> {
-    system_metadata::get(&state.db, "license").await?.map(Json).ok_or_else(|| ApiError::not_found("Not Found"))
+    system_metadata::get(&state.db, "license")
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("Not Found"))
 }
 
 pub async fn set_license(

@@ -14,7 +14,7 @@ use crate::auth::{Auth, AuthContext, tokens};
 use crate::dto::{serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, rules};
+use crate::validation::{IdPath, ValidJson, Validate, rules};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,9 +73,15 @@ impl Validate for SessionCreateDto {
     }
 }
 
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<SessionCreateDto>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<SessionCreateDto>,
+) -> ApiResult<Response> {
     let Some(parent) = &auth.session else {
-        return Err(ApiError::bad_request("This endpoint can only be used with a session token"));
+        return Err(ApiError::bad_request(
+            "This endpoint can only be used with a session token",
+        ));
     };
     let token = tokens::generate();
     let session = sessions::create(
@@ -112,7 +118,12 @@ pub struct SessionUpdateDto {
 
 impl Validate for SessionUpdateDto {}
 
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<SessionUpdateDto>) -> ApiResult<Json<SessionResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<SessionUpdateDto>,
+) -> ApiResult<Json<SessionResponseDto>> {
     require_own(&state, &auth, id, "session.update").await?;
     let Some(pending) = dto.is_pending_sync_reset else {
         return Err(ApiError::bad_request("No fields to update"));

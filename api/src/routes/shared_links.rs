@@ -25,7 +25,7 @@ use crate::dto::{nullable, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, uuid_list};
 
 /// Cookie holding the password tokens of the links a browser has unlocked (comma-separated).
 pub const SHARED_LINK_TOKEN_COOKIE: &str = "immich_shared_link_token";
@@ -61,7 +61,12 @@ enum Audience {
     Guest,
 }
 
-async fn link_dto(state: &AppState, link: SharedLink, audience: Audience, asset_limit: Option<usize>) -> ApiResult<SharedLinkResponseDto> {
+async fn link_dto(
+    state: &AppState,
+    link: SharedLink,
+    audience: Audience,
+    asset_limit: Option<usize>,
+) -> ApiResult<SharedLinkResponseDto> {
     let mut ids = shared_links::asset_ids(&state.db, link.id, false).await?;
     if let Some(limit) = asset_limit {
         ids.truncate(limit);
@@ -72,7 +77,8 @@ async fn link_dto(state: &AppState, link: SharedLink, audience: Audience, asset_
         let value = if sanitized {
             AssetResponseDto::sanitized(&asset)
         } else {
-            serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None).without_relations()).map_err(ApiError::internal)?
+            serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None).without_relations())
+                .map_err(ApiError::internal)?
         };
         assets.push(value);
     }
@@ -99,7 +105,9 @@ async fn link_dto(state: &AppState, link: SharedLink, audience: Audience, asset_
 }
 
 async fn owned(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<SharedLink> {
-    shared_links::get(&state.db, id, auth.user.id).await?.ok_or_else(|| ApiError::bad_request("Shared link not found"))
+    shared_links::get(&state.db, id, auth.user.id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Shared link not found"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +129,11 @@ impl Validate for SharedLinkSearchQuery {
     }
 }
 
-pub async fn list(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<SharedLinkSearchQuery>) -> ApiResult<Json<Vec<SharedLinkResponseDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<SharedLinkSearchQuery>,
+) -> ApiResult<Json<Vec<SharedLinkResponseDto>>> {
     let id = query.id.as_deref().and_then(parse_uuid_v4);
     let album = query.album_id.as_deref().and_then(parse_uuid_v4);
     let mut dtos = Vec::new();
@@ -176,16 +188,28 @@ fn slug_conflict(error: darkroom_storage::StorageError) -> ApiError {
     }
 }
 
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<SharedLinkCreateDto>) -> ApiResult<(StatusCode, Json<SharedLinkResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<SharedLinkCreateDto>,
+) -> ApiResult<(StatusCode, Json<SharedLinkResponseDto>)> {
     // Only the field matching the type is kept, so a link never opens more than it says.
     let (type_name, album_id, asset_ids) = match dto.link_type {
         SharedLinkType::Album => {
-            let album = dto.album_id.as_deref().and_then(parse_uuid_v4).ok_or_else(|| ApiError::bad_request("Invalid albumId"))?;
+            let album = dto
+                .album_id
+                .as_deref()
+                .and_then(parse_uuid_v4)
+                .ok_or_else(|| ApiError::bad_request("Invalid albumId"))?;
             access::require_album(&state, &auth, Permission::AlbumShare, album).await?;
             ("ALBUM", Some(album), Vec::new())
         }
         SharedLinkType::Individual => {
-            let ids = uuid_list(&mut Vec::new(), "assetIds", dto.asset_ids.as_deref().unwrap_or_default());
+            let ids = uuid_list(
+                &mut Vec::new(),
+                "assetIds",
+                dto.asset_ids.as_deref().unwrap_or_default(),
+            );
             if ids.is_empty() {
                 return Err(ApiError::bad_request("Invalid assetIds"));
             }
@@ -217,7 +241,10 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(d
     };
     let id = shared_links::create(&state.db, &new).await.map_err(slug_conflict)?;
     let link = owned(&state, &auth, id).await?;
-    Ok((StatusCode::CREATED, Json(link_dto(&state, link, Audience::Owner, None).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(link_dto(&state, link, Audience::Owner, None).await?),
+    ))
 }
 
 /// `base64(sha256("<id>-<password>"))`: what the cookie holds once a guest gave the password.
@@ -227,7 +254,11 @@ fn password_token(link_id: Uuid, password: &str) -> String {
 
 fn cookie_tokens(parts: &Parts) -> Vec<String> {
     let raw = authn::cookie(&parts.headers, SHARED_LINK_TOKEN_COOKIE).unwrap_or("");
-    percent_decode(raw).split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    percent_decode(raw)
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn percent_decode(text: &str) -> String {
@@ -235,7 +266,10 @@ fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        match (bytes[i], text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
+        match (
+            bytes[i],
+            text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()),
+        ) {
             (b'%', Some(byte)) => {
                 out.push(byte);
                 i += 3;
@@ -251,21 +285,35 @@ fn percent_decode(text: &str) -> String {
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 fn guest_link(auth: &AuthContext) -> ApiResult<&AuthSharedLink> {
-    auth.shared_link.as_ref().ok_or_else(|| ApiError::forbidden("Forbidden"))
+    auth.shared_link
+        .as_ref()
+        .ok_or_else(|| ApiError::forbidden("Forbidden"))
 }
 
 async fn guest_dto(state: &AppState, auth: &AuthContext, link: &AuthSharedLink) -> ApiResult<SharedLinkResponseDto> {
-    let row = shared_links::get(&state.db, link.id, auth.user.id).await?.ok_or_else(|| ApiError::bad_request("Shared link not found"))?;
+    let row = shared_links::get(&state.db, link.id, auth.user.id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Shared link not found"))?;
     link_dto(state, row, Audience::Guest, None).await
 }
 
 /// `GET /shared-links/me`: the link a guest holds (after its password, when it has one).
-pub async fn me(State(state): State<AppState>, Auth(auth): Auth, parts: Parts) -> ApiResult<Json<SharedLinkResponseDto>> {
+pub async fn me(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    parts: Parts,
+) -> ApiResult<Json<SharedLinkResponseDto>> {
     let link = guest_link(&auth)?;
     if let Some(password) = link.password.as_deref().filter(|p| !p.is_empty())
         && !cookie_tokens(&parts).contains(&password_token(link.id, password))
@@ -283,7 +331,12 @@ pub struct SharedLinkLoginDto {
 impl Validate for SharedLinkLoginDto {}
 
 /// `POST /shared-links/login`: checks a link's password and remembers it in a cookie.
-pub async fn login(State(state): State<AppState>, Auth(auth): Auth, parts: Parts, ValidJson(dto): ValidJson<SharedLinkLoginDto>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    parts: Parts,
+    ValidJson(dto): ValidJson<SharedLinkLoginDto>,
+) -> ApiResult<Response> {
     let link = guest_link(&auth)?;
     let Some(password) = link.password.as_deref().filter(|p| !p.is_empty()) else {
         return Err(ApiError::bad_request("Shared link is not password protected"));
@@ -299,11 +352,20 @@ pub async fn login(State(state): State<AppState>, Auth(auth): Auth, parts: Parts
     let body = guest_dto(&state, &auth, link).await?;
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     let value = percent_encode(&tokens.join(","));
-    super::auth::set_cookies(response.headers_mut(), &[(SHARED_LINK_TOKEN_COOKIE, &value, true)], authn::is_secure(&state, &parts), 86_400);
+    super::auth::set_cookies(
+        response.headers_mut(),
+        &[(SHARED_LINK_TOKEN_COOKIE, &value, true)],
+        authn::is_secure(&state, &parts),
+        86_400,
+    );
     Ok(response)
 }
 
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<SharedLinkResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<SharedLinkResponseDto>> {
     let link = owned(&state, &auth, id).await?;
     Ok(Json(link_dto(&state, link, Audience::Owner, None).await?))
 }
@@ -326,7 +388,12 @@ pub struct SharedLinkEditDto {
 
 impl Validate for SharedLinkEditDto {}
 
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<SharedLinkEditDto>) -> ApiResult<Json<SharedLinkResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<SharedLinkEditDto>,
+) -> ApiResult<Json<SharedLinkResponseDto>> {
     owned(&state, &auth, id).await?;
     let changes = SharedLinkChanges {
         description: dto.description,
@@ -337,7 +404,9 @@ pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
         allow_download: dto.allow_download,
         show_exif: dto.show_metadata,
     };
-    shared_links::update(&state.db, id, &changes).await.map_err(slug_conflict)?;
+    shared_links::update(&state.db, id, &changes)
+        .await
+        .map_err(slug_conflict)?;
     let link = owned(&state, &auth, id).await?;
     Ok(Json(link_dto(&state, link, Audience::Owner, None).await?))
 }
@@ -379,11 +448,22 @@ async fn individual(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult
     Ok(link)
 }
 
-pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<AssetIdsDto>) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
+pub async fn add_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<AssetIdsDto>,
+) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;
     let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
-    let mut present: HashSet<Uuid> = shared_links::asset_ids(&state.db, link.id, true).await?.into_iter().collect();
-    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?.into_iter().collect();
+    let mut present: HashSet<Uuid> = shared_links::asset_ids(&state.db, link.id, true)
+        .await?
+        .into_iter()
+        .collect();
+    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let mut results = Vec::with_capacity(ids.len());
     let mut added = Vec::new();
     for asset_id in ids {
@@ -396,21 +476,37 @@ pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(
             added.push(asset_id);
             None
         };
-        results.push(AssetIdsResponseDto { asset_id, success: error.is_none(), error });
+        results.push(AssetIdsResponseDto {
+            asset_id,
+            success: error.is_none(),
+            error,
+        });
     }
     shared_links::add_assets(&state.db, link.id, &added).await?;
     Ok(Json(results))
 }
 
-pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<AssetIdsDto>) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
+pub async fn remove_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<AssetIdsDto>,
+) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;
     let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
-    let removed: HashSet<Uuid> = shared_links::remove_assets(&state.db, link.id, &ids).await?.into_iter().collect();
+    let removed: HashSet<Uuid> = shared_links::remove_assets(&state.db, link.id, &ids)
+        .await?
+        .into_iter()
+        .collect();
     Ok(Json(
         ids.into_iter()
             .map(|asset_id| {
                 let error = (!removed.contains(&asset_id)).then_some("not_found");
-                AssetIdsResponseDto { asset_id, success: error.is_none(), error }
+                AssetIdsResponseDto {
+                    asset_id,
+                    success: error.is_none(),
+                    error,
+                }
             })
             .collect(),
     ))

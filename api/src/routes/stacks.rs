@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use darkroom_storage::stacks::{self, Stack};
 use darkroom_storage::assets;
+use darkroom_storage::stacks::{self, Stack};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -18,7 +18,9 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, optional_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{
+    IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, optional_uuid, parse_uuid_v4, uuid_list,
+};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,19 +33,36 @@ pub struct StackResponseDto {
 async fn dto(state: &AppState, auth: &AuthContext, stack: Stack) -> ApiResult<StackResponseDto> {
     let ids = stacks::assets(&state.db, &stack).await?;
     let found = assets::get_many(&state.db, &ids).await?;
-    let assets = found.into_iter().map(|asset| AssetResponseDto::new(asset, auth.user.id, None)).collect();
-    Ok(StackResponseDto { id: stack.id, primary_asset_id: stack.primary_asset_id, assets })
+    let assets = found
+        .into_iter()
+        .map(|asset| AssetResponseDto::new(asset, auth.user.id, None))
+        .collect();
+    Ok(StackResponseDto {
+        id: stack.id,
+        primary_asset_id: stack.primary_asset_id,
+        assets,
+    })
 }
 
 /// Only the owner may see or change a stack.
 async fn require_stacks(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<()> {
-    let owned = if auth.shared_link.is_some() { Vec::new() } else { stacks::owned(&state.db, auth.user.id, ids).await? };
-    if ids.iter().all(|id| owned.contains(id)) { Ok(()) } else { Err(access::denied(permission)) }
+    let owned = if auth.shared_link.is_some() {
+        Vec::new()
+    } else {
+        stacks::owned(&state.db, auth.user.id, ids).await?
+    };
+    if ids.iter().all(|id| owned.contains(id)) {
+        Ok(())
+    } else {
+        Err(access::denied(permission))
+    }
 }
 
 async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<Stack> {
     require_stacks(state, auth, permission, &[id]).await?;
-    stacks::get(&state.db, id).await?.ok_or_else(|| access::denied(permission))
+    stacks::get(&state.db, id)
+        .await?
+        .ok_or_else(|| access::denied(permission))
 }
 
 async fn changed(state: &AppState, auth: &AuthContext) {
@@ -65,7 +84,11 @@ impl Validate for StackSearchQuery {
 }
 
 /// `GET /stacks[?primaryAssetId=]`.
-pub async fn search(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<StackSearchQuery>) -> ApiResult<Json<Vec<StackResponseDto>>> {
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<StackSearchQuery>,
+) -> ApiResult<Json<Vec<StackResponseDto>>> {
     let primary = query.primary_asset_id.as_deref().and_then(parse_uuid_v4);
     let mut all = Vec::new();
     for stack in stacks::list(&state.db, auth.user.id, primary).await? {
@@ -85,24 +108,38 @@ impl Validate for StackCreateDto {
         let mut issues = Vec::new();
         uuid_list(&mut issues, "assetIds", &self.asset_ids);
         if self.asset_ids.len() < 2 {
-            issues.push(ValidationIssue::with_code("too_small", &["assetIds"], "Too small: expected array to have >=2 items"));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                &["assetIds"],
+                "Too small: expected array to have >=2 items",
+            ));
         }
         issues
     }
 }
 
 /// `POST /stacks {assetIds}`: the first becomes the primary; stacks led by the others merge in.
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<StackCreateDto>) -> ApiResult<(StatusCode, Json<StackResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<StackCreateDto>,
+) -> ApiResult<(StatusCode, Json<StackResponseDto>)> {
     let ids = uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let id = stacks::create(&state.db, auth.user.id, &ids).await?;
     changed(&state, &auth).await;
-    let stack = stacks::get(&state.db, id).await?.ok_or_else(|| ApiError::internal("the new stack is gone"))?;
+    let stack = stacks::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new stack is gone"))?;
     Ok((StatusCode::CREATED, Json(dto(&state, &auth, stack).await?)))
 }
 
 /// `GET /stacks/{id}`.
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<StackResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<StackResponseDto>> {
     let stack = find(&state, &auth, Permission::StackRead, id).await?;
     Ok(Json(dto(&state, &auth, stack).await?))
 }
@@ -122,7 +159,12 @@ impl Validate for StackUpdateDto {
 }
 
 /// `PUT /stacks/{id} {primaryAssetId}`: another member leads the stack.
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<StackUpdateDto>) -> ApiResult<Json<StackResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<StackUpdateDto>,
+) -> ApiResult<Json<StackResponseDto>> {
     let mut stack = find(&state, &auth, Permission::StackUpdate, id).await?;
     if let Some(primary) = body.primary_asset_id.as_deref().and_then(parse_uuid_v4) {
         if !stacks::assets(&state.db, &stack).await?.contains(&primary) {
@@ -144,7 +186,11 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 }
 
 /// `DELETE /stacks {ids}`.
-pub async fn delete_all(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<StatusCode> {
+pub async fn delete_all(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<StatusCode> {
     let ids = body.ids();
     require_stacks(&state, &auth, Permission::StackDelete, &ids).await?;
     stacks::delete(&state.db, &ids).await?;
@@ -153,8 +199,16 @@ pub async fn delete_all(State(state): State<AppState>, Auth(auth): Auth, ValidJs
 }
 
 /// `DELETE /stacks/{id}/assets/{assetId}`: one asset leaves (never the primary).
-pub async fn remove_asset(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, Path(params): Path<HashMap<String, String>>) -> ApiResult<StatusCode> {
-    let asset = params.get("assetId").and_then(|raw| parse_uuid_v4(raw)).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["assetId"])]))?;
+pub async fn remove_asset(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let asset = params
+        .get("assetId")
+        .and_then(|raw| parse_uuid_v4(raw))
+        .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["assetId"])]))?;
     let stack = find(&state, &auth, Permission::StackUpdate, id).await?;
     if stacks::of_asset(&state.db, asset).await? != Some(id) {
         return Err(ApiError::bad_request("Asset not in stack"));

@@ -18,7 +18,11 @@ pub async fn defaults(State(state): State<AppState>, Auth(_): Auth) -> Json<Valu
     Json(state.system_config.defaults().clone())
 }
 
-pub async fn update(State(state): State<AppState>, Auth(_): Auth, ValidJson(candidate): ValidJson<Value>) -> ApiResult<Json<Value>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidJson(candidate): ValidJson<Value>,
+) -> ApiResult<Json<Value>> {
     let updated = state.system_config.update(&state.db, &candidate).await?;
     crate::events::broadcast(&state, "on_config_update", None).await;
     Ok(Json(updated))

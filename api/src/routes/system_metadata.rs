@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidJson};
+use crate::validation::{ValidJson, Validate};
 
 /// `{defaults…, …stored}` for a metadata key.
 async fn with_defaults(state: &AppState, key: &str, mut defaults: Value) -> ApiResult<Value> {
@@ -23,7 +23,9 @@ async fn with_defaults(state: &AppState, key: &str, mut defaults: Value) -> ApiR
 }
 
 pub async fn get_admin_onboarding(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Value>> {
-    Ok(Json(with_defaults(&state, "admin-onboarding", json!({ "isOnboarded": false })).await?))
+    Ok(Json(
+        with_defaults(&state, "admin-onboarding", json!({ "isOnboarded": false })).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,7 +41,12 @@ pub async fn set_admin_onboarding(
     Auth(_): Auth,
     ValidJson(dto): ValidJson<OnboardingDto>,
 ) -> ApiResult<StatusCode> {
-    system_metadata::set(&state.db, "admin-onboarding", &json!({ "isOnboarded": dto.is_onboarded })).await?;
+    system_metadata::set(
+        &state.db,
+        "admin-onboarding",
+        &json!({ "isOnboarded": dto.is_onboarded }),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

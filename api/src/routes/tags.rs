@@ -14,7 +14,7 @@ use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, nullable,
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate, parse_uuid_v4, uuid_list};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,43 +35,72 @@ pub struct TagResponseDto {
 impl From<Tag> for TagResponseDto {
     fn from(tag: Tag) -> Self {
         let name = tag.value.rsplit('/').next().unwrap_or_default().to_string();
-        Self { id: tag.id, parent_id: tag.parent_id, name, value: tag.value, created_at: tag.created_at, updated_at: tag.updated_at, color: tag.color }
+        Self {
+            id: tag.id,
+            parent_id: tag.parent_id,
+            name,
+            value: tag.value,
+            created_at: tag.created_at,
+            updated_at: tag.updated_at,
+            color: tag.color,
+        }
     }
 }
 
 /// The tags directly on an asset, as its response lists them.
 pub async fn of_asset(state: &AppState, asset: Uuid) -> ApiResult<Vec<TagResponseDto>> {
-    Ok(tags::of_assets(&state.db, &[asset]).await?.into_iter().map(|(_, tag)| tag.into()).collect())
+    Ok(tags::of_assets(&state.db, &[asset])
+        .await?
+        .into_iter()
+        .map(|(_, tag)| tag.into())
+        .collect())
 }
 
 /// `#abc`, `#abcd`, `#aabbcc` or `#aabbccdd` (the `#` may be left out).
 fn hex_color(raw: &str) -> Option<String> {
     let digits = raw.strip_prefix('#').unwrap_or(raw);
-    (matches!(digits.len(), 3 | 4 | 6 | 8) && digits.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("#{digits}"))
+    (matches!(digits.len(), 3 | 4 | 6 | 8) && digits.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| format!("#{digits}"))
 }
 
 fn check_color(issues: &mut Vec<ValidationIssue>, color: &Option<Option<String>>) {
     if let Some(Some(color)) = color
         && hex_color(color).is_none()
     {
-        issues.push(ValidationIssue::with_code("invalid_format", &["color"], "Invalid hex color"));
+        issues.push(ValidationIssue::with_code(
+            "invalid_format",
+            &["color"],
+            "Invalid hex color",
+        ));
     }
 }
 
 /// Only the owner may see or use a tag.
 async fn require_tags(state: &AppState, auth: &AuthContext, permission: Permission, ids: &[Uuid]) -> ApiResult<()> {
     let owned = tags::owned(&state.db, auth.user.id, ids).await?;
-    if ids.iter().all(|id| owned.contains(id)) { Ok(()) } else { Err(access::denied(permission)) }
+    if ids.iter().all(|id| owned.contains(id)) {
+        Ok(())
+    } else {
+        Err(access::denied(permission))
+    }
 }
 
 async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<Tag> {
     require_tags(state, auth, permission, &[id]).await?;
-    tags::get(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Tag not found"))
+    tags::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Tag not found"))
 }
 
 /// `GET /tags`: all of the caller's tags, by path.
 pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<Vec<TagResponseDto>>> {
-    Ok(Json(tags::list(&state.db, auth.user.id).await?.into_iter().map(TagResponseDto::from).collect()))
+    Ok(Json(
+        tags::list(&state.db, auth.user.id)
+            .await?
+            .into_iter()
+            .map(TagResponseDto::from)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +117,11 @@ impl Validate for TagCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         if self.name.trim().is_empty() {
-            issues.push(ValidationIssue::with_code("too_small", &["name"], "Too small: expected string to have >=1 characters"));
+            issues.push(ValidationIssue::with_code(
+                "too_small",
+                &["name"],
+                "Too small: expected string to have >=1 characters",
+            ));
         }
         if let Some(Some(parent)) = &self.parent_id
             && parse_uuid_v4(parent).is_none()
@@ -101,7 +134,11 @@ impl Validate for TagCreateDto {
 }
 
 /// `POST /tags {name, parentId?, color?}`.
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<TagCreateDto>) -> ApiResult<(StatusCode, Json<TagResponseDto>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<TagCreateDto>,
+) -> ApiResult<(StatusCode, Json<TagResponseDto>)> {
     let parent = match body.parent_id.flatten().as_deref().and_then(parse_uuid_v4) {
         Some(id) => Some(find(&state, &auth, Permission::TagRead, id).await?),
         None => None,
@@ -125,7 +162,11 @@ pub struct TagUpsertDto {
 impl Validate for TagUpsertDto {}
 
 /// `PUT /tags {tags: ["a/b/c", …]}`: the tags at these paths, made with every level above.
-pub async fn upsert(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<TagUpsertDto>) -> ApiResult<Json<Vec<TagResponseDto>>> {
+pub async fn upsert(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<TagUpsertDto>,
+) -> ApiResult<Json<Vec<TagResponseDto>>> {
     let mut seen = Vec::new();
     let mut leaves = Vec::new();
     for path in body.tags {
@@ -141,7 +182,11 @@ pub async fn upsert(State(state): State<AppState>, Auth(auth): Auth, ValidJson(b
 }
 
 /// `GET /tags/{id}`.
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<TagResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<TagResponseDto>> {
     Ok(Json(find(&state, &auth, Permission::TagRead, id).await?.into()))
 }
 
@@ -160,7 +205,12 @@ impl Validate for TagUpdateDto {
 }
 
 /// `PUT /tags/{id} {color}`.
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<TagUpdateDto>) -> ApiResult<Json<TagResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<TagUpdateDto>,
+) -> ApiResult<Json<TagResponseDto>> {
     find(&state, &auth, Permission::TagUpdate, id).await?;
     if let Some(color) = body.color {
         tags::set_color(&state.db, id, color.as_deref().and_then(hex_color).as_deref()).await?;
@@ -193,15 +243,35 @@ impl Validate for TagBulkAssetsDto {
 
 /// `PUT /tags/assets {tagIds, assetIds}`: every tag on every asset (ones the caller may not
 /// use are left out); answers how many pairs are new.
-pub async fn tag_many(State(state): State<AppState>, Auth(auth): Auth, ValidJson(body): ValidJson<TagBulkAssetsDto>) -> ApiResult<Json<serde_json::Value>> {
-    let tag_ids = tags::owned(&state.db, auth.user.id, &uuid_list(&mut Vec::new(), "tagIds", &body.tag_ids)).await?;
-    let asset_ids = access::allowed_assets(&state, &auth, Permission::AssetUpdate, &uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids)).await?;
+pub async fn tag_many(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(body): ValidJson<TagBulkAssetsDto>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tag_ids = tags::owned(
+        &state.db,
+        auth.user.id,
+        &uuid_list(&mut Vec::new(), "tagIds", &body.tag_ids),
+    )
+    .await?;
+    let asset_ids = access::allowed_assets(
+        &state,
+        &auth,
+        Permission::AssetUpdate,
+        &uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids),
+    )
+    .await?;
     let count = tags::tag_assets(&state.db, &tag_ids, &asset_ids).await?;
     Ok(Json(json!({ "count": count })))
 }
 
 /// `PUT /tags/{id}/assets {ids}`.
-pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn add_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
     let present = tags::tagged(&state.db, id, &ids).await?;
@@ -212,7 +282,12 @@ pub async fn add_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(
 }
 
 /// `DELETE /tags/{id}/assets {ids}`.
-pub async fn remove_assets(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(body): ValidJson<BulkIdsDto>) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
+pub async fn remove_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(body): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
     let present = tags::tagged(&state.db, id, &ids).await?;

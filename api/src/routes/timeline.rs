@@ -16,7 +16,7 @@ use crate::auth::{Auth, AuthContext};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{Validate, ValidQuery, optional_uuid};
+use crate::validation::{ValidQuery, Validate, optional_uuid};
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -31,7 +31,6 @@ pub enum OrderBy {
     TakenAt,
     CreatedAt,
 }
-
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,14 +60,27 @@ fn parse_bbox(raw: &str) -> Result<[f64; 4], ValidationIssue> {
     }
     let mut numbers = [0.0; 4];
     for (slot, part) in numbers.iter_mut().zip(parts) {
-        *slot = part.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| issue("bbox parts must be valid numbers"))?;
+        *slot = part
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| issue("bbox parts must be valid numbers"))?;
     }
     let [west, south, east, north] = numbers;
-    if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) || !(-90.0..=90.0).contains(&south) || !(-90.0..=90.0).contains(&north) {
+    if !(-180.0..=180.0).contains(&west)
+        || !(-180.0..=180.0).contains(&east)
+        || !(-90.0..=90.0).contains(&south)
+        || !(-90.0..=90.0).contains(&north)
+    {
         return Err(issue("bbox is outside the WGS84 range"));
     }
     if north < south {
-        return Err(ValidationIssue::with_code("custom", &["north"], "North latitude must be greater than or equal to south latitude"));
+        return Err(ValidationIssue::with_code(
+            "custom",
+            &["north"],
+            "North latitude must be greater than or equal to south latitude",
+        ));
     }
     Ok(numbers)
 }
@@ -88,7 +100,12 @@ fn parse_time_bucket(raw: &str) -> Option<NaiveDate> {
 impl Validate for TimeBucketQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        for (field, value) in [("userId", &self.user_id), ("albumId", &self.album_id), ("personId", &self.person_id), ("tagId", &self.tag_id)] {
+        for (field, value) in [
+            ("userId", &self.user_id),
+            ("albumId", &self.album_id),
+            ("personId", &self.person_id),
+            ("tagId", &self.tag_id),
+        ] {
             optional_uuid(&mut issues, field, value);
         }
         if let Some(Err(issue)) = self.bbox.as_deref().map(parse_bbox) {
@@ -97,7 +114,11 @@ impl Validate for TimeBucketQuery {
         if let Some(bucket) = &self.time_bucket
             && parse_time_bucket(bucket).is_none()
         {
-            issues.push(ValidationIssue::with_code("invalid_format", &["timeBucket"], "Invalid date: expected YYYY-MM-DD"));
+            issues.push(ValidationIssue::with_code(
+                "invalid_format",
+                &["timeBucket"],
+                "Invalid date: expected YYYY-MM-DD",
+            ));
         }
         issues
     }
@@ -105,7 +126,11 @@ impl Validate for TimeBucketQuery {
 
 /// What the caller may see under these parameters, checked as Immich checks them; `None` when
 /// the answer is certainly empty (a person: faces are not recognised yet).
-async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuery) -> ApiResult<Option<TimelineFilter>> {
+async fn filter_for(
+    state: &AppState,
+    auth: &AuthContext,
+    query: &TimeBucketQuery,
+) -> ApiResult<Option<TimelineFilter>> {
     let parse = |value: &Option<String>| value.as_deref().and_then(crate::validation::parse_uuid_v4);
     let visibility = query.visibility;
     if visibility == Some(AssetVisibility::Locked) {
@@ -122,14 +147,22 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
     }
     let tag_id = parse(&query.tag_id);
     if let Some(tag) = tag_id
-        && darkroom_storage::tags::owned(&state.db, auth.user.id, &[tag]).await?.is_empty()
+        && darkroom_storage::tags::owned(&state.db, auth.user.id, &[tag])
+            .await?
+            .is_empty()
     {
         return Err(access::denied(Permission::TagRead));
     }
     if query.with_partners == Some(true)
-        && (matches!(visibility, None | Some(AssetVisibility::Archive | AssetVisibility::Locked)) || query.is_favorite.is_some() || query.is_trashed == Some(true))
+        && (matches!(
+            visibility,
+            None | Some(AssetVisibility::Archive | AssetVisibility::Locked)
+        ) || query.is_favorite.is_some()
+            || query.is_trashed == Some(true))
     {
-        return Err(ApiError::bad_request("withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets"));
+        return Err(ApiError::bad_request(
+            "withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets",
+        ));
     }
     if query.person_id.is_some() {
         return Ok(None);
@@ -138,7 +171,11 @@ async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuer
     if query.with_partners == Some(true)
         && let Some(owners) = owners.as_mut()
     {
-        let shown = partners::list(&state.db, auth.user.id, false).await?.into_iter().filter(|p| p.in_timeline).map(|p| p.user_id);
+        let shown = partners::list(&state.db, auth.user.id, false)
+            .await?
+            .into_iter()
+            .filter(|p| p.in_timeline)
+            .map(|p| p.user_id);
         for partner in shown {
             if !owners.contains(&partner) {
                 owners.push(partner);
@@ -166,11 +203,24 @@ pub struct TimeBucketsResponseDto {
 }
 
 /// `GET /timeline/buckets`: the months that have assets, with how many.
-pub async fn buckets(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<TimeBucketQuery>) -> ApiResult<Json<Vec<TimeBucketsResponseDto>>> {
-    let Some(filter) = filter_for(&state, &auth, &query).await? else { return Ok(Json(Vec::new())) };
+pub async fn buckets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<TimeBucketQuery>,
+) -> ApiResult<Json<Vec<TimeBucketsResponseDto>>> {
+    let Some(filter) = filter_for(&state, &auth, &query).await? else {
+        return Ok(Json(Vec::new()));
+    };
     let ascending = query.order == Some(Order::Asc);
     let rows = timeline::buckets(&state.db, &filter, ascending).await?;
-    Ok(Json(rows.into_iter().map(|b| TimeBucketsResponseDto { time_bucket: b.time_bucket, count: b.count }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|b| TimeBucketsResponseDto {
+                time_bucket: b.time_bucket,
+                count: b.count,
+            })
+            .collect(),
+    ))
 }
 
 /// PostgreSQL's JSON form of a UTC timestamp without zone, as Immich sends it:
@@ -180,7 +230,16 @@ fn naive_utc(moment: &DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
     let mut text = String::with_capacity(26);
-    let _ = write!(text, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", moment.year(), moment.month(), moment.day(), moment.hour(), moment.minute(), moment.second());
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        moment.year(),
+        moment.month(),
+        moment.day(),
+        moment.hour(),
+        moment.minute(),
+        moment.second()
+    );
     let micros = moment.nanosecond() % 1_000_000_000 / 1_000;
     if micros > 0 {
         let _ = write!(text, ".{micros:06}");
@@ -217,17 +276,23 @@ impl Serialize for TimeBucketAssetResponseDto {
         map.serialize_entry("isTrashed", &column(rows, |a| a.deleted_at.is_some()))?;
         map.serialize_entry("livePhotoVideoId", &column(rows, |a| a.live_photo_video_id))?;
         map.serialize_entry("fileCreatedAt", &column(rows, |a| NaiveUtc(a.file_created_at)))?;
-        map.serialize_entry("localOffsetHours", &column(rows, |a| {
-            let offset_seconds = (a.local_date_time - a.file_created_at).num_milliseconds() as f64 / 1000.0;
-            (offset_seconds / 3600.0) as f32
-        }))?;
+        map.serialize_entry(
+            "localOffsetHours",
+            &column(rows, |a| {
+                let offset_seconds = (a.local_date_time - a.file_created_at).num_milliseconds() as f64 / 1000.0;
+                (offset_seconds / 3600.0) as f32
+            }),
+        )?;
         map.serialize_entry("createdAt", &column(rows, |a| NaiveUtc(a.created_at)))?;
         map.serialize_entry("ownerId", &column(rows, |a| a.owner_id))?;
         map.serialize_entry("projectionType", &column(rows, |a| a.projection_type.as_deref()))?;
-        map.serialize_entry("ratio", &column(rows, |a| match (a.width, a.height) {
-            (Some(w), Some(h)) if w > 0 && h > 0 => (w as f64 / h as f64 * 1000.0).round() / 1000.0,
-            _ => 1.0,
-        }))?;
+        map.serialize_entry(
+            "ratio",
+            &column(rows, |a| match (a.width, a.height) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => (w as f64 / h as f64 * 1000.0).round() / 1000.0,
+                _ => 1.0,
+            }),
+        )?;
         map.serialize_entry("thumbhash", &column(rows, |a| a.thumbhash.as_deref().map(Base64)))?;
         if self.show_places {
             map.serialize_entry("city", &column(rows, |a| a.city.as_deref()))?;
@@ -238,7 +303,12 @@ impl Serialize for TimeBucketAssetResponseDto {
             map.serialize_entry("longitude", &column(rows, |a| a.longitude))?;
         }
         if self.with_stacked {
-            map.serialize_entry("stack", &column(rows, |a| a.stack_id.zip(a.stack_count).map(|(id, count)| (id, count.to_string()))))?;
+            map.serialize_entry(
+                "stack",
+                &column(rows, |a| {
+                    a.stack_id.zip(a.stack_count).map(|(id, count)| (id, count.to_string()))
+                }),
+            )?;
         }
         map.end()
     }
@@ -306,16 +376,26 @@ impl Serialize for Base64<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut buffer = [0u8; 128];
         match base64::engine::general_purpose::STANDARD.encode_slice(self.0, &mut buffer) {
-            Ok(length) => serializer.serialize_str(std::str::from_utf8(&buffer[..length]).map_err(serde::ser::Error::custom)?),
+            Ok(length) => {
+                serializer.serialize_str(std::str::from_utf8(&buffer[..length]).map_err(serde::ser::Error::custom)?)
+            }
             Err(_) => serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(self.0)),
         }
     }
 }
 
 /// `GET /timeline/bucket?timeBucket=YYYY-MM-01`: one month's assets, as columns.
-pub async fn bucket(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(query): ValidQuery<TimeBucketQuery>) -> ApiResult<Json<TimeBucketAssetResponseDto>> {
+pub async fn bucket(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidQuery(query): ValidQuery<TimeBucketQuery>,
+) -> ApiResult<Json<TimeBucketAssetResponseDto>> {
     let Some(raw_bucket) = query.time_bucket.as_deref() else {
-        return Err(ApiError::Validation(vec![ValidationIssue::with_code("invalid_type", &["timeBucket"], "Invalid input: expected string, received undefined")]));
+        return Err(ApiError::Validation(vec![ValidationIssue::with_code(
+            "invalid_type",
+            &["timeBucket"],
+            "Invalid input: expected string, received undefined",
+        )]));
     };
     let month = parse_time_bucket(raw_bucket).ok_or_else(|| ApiError::bad_request("Invalid time bucket"))?;
     let show_places = auth.shared_link.as_ref().is_none_or(|link| link.show_exif);
@@ -327,7 +407,9 @@ pub async fn bucket(State(state): State<AppState>, Auth(auth): Auth, ValidQuery(
         with_coordinates,
         with_stacked: query.with_stacked == Some(true),
     };
-    let Some(filter) = filter_for(&state, &auth, &query).await? else { return Ok(Json(columns(Vec::new()))) };
+    let Some(filter) = filter_for(&state, &auth, &query).await? else {
+        return Ok(Json(columns(Vec::new())));
+    };
     // Buckets start on the first of a month; any other day names no bucket.
     if month.day() != 1 {
         return Ok(Json(columns(Vec::new())));
@@ -345,7 +427,10 @@ mod tests {
         let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
         assert_eq!(naive_utc(&at("2024-05-01T12:00:00Z")), "2024-05-01T12:00:00");
         assert_eq!(naive_utc(&at("2024-05-01T12:00:00.120Z")), "2024-05-01T12:00:00.12");
-        assert_eq!(naive_utc(&at("0999-01-02T03:04:05.000001Z")), "0999-01-02T03:04:05.000001");
+        assert_eq!(
+            naive_utc(&at("0999-01-02T03:04:05.000001Z")),
+            "0999-01-02T03:04:05.000001"
+        );
     }
 
     /// What the columns of a busy month cost to build and write (`cargo test --release -p
@@ -353,7 +438,9 @@ mod tests {
     #[test]
     #[ignore = "a measurement, not a check"]
     fn month_columns_cost() {
-        let moment = DateTime::parse_from_rfc3339("2024-06-01T12:00:00.120Z").unwrap().with_timezone(&Utc);
+        let moment = DateTime::parse_from_rfc3339("2024-06-01T12:00:00.120Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let asset = BucketAsset {
             id: uuid::Uuid::new_v4(),
             owner_id: uuid::Uuid::new_v4(),
@@ -380,7 +467,13 @@ mod tests {
         for _ in 0..5 {
             let rows = vec![asset.clone(); 8941];
             let started = std::time::Instant::now();
-            let columns = TimeBucketAssetResponseDto { rows, viewer: uuid::Uuid::nil(), show_places: true, with_coordinates: false, with_stacked: false };
+            let columns = TimeBucketAssetResponseDto {
+                rows,
+                viewer: uuid::Uuid::nil(),
+                show_places: true,
+                with_coordinates: false,
+                with_stacked: false,
+            };
             let bytes = serde_json::to_vec(&columns).unwrap();
             println!("written in {:?}: {} bytes", started.elapsed(), bytes.len());
         }
@@ -388,33 +481,63 @@ mod tests {
 
     #[test]
     fn cells_are_written_as_postgres_and_base64_write_them() {
-        for text in ["2024-05-01T12:00:00Z", "2024-05-01T12:00:00.120Z", "0999-01-02T03:04:05.000001Z", "2024-12-31T23:59:59.999999Z"] {
+        for text in [
+            "2024-05-01T12:00:00Z",
+            "2024-05-01T12:00:00.120Z",
+            "0999-01-02T03:04:05.000001Z",
+            "2024-12-31T23:59:59.999999Z",
+        ] {
             let moment = DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
-            assert_eq!(serde_json::to_value(NaiveUtc(moment)).unwrap(), serde_json::json!(naive_utc(&moment)), "{text}");
+            assert_eq!(
+                serde_json::to_value(NaiveUtc(moment)).unwrap(),
+                serde_json::json!(naive_utc(&moment)),
+                "{text}"
+            );
         }
-        let far = NaiveDate::from_ymd_opt(12345, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
-        assert_eq!(serde_json::to_value(NaiveUtc(far)).unwrap(), serde_json::json!(naive_utc(&far)));
+        let far = NaiveDate::from_ymd_opt(12345, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            serde_json::to_value(NaiveUtc(far)).unwrap(),
+            serde_json::json!(naive_utc(&far))
+        );
         for bytes in [&[][..], &[1, 2, 3][..], &[7; 25][..], &[9; 200][..]] {
-            assert_eq!(serde_json::to_value(Base64(bytes)).unwrap(), serde_json::json!(base64::engine::general_purpose::STANDARD.encode(bytes)));
+            assert_eq!(
+                serde_json::to_value(Base64(bytes)).unwrap(),
+                serde_json::json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            );
         }
     }
 
     #[test]
     fn bounding_boxes_and_buckets() {
         assert_eq!(parse_bbox("-10,40.5,20,50").unwrap(), [-10.0, 40.5, 20.0, 50.0]);
-        assert_eq!(parse_bbox("170,-10,-170,10").unwrap()[0], 170.0, "across the antimeridian");
+        assert_eq!(
+            parse_bbox("170,-10,-170,10").unwrap()[0],
+            170.0,
+            "across the antimeridian"
+        );
         assert!(parse_bbox("1,2,3").is_err());
         assert!(parse_bbox("a,2,3,4").is_err());
         assert!(parse_bbox("0,50,10,40").is_err());
         assert!(parse_bbox("0,0,200,10").is_err());
         assert_eq!(parse_time_bucket("2024-05-01"), NaiveDate::from_ymd_opt(2024, 5, 1));
         assert_eq!(parse_time_bucket("+12345-01-01"), NaiveDate::from_ymd_opt(12345, 1, 1));
-        assert_eq!(parse_time_bucket("2024-05-01T00:00:00.000Z"), NaiveDate::from_ymd_opt(2024, 5, 1));
+        assert_eq!(
+            parse_time_bucket("2024-05-01T00:00:00.000Z"),
+            NaiveDate::from_ymd_opt(2024, 5, 1)
+        );
         assert_eq!(parse_time_bucket("2024-5-1"), None);
         assert_eq!(parse_time_bucket("yesterday"), None);
-        let moment = DateTime::parse_from_rfc3339("2024-05-01T12:00:00.120Z").unwrap().with_timezone(&Utc);
+        let moment = DateTime::parse_from_rfc3339("2024-05-01T12:00:00.120Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(naive_utc(&moment), "2024-05-01T12:00:00.12");
-        let whole = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let whole = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(naive_utc(&whole), "2024-05-01T12:00:00");
     }
 }

@@ -20,15 +20,23 @@ pub struct TrashResponseDto {
 }
 
 pub async fn empty(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<TrashResponseDto>> {
-    Ok(Json(TrashResponseDto { count: trash::empty(&state, auth.user.id).await? }))
+    Ok(Json(TrashResponseDto {
+        count: trash::empty(&state, auth.user.id).await?,
+    }))
 }
 
 pub async fn restore(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<TrashResponseDto>> {
-    Ok(Json(TrashResponseDto { count: assets::restore(&state.db, auth.user.id, None).await? }))
+    Ok(Json(TrashResponseDto {
+        count: assets::restore(&state.db, auth.user.id, None).await?,
+    }))
 }
 
 /// Restores the given assets; like Immich, the count is how many were asked for.
-pub async fn restore_assets(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<BulkIdsDto>) -> ApiResult<Json<TrashResponseDto>> {
+pub async fn restore_assets(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<BulkIdsDto>,
+) -> ApiResult<Json<TrashResponseDto>> {
     let ids = dto.ids();
     if ids.is_empty() {
         return Ok(Json(TrashResponseDto { count: 0 }));
@@ -36,5 +44,7 @@ pub async fn restore_assets(State(state): State<AppState>, Auth(auth): Auth, Val
     access::require_assets(&state, &auth, Permission::AssetDelete, &ids).await?;
     assets::restore(&state.db, auth.user.id, Some(&ids)).await?;
     crate::events::send(&state, auth.user.id, "on_asset_restore", serde_json::json!(ids)).await;
-    Ok(Json(TrashResponseDto { count: ids.len() as u64 }))
+    Ok(Json(TrashResponseDto {
+        count: ids.len() as u64,
+    }))
 }

@@ -13,10 +13,10 @@ use crate::auth::Auth;
 use crate::dto::{AvatarColor, UserAdminResponseDto, UserResponseDto, iso, nullable};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::licenses::LicenseKind;
-use crate::services::users::{self as user_service, LICENSE_KEY, ONBOARDING_KEY};
 use crate::services::preferences;
+use crate::services::users::{self as user_service, LICENSE_KEY, ONBOARDING_KEY};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, rules};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, rules};
 
 use super::server::{LicenseKeyDto, activate};
 
@@ -60,7 +60,11 @@ impl Validate for UserUpdateMeDto {
     }
 }
 
-pub async fn update_me(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<UserUpdateMeDto>) -> ApiResult<Json<UserAdminResponseDto>> {
+pub async fn update_me(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<UserUpdateMeDto>,
+) -> ApiResult<Json<UserAdminResponseDto>> {
     let email = dto.email.map(|e| e.to_lowercase());
     if let Some(email) = &email {
         user_service::ensure_email_available(&state.db, email, Some(auth.user.id)).await?;
@@ -75,7 +79,9 @@ pub async fn update_me(State(state): State<AppState>, Auth(auth): Auth, ValidJso
         changes.password_hash = Some(user_service::hash(&password).await?);
         changes.should_change_password = Some(false);
     }
-    let user = users::update(&state.db, auth.user.id, &changes).await.map_err(user_service::unique_violation)?;
+    let user = users::update(&state.db, auth.user.id, &changes)
+        .await
+        .map_err(user_service::unique_violation)?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
 
@@ -83,15 +89,35 @@ pub async fn get_my_preferences(State(state): State<AppState>, Auth(auth): Auth)
     Ok(Json(preferences::get(&state.db, auth.user.id).await?))
 }
 
-pub async fn update_my_preferences(State(state): State<AppState>, Auth(auth): Auth, ValidJson(changes): ValidJson<Value>) -> ApiResult<Json<Value>> {
+pub async fn update_my_preferences(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(changes): ValidJson<Value>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(update_preferences_of(&state, &auth.user, &changes).await?))
 }
 
 /// Preferences update, shared with the admin route; `avatar.color` goes to the user row.
-pub async fn update_preferences_of(state: &AppState, user: &darkroom_storage::users::User, changes: &Value) -> ApiResult<Value> {
+pub async fn update_preferences_of(
+    state: &AppState,
+    user: &darkroom_storage::users::User,
+    changes: &Value,
+) -> ApiResult<Value> {
     let mut merged = preferences::update(&state.db, user.id, changes).await?;
-    if let Some(color) = changes.get("avatar").and_then(|a| a.get("color")).and_then(Value::as_str) {
-        users::update(&state.db, user.id, &UserChanges { avatar_color: Some(Some(color.to_string())), ..Default::default() }).await?;
+    if let Some(color) = changes
+        .get("avatar")
+        .and_then(|a| a.get("color"))
+        .and_then(Value::as_str)
+    {
+        users::update(
+            &state.db,
+            user.id,
+            &UserChanges {
+                avatar_color: Some(Some(color.to_string())),
+                ..Default::default()
+            },
+        )
+        .await?;
         merged["avatar"] = json!({ "color": color });
     }
     Ok(merged)
@@ -99,7 +125,9 @@ pub async fn update_preferences_of(state: &AppState, user: &darkroom_storage::us
 
 pub async fn get_onboarding(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<Value>> {
     let stored = users::metadata_value(&state.db, auth.user.id, ONBOARDING_KEY).await?;
-    Ok(Json(json!({ "isOnboarded": stored.and_then(|o| o["isOnboarded"].as_bool()).unwrap_or(false) })))
+    Ok(Json(
+        json!({ "isOnboarded": stored.and_then(|o| o["isOnboarded"].as_bool()).unwrap_or(false) }),
+    ))
 }
 
 pub async fn set_onboarding(
@@ -122,7 +150,11 @@ pub async fn get_license(State(state): State<AppState>, Auth(auth): Auth) -> Api
     license.map(Json).ok_or_else(|| ApiError::not_found("Not Found"))
 }
 
-pub async fn set_license(State(state): State<AppState>, Auth(auth): Auth, ValidJson(dto): ValidJson<LicenseKeyDto>) -> ApiResult<Json<Value>> {
+pub async fn set_license(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ValidJson(dto): ValidJson<LicenseKeyDto>,
+) -> ApiResult<Json<Value>> {
     let license = activate(&state, LicenseKind::Client, &dto)?;
     users::set_metadata(&state.db, auth.user.id, LICENSE_KEY, &license).await?;
     Ok(Json(license))
@@ -135,8 +167,14 @@ pub async fn delete_license(State(state): State<AppState>, Auth(auth): Auth) -> 
 
 /// Streams the `file` part to `profile/<userId>/<uuid>.<ext>`, then points the user at it and
 /// removes the previous picture. A failed upload leaves no file behind.
-pub async fn create_profile_image(State(state): State<AppState>, Auth(auth): Auth, mut multipart: Multipart) -> ApiResult<Response> {
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::bad_request(format!("Invalid multipart body: {}", e.body_text()));
+pub async fn create_profile_image(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    mut multipart: Multipart,
+) -> ApiResult<Response> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("Invalid multipart body: {}", e.body_text()))
+    };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         if field.name() != Some("file") {
             continue;
@@ -146,7 +184,9 @@ pub async fn create_profile_image(State(state): State<AppState>, Auth(auth): Aut
         let Some(media_type) = media_type else {
             return Err(ApiError::bad_request(format!("Unsupported file type {filename}")));
         };
-        let path = state.layout.profile_image_path(auth.user.id, uuid::Uuid::new_v4(), &media_type.extension[1..]);
+        let path = state
+            .layout
+            .profile_image_path(auth.user.id, uuid::Uuid::new_v4(), &media_type.extension[1..]);
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
@@ -164,7 +204,10 @@ pub async fn create_profile_image(State(state): State<AppState>, Auth(auth): Aut
             return Err(error);
         }
         let path_text = path.to_string_lossy().to_string();
-        let changes = UserChanges { profile_image_path: Some(path_text.clone()), ..Default::default() };
+        let changes = UserChanges {
+            profile_image_path: Some(path_text.clone()),
+            ..Default::default()
+        };
         let user = match users::update(&state.db, auth.user.id, &changes).await {
             Ok(user) => user,
             Err(error) => {
@@ -176,12 +219,17 @@ pub async fn create_profile_image(State(state): State<AppState>, Auth(auth): Aut
         let body = json!({ "userId": user.id, "profileImagePath": path_text, "profileChangedAt": iso(&user.profile_changed_at) });
         return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
-    Err(ApiError::Validation(vec![ValidationIssue::with_code("invalid_type", &["file"], "Invalid input: expected file, received undefined")]))
+    Err(ApiError::Validation(vec![ValidationIssue::with_code(
+        "invalid_type",
+        &["file"],
+        "Invalid input: expected file, received undefined",
+    )]))
 }
 
 async fn remove_old_picture(state: &AppState, old_path: &str) {
     let old = std::path::Path::new(old_path);
-    if !old_path.is_empty() && state.layout.contains(old)
+    if !old_path.is_empty()
+        && state.layout.contains(old)
         && let Err(error) = tokio::fs::remove_file(old).await
     {
         tracing::warn!(path = old_path, %error, "could not remove old profile image");
@@ -192,12 +240,24 @@ pub async fn delete_profile_image(State(state): State<AppState>, Auth(auth): Aut
     if auth.user.profile_image_path.is_empty() {
         return Err(ApiError::bad_request("Can't delete a missing profile Image"));
     }
-    users::update(&state.db, auth.user.id, &UserChanges { profile_image_path: Some(String::new()), ..Default::default() }).await?;
+    users::update(
+        &state.db,
+        auth.user.id,
+        &UserChanges {
+            profile_image_path: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .await?;
     remove_old_picture(&state, &auth.user.profile_image_path).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_profile_image(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Response> {
+pub async fn get_profile_image(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
     let not_found = || ApiError::not_found("Not Found");
     let user = users::get(&state.db, id, false).await?.ok_or_else(not_found)?;
     let path = std::path::PathBuf::from(&user.profile_image_path);
@@ -241,5 +301,7 @@ pub async fn calendar_heatmap(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<user_service::HeatmapQuery>,
 ) -> ApiResult<Json<user_service::CalendarHeatmapResponseDto>> {
-    Ok(Json(user_service::calendar_heatmap(&state.db, auth.user.id, &query).await?))
+    Ok(Json(
+        user_service::calendar_heatmap(&state.db, auth.user.id, &query).await?,
+    ))
 }

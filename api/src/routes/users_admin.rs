@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::preferences;
 use crate::services::users::{self as user_service, CreateUser};
 use crate::state::AppState;
-use crate::validation::{IdPath, Validate, ValidJson, ValidQuery, invalid_uuid, parse_uuid_v4, rules};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, rules};
 
 use super::assets::{AssetStatsQuery, AssetStatsResponseDto, statistics_of};
 use super::sessions::{SessionResponseDto, session_dto};
@@ -37,8 +37,16 @@ impl Validate for SearchQuery {
     }
 }
 
-pub async fn search(State(state): State<AppState>, Auth(_): Auth, ValidQuery(query): ValidQuery<SearchQuery>) -> ApiResult<Json<Vec<UserAdminResponseDto>>> {
-    let filter = UserFilter { id: query.id.as_deref().and_then(parse_uuid_v4), with_deleted: query.with_deleted, ..Default::default() };
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidQuery(query): ValidQuery<SearchQuery>,
+) -> ApiResult<Json<Vec<UserAdminResponseDto>>> {
+    let filter = UserFilter {
+        id: query.id.as_deref().and_then(parse_uuid_v4),
+        with_deleted: query.with_deleted,
+        ..Default::default()
+    };
     let mut list = users::find(&state.db, filter).await?;
     list.reverse(); // newest first
     Ok(Json(user_service::admin_dtos(&state.db, &list).await?))
@@ -81,12 +89,21 @@ fn check_common(issues: &mut Vec<ValidationIssue>, email: Option<&str>, pin: Opt
 impl Validate for UserAdminCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_common(&mut issues, Some(&self.email.0), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        check_common(
+            &mut issues,
+            Some(&self.email.0),
+            self.pin_code.clone().flatten().as_deref(),
+            self.quota_size_in_bytes.flatten(),
+        );
         issues
     }
 }
 
-pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto): ValidJson<UserAdminCreateDto>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    ValidJson(dto): ValidJson<UserAdminCreateDto>,
+) -> ApiResult<Response> {
     if dto.password.is_empty() {
         return Err(ApiError::bad_request("password is required"));
     }
@@ -106,10 +123,18 @@ pub async fn create(State(state): State<AppState>, Auth(_): Auth, ValidJson(dto)
     )
     .await?;
     crate::services::notifications::user_created(&state, user.id, &dto.password, dto.notify);
-    Ok((StatusCode::CREATED, Json(user_service::admin_dto(&state.db, &user).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(user_service::admin_dto(&state.db, &user).await?),
+    )
+        .into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserAdminResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
@@ -140,24 +165,38 @@ pub struct UserAdminUpdateDto {
 impl Validate for UserAdminUpdateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        check_common(&mut issues, self.email.as_ref().map(|e| e.0.as_str()), self.pin_code.clone().flatten().as_deref(), self.quota_size_in_bytes.flatten());
+        check_common(
+            &mut issues,
+            self.email.as_ref().map(|e| e.0.as_str()),
+            self.pin_code.clone().flatten().as_deref(),
+            self.quota_size_in_bytes.flatten(),
+        );
         issues
     }
 }
 
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UserAdminUpdateDto>) -> ApiResult<Json<UserAdminResponseDto>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<UserAdminUpdateDto>,
+) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;
     if let Some(is_admin) = dto.is_admin
         && is_admin != auth.user.is_admin
         && id == auth.user.id
     {
-        return Err(ApiError::bad_request("Admin status can only be changed by another admin"));
+        return Err(ApiError::bad_request(
+            "Admin status can only be changed by another admin",
+        ));
     }
     let email = dto.email.map(|e| e.0.to_lowercase());
     if let Some(email) = &email {
         user_service::ensure_email_available(&state.db, email, Some(id)).await?;
     }
-    let storage_label = dto.storage_label.map(|label| label.as_deref().and_then(user_service::sanitize_storage_label));
+    let storage_label = dto
+        .storage_label
+        .map(|label| label.as_deref().and_then(user_service::sanitize_storage_label));
     if let Some(Some(label)) = &storage_label {
         user_service::ensure_storage_label_available(&state.db, label, Some(id)).await?;
     }
@@ -182,7 +221,9 @@ pub async fn update(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
         quota_size_in_bytes: dto.quota_size_in_bytes,
         profile_image_path: None,
     };
-    let user = users::update(&state.db, user.id, &changes).await.map_err(user_service::unique_violation)?;
+    let user = users::update(&state.db, user.id, &changes)
+        .await
+        .map_err(user_service::unique_violation)?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
 
@@ -195,7 +236,12 @@ pub struct UserAdminDeleteDto {
 
 impl Validate for UserAdminDeleteDto {}
 
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath, ValidJson(dto): ValidJson<UserAdminDeleteDto>) -> ApiResult<Json<UserAdminResponseDto>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<UserAdminDeleteDto>,
+) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;
     if user.id == auth.user.id {
         return Err(ApiError::forbidden("Cannot delete your own account"));
@@ -210,12 +256,22 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
     let response = user_service::admin_dto(&state.db, &user).await?;
     if dto.force {
         // Answered first: the job may remove the user at once.
-        crate::jobs::enqueue(&state, crate::jobs::BACKGROUND, "UserDelete", vec![serde_json::json!({ "id": id, "force": true })]).await;
+        crate::jobs::enqueue(
+            &state,
+            crate::jobs::BACKGROUND,
+            "UserDelete",
+            vec![serde_json::json!({ "id": id, "force": true })],
+        )
+        .await;
     }
     Ok(Json(response))
 }
 
-pub async fn restore(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserAdminResponseDto>> {
+pub async fn restore(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, true).await?;
     if user.status == "removing" {
         return Err(ApiError::bad_request("User is being removed and cannot be restored"));
@@ -226,17 +282,32 @@ pub async fn restore(State(state): State<AppState>, Auth(_): Auth, IdPath(id): I
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
 
-pub async fn get_preferences(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
+pub async fn get_preferences(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Value>> {
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(preferences::get(&state.db, user.id).await?))
 }
 
-pub async fn update_preferences(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath, ValidJson(changes): ValidJson<Value>) -> ApiResult<Json<Value>> {
+pub async fn update_preferences(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+    ValidJson(changes): ValidJson<Value>,
+) -> ApiResult<Json<Value>> {
     let user = user_service::require(&state.db, id, false).await?;
-    Ok(Json(super::users::update_preferences_of(&state, &user, &changes).await?))
+    Ok(Json(
+        super::users::update_preferences_of(&state, &user, &changes).await?,
+    ))
 }
 
-pub async fn sessions(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<Vec<SessionResponseDto>>> {
+pub async fn sessions(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<SessionResponseDto>>> {
     let rows = sessions::list_by_user(&state.db, id).await?;
     Ok(Json(rows.into_iter().map(|s| session_dto(s, None)).collect()))
 }

@@ -28,14 +28,20 @@ fn zone_name(offset: &FixedOffset) -> String {
     }
     let sign = if seconds < 0 { '-' } else { '+' };
     let (hours, minutes) = (seconds.abs() / 3600, seconds.abs() % 3600 / 60);
-    if minutes == 0 { format!("UTC{sign}{hours}") } else { format!("UTC{sign}{hours}:{minutes:02}") }
+    if minutes == 0 {
+        format!("UTC{sign}{hours}")
+    } else {
+        format!("UTC{sign}{hours}:{minutes:02}")
+    }
 }
 
 /// Links `video` as the motion part of `still`, or (`None`) unlinks the current one.
 pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, video: Option<Uuid>) -> ApiResult<()> {
     match video {
         Some(video_id) => {
-            let video = assets::summary(&state.db, video_id).await?.ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
+            let video = assets::summary(&state.db, video_id)
+                .await?
+                .ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
             if video.asset_type != "VIDEO" {
                 return Err(ApiError::bad_request("Live photo video must be a video"));
             }
@@ -48,11 +54,18 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
             }
         }
         None => {
-            let asset = assets::get(&state.db, still).await?.ok_or_else(|| ApiError::bad_request("Asset not found"))?;
+            let asset = assets::get(&state.db, still)
+                .await?
+                .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
             if let Some(old_video) = asset.live_photo_video_id {
                 let old = assets::get(&state.db, old_video).await?;
-                let encoded = state.layout.folder(darkroom_storage::media_layout::StorageFolder::EncodedVideo);
-                if old.as_ref().is_some_and(|v| std::path::Path::new(&v.original_path).starts_with(&encoded)) {
+                let encoded = state
+                    .layout
+                    .folder(darkroom_storage::media_layout::StorageFolder::EncodedVideo);
+                if old
+                    .as_ref()
+                    .is_some_and(|v| std::path::Path::new(&v.original_path).starts_with(&encoded))
+                {
                     return Err(ApiError::bad_request("Cannot unlink Android motion photos"));
                 }
                 // The freed video shows where its still shows.
@@ -60,7 +73,15 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
             }
         }
     }
-    assets::edit(&state.db, &[still], &AssetEdit { live_photo_video_id: Some(video), ..Default::default() }).await?;
+    assets::edit(
+        &state.db,
+        &[still],
+        &AssetEdit {
+            live_photo_video_id: Some(video),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 

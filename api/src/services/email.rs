@@ -101,20 +101,16 @@ fn transport(settings: &SmtpTransport) -> Result<AsyncSmtpTransport<Tokio1Execut
         .dangerous_accept_invalid_certs(settings.ignore_cert)
         .dangerous_accept_invalid_hostnames(settings.ignore_cert)
         .build_rustls()?;
-    let mut builder =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-            .port(settings.port)
-            .timeout(Some(STEP_TIMEOUT))
-            .tls(if settings.secure {
-                Tls::Wrapper(tls)
-            } else {
-                Tls::Opportunistic(tls)
-            });
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+        .port(settings.port)
+        .timeout(Some(STEP_TIMEOUT))
+        .tls(if settings.secure {
+            Tls::Wrapper(tls)
+        } else {
+            Tls::Opportunistic(tls)
+        });
     if !settings.username.is_empty() || !settings.password.is_empty() {
-        builder = builder.credentials(Credentials::new(
-            settings.username.clone(),
-            settings.password.clone(),
-        ));
+        builder = builder.credentials(Credentials::new(settings.username.clone(), settings.password.clone()));
     }
     Ok(builder.build())
 }
@@ -160,11 +156,9 @@ pub async fn send(smtp: &SmtpSettings, email: Email) -> Result<String, EmailErro
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), from.email.domain());
     let html = SinglePart::html(email.body.html);
     // A picture of a type we cannot name is left out rather than failing the message.
-    let image = email.image.and_then(|image| {
-        ContentType::parse(&image.content_type)
-            .ok()
-            .map(|kind| (image, kind))
-    });
+    let image = email
+        .image
+        .and_then(|image| ContentType::parse(&image.content_type).ok().map(|kind| (image, kind)));
     let html_part = match image {
         Some((image, kind)) => MultiPart::related()
             .singlepart(html)

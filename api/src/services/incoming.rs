@@ -37,7 +37,12 @@ impl IncomingFile {
         // Large writes: each one is a hop to the blocking pool, so few of them.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::create(&path).await?);
         // From here on, dropping `incoming` removes the file.
-        let mut incoming = Self { path, size: 0, sha1: [0; 20], kept: false };
+        let mut incoming = Self {
+            path,
+            size: 0,
+            sha1: [0; 20],
+            kept: false,
+        };
         let mut hasher = Sha1::new();
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk?;
@@ -54,7 +59,12 @@ impl IncomingFile {
     /// A file that arrived by other means (a completed resumable upload), with its size and
     /// SHA-1; like a received file it is removed when dropped unless persisted.
     pub fn adopt(path: PathBuf, size: u64, sha1: [u8; 20]) -> Self {
-        Self { path, size, sha1, kept: false }
+        Self {
+            path,
+            size,
+            sha1,
+            kept: false,
+        }
     }
 
     pub fn size(&self) -> u64 {
@@ -67,7 +77,10 @@ impl IncomingFile {
 
     /// Sets the modification time the stored file should carry (the client's `fileModifiedAt`).
     pub fn set_modified(&self, time: SystemTime) -> ApiResult<()> {
-        std::fs::File::options().write(true).open(&self.path)?.set_modified(time)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&self.path)?
+            .set_modified(time)?;
         Ok(())
     }
 
@@ -79,7 +92,10 @@ impl IncomingFile {
         }
         tokio::fs::rename(&self.path, destination).await?;
         self.kept = true;
-        Ok(Placed { path: destination.to_path_buf(), committed: false })
+        Ok(Placed {
+            path: destination.to_path_buf(),
+            committed: false,
+        })
     }
 }
 

@@ -2,10 +2,10 @@
 //! PKCS#1 v1.5 SHA-256 signature of the licence key, checked against Immich's public keys.
 
 use base64::Engine;
+use rsa::RsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
-use rsa::RsaPublicKey;
 use sha2::Sha256;
 
 /// Which of Immich's key pairs signs licences: production, or staging for non-production `IMMICH_ENV`.
@@ -17,7 +17,11 @@ pub enum KeySet {
 
 impl KeySet {
     pub fn for_environment(environment: &str) -> Self {
-        if environment == "production" { Self::Production } else { Self::Staging }
+        if environment == "production" {
+            Self::Production
+        } else {
+            Self::Staging
+        }
     }
 
     fn keys(self) -> (&'static str, &'static str) {
@@ -36,11 +40,15 @@ pub enum LicenseKind {
 
 /// The format every licence key has: `IMSV-`/`IMCL-` and eight groups of four.
 pub fn is_well_formed(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix("IMSV").or_else(|| key.strip_prefix("IMCL")) else { return false };
+    let Some(rest) = key.strip_prefix("IMSV").or_else(|| key.strip_prefix("IMCL")) else {
+        return false;
+    };
     let groups: Vec<&str> = rest.split('-').collect();
     groups.len() == 9
         && groups[0].is_empty()
-        && groups[1..].iter().all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()))
+        && groups[1..]
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Whether `activation_key` activates `license_key` for the given kind of licence.
@@ -61,15 +69,24 @@ pub(crate) fn signed_by(public_key_pem: &str, message: &str, signature_text: &st
     let cleaned: String = signature_text
         .trim_end_matches('=')
         .chars()
-        .map(|c| match c { '+' => '-', '/' => '_', c => c })
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
         .collect();
-    let Ok(signature_bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned) else { return false };
-    let (Ok(key), Ok(signature)) =
-        (RsaPublicKey::from_public_key_pem(public_key_pem), Signature::try_from(signature_bytes.as_slice()))
-    else {
+    let Ok(signature_bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned) else {
         return false;
     };
-    VerifyingKey::<Sha256>::new(key).verify(message.as_bytes(), &signature).is_ok()
+    let (Ok(key), Ok(signature)) = (
+        RsaPublicKey::from_public_key_pem(public_key_pem),
+        Signature::try_from(signature_bytes.as_slice()),
+    ) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(key)
+        .verify(message.as_bytes(), &signature)
+        .is_ok()
 }
 
 const PRODUCTION_CLIENT: &str = "-----BEGIN PUBLIC KEY-----
@@ -135,9 +152,16 @@ mod tests {
         let signature = SigningKey::<Sha256>::new(private).sign(license.as_bytes()).to_vec();
         let activation = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature);
         assert!(signed_by(&pem, license, &activation));
-        assert!(!signed_by(&pem, "IMSV-AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHX", &activation));
+        assert!(!signed_by(
+            &pem,
+            "IMSV-AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHX",
+            &activation
+        ));
         assert!(!signed_by(&pem, license, "not-a-signature"));
-        assert!(!verify(KeySet::Production, LicenseKind::Server, license, &activation), "not signed by Immich");
+        assert!(
+            !verify(KeySet::Production, LicenseKind::Server, license, &activation),
+            "not signed by Immich"
+        );
     }
 
     fn rand_core_compat() -> rsa::rand_core::OsRng {

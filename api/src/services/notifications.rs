@@ -93,10 +93,7 @@ pub struct NotificationDto {
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Value>,
-    #[serde(
-        serialize_with = "serialize_iso_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(serialize_with = "serialize_iso_opt", skip_serializing_if = "Option::is_none")]
     read_at: Option<DateTime<Utc>>,
 }
 
@@ -116,11 +113,7 @@ impl From<Notification> for NotificationDto {
     }
 }
 
-pub async fn search(
-    state: &AppState,
-    user: Uuid,
-    filter: &NotificationFilter,
-) -> ApiResult<Vec<NotificationDto>> {
+pub async fn search(state: &AppState, user: Uuid, filter: &NotificationFilter) -> ApiResult<Vec<NotificationDto>> {
     Ok(notifications::search(&state.db, user, filter)
         .await?
         .into_iter()
@@ -129,12 +122,7 @@ pub async fn search(
 }
 
 /// Succeeds when every one of `ids` is `user`'s; otherwise Immich's 400 for `permission`.
-pub async fn require_owned(
-    state: &AppState,
-    user: Uuid,
-    permission: Permission,
-    ids: &[Uuid],
-) -> ApiResult<()> {
+pub async fn require_owned(state: &AppState, user: Uuid, permission: Permission, ids: &[Uuid]) -> ApiResult<()> {
     let mut wanted = ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
@@ -154,11 +142,7 @@ pub async fn get(state: &AppState, id: Uuid) -> ApiResult<NotificationDto> {
 }
 
 /// Marks one notification read (or unread with `None`).
-pub async fn set_read(
-    state: &AppState,
-    id: Uuid,
-    read_at: Option<DateTime<Utc>>,
-) -> ApiResult<NotificationDto> {
+pub async fn set_read(state: &AppState, id: Uuid, read_at: Option<DateTime<Utc>>) -> ApiResult<NotificationDto> {
     notifications::set_read(&state.db, id, read_at)
         .await?
         .map(Into::into)
@@ -194,10 +178,7 @@ static TICKETS: AtomicU64 = AtomicU64::new(0);
 /// replaces the queued job the same way). Kept in this process: a restart drops what waits.
 fn debounce(key: (Uuid, Uuid), delay: Duration, work: impl Future<Output = ()> + Send + 'static) {
     let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
-    PENDING
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, ticket);
+    PENDING.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ticket);
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let latest = {
@@ -247,9 +228,10 @@ pub fn user_created(state: &AppState, user_id: Uuid, password: &str, notify: boo
         return;
     }
     let (state, password) = (state.clone(), password.to_string());
-    in_background("welcome e-mail", async move {
-        welcome(&state, user_id, &password).await
-    });
+    in_background(
+        "welcome e-mail",
+        async move { welcome(&state, user_id, &password).await },
+    );
 }
 
 /// A job failed. As in Immich, only a failed database backup is worth telling the admin.
@@ -257,10 +239,7 @@ pub fn job_failed(state: &AppState, job_name: &str, error: &str) {
     if job_name != "DatabaseBackup" {
         return;
     }
-    let (state, description) = (
-        state.clone(),
-        format!("Job {job_name} failed with error: {error}"),
-    );
+    let (state, description) = (state.clone(), format!("Job {job_name} failed with error: {error}"));
     in_background("failed job", async move {
         let Some(admin) = users::get_admin(&state.db).await? else {
             return Ok(());
@@ -293,11 +272,7 @@ fn custom_template(config: &Value, template: Template) -> &str {
 
 /// The album's cover (its thumbnail file) to show inside the e-mail.
 async fn album_cover(state: &AppState, asset: Option<Uuid>) -> Option<InlineImage> {
-    let path = PathBuf::from(
-        asset_jobs::file_path(&state.db, asset?, "thumbnail")
-            .await
-            .ok()??,
-    );
+    let path = PathBuf::from(asset_jobs::file_path(&state.db, asset?, "thumbnail").await.ok()??);
     let content_type = match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
         "webp" => "image/webp",
         "jpg" | "jpeg" => "image/jpeg",
@@ -331,12 +306,7 @@ async fn deliver(state: &AppState, email: Email) -> ApiResult<()> {
 
 /// The invitation (with `sender`) or update notice for one member, and its e-mail when the
 /// member wants those.
-async fn album_notice(
-    state: &AppState,
-    album_id: Uuid,
-    recipient: Uuid,
-    sender: Option<&str>,
-) -> ApiResult<()> {
+async fn album_notice(state: &AppState, album_id: Uuid, recipient: Uuid, sender: Option<&str>) -> ApiResult<()> {
     let Some(album) = albums::get(&state.db, album_id).await? else {
         return Ok(());
     };
@@ -355,10 +325,7 @@ async fn album_notice(
             NotificationLevel::Info,
             NotificationType::AlbumUpdate,
             "Shared Album Update",
-            format!(
-                "New media has been added to the album ({})",
-                album.album_name
-            ),
+            format!("New media has been added to the album ({})", album.album_name),
             "albumUpdate",
         ),
     };
@@ -374,8 +341,7 @@ async fn album_notice(
 
     let preferences = preferences::get(&state.db, recipient).await?;
     let wants = &preferences["emailNotifications"];
-    if !(wants["enabled"].as_bool().unwrap_or(true) && wants[preference].as_bool().unwrap_or(true))
-    {
+    if !(wants["enabled"].as_bool().unwrap_or(true) && wants[preference].as_bool().unwrap_or(true)) {
         return Ok(());
     }
     let config = state.system_config.get(&state.db).await?;
@@ -454,11 +420,7 @@ async fn welcome(state: &AppState, user_id: Uuid, password: &str) -> ApiResult<(
 
 /// `POST /admin/notifications/test-email`: checks the given settings by connecting, then mails
 /// the caller; returns the message's id.
-pub async fn send_test_email(
-    state: &AppState,
-    caller: Uuid,
-    smtp: &SmtpSettings,
-) -> ApiResult<String> {
+pub async fn send_test_email(state: &AppState, caller: Uuid, smtp: &SmtpSettings) -> ApiResult<String> {
     let user = users::get(&state.db, caller, false)
         .await?
         .ok_or_else(|| ApiError::bad_request("User not found"))?;
@@ -469,10 +431,7 @@ pub async fn send_test_email(
     let base = base_url(&state.system_config.get(&state.db).await?);
     let body = templates::render(
         Template::Test,
-        &[
-            ("displayName", user.name.as_str()),
-            ("baseUrl", base.as_str()),
-        ],
+        &[("displayName", user.name.as_str()), ("baseUrl", base.as_str())],
         "",
         None,
     );
@@ -529,11 +488,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let other = runs.clone();
-        debounce(
-            (Uuid::new_v4(), key.1),
-            Duration::from_millis(10),
-            async move { other.lock().unwrap_or_else(|e| e.into_inner()).push(9) },
-        );
+        debounce((Uuid::new_v4(), key.1), Duration::from_millis(10), async move {
+            other.lock().unwrap_or_else(|e| e.into_inner()).push(9)
+        });
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(*runs.lock().unwrap_or_else(|e| e.into_inner()), vec![9, 2]);
     }

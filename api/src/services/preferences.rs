@@ -31,16 +31,23 @@ pub static DEFAULTS: LazyLock<Value> = LazyLock::new(|| {
 
 fn rule(path: &str) -> LeafRule {
     match path {
-        "memories.duration" | "people.minimumFaces" | "download.archiveSize" => {
-            LeafRule { integer: true, minimum: Some(1.0), ..Default::default() }
-        }
-        "albums.defaultAssetOrder" => LeafRule { one_of: Some(vec!["asc".into(), "desc".into()]), ..Default::default() },
+        "memories.duration" | "people.minimumFaces" | "download.archiveSize" => LeafRule {
+            integer: true,
+            minimum: Some(1.0),
+            ..Default::default()
+        },
+        "albums.defaultAssetOrder" => LeafRule {
+            one_of: Some(vec!["asc".into(), "desc".into()]),
+            ..Default::default()
+        },
         _ => LeafRule::default(),
     }
 }
 
 pub async fn get(db: &PgPool, user_id: Uuid) -> ApiResult<Value> {
-    let stored = users::metadata_value(db, user_id, METADATA_KEY).await?.unwrap_or_else(|| json!({}));
+    let stored = users::metadata_value(db, user_id, METADATA_KEY)
+        .await?
+        .unwrap_or_else(|| json!({}));
     Ok(settings_tree::merge(&DEFAULTS, &stored))
 }
 
@@ -51,7 +58,8 @@ pub async fn update(db: &PgPool, user_id: Uuid, changes: &Value) -> ApiResult<Va
         return Err(ApiError::Validation(vec![crate::error::ValidationIssue::with_code(
             "invalid_type",
             &[],
-            "Invalid input: expected object, received ".to_string() + if changes.is_array() { "array" } else { "string" },
+            "Invalid input: expected object, received ".to_string()
+                + if changes.is_array() { "array" } else { "string" },
         )]));
     }
     let mut issues = Vec::new();

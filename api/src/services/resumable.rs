@@ -40,7 +40,10 @@ impl Drop for Writer<'_> {
 }
 
 fn claim(state: &AppState, id: Uuid) -> ApiResult<Writer<'_>> {
-    let mut busy = state.busy_uploads.lock().map_err(|_| ApiError::internal("upload lock poisoned"))?;
+    let mut busy = state
+        .busy_uploads
+        .lock()
+        .map_err(|_| ApiError::internal("upload lock poisoned"))?;
     if !busy.insert(id) {
         return Err(ApiError::Locked);
     }
@@ -61,7 +64,11 @@ pub async fn start(state: &AppState, auth: &AuthContext, upload: NewUpload<'_>) 
     if upload.length == Some(0) {
         return Err(ApiError::bad_request("Field(s) assetData should not be empty"));
     }
-    let length = upload.length.map(i64::try_from).transpose().map_err(|_| ApiError::bad_request("Upload-Length is too large"))?;
+    let length = upload
+        .length
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("Upload-Length is too large"))?;
     if let Some(length) = length {
         uploads::check_quota(auth, length)?;
     }
@@ -85,7 +92,9 @@ pub async fn start(state: &AppState, auth: &AuthContext, upload: NewUpload<'_>) 
 
 /// The caller's upload `id`: 404 when unknown, 410 (and removed) once expired.
 pub async fn find(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<ResumableUpload> {
-    let upload = resumable::get(&state.db, id, auth.user.id).await?.ok_or_else(|| ApiError::not_found("Upload not found"))?;
+    let upload = resumable::get(&state.db, id, auth.user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Upload not found"))?;
     if upload.expires_at < Utc::now() {
         discard(state, id).await?;
         return Err(ApiError::Gone("Upload has expired".into()));
@@ -122,14 +131,28 @@ where
     let _writer = claim(state, upload.id)?;
     if upload.asset.is_some() {
         let expected = offset(state, upload).await?;
-        return if provided_offset == expected { Ok(expected) } else { Err(ApiError::OffsetMismatch { expected, provided: provided_offset }) };
+        return if provided_offset == expected {
+            Ok(expected)
+        } else {
+            Err(ApiError::OffsetMismatch {
+                expected,
+                provided: provided_offset,
+            })
+        };
     }
     let path = part_path(state, upload.id);
     let start = offset(state, upload).await?;
     if provided_offset != start {
-        return Err(ApiError::OffsetMismatch { expected: start, provided: provided_offset });
+        return Err(ApiError::OffsetMismatch {
+            expected: start,
+            provided: provided_offset,
+        });
     }
-    let mut file = tokio::fs::OpenOptions::new().append(true).create(true).open(&path).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .await?;
     let mut hasher = Sha1::new();
     let mut written = 0u64;
     let limit = upload.upload_length.map(|l| l as u64);
@@ -153,7 +176,9 @@ where
         if let Some(expected) = chunk_sha1
             && <[u8; 20]>::from(hasher.finalize()) != expected
         {
-            return Err(ApiError::ChecksumMismatch("Checksum of the uploaded data does not match Upload-Checksum".into()));
+            return Err(ApiError::ChecksumMismatch(
+                "Checksum of the uploaded data does not match Upload-Checksum".into(),
+            ));
         }
         Ok(())
     }
@@ -190,21 +215,33 @@ async fn sha1_of(path: &std::path::Path) -> ApiResult<[u8; 20]> {
 /// on the upload so that asking again returns it.
 pub async fn complete(state: &AppState, auth: &AuthContext, upload: &ResumableUpload) -> ApiResult<UploadResult> {
     if let Some((id, status)) = &upload.asset {
-        return Ok(if status == "created" { UploadResult::Created(*id) } else { UploadResult::Duplicate(*id) });
+        return Ok(if status == "created" {
+            UploadResult::Created(*id)
+        } else {
+            UploadResult::Duplicate(*id)
+        });
     }
     let _writer = claim(state, upload.id)?;
     let path = part_path(state, upload.id);
     let size = offset(state, upload).await?;
     if upload.upload_length.is_some_and(|length| length as u64 != size) {
-        return Err(ApiError::bad_request(format!("Upload is incomplete: {size} of {} bytes received", upload.upload_length.unwrap_or(0))));
+        return Err(ApiError::bad_request(format!(
+            "Upload is incomplete: {size} of {} bytes received",
+            upload.upload_length.unwrap_or(0)
+        )));
     }
     let sha1 = sha1_of(&path).await?;
     if upload.checksum.as_deref().is_some_and(|expected| expected != sha1) {
         discard(state, upload.id).await?;
-        return Err(ApiError::ChecksumMismatch("File on server does not match provided checksum".into()));
+        return Err(ApiError::ChecksumMismatch(
+            "File on server does not match provided checksum".into(),
+        ));
     }
     let name = upload.fields.get("filename").cloned().unwrap_or_default();
-    let file = NamedFile { file: IncomingFile::adopt(path, size, sha1), name };
+    let file = NamedFile {
+        file: IncomingFile::adopt(path, size, sha1),
+        name,
+    };
     let result = uploads::create_asset(state, auth, &upload.fields, Some(file), None).await;
     match result {
         Ok(result) => {
@@ -243,7 +280,10 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     if let Ok(mut entries) = tokio::fs::read_dir(state.layout.resumable_dir()).await {
         while let Ok(Some(entry)) = entries.next_entry().await {
             let name = entry.file_name();
-            let id = name.to_str().and_then(|n| n.strip_suffix(".part")).and_then(|n| Uuid::parse_str(n).ok());
+            let id = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".part"))
+                .and_then(|n| Uuid::parse_str(n).ok());
             if id.is_none_or(|id| !known.contains(&id)) {
                 let _ = tokio::fs::remove_file(entry.path()).await;
             }

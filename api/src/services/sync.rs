@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use darkroom_storage::sync::{self as store, Share, SyncRow, Window};
 use darkroom_storage::PgPool;
+use darkroom_storage::sync::{self as store, Share, SyncRow, Window};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -60,16 +60,64 @@ pub fn replacement(request_type: &str) -> Option<&'static str> {
 
 /// Every entity type an ack may name.
 pub const ENTITY_TYPES: [&str; 59] = [
-    "AuthUserV1", "UserV1", "UserDeleteV1", "AssetV1", "AssetV2", "AssetDeleteV1", "AssetExifV1", "AssetEditV1",
-    "AssetEditDeleteV1", "AssetMetadataV1", "AssetMetadataDeleteV1", "AssetOcrV1", "AssetOcrDeleteV1", "PartnerV1",
-    "PartnerDeleteV1", "PartnerAssetV1", "PartnerAssetV2", "PartnerAssetBackfillV1", "PartnerAssetBackfillV2",
-    "PartnerAssetDeleteV1", "PartnerAssetExifV1", "PartnerAssetExifBackfillV1", "PartnerStackBackfillV1",
-    "PartnerStackDeleteV1", "PartnerStackV1", "AlbumV1", "AlbumV2", "AlbumDeleteV1", "AlbumUserV1", "AlbumUserBackfillV1",
-    "AlbumUserDeleteV1", "AlbumAssetCreateV1", "AlbumAssetCreateV2", "AlbumAssetUpdateV1", "AlbumAssetUpdateV2",
-    "AlbumAssetBackfillV1", "AlbumAssetBackfillV2", "AlbumAssetExifCreateV1", "AlbumAssetExifUpdateV1",
-    "AlbumAssetExifBackfillV1", "AlbumToAssetV1", "AlbumToAssetDeleteV1", "AlbumToAssetBackfillV1", "MemoryV1",
-    "MemoryDeleteV1", "MemoryToAssetV1", "MemoryToAssetDeleteV1", "StackV1", "StackDeleteV1", "PersonV1", "PersonDeleteV1",
-    "AssetFaceV1", "AssetFaceV2", "AssetFaceDeleteV1", "UserMetadataV1", "UserMetadataDeleteV1", "SyncAckV1", "SyncResetV1",
+    "AuthUserV1",
+    "UserV1",
+    "UserDeleteV1",
+    "AssetV1",
+    "AssetV2",
+    "AssetDeleteV1",
+    "AssetExifV1",
+    "AssetEditV1",
+    "AssetEditDeleteV1",
+    "AssetMetadataV1",
+    "AssetMetadataDeleteV1",
+    "AssetOcrV1",
+    "AssetOcrDeleteV1",
+    "PartnerV1",
+    "PartnerDeleteV1",
+    "PartnerAssetV1",
+    "PartnerAssetV2",
+    "PartnerAssetBackfillV1",
+    "PartnerAssetBackfillV2",
+    "PartnerAssetDeleteV1",
+    "PartnerAssetExifV1",
+    "PartnerAssetExifBackfillV1",
+    "PartnerStackBackfillV1",
+    "PartnerStackDeleteV1",
+    "PartnerStackV1",
+    "AlbumV1",
+    "AlbumV2",
+    "AlbumDeleteV1",
+    "AlbumUserV1",
+    "AlbumUserBackfillV1",
+    "AlbumUserDeleteV1",
+    "AlbumAssetCreateV1",
+    "AlbumAssetCreateV2",
+    "AlbumAssetUpdateV1",
+    "AlbumAssetUpdateV2",
+    "AlbumAssetBackfillV1",
+    "AlbumAssetBackfillV2",
+    "AlbumAssetExifCreateV1",
+    "AlbumAssetExifUpdateV1",
+    "AlbumAssetExifBackfillV1",
+    "AlbumToAssetV1",
+    "AlbumToAssetDeleteV1",
+    "AlbumToAssetBackfillV1",
+    "MemoryV1",
+    "MemoryDeleteV1",
+    "MemoryToAssetV1",
+    "MemoryToAssetDeleteV1",
+    "StackV1",
+    "StackDeleteV1",
+    "PersonV1",
+    "PersonDeleteV1",
+    "AssetFaceV1",
+    "AssetFaceV2",
+    "AssetFaceDeleteV1",
+    "UserMetadataV1",
+    "UserMetadataDeleteV1",
+    "SyncAckV1",
+    "SyncResetV1",
     "SyncCompleteV1",
 ];
 
@@ -83,7 +131,10 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn parse(ack: &str) -> Self {
         let mut parts = ack.split('|').skip(1);
-        Self { update_id: parts.next().and_then(|id| Uuid::parse_str(id).ok()), extra: parts.next().map(str::to_string) }
+        Self {
+            update_id: parts.next().and_then(|id| Uuid::parse_str(id).ok()),
+            extra: parts.next().map(str::to_string),
+        }
     }
 
     /// When the checkpoint was written: the UUIDv7's milliseconds.
@@ -112,7 +163,10 @@ pub enum StreamError {
 
 impl Lines {
     pub fn new(sender: mpsc::Sender<std::io::Result<Bytes>>) -> Self {
-        Self { sender, buffer: Vec::with_capacity(CHUNK + 4096) }
+        Self {
+            sender,
+            buffer: Vec::with_capacity(CHUNK + 4096),
+        }
     }
 
     /// `{"type":…,"data":…,"ack":…}` with `data` already JSON.
@@ -123,9 +177,14 @@ impl Lines {
         self.buffer.extend_from_slice(data.as_bytes());
         self.buffer.extend_from_slice(b",\"ack\":");
         // Acks are types, UUIDs, `|` and `complete`: nothing to escape, but say so safely.
-        self.buffer.extend_from_slice(serde_json::to_string(ack).unwrap_or_default().as_bytes());
+        self.buffer
+            .extend_from_slice(serde_json::to_string(ack).unwrap_or_default().as_bytes());
         self.buffer.extend_from_slice(b"}\n");
-        if self.buffer.len() >= CHUNK { self.flush().await } else { Ok(()) }
+        if self.buffer.len() >= CHUNK {
+            self.flush().await
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn flush(&mut self) -> Result<(), StreamError> {
@@ -203,8 +262,12 @@ async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_sto
         Source::AlbumToAssetDeletes(albums) => store::album_to_asset_deletes(db, albums, window).await,
         Source::AlbumAssets(albums, viewer) => store::album_assets(db, albums, viewer, window).await,
         Source::AlbumAssetExifs(albums) => store::album_asset_exifs(db, albums, window).await,
-        Source::AlbumAssetUpdates(albums, viewer, added_until) => store::album_asset_updates(db, albums, viewer, added_until, window).await,
-        Source::AlbumAssetExifUpdates(albums, added_until) => store::album_asset_exif_updates(db, albums, added_until, window).await,
+        Source::AlbumAssetUpdates(albums, viewer, added_until) => {
+            store::album_asset_updates(db, albums, viewer, added_until, window).await
+        }
+        Source::AlbumAssetExifUpdates(albums, added_until) => {
+            store::album_asset_exif_updates(db, albums, added_until, window).await
+        }
         Source::Memories(user) => store::memories(db, user, window).await,
         Source::MemoryDeletes(user) => store::memory_deletes(db, user, window).await,
         Source::MemoryAssets(user) => store::memory_assets(db, user, window).await,
@@ -238,14 +301,27 @@ impl Sync<'_> {
     /// Sends every row of `source` in `window` as `kind` lines acked `<ack_prefix>|<cursor>`
     /// (rows no longer visible to the viewer as `removed_kind` lines, or not at all); returns
     /// how many rows there were.
-    async fn send(&mut self, kind: &str, removed_kind: Option<&str>, ack_prefix: &str, source: Source<'_>, window: Window) -> Result<usize, StreamError> {
+    async fn send(
+        &mut self,
+        kind: &str,
+        removed_kind: Option<&str>,
+        ack_prefix: &str,
+        source: Source<'_>,
+        window: Window,
+    ) -> Result<usize, StreamError> {
         let db = self.db;
         let lines = &mut self.lines;
         let mut sent = 0;
         let mut rows = fetch(db, &source, window).await?;
         loop {
             // The next page is read while this one is written.
-            let next_window = rows.last().filter(|_| rows.len() as i64 == window.limit).map(|last| Window { after: Some(last.ack), ..window });
+            let next_window = rows
+                .last()
+                .filter(|_| rows.len() as i64 == window.limit)
+                .map(|last| Window {
+                    after: Some(last.ack),
+                    ..window
+                });
             let prefetch = async {
                 match next_window {
                     Some(next) => Some(fetch(db, &source, next).await),
@@ -259,7 +335,9 @@ impl Sync<'_> {
                         (true, Some(removed)) => removed,
                         (true, None) => continue,
                     };
-                    lines.line(line_kind, &row.data, &format!("{ack_prefix}|{}", row.ack)).await?;
+                    lines
+                        .line(line_kind, &row.data, &format!("{ack_prefix}|{}", row.ack))
+                        .await?;
                 }
                 Ok::<(), StreamError>(())
             };
@@ -278,8 +356,18 @@ impl Sync<'_> {
         self.send_new_or_removed(kind, None, source).await
     }
 
-    async fn send_new_or_removed(&mut self, kind: &str, removed_kind: Option<&str>, source: Source<'_>) -> Result<usize, StreamError> {
-        let window = Window { after: self.after(kind), until: None, now: self.now, limit: PAGE };
+    async fn send_new_or_removed(
+        &mut self,
+        kind: &str,
+        removed_kind: Option<&str>,
+        source: Source<'_>,
+    ) -> Result<usize, StreamError> {
+        let window = Window {
+            after: self.after(kind),
+            until: None,
+            now: self.now,
+            limit: PAGE,
+        };
         self.send(kind, removed_kind, kind, source, window).await
     }
 
@@ -287,11 +375,22 @@ impl Sync<'_> {
     /// synced `upsert_type`: each share's rows up to that checkpoint, then `…|complete`.
     /// A client that never synced `upsert_type` gets everything from the upserts, so its
     /// backfill is simply marked done.
-    async fn backfill(&mut self, kind: &str, upsert_type: &str, shares: &[Share], source: impl Fn(&[Uuid]) -> Source<'_>) -> Result<(), StreamError> {
+    async fn backfill(
+        &mut self,
+        kind: &str,
+        upsert_type: &str,
+        shares: &[Share],
+        source: impl Fn(&[Uuid]) -> Source<'_>,
+    ) -> Result<(), StreamError> {
         let done = self.checkpoints.get(kind).cloned().unwrap_or_default();
         let Some(until) = self.after(upsert_type) else {
             if let Some(last) = shares.last() {
-                store::save_checkpoints(self.db, self.session, &[(kind.to_string(), format!("{kind}|{}|complete", last.create_id))]).await?;
+                store::save_checkpoints(
+                    self.db,
+                    self.session,
+                    &[(kind.to_string(), format!("{kind}|{}|complete", last.create_id))],
+                )
+                .await?;
             }
             return Ok(());
         };
@@ -300,11 +399,23 @@ impl Sync<'_> {
             if this_one && done.extra.as_deref() == Some("complete") {
                 continue;
             }
-            let after = if this_one { done.extra.as_deref().and_then(|e| Uuid::parse_str(e).ok()) } else { None };
+            let after = if this_one {
+                done.extra.as_deref().and_then(|e| Uuid::parse_str(e).ok())
+            } else {
+                None
+            };
             let ids = [share.id];
-            let window = Window { after, until: Some(until), now: self.now, limit: PAGE };
-            self.send(kind, None, &format!("{kind}|{}", share.create_id), source(&ids), window).await?;
-            self.lines.line("SyncAckV1", "{}", &format!("{kind}|{}|complete", share.create_id)).await?;
+            let window = Window {
+                after,
+                until: Some(until),
+                now: self.now,
+                limit: PAGE,
+            };
+            self.send(kind, None, &format!("{kind}|{}", share.create_id), source(&ids), window)
+                .await?;
+            self.lines
+                .line("SyncAckV1", "{}", &format!("{kind}|{}|complete", share.create_id))
+                .await?;
         }
         Ok(())
     }
@@ -318,11 +429,19 @@ impl Sync<'_> {
     }
 
     async fn my_albums(&self) -> Result<Vec<Uuid>, StreamError> {
-        Ok(store::album_memberships(self.db, self.user, None, self.now).await?.into_iter().map(|s| s.id).collect())
+        Ok(store::album_memberships(self.db, self.user, None, self.now)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
     }
 
     async fn my_partners(&self) -> Result<Vec<Uuid>, StreamError> {
-        Ok(store::partner_shares(self.db, self.user, None, self.now).await?.into_iter().map(|s| s.id).collect())
+        Ok(store::partner_shares(self.db, self.user, None, self.now)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
     }
 
     /// Answers one request type.
@@ -351,24 +470,41 @@ impl Sync<'_> {
             }
             "PartnerAssetsV2" => {
                 let partners = self.my_partners().await?;
-                self.send_new("PartnerAssetDeleteV1", Source::AssetDeletes(&partners)).await?;
+                self.send_new("PartnerAssetDeleteV1", Source::AssetDeletes(&partners))
+                    .await?;
                 let shares = self.partner_shares("PartnerAssetBackfillV2").await?;
-                self.backfill("PartnerAssetBackfillV2", "PartnerAssetV2", &shares, |owners| Source::Assets(owners, me)).await?;
+                self.backfill("PartnerAssetBackfillV2", "PartnerAssetV2", &shares, |owners| {
+                    Source::Assets(owners, me)
+                })
+                .await?;
                 // A partner's asset moved to their locked folder disappears from this device.
-                self.send_new_or_removed("PartnerAssetV2", Some("PartnerAssetDeleteV1"), Source::Assets(&partners, me)).await?;
+                self.send_new_or_removed(
+                    "PartnerAssetV2",
+                    Some("PartnerAssetDeleteV1"),
+                    Source::Assets(&partners, me),
+                )
+                .await?;
             }
             "PartnerStacksV1" => {
                 let partners = self.my_partners().await?;
-                self.send_new("PartnerStackDeleteV1", Source::StackDeletes(&partners)).await?;
+                self.send_new("PartnerStackDeleteV1", Source::StackDeletes(&partners))
+                    .await?;
                 let shares = self.partner_shares("PartnerStackBackfillV1").await?;
-                self.backfill("PartnerStackBackfillV1", "PartnerStackV1", &shares, |owners| Source::Stacks(owners)).await?;
+                self.backfill("PartnerStackBackfillV1", "PartnerStackV1", &shares, |owners| {
+                    Source::Stacks(owners)
+                })
+                .await?;
                 self.send_new("PartnerStackV1", Source::Stacks(&partners)).await?;
             }
             "PartnerAssetExifsV1" => {
                 let partners = self.my_partners().await?;
                 let shares = self.partner_shares("PartnerAssetExifBackfillV1").await?;
-                self.backfill("PartnerAssetExifBackfillV1", "PartnerAssetExifV1", &shares, |owners| Source::AssetExifs(owners, me)).await?;
-                self.send_new("PartnerAssetExifV1", Source::AssetExifs(&partners, me)).await?;
+                self.backfill("PartnerAssetExifBackfillV1", "PartnerAssetExifV1", &shares, |owners| {
+                    Source::AssetExifs(owners, me)
+                })
+                .await?;
+                self.send_new("PartnerAssetExifV1", Source::AssetExifs(&partners, me))
+                    .await?;
             }
             "AlbumsV1" => {
                 self.send_new("AlbumDeleteV1", Source::AlbumDeletes(me)).await?;
@@ -380,39 +516,72 @@ impl Sync<'_> {
             }
             "AlbumUsersV1" => {
                 let albums = self.my_albums().await?;
-                self.send_new("AlbumUserDeleteV1", Source::AlbumUserDeletes(&albums)).await?;
+                self.send_new("AlbumUserDeleteV1", Source::AlbumUserDeletes(&albums))
+                    .await?;
                 let shares = self.album_memberships("AlbumUserBackfillV1").await?;
-                self.backfill("AlbumUserBackfillV1", "AlbumUserV1", &shares, |albums| Source::AlbumUsers(albums)).await?;
+                self.backfill("AlbumUserBackfillV1", "AlbumUserV1", &shares, |albums| {
+                    Source::AlbumUsers(albums)
+                })
+                .await?;
                 self.send_new("AlbumUserV1", Source::AlbumUsers(&albums)).await?;
             }
             "AlbumToAssetsV1" => {
                 let albums = self.my_albums().await?;
-                self.send_new("AlbumToAssetDeleteV1", Source::AlbumToAssetDeletes(&albums)).await?;
+                self.send_new("AlbumToAssetDeleteV1", Source::AlbumToAssetDeletes(&albums))
+                    .await?;
                 let shares = self.album_memberships("AlbumToAssetBackfillV1").await?;
-                self.backfill("AlbumToAssetBackfillV1", "AlbumToAssetV1", &shares, |albums| Source::AlbumToAssets(albums)).await?;
+                self.backfill("AlbumToAssetBackfillV1", "AlbumToAssetV1", &shares, |albums| {
+                    Source::AlbumToAssets(albums)
+                })
+                .await?;
                 self.send_new("AlbumToAssetV1", Source::AlbumToAssets(&albums)).await?;
             }
             "AlbumAssetsV2" => {
                 let albums = self.my_albums().await?;
                 let shares = self.album_memberships("AlbumAssetBackfillV2").await?;
-                self.backfill("AlbumAssetBackfillV2", "AlbumAssetCreateV2", &shares, |albums| Source::AlbumAssets(albums, me)).await?;
-                self.created_and_updated("AlbumAssetCreateV2", "AlbumAssetUpdateV2", &albums, |albums, until| Source::AlbumAssetUpdates(albums, me, until), Source::AlbumAssets(&albums, me)).await?;
+                self.backfill("AlbumAssetBackfillV2", "AlbumAssetCreateV2", &shares, |albums| {
+                    Source::AlbumAssets(albums, me)
+                })
+                .await?;
+                self.created_and_updated(
+                    "AlbumAssetCreateV2",
+                    "AlbumAssetUpdateV2",
+                    &albums,
+                    |albums, until| Source::AlbumAssetUpdates(albums, me, until),
+                    Source::AlbumAssets(&albums, me),
+                )
+                .await?;
             }
             "AlbumAssetExifsV1" => {
                 let albums = self.my_albums().await?;
                 let shares = self.album_memberships("AlbumAssetExifBackfillV1").await?;
-                self.backfill("AlbumAssetExifBackfillV1", "AlbumAssetExifCreateV1", &shares, |albums| Source::AlbumAssetExifs(albums)).await?;
-                self.created_and_updated("AlbumAssetExifCreateV1", "AlbumAssetExifUpdateV1", &albums, Source::AlbumAssetExifUpdates, Source::AlbumAssetExifs(&albums)).await?;
+                self.backfill(
+                    "AlbumAssetExifBackfillV1",
+                    "AlbumAssetExifCreateV1",
+                    &shares,
+                    |albums| Source::AlbumAssetExifs(albums),
+                )
+                .await?;
+                self.created_and_updated(
+                    "AlbumAssetExifCreateV1",
+                    "AlbumAssetExifUpdateV1",
+                    &albums,
+                    Source::AlbumAssetExifUpdates,
+                    Source::AlbumAssetExifs(&albums),
+                )
+                .await?;
             }
             "AssetExifsV1" => {
                 self.send_new("AssetExifV1", Source::AssetExifs(&mine, me)).await?;
             }
             "UserMetadataV1" => {
-                self.send_new("UserMetadataDeleteV1", Source::UserMetadataDeletes(me)).await?;
+                self.send_new("UserMetadataDeleteV1", Source::UserMetadataDeletes(me))
+                    .await?;
                 self.send_new("UserMetadataV1", Source::UserMetadata(me)).await?;
             }
             "AssetMetadataV1" => {
-                self.send_new("AssetMetadataDeleteV1", Source::AssetMetadataDeletes(me)).await?;
+                self.send_new("AssetMetadataDeleteV1", Source::AssetMetadataDeletes(me))
+                    .await?;
                 self.send_new("AssetMetadataV1", Source::AssetMetadata(me)).await?;
             }
             "MemoriesV1" => {
@@ -420,7 +589,8 @@ impl Sync<'_> {
                 self.send_new("MemoryV1", Source::Memories(me)).await?;
             }
             "MemoryToAssetsV1" => {
-                self.send_new("MemoryToAssetDeleteV1", Source::MemoryAssetDeletes(me)).await?;
+                self.send_new("MemoryToAssetDeleteV1", Source::MemoryAssetDeletes(me))
+                    .await?;
                 self.send_new("MemoryToAssetV1", Source::MemoryAssets(me)).await?;
             }
             "PeopleV1" => {
@@ -459,10 +629,17 @@ impl Sync<'_> {
         if let Some(created_until) = self.after(create_type) {
             self.send_new(update_type, updates(albums, created_until)).await?;
         }
-        let window = Window { after: self.after(create_type), until: None, now: self.now, limit: PAGE };
+        let window = Window {
+            after: self.after(create_type),
+            until: None,
+            now: self.now,
+            limit: PAGE,
+        };
         let first = fetch(self.db, &creates, Window { limit: 1, ..window }).await?;
         if !first.is_empty() {
-            self.lines.line("SyncAckV1", "{}", &format!("{update_type}|{}", self.now)).await?;
+            self.lines
+                .line("SyncAckV1", "{}", &format!("{update_type}|{}", self.now))
+                .await?;
             self.send(create_type, None, create_type, creates, window).await?;
         }
         Ok(())
@@ -477,7 +654,10 @@ mod tests {
     fn acks_and_their_times() {
         let id = Uuid::parse_str("0190a0b1-c2d3-7e4f-8a5b-6c7d8e9f0a1b").unwrap();
         let checkpoint = Checkpoint::parse(&format!("PartnerAssetBackfillV2|{id}|complete"));
-        assert_eq!((checkpoint.update_id, checkpoint.extra.as_deref()), (Some(id), Some("complete")));
+        assert_eq!(
+            (checkpoint.update_id, checkpoint.extra.as_deref()),
+            (Some(id), Some("complete"))
+        );
         assert_eq!(checkpoint.timestamp_ms(), Some(0x0190_a0b1_c2d3));
         assert!(Checkpoint::parse("SyncResetV1|reset").update_id.is_none());
         assert_eq!(REQUEST_ORDER.len(), 27);

@@ -44,7 +44,9 @@ pub async fn purge(state: &AppState, owner: Option<Uuid>) -> ApiResult<()> {
             match tokio::fs::remove_file(path).await {
                 Ok(()) => {}
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => tracing::warn!(asset = %asset.id, file, %error, "could not remove a deleted asset's file"),
+                Err(error) => {
+                    tracing::warn!(asset = %asset.id, file, %error, "could not remove a deleted asset's file")
+                }
             }
         }
     }

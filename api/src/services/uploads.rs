@@ -65,7 +65,10 @@ pub fn is_sidecar(name: &str) -> bool {
 fn clean_file_name(name: &str) -> ApiResult<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     if base.is_empty() || base == "." || base == ".." || base.contains('\0') {
-        return Err(ApiError::bad_request(format!("Invalid file name {}", name.replace('\0', "\\0"))));
+        return Err(ApiError::bad_request(format!(
+            "Invalid file name {}",
+            name.replace('\0', "\\0")
+        )));
     }
     Ok(base.to_string())
 }
@@ -78,12 +81,18 @@ fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
         && bytes[7] == b'-'
         && bytes[10] == b'T'
         && bytes[13] == b':'
-        && [0..4, 5..7, 8..10, 11..13, 14..16].iter().all(|r| bytes[r.clone()].iter().all(u8::is_ascii_digit));
+        && [0..4, 5..7, 8..10, 11..13, 14..16]
+            .iter()
+            .all(|r| bytes[r.clone()].iter().all(u8::is_ascii_digit));
     if !shape_ok {
         return None;
     }
     // Seconds are optional in zod's grammar but required by RFC 3339.
-    let normalised = if bytes[16] == b':' { text.to_string() } else { format!("{}:00{}", &text[..16], &text[16..]) };
+    let normalised = if bytes[16] == b':' {
+        text.to_string()
+    } else {
+        format!("{}:00{}", &text[..16], &text[16..])
+    };
     // Byte positions, never string slices: the text is the client's and may hold any character.
     let zone_ok = normalised.ends_with('Z') || {
         let zone = &normalised.as_bytes()[normalised.len().saturating_sub(6)..];
@@ -92,7 +101,9 @@ fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
     if !zone_ok {
         return None;
     }
-    DateTime::parse_from_rfc3339(&normalised).ok().map(|date| date.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(&normalised)
+        .ok()
+        .map(|date| date.with_timezone(&Utc))
 }
 
 fn datetime_field(issues: &mut Vec<ValidationIssue>, fields: &UploadFields, name: &str) -> Option<DateTime<Utc>> {
@@ -121,7 +132,11 @@ fn datetime_field(issues: &mut Vec<ValidationIssue>, fields: &UploadFields, name
 
 /// `z.coerce.number().int().min(0)`, in milliseconds.
 fn duration_field(issues: &mut Vec<ValidationIssue>, text: &str) -> Option<i32> {
-    let number: f64 = if text.trim().is_empty() { 0.0 } else { text.trim().parse().unwrap_or(f64::NAN) };
+    let number: f64 = if text.trim().is_empty() {
+        0.0
+    } else {
+        text.trim().parse().unwrap_or(f64::NAN)
+    };
     let issue = |code, message: &str| ValidationIssue::with_code(code, &["duration"], message);
     if number.is_nan() {
         issues.push(issue("invalid_type", "Invalid input: expected number, received NaN"));
@@ -139,25 +154,43 @@ fn duration_field(issues: &mut Vec<ValidationIssue>, text: &str) -> Option<i32> 
 
 fn metadata_field(issues: &mut Vec<ValidationIssue>, text: &str) -> Vec<(String, Value)> {
     let Ok(value) = serde_json::from_str::<Value>(text) else {
-        issues.push(ValidationIssue::with_code("custom", &["metadata"], "Invalid input: expected JSON string, received string"));
+        issues.push(ValidationIssue::with_code(
+            "custom",
+            &["metadata"],
+            "Invalid input: expected JSON string, received string",
+        ));
         return Vec::new();
     };
     let Some(items) = value.as_array() else {
         let received = if value.is_object() { "object" } else { "string" };
-        issues.push(ValidationIssue::with_code("invalid_type", &["metadata"], format!("Invalid input: expected array, received {received}")));
+        issues.push(ValidationIssue::with_code(
+            "invalid_type",
+            &["metadata"],
+            format!("Invalid input: expected array, received {received}"),
+        ));
         return Vec::new();
     };
     let mut entries = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = |field: &str| ValidationIssue {
             code: "invalid_type",
-            path: vec![serde_json::json!("metadata"), serde_json::json!(index), serde_json::json!(field)],
+            path: vec![
+                serde_json::json!("metadata"),
+                serde_json::json!(index),
+                serde_json::json!(field),
+            ],
             message: String::new(),
         };
         match (item["key"].as_str(), item.get("value").filter(|v| v.is_object())) {
             (Some(key), Some(value)) => entries.push((key.to_string(), value.clone())),
-            (None, _) => issues.push(ValidationIssue { message: "Invalid input: expected string, received undefined".into(), ..path("key") }),
-            (_, None) => issues.push(ValidationIssue { message: "Invalid input: expected record, received undefined".into(), ..path("value") }),
+            (None, _) => issues.push(ValidationIssue {
+                message: "Invalid input: expected string, received undefined".into(),
+                ..path("key")
+            }),
+            (_, None) => issues.push(ValidationIssue {
+                message: "Invalid input: expected record, received undefined".into(),
+                ..path("value")
+            }),
         }
     }
     entries
@@ -167,12 +200,18 @@ fn parse_form(fields: &UploadFields) -> ApiResult<UploadForm> {
     let mut issues = Vec::new();
     let file_created_at = datetime_field(&mut issues, fields, "fileCreatedAt");
     let file_modified_at = datetime_field(&mut issues, fields, "fileModifiedAt");
-    let duration_ms = fields.get("duration").and_then(|text| duration_field(&mut issues, text));
+    let duration_ms = fields
+        .get("duration")
+        .and_then(|text| duration_field(&mut issues, text));
     let is_favorite = match fields.get("isFavorite").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => {
-            issues.push(ValidationIssue::with_code("invalid_value", &["isFavorite"], r#"Invalid option: expected one of "true"|"false""#));
+            issues.push(ValidationIssue::with_code(
+                "invalid_value",
+                &["isFavorite"],
+                r#"Invalid option: expected one of "true"|"false""#,
+            ));
             false
         }
     };
@@ -194,7 +233,10 @@ fn parse_form(fields: &UploadFields) -> ApiResult<UploadForm> {
         }
         id
     });
-    let metadata = fields.get("metadata").map(|text| metadata_field(&mut issues, text)).unwrap_or_default();
+    let metadata = fields
+        .get("metadata")
+        .map(|text| metadata_field(&mut issues, text))
+        .unwrap_or_default();
     match (file_created_at, file_modified_at) {
         (Some(file_created_at), Some(file_modified_at)) if issues.is_empty() => Ok(UploadForm {
             file_created_at,
@@ -214,7 +256,11 @@ fn parse_form(fields: &UploadFields) -> ApiResult<UploadForm> {
 pub fn check_fields(fields: &UploadFields) -> ApiResult<String> {
     let form = parse_form(fields)?;
     let name = form.filename.ok_or_else(|| {
-        ApiError::Validation(vec![ValidationIssue::with_code("invalid_type", &["filename"], "Invalid input: expected string, received undefined")])
+        ApiError::Validation(vec![ValidationIssue::with_code(
+            "invalid_type",
+            &["filename"],
+            "Invalid input: expected string, received undefined",
+        )])
     })?;
     asset_extension(&name).ok_or_else(|| unsupported(&name))?;
     clean_file_name(&name)?;
@@ -224,14 +270,18 @@ pub fn check_fields(fields: &UploadFields) -> ApiResult<String> {
 /// Immich's quota rule: the upload must fit in what is left.
 pub fn check_quota(auth: &AuthContext, size: i64) -> ApiResult<()> {
     match auth.user.quota_size_in_bytes {
-        Some(quota) if quota < auth.user.quota_usage_in_bytes + size => Err(ApiError::bad_request("Quota has been exceeded!")),
+        Some(quota) if quota < auth.user.quota_usage_in_bytes + size => {
+            Err(ApiError::bad_request("Quota has been exceeded!"))
+        }
         _ => Ok(()),
     }
 }
 
 /// Immich's checks of `livePhotoVideoId`, in its order.
 async fn check_live_photo_video(state: &AppState, owner: Uuid, id: Uuid) -> ApiResult<()> {
-    let video = assets::summary(&state.db, id).await?.ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
+    let video = assets::summary(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
     if video.asset_type != "VIDEO" {
         return Err(ApiError::bad_request("Live photo video must be a video"));
     }
@@ -255,7 +305,12 @@ pub fn decode_checksum(text: &str) -> Option<Vec<u8>> {
     let bytes = if text.len() == 28 {
         base64::engine::general_purpose::STANDARD.decode(text).ok()?
     } else {
-        (0..text.len() / 2).map(|i| text.get(i * 2..i * 2 + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect::<Option<Vec<u8>>>()?
+        (0..text.len() / 2)
+            .map(|i| {
+                text.get(i * 2..i * 2 + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()?
     };
     (bytes.len() == 20).then_some(bytes)
 }
@@ -270,14 +325,20 @@ pub async fn create_asset(
 ) -> ApiResult<UploadResult> {
     let form = parse_form(fields)?;
     let Some(asset) = asset else {
-        let message = if sidecar.is_some() { "Field(s) assetData should not be empty" } else { "File is required" };
+        let message = if sidecar.is_some() {
+            "Field(s) assetData should not be empty"
+        } else {
+            "File is required"
+        };
         return Err(ApiError::bad_request(message));
     };
     if asset.file.size() == 0 {
         return Err(ApiError::bad_request("Field(s) assetData should not be empty"));
     }
     let type_name = form.filename.clone().unwrap_or_else(|| asset.name.clone());
-    let extension = asset_extension(&type_name).ok_or_else(|| unsupported(&type_name))?.to_string();
+    let extension = asset_extension(&type_name)
+        .ok_or_else(|| unsupported(&type_name))?
+        .to_string();
     let original_file_name = clean_file_name(&type_name)?;
     let media = darkroom_media::lookup(&type_name).ok_or_else(|| unsupported(&type_name))?;
     let owner = auth.user.id;
@@ -290,11 +351,19 @@ pub async fn create_asset(
     let modified = std::time::SystemTime::from(form.file_modified_at);
     asset.file.set_modified(modified)?;
     let checksum = asset.file.sha1().to_vec();
-    let original = asset.file.persist(&state.layout.upload_path(owner, Uuid::new_v4(), &extension)).await?;
+    let original = asset
+        .file
+        .persist(&state.layout.upload_path(owner, Uuid::new_v4(), &extension))
+        .await?;
     let sidecar = match sidecar {
         Some(sidecar) => {
             sidecar.file.set_modified(modified)?;
-            Some(sidecar.file.persist(&state.layout.upload_path(owner, Uuid::new_v4(), ".xmp")).await?)
+            Some(
+                sidecar
+                    .file
+                    .persist(&state.layout.upload_path(owner, Uuid::new_v4(), ".xmp"))
+                    .await?,
+            )
         }
         None => None,
     };
@@ -302,7 +371,11 @@ pub async fn create_asset(
     let upload = NewUpload {
         id,
         owner_id: owner,
-        asset_type: if media.kind == MediaKind::Video { "VIDEO" } else { "IMAGE" },
+        asset_type: if media.kind == MediaKind::Video {
+            "VIDEO"
+        } else {
+            "IMAGE"
+        },
         original_path: original.path_text(),
         original_file_name,
         checksum,
@@ -357,10 +430,22 @@ mod tests {
 
     #[test]
     fn datetimes_follow_zods_iso_rule() {
-        for good in ["2024-05-01T12:34:56.789Z", "2024-05-01T12:34Z", "2024-05-01T12:34:56+02:00", "2024-02-29T00:00:00.123456-07:00"] {
+        for good in [
+            "2024-05-01T12:34:56.789Z",
+            "2024-05-01T12:34Z",
+            "2024-05-01T12:34:56+02:00",
+            "2024-02-29T00:00:00.123456-07:00",
+        ] {
             assert!(parse_iso_datetime(good).is_some(), "{good}");
         }
-        for bad in ["2024-05-01", "2024-05-01T12:34:56", "2024-05-01T12:34:56+0200", "2024-05-01 12:34:56Z", "2023-02-29T00:00:00Z", "x"] {
+        for bad in [
+            "2024-05-01",
+            "2024-05-01T12:34:56",
+            "2024-05-01T12:34:56+0200",
+            "2024-05-01 12:34:56Z",
+            "2023-02-29T00:00:00Z",
+            "x",
+        ] {
             assert!(parse_iso_datetime(bad).is_none(), "{bad}");
         }
     }

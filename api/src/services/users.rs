@@ -25,12 +25,21 @@ pub async fn admin_dto(db: &PgPool, user: &User) -> ApiResult<UserAdminResponseD
 /// DTOs for a list of users, their licences read in one query.
 pub async fn admin_dtos(db: &PgPool, list: &[User]) -> ApiResult<Vec<UserAdminResponseDto>> {
     let ids: Vec<Uuid> = list.iter().map(|user| user.id).collect();
-    let mut licenses: std::collections::HashMap<Uuid, serde_json::Value> = users::metadata_values(db, &ids, LICENSE_KEY).await?.into_iter().collect();
-    Ok(list.iter().map(|user| UserAdminResponseDto::new(user, licenses.remove(&user.id))).collect())
+    let mut licenses: std::collections::HashMap<Uuid, serde_json::Value> =
+        users::metadata_values(db, &ids, LICENSE_KEY)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(list
+        .iter()
+        .map(|user| UserAdminResponseDto::new(user, licenses.remove(&user.id)))
+        .collect())
 }
 
 pub async fn require(db: &PgPool, id: Uuid, with_deleted: bool) -> ApiResult<User> {
-    users::get(db, id, with_deleted).await?.ok_or_else(|| ApiError::bad_request("User not found"))
+    users::get(db, id, with_deleted)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("User not found"))
 }
 
 /// Fails with Immich's message when another active user already has `email`.
@@ -42,7 +51,10 @@ pub async fn ensure_email_available(db: &PgPool, email: &str, except: Option<Uui
 }
 
 pub async fn ensure_storage_label_available(db: &PgPool, label: &str, except: Option<Uuid>) -> ApiResult<()> {
-    let filter = UserFilter { storage_label: Some(label), ..Default::default() };
+    let filter = UserFilter {
+        storage_label: Some(label),
+        ..Default::default()
+    };
     match users::find_one(db, filter).await? {
         Some(other) if Some(other.id) != except => {
             Err(ApiError::bad_request("Storage label already in use by another account"))
@@ -102,7 +114,10 @@ pub async fn create(db: &PgPool, input: CreateUser) -> ApiResult<User> {
     let user = users::create(db, &new_user).await.map_err(unique_violation)?;
     match input.pin_code {
         Some(pin) => {
-            let changes = UserChanges { pin_code_hash: Some(Some(hash(&pin).await?)), ..Default::default() };
+            let changes = UserChanges {
+                pin_code_hash: Some(Some(hash(&pin).await?)),
+                ..Default::default()
+            };
             users::update(db, user.id, &changes).await.map_err(ApiError::from)
         }
         None => Ok(user),
@@ -120,7 +135,9 @@ pub async fn hash(secret: &str) -> ApiResult<String> {
 
 pub async fn verify(secret: &str, hash: &str) -> ApiResult<bool> {
     let (secret, hash) = (secret.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || tokens::verify_password(&secret, &hash)).await.map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || tokens::verify_password(&secret, &hash))
+        .await
+        .map_err(ApiError::internal)
 }
 
 /// `type` of a calendar heatmap: which date counts an asset.
@@ -142,7 +159,9 @@ pub struct HeatmapQuery {
 
 /// `YYYY-MM-DD`, as zod's `iso.date()` takes it.
 fn parse_day(text: &str) -> Option<NaiveDate> {
-    (text.len() == 10).then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+    (text.len() == 10)
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 impl HeatmapQuery {
@@ -160,7 +179,11 @@ impl Validate for HeatmapQuery {
         let mut issues = Vec::new();
         for (field, text) in [("from", &self.from), ("to", &self.to)] {
             if text.as_deref().is_some_and(|text| parse_day(text).is_none()) {
-                issues.push(ValidationIssue::with_code("invalid_format", &[field], "Invalid ISO date"));
+                issues.push(ValidationIssue::with_code(
+                    "invalid_format",
+                    &[field],
+                    "Invalid ISO date",
+                ));
             }
         }
         if let (Some(from), Some(to)) = (self.first_day(), self.last_day())
@@ -191,20 +214,32 @@ pub struct CalendarHeatmapResponseDto {
 /// how many of the user's assets were uploaded, or taken, that day.
 pub async fn calendar_heatmap(db: &PgPool, user: Uuid, query: &HeatmapQuery) -> ApiResult<CalendarHeatmapResponseDto> {
     let to = query.last_day().unwrap_or_else(|| Utc::now().date_naive());
-    let from = query.first_day().unwrap_or_else(|| to - Duration::weeks(52) + Duration::days(1));
+    let from = query
+        .first_day()
+        .unwrap_or_else(|| to - Duration::weeks(52) + Duration::days(1));
     let by = match query.kind {
         HeatmapType::Upload => HeatmapDate::Uploaded,
         HeatmapType::Taken => HeatmapDate::Taken,
     };
     let start = from.and_time(NaiveTime::MIN).and_utc();
     let end = (to + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
-    let counts: HashMap<NaiveDate, i64> =
-        heatmap::daily_counts(db, user, start, end, by).await?.into_iter().collect();
+    let counts: HashMap<NaiveDate, i64> = heatmap::daily_counts(db, user, start, end, by)
+        .await?
+        .into_iter()
+        .collect();
     let series: Vec<HeatmapDayDto> = from
         .iter_days()
         .take_while(|day| *day <= to)
-        .map(|day| HeatmapDayDto { date: day.to_string(), count: counts.get(&day).copied().unwrap_or(0) })
+        .map(|day| HeatmapDayDto {
+            date: day.to_string(),
+            count: counts.get(&day).copied().unwrap_or(0),
+        })
         .collect();
     let total_count = series.iter().map(|day| day.count).sum();
-    Ok(CalendarHeatmapResponseDto { from: from.to_string(), to: to.to_string(), series, total_count })
+    Ok(CalendarHeatmapResponseDto {
+        from: from.to_string(),
+        to: to.to_string(),
+        series,
+        total_count,
+    })
 }

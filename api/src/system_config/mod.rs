@@ -66,14 +66,18 @@ impl SystemConfigStore {
         if let Some(file) = &self.from_file {
             return Ok(file.clone());
         }
-        let stored = system_metadata::get(db, STORAGE_KEY).await?.unwrap_or_else(|| json!({}));
+        let stored = system_metadata::get(db, STORAGE_KEY)
+            .await?
+            .unwrap_or_else(|| json!({}));
         Ok(settings_tree::merge(&self.defaults, &stored))
     }
 
     /// Replaces the whole configuration (validated) and returns it as now in force.
     pub async fn update(&self, db: &PgPool, candidate: &Value) -> ApiResult<Value> {
         if self.is_read_only() {
-            return Err(ApiError::bad_request("Cannot update configuration while IMMICH_CONFIG_FILE is in use"));
+            return Err(ApiError::bad_request(
+                "Cannot update configuration while IMMICH_CONFIG_FILE is in use",
+            ));
         }
         let issues = validate(candidate, &self.defaults, false);
         if !issues.is_empty() {
@@ -81,7 +85,8 @@ impl SystemConfigStore {
         }
         let merged = settings_tree::merge(&self.defaults, candidate);
         if let Some(template) = merged.pointer("/storageTemplate/template").and_then(Value::as_str) {
-            storage_template::check(template).map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
+            storage_template::check(template)
+                .map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
         }
         system_metadata::set(db, STORAGE_KEY, &settings_tree::diff(&merged, &self.defaults)).await?;
         Ok(merged)
@@ -89,9 +94,15 @@ impl SystemConfigStore {
 }
 
 fn leaf_rule(path: &str) -> LeafRule {
-    let Some(c) = CONSTRAINTS.get(path) else { return LeafRule::default() };
+    let Some(c) = CONSTRAINTS.get(path) else {
+        return LeafRule::default();
+    };
     let strings = |v: Option<&Value>| {
-        v.and_then(Value::as_array).map(|a| a.iter().map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_string)).collect())
+        v.and_then(Value::as_array).map(|a| {
+            a.iter()
+                .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_string))
+                .collect()
+        })
     };
     LeafRule {
         one_of: strings(c.get("enum")),
@@ -111,17 +122,29 @@ fn validate(candidate: &Value, defaults: &Value, partial: bool) -> Vec<Validatio
 
 fn load_file(path: &Path, defaults: &Value) -> Result<Value, ConfigFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     let parsed: Value = match serde_json::from_str(&text) {
         Ok(value) => value,
-        Err(_) => serde_norway::from_str(&text)
-            .map_err(|e| ConfigFileError::Parse { path: shown.clone(), message: e.to_string() })?,
+        Err(_) => serde_norway::from_str(&text).map_err(|e| ConfigFileError::Parse {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?,
     };
     // A config file may give only some settings; what it gives must be well-formed.
     let issues = validate(&parsed, defaults, true);
     if let Some(first) = issues.first() {
-        let at: Vec<String> = first.path.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string)).collect();
-        return Err(ConfigFileError::Invalid { path: shown, message: format!("{}: {}", at.join("."), first.message) });
+        let at: Vec<String> = first
+            .path
+            .iter()
+            .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+            .collect();
+        return Err(ConfigFileError::Invalid {
+            path: shown,
+            message: format!("{}: {}", at.join("."), first.message),
+        });
     }
     Ok(settings_tree::merge(defaults, &parsed))
 }

@@ -40,8 +40,18 @@ pub const PRESETS: [&str; 21] = [
 ];
 
 /// The variables a template may use besides the date tokens.
-const VARIABLES: [&str; 10] =
-    ["filename", "ext", "filetype", "filetypefull", "assetId", "assetIdShort", "album", "make", "model", "lensModel"];
+const VARIABLES: [&str; 10] = [
+    "filename",
+    "ext",
+    "filetype",
+    "filetypefull",
+    "assetId",
+    "assetIdShort",
+    "album",
+    "make",
+    "model",
+    "lensModel",
+];
 
 /// Block helpers Handlebars brings; any other `{{#name}}` is an unknown helper.
 const BLOCK_HELPERS: [&str; 4] = ["if", "unless", "each", "with"];
@@ -59,7 +69,9 @@ fn is_known(name: &str) -> bool {
     let date_token = |token: &str| DATE_TOKENS.iter().any(|(_, tokens)| tokens.contains(&token));
     VARIABLES.contains(&name)
         || date_token(name)
-        || ["album-startDate-", "album-endDate-"].iter().any(|prefix| name.strip_prefix(prefix).is_some_and(date_token))
+        || ["album-startDate-", "album-endDate-"]
+            .iter()
+            .any(|prefix| name.strip_prefix(prefix).is_some_and(date_token))
 }
 
 /// Why `template` would not render, or `Ok` when every tag in it is known and blocks are closed.
@@ -72,7 +84,11 @@ pub fn check(template: &str) -> Result<(), String> {
         let closing = if triple { "}}}" } else { "}}" };
         let body_start = usize::from(triple);
         let end = after.find(closing).ok_or("a tag is not closed")?;
-        let tag = after[body_start..end].trim().trim_start_matches('~').trim_end_matches('~').trim();
+        let tag = after[body_start..end]
+            .trim()
+            .trim_start_matches('~')
+            .trim_end_matches('~')
+            .trim();
         rest = &after[end + closing.len()..];
         if tag.starts_with('!') || tag == "else" {
             continue;
@@ -116,9 +132,19 @@ mod tests {
 
     #[test]
     fn unknown_variables_helpers_and_unbalanced_blocks_are_refused() {
-        for template in ["{{foo}}", "{{y}}/{{#if foo}}x{{/if}}", "{{#if album}}{{album}}", "{{y}}/{{/if}}", "{{y", "{{#lookup album}}{{/lookup}}"] {
+        for template in [
+            "{{foo}}",
+            "{{y}}/{{#if foo}}x{{/if}}",
+            "{{#if album}}{{album}}",
+            "{{y}}/{{/if}}",
+            "{{y",
+            "{{#lookup album}}{{/lookup}}",
+        ] {
             assert!(check(template).is_err(), "{template}");
         }
-        assert_eq!(check("{{album-endDate-MMMM}}/{{{filename}}}.{{ext}}{{!a comment}}"), Ok(()));
+        assert_eq!(
+            check("{{album-endDate-MMMM}}/{{{filename}}}.{{ext}}{{!a comment}}"),
+            Ok(())
+        );
     }
 }

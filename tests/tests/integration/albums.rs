@@ -12,11 +12,18 @@ async fn upload(server: &TestServer, token: &str, seed: &str) -> String {
 }
 
 async fn user_id(server: &TestServer, token: &str) -> String {
-    server.call(Method::GET, "/api/users/me", Some(token), None).await.body["id"].as_str().unwrap().to_string()
+    server.call(Method::GET, "/api/users/me", Some(token), None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn ids(body: &Value) -> Vec<String> {
-    body.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -31,30 +38,59 @@ async fn albums_are_created_listed_shared_and_deleted() {
     let b = upload(&server, &owner, "b").await;
     let theirs = upload(&server, &stranger, "s").await;
 
-    let empty = server.call(Method::POST, "/api/albums", Some(&owner), Some(json!({"albumName": "Empty"}))).await;
+    let empty = server
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&owner),
+            Some(json!({"albumName": "Empty"})),
+        )
+        .await;
     assert_eq!(empty.status, StatusCode::CREATED);
     assert_eq!(empty.body["assetCount"], json!(0));
     assert_eq!(empty.body["albumUsers"][0]["role"], json!("owner"));
-    assert_eq!((empty.body["shared"].clone(), empty.body["order"].clone()), (json!(false), json!("desc")));
+    assert_eq!(
+        (empty.body["shared"].clone(), empty.body["order"].clone()),
+        (json!(false), json!("desc"))
+    );
 
     let trip = server
-        .call(Method::POST, "/api/albums", Some(&owner), Some(json!({
-            "albumName": "Trip", "description": "Summer",
-            "assetIds": [a, theirs],
-            "albumUsers": [{"userId": editor_id, "role": "editor"}, {"userId": viewer_id, "role": "viewer"}],
-        })))
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&owner),
+            Some(json!({
+                "albumName": "Trip", "description": "Summer",
+                "assetIds": [a, theirs],
+                "albumUsers": [{"userId": editor_id, "role": "editor"}, {"userId": viewer_id, "role": "viewer"}],
+            })),
+        )
         .await;
     assert_eq!(trip.status, StatusCode::CREATED, "{}", trip.body);
     let trip_id = trip.body["id"].as_str().unwrap().to_string();
     assert_eq!(trip.body["assetCount"], json!(1), "someone else's asset is left out");
     assert_eq!(trip.body["albumThumbnailAssetId"], json!(a));
-    let roles: Vec<&Value> = trip.body["albumUsers"].as_array().unwrap().iter().map(|u| &u["role"]).collect();
+    let roles: Vec<&Value> = trip.body["albumUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["role"])
+        .collect();
     assert_eq!(roles, [&json!("owner"), &json!("editor"), &json!("viewer")]);
     assert_eq!(trip.body["shared"], json!(true));
 
-    let invalid = server.call(Method::POST, "/api/albums", Some(&owner), Some(json!({"albumName": "x", "albumUsers": [{"userId": uuid::Uuid::new_v4(), "role": "viewer"}]}))).await;
+    let invalid = server
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&owner),
+            Some(json!({"albumName": "x", "albumUsers": [{"userId": uuid::Uuid::new_v4(), "role": "viewer"}]})),
+        )
+        .await;
     assert_eq!(invalid.message(), "Invalid user");
-    let nameless = server.call(Method::POST, "/api/albums", Some(&owner), Some(json!({}))).await;
+    let nameless = server
+        .call(Method::POST, "/api/albums", Some(&owner), Some(json!({})))
+        .await;
     assert_eq!(nameless.message(), "Validation failed");
 
     let mine = server.call(Method::GET, "/api/albums", Some(&owner), None).await;
@@ -62,45 +98,152 @@ async fn albums_are_created_listed_shared_and_deleted() {
     let shared_with_viewer = server.call(Method::GET, "/api/albums", Some(&viewer), None).await;
     assert_eq!(ids(&shared_with_viewer.body), std::slice::from_ref(&trip_id));
     assert!(shared_with_viewer.body[0]["lastModifiedAssetTimestamp"].is_string());
-    let owned_not_shared = server.call(Method::GET, "/api/albums?isOwned=true&isShared=false", Some(&owner), None).await;
+    let owned_not_shared = server
+        .call(
+            Method::GET,
+            "/api/albums?isOwned=true&isShared=false",
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(owned_not_shared.body[0]["albumName"], json!("Empty"));
-    let by_asset = server.call(Method::GET, &format!("/api/albums?assetId={a}"), Some(&owner), None).await;
+    let by_asset = server
+        .call(Method::GET, &format!("/api/albums?assetId={a}"), Some(&owner), None)
+        .await;
     assert_eq!(ids(&by_asset.body), std::slice::from_ref(&trip_id));
-    let stats = server.call(Method::GET, "/api/albums/statistics", Some(&owner), None).await;
+    let stats = server
+        .call(Method::GET, "/api/albums/statistics", Some(&owner), None)
+        .await;
     assert_eq!(stats.body, json!({"owned": 2, "shared": 1, "notShared": 1}));
-    assert_eq!(server.call(Method::GET, "/api/albums?isOwned=yes", Some(&owner), None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        server
+            .call(Method::GET, "/api/albums?isOwned=yes", Some(&owner), None)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
     // A shared link shares an album as much as a member does: it moves from "not shared" to "shared".
     let empty_id = owned_not_shared.body[0]["id"].clone();
-    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": empty_id}))).await;
+    let link = server
+        .call(
+            Method::POST,
+            "/api/shared-links",
+            Some(&owner),
+            Some(json!({"type": "ALBUM", "albumId": empty_id})),
+        )
+        .await;
     assert_eq!(link.status, StatusCode::CREATED);
-    let stats = server.call(Method::GET, "/api/albums/statistics", Some(&owner), None).await;
+    let stats = server
+        .call(Method::GET, "/api/albums/statistics", Some(&owner), None)
+        .await;
     assert_eq!(stats.body, json!({"owned": 2, "shared": 2, "notShared": 0}));
-    let shared = server.call(Method::GET, "/api/albums?isShared=true", Some(&owner), None).await;
+    let shared = server
+        .call(Method::GET, "/api/albums?isShared=true", Some(&owner), None)
+        .await;
     assert_eq!(ids(&shared.body).len(), 2);
-    assert!(server.call(Method::GET, "/api/albums?isOwned=true&isShared=false", Some(&owner), None).await.body.as_array().unwrap().is_empty());
-    assert_eq!(server.call(Method::DELETE, &format!("/api/shared-links/{}", link.body["id"].as_str().unwrap()), Some(&owner), None).await.status, StatusCode::NO_CONTENT);
+    assert!(
+        server
+            .call(
+                Method::GET,
+                "/api/albums?isOwned=true&isShared=false",
+                Some(&owner),
+                None
+            )
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        server
+            .call(
+                Method::DELETE,
+                &format!("/api/shared-links/{}", link.body["id"].as_str().unwrap()),
+                Some(&owner),
+                None
+            )
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 
     // Members see the album and its assets; strangers see neither.
-    let read = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&viewer), None).await;
-    assert_eq!(read.body["contributorCounts"], json!([{"userId": user_id(&server, &owner).await, "assetCount": 1}]));
-    assert_eq!(server.call(Method::GET, &format!("/api/assets/{a}"), Some(&viewer), None).await.status, StatusCode::OK);
-    let foreign = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&stranger), None).await;
+    let read = server
+        .call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&viewer), None)
+        .await;
+    assert_eq!(
+        read.body["contributorCounts"],
+        json!([{"userId": user_id(&server, &owner).await, "assetCount": 1}])
+    );
+    assert_eq!(
+        server
+            .call(Method::GET, &format!("/api/assets/{a}"), Some(&viewer), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let foreign = server
+        .call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&stranger), None)
+        .await;
     assert_eq!(foreign.message(), "Not found or no album.read access");
-    assert_eq!(server.call(Method::GET, &format!("/api/assets/{a}"), Some(&stranger), None).await.message(), "Not found or no asset.read access");
-    let viewer_edit = server.call(Method::PATCH, &format!("/api/albums/{trip_id}"), Some(&viewer), Some(json!({"albumName": "Mine now"}))).await;
+    assert_eq!(
+        server
+            .call(Method::GET, &format!("/api/assets/{a}"), Some(&stranger), None)
+            .await
+            .message(),
+        "Not found or no asset.read access"
+    );
+    let viewer_edit = server
+        .call(
+            Method::PATCH,
+            &format!("/api/albums/{trip_id}"),
+            Some(&viewer),
+            Some(json!({"albumName": "Mine now"})),
+        )
+        .await;
     assert_eq!(viewer_edit.message(), "Not found or no album.update access");
-    let viewer_add = server.call(Method::PUT, &format!("/api/albums/{trip_id}/assets"), Some(&viewer), Some(json!({"ids": [b]}))).await;
+    let viewer_add = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/assets"),
+            Some(&viewer),
+            Some(json!({"ids": [b]})),
+        )
+        .await;
     assert_eq!(viewer_add.message(), "Not found or no albumAsset.create access");
     assert_eq!(viewer_edit.status, StatusCode::BAD_REQUEST);
 
     let renamed = server
-        .call(Method::PATCH, &format!("/api/albums/{trip_id}"), Some(&editor), Some(json!({"albumName": "Trip 2024", "order": "asc", "isActivityEnabled": false})))
+        .call(
+            Method::PATCH,
+            &format!("/api/albums/{trip_id}"),
+            Some(&editor),
+            Some(json!({"albumName": "Trip 2024", "order": "asc", "isActivityEnabled": false})),
+        )
         .await;
-    assert_eq!((renamed.body["albumName"].clone(), renamed.body["order"].clone()), (json!("Trip 2024"), json!("asc")));
-    let bad_thumb = server.call(Method::PATCH, &format!("/api/albums/{trip_id}"), Some(&owner), Some(json!({"albumThumbnailAssetId": b}))).await;
+    assert_eq!(
+        (renamed.body["albumName"].clone(), renamed.body["order"].clone()),
+        (json!("Trip 2024"), json!("asc"))
+    );
+    let bad_thumb = server
+        .call(
+            Method::PATCH,
+            &format!("/api/albums/{trip_id}"),
+            Some(&owner),
+            Some(json!({"albumThumbnailAssetId": b})),
+        )
+        .await;
     assert_eq!(bad_thumb.message(), "Invalid album thumbnail");
 
-    let added = server.call(Method::PUT, &format!("/api/albums/{trip_id}/assets"), Some(&owner), Some(json!({"ids": [b, a, b, theirs]}))).await;
+    let added = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/assets"),
+            Some(&owner),
+            Some(json!({"ids": [b, a, b, theirs]})),
+        )
+        .await;
     assert_eq!(
         added.body,
         json!([
@@ -110,7 +253,14 @@ async fn albums_are_created_listed_shared_and_deleted() {
             {"id": theirs, "success": false, "error": "no_permission"},
         ])
     );
-    let removed = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/assets"), Some(&owner), Some(json!({"ids": [a, a, theirs]}))).await;
+    let removed = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/assets"),
+            Some(&owner),
+            Some(json!({"ids": [a, a, theirs]})),
+        )
+        .await;
     assert_eq!(
         removed.body,
         json!([
@@ -119,47 +269,174 @@ async fn albums_are_created_listed_shared_and_deleted() {
             {"id": theirs, "success": false, "error": "not_found"},
         ])
     );
-    let after = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None).await;
-    assert_eq!((after.body["assetCount"].clone(), after.body["albumThumbnailAssetId"].clone()), (json!(1), json!(b)));
-    let bulk = server.call(Method::PUT, "/api/albums/assets", Some(&owner), Some(json!({"albumIds": [trip_id], "assetIds": [a]}))).await;
+    let after = server
+        .call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None)
+        .await;
+    assert_eq!(
+        (
+            after.body["assetCount"].clone(),
+            after.body["albumThumbnailAssetId"].clone()
+        ),
+        (json!(1), json!(b))
+    );
+    let bulk = server
+        .call(
+            Method::PUT,
+            "/api/albums/assets",
+            Some(&owner),
+            Some(json!({"albumIds": [trip_id], "assetIds": [a]})),
+        )
+        .await;
     assert_eq!(bulk.body, json!({"success": true}));
-    let again = server.call(Method::PUT, "/api/albums/assets", Some(&owner), Some(json!({"albumIds": [trip_id], "assetIds": [a]}))).await;
+    let again = server
+        .call(
+            Method::PUT,
+            "/api/albums/assets",
+            Some(&owner),
+            Some(json!({"albumIds": [trip_id], "assetIds": [a]})),
+        )
+        .await;
     assert_eq!(again.body, json!({"success": false, "error": "duplicate"}));
 
     // Roles and members.
     let stranger_id = user_id(&server, &stranger).await;
-    let shared = server.call(Method::PUT, &format!("/api/albums/{trip_id}/users"), Some(&owner), Some(json!({"albumUsers": [{"userId": stranger_id}]}))).await;
+    let shared = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/users"),
+            Some(&owner),
+            Some(json!({"albumUsers": [{"userId": stranger_id}]})),
+        )
+        .await;
     assert_eq!(shared.body["albumUsers"].as_array().unwrap().len(), 4);
-    let second_owner = server.call(Method::PUT, &format!("/api/albums/{trip_id}/users"), Some(&owner), Some(json!({"albumUsers": [{"userId": stranger_id, "role": "owner"}]}))).await;
+    let second_owner = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/users"),
+            Some(&owner),
+            Some(json!({"albumUsers": [{"userId": stranger_id, "role": "owner"}]})),
+        )
+        .await;
     assert_eq!(second_owner.message(), "Cannot add another owner");
-    let promoted = server.call(Method::PUT, &format!("/api/albums/{trip_id}/user/{viewer_id}"), Some(&owner), Some(json!({"role": "editor"}))).await;
+    let promoted = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/user/{viewer_id}"),
+            Some(&owner),
+            Some(json!({"role": "editor"})),
+        )
+        .await;
     assert_eq!(promoted.status, StatusCode::NO_CONTENT);
     let owner_id = user_id(&server, &owner).await;
     // Immich advisory CVE-2026-77439: an editor can neither demote nor remove the owner.
-    let demote_owner = server.call(Method::PUT, &format!("/api/albums/{trip_id}/user/{owner_id}"), Some(&editor), Some(json!({"role": "viewer"}))).await;
-    assert_eq!((demote_owner.status, demote_owner.message()), (StatusCode::BAD_REQUEST, "User is owner"));
-    let remove_owner = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/{owner_id}"), Some(&editor), None).await;
-    assert_eq!((remove_owner.status, remove_owner.message()), (StatusCode::BAD_REQUEST, "Cannot remove the last album owner"));
-    let roles = server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None).await.body["albumUsers"].clone();
-    assert!(roles.as_array().unwrap().iter().any(|u| u["user"]["id"] == json!(owner_id) && u["role"] == json!("owner")), "{roles}");
-    let leave = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/me"), Some(&stranger), None).await;
+    let demote_owner = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/user/{owner_id}"),
+            Some(&editor),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(
+        (demote_owner.status, demote_owner.message()),
+        (StatusCode::BAD_REQUEST, "User is owner")
+    );
+    let remove_owner = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/user/{owner_id}"),
+            Some(&editor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (remove_owner.status, remove_owner.message()),
+        (StatusCode::BAD_REQUEST, "Cannot remove the last album owner")
+    );
+    let roles = server
+        .call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None)
+        .await
+        .body["albumUsers"]
+        .clone();
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user"]["id"] == json!(owner_id) && u["role"] == json!("owner")),
+        "{roles}"
+    );
+    let leave = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/user/me"),
+            Some(&stranger),
+            None,
+        )
+        .await;
     assert_eq!(leave.status, StatusCode::NO_CONTENT);
-    let gone = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/{stranger_id}"), Some(&owner), None).await;
+    let gone = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/user/{stranger_id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(gone.message(), "Album not shared with user");
-    let last_owner = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/{owner_id}"), Some(&owner), None).await;
+    let last_owner = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/user/{owner_id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(last_owner.message(), "Cannot remove the last album owner");
-    let bad_member = server.call(Method::DELETE, &format!("/api/albums/{trip_id}/user/someone"), Some(&owner), None).await;
+    let bad_member = server
+        .call(
+            Method::DELETE,
+            &format!("/api/albums/{trip_id}/user/someone"),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(bad_member.message(), "Validation failed");
 
     // Only the owner deletes; members then learn it is gone.
-    let by_editor = server.call(Method::DELETE, &format!("/api/albums/{trip_id}"), Some(&editor), None).await;
+    let by_editor = server
+        .call(Method::DELETE, &format!("/api/albums/{trip_id}"), Some(&editor), None)
+        .await;
     assert_eq!(by_editor.message(), "Not found or no album.delete access");
-    assert_eq!(server.call(Method::DELETE, &format!("/api/albums/{trip_id}"), Some(&owner), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(server.call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None).await.message(), "Not found or no album.read access");
+    assert_eq!(
+        server
+            .call(Method::DELETE, &format!("/api/albums/{trip_id}"), Some(&owner), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        server
+            .call(Method::GET, &format!("/api/albums/{trip_id}"), Some(&owner), None)
+            .await
+            .message(),
+        "Not found or no album.read access"
+    );
     let mut db = server.db().await;
-    let audited: i64 = sqlx::query_scalar(r#"SELECT count(*) FROM album_audit WHERE "albumId" = $1::uuid"#).bind(&trip_id).fetch_one(&mut db).await.unwrap();
+    let audited: i64 = sqlx::query_scalar(r#"SELECT count(*) FROM album_audit WHERE "albumId" = $1::uuid"#)
+        .bind(&trip_id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(audited, 4, "the owner, the editor, the viewer and the member who left");
-    let missing = server.call(Method::PUT, &format!("/api/albums/{trip_id}/assets"), Some(&owner), Some(json!({"ids": [a]}))).await;
+    let missing = server
+        .call(
+            Method::PUT,
+            &format!("/api/albums/{trip_id}/assets"),
+            Some(&owner),
+            Some(json!({"ids": [a]})),
+        )
+        .await;
     assert_eq!(missing.message(), "Album not found");
 }
 
@@ -171,12 +448,43 @@ async fn a_deleted_owner_hides_their_albums_until_restored() {
     let user_uuid = user_id(&server, &user).await;
     let admin_uuid = user_id(&server, &admin).await;
     let album = server
-        .call(Method::POST, "/api/albums", Some(&user), Some(json!({"albumName": "Shared", "albumUsers": [{"userId": admin_uuid, "role": "viewer"}]})))
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&user),
+            Some(json!({"albumName": "Shared", "albumUsers": [{"userId": admin_uuid, "role": "viewer"}]})),
+        )
         .await;
-    assert_eq!(server.call(Method::GET, "/api/albums", Some(&admin), None).await.body.as_array().unwrap().len(), 1);
-    server.call(Method::DELETE, &format!("/api/admin/users/{user_uuid}"), Some(&admin), Some(json!({}))).await;
-    assert_eq!(server.call(Method::GET, "/api/albums", Some(&admin), None).await.body, json!([]));
-    server.call(Method::POST, &format!("/api/admin/users/{user_uuid}/restore"), Some(&admin), None).await;
+    assert_eq!(
+        server
+            .call(Method::GET, "/api/albums", Some(&admin), None)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    server
+        .call(
+            Method::DELETE,
+            &format!("/api/admin/users/{user_uuid}"),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        server.call(Method::GET, "/api/albums", Some(&admin), None).await.body,
+        json!([])
+    );
+    server
+        .call(
+            Method::POST,
+            &format!("/api/admin/users/{user_uuid}/restore"),
+            Some(&admin),
+            None,
+        )
+        .await;
     let back = server.call(Method::GET, "/api/albums", Some(&admin), None).await;
     assert_eq!(back.body[0]["id"], album.body["id"]);
 }
@@ -188,8 +496,20 @@ async fn members_comment_and_like_and_owners_moderate() {
     let member = server.user_token(&owner, "member@example.com").await;
     let stranger = server.user_token(&owner, "stranger@example.com").await;
     let member_id = user_id(&server, &member).await;
-    let photo = server.upload(&owner, "p.png", b"\x89PNG\r\n\x1a\n pixels", &[]).await.body["id"].as_str().unwrap().to_string();
-    let other_photo = server.upload(&owner, "q.png", b"\x89PNG\r\n\x1a\n other", &[]).await.body["id"].as_str().unwrap().to_string();
+    let photo = server
+        .upload(&owner, "p.png", b"\x89PNG\r\n\x1a\n pixels", &[])
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other_photo = server
+        .upload(&owner, "q.png", b"\x89PNG\r\n\x1a\n other", &[])
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let album = server
         .call(Method::POST, "/api/albums", Some(&owner), Some(json!({"albumName": "Trip", "assetIds": [photo], "albumUsers": [{"userId": member_id, "role": "viewer"}]})))
         .await
@@ -199,41 +519,172 @@ async fn members_comment_and_like_and_owners_moderate() {
         .to_string();
     let post = |token: &str, body: Value| {
         let (server, token) = (&server, token.to_string());
-        async move { server.call(Method::POST, "/api/activities", Some(&token), Some(body)).await }
+        async move {
+            server
+                .call(Method::POST, "/api/activities", Some(&token), Some(body))
+                .await
+        }
     };
 
-    let comment = post(&member, json!({"albumId": album, "type": "comment", "comment": "Lovely!"})).await;
+    let comment = post(
+        &member,
+        json!({"albumId": album, "type": "comment", "comment": "Lovely!"}),
+    )
+    .await;
     assert_eq!(comment.status, StatusCode::CREATED, "{}", comment.body);
-    assert_eq!((comment.body["type"].clone(), comment.body["user"]["id"].clone(), comment.body["assetId"].clone()), (json!("comment"), json!(member_id), Value::Null));
+    assert_eq!(
+        (
+            comment.body["type"].clone(),
+            comment.body["user"]["id"].clone(),
+            comment.body["assetId"].clone()
+        ),
+        (json!("comment"), json!(member_id), Value::Null)
+    );
     let like = post(&member, json!({"albumId": album, "assetId": photo, "type": "like"})).await;
     assert_eq!(like.status, StatusCode::CREATED);
     // A second like answers the first with 200, as Immich does (its spec lists only 201).
-    let again = server.request(Method::POST, "/api/activities").bearer_auth(&member).json(&json!({"albumId": album, "assetId": photo, "type": "like"})).send().await.unwrap();
+    let again = server
+        .request(Method::POST, "/api/activities")
+        .bearer_auth(&member)
+        .json(&json!({"albumId": album, "assetId": photo, "type": "like"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
-    assert_eq!(again.json::<Value>().await.unwrap()["id"], like.body["id"], "one like each");
-    assert_eq!(post(&member, json!({"albumId": album, "type": "comment"})).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(post(&member, json!({"albumId": album, "type": "like", "comment": "x"})).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(post(&member, json!({"albumId": album, "assetId": other_photo, "type": "like"})).await.status, StatusCode::BAD_REQUEST, "not in the album");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["id"],
+        like.body["id"],
+        "one like each"
+    );
+    assert_eq!(
+        post(&member, json!({"albumId": album, "type": "comment"})).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(&member, json!({"albumId": album, "type": "like", "comment": "x"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(
+            &member,
+            json!({"albumId": album, "assetId": other_photo, "type": "like"})
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST,
+        "not in the album"
+    );
     let outsider = post(&stranger, json!({"albumId": album, "type": "comment", "comment": "hi"})).await;
-    assert_eq!((outsider.status, outsider.message()), (StatusCode::BAD_REQUEST, "Not found or no activity.create access"));
+    assert_eq!(
+        (outsider.status, outsider.message()),
+        (StatusCode::BAD_REQUEST, "Not found or no activity.create access")
+    );
 
-    let all = server.call(Method::GET, &format!("/api/activities?albumId={album}"), Some(&owner), None).await.body;
+    let all = server
+        .call(
+            Method::GET,
+            &format!("/api/activities?albumId={album}"),
+            Some(&owner),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(all.as_array().unwrap().len(), 2);
-    let likes = server.call(Method::GET, &format!("/api/activities?albumId={album}&type=like"), Some(&owner), None).await.body;
+    let likes = server
+        .call(
+            Method::GET,
+            &format!("/api/activities?albumId={album}&type=like"),
+            Some(&owner),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(likes.as_array().unwrap().len(), 1);
-    let album_level = server.call(Method::GET, &format!("/api/activities?albumId={album}&level=album"), Some(&owner), None).await.body;
+    let album_level = server
+        .call(
+            Method::GET,
+            &format!("/api/activities?albumId={album}&level=album"),
+            Some(&owner),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(album_level[0]["comment"], json!("Lovely!"));
-    let stats = server.call(Method::GET, &format!("/api/activities/statistics?albumId={album}"), Some(&member), None).await.body;
+    let stats = server
+        .call(
+            Method::GET,
+            &format!("/api/activities/statistics?albumId={album}"),
+            Some(&member),
+            None,
+        )
+        .await
+        .body;
     assert_eq!(stats, json!({"comments": 1, "likes": 1}));
-    assert_eq!(server.call(Method::GET, &format!("/api/activities?albumId={album}"), Some(&stranger), None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        server
+            .call(
+                Method::GET,
+                &format!("/api/activities?albumId={album}"),
+                Some(&stranger),
+                None
+            )
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
 
     // Authors and the album's owner delete; others do not.
     let comment_id = comment.body["id"].as_str().unwrap().to_string();
     let like_id = like.body["id"].as_str().unwrap().to_string();
-    assert_eq!(server.call(Method::DELETE, &format!("/api/activities/{comment_id}"), Some(&stranger), None).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(server.call(Method::DELETE, &format!("/api/activities/{comment_id}"), Some(&owner), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(server.call(Method::DELETE, &format!("/api/activities/{like_id}"), Some(&member), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server
+            .call(
+                Method::DELETE,
+                &format!("/api/activities/{comment_id}"),
+                Some(&stranger),
+                None
+            )
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        server
+            .call(
+                Method::DELETE,
+                &format!("/api/activities/{comment_id}"),
+                Some(&owner),
+                None
+            )
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        server
+            .call(
+                Method::DELETE,
+                &format!("/api/activities/{like_id}"),
+                Some(&member),
+                None
+            )
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
     // Switched off: no new activity.
-    server.call(Method::PATCH, &format!("/api/albums/{album}"), Some(&owner), Some(json!({"isActivityEnabled": false}))).await;
-    assert_eq!(post(&member, json!({"albumId": album, "type": "like"})).await.status, StatusCode::BAD_REQUEST);
+    server
+        .call(
+            Method::PATCH,
+            &format!("/api/albums/{album}"),
+            Some(&owner),
+            Some(json!({"isActivityEnabled": false})),
+        )
+        .await;
+    assert_eq!(
+        post(&member, json!({"albumId": album, "type": "like"})).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }

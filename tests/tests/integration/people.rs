@@ -14,10 +14,7 @@ const COVER: &str = r#"SELECT "faceAssetId"::text FROM person WHERE id = $1::uui
 const FACE_PERSON: &str = r#"SELECT "personId"::text FROM asset_face WHERE id = $1::uuid"#;
 
 async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
-    let path = std::env::temp_dir().join(format!(
-        "darkroom-people-{}.png",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let path = std::env::temp_dir().join(format!("darkroom-people-{}.png", uuid::Uuid::new_v4().simple()));
     fixtures::still(&path, seed);
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -29,9 +26,7 @@ async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
 }
 
 async fn person(server: &TestServer, token: &str, body: Value) -> String {
-    let reply = server
-        .call(Method::POST, "/api/people", Some(token), Some(body))
-        .await;
+    let reply = server.call(Method::POST, "/api/people", Some(token), Some(body)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     reply.body["id"].as_str().unwrap().to_string()
 }
@@ -39,21 +34,11 @@ async fn person(server: &TestServer, token: &str, body: Value) -> String {
 /// Draws a face by hand; returns its id.
 async fn face(server: &TestServer, token: &str, person: &str, asset: &str, x: i64) -> String {
     let body = json!({"assetId": asset, "personId": person, "imageWidth": 320, "imageHeight": 240, "x": x, "y": 20, "width": 40, "height": 50});
-    let reply = server
-        .call(Method::POST, "/api/faces", Some(token), Some(body))
-        .await;
+    let reply = server.call(Method::POST, "/api/faces", Some(token), Some(body)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    assert!(
-        reply.bytes.is_empty(),
-        "Immich answers a new face with no body"
-    );
+    assert!(reply.bytes.is_empty(), "Immich answers a new face with no body");
     let faces = server
-        .call(
-            Method::GET,
-            &format!("/api/faces?id={asset}"),
-            Some(token),
-            None,
-        )
+        .call(Method::GET, &format!("/api/faces?id={asset}"), Some(token), None)
         .await
         .body;
     let found = faces
@@ -122,10 +107,7 @@ async fn the_people_page_lists_people_seen_on_photos() {
     );
     assert_eq!(made.body["thumbnailPath"], json!(""));
     // Without faces nobody is on the page yet.
-    let empty = server
-        .call(Method::GET, "/api/people", Some(&owner), None)
-        .await
-        .body;
+    let empty = server.call(Method::GET, "/api/people", Some(&owner), None).await.body;
     assert_eq!(
         empty,
         json!({"people": [], "total": 0, "hidden": 0, "hasNextPage": false})
@@ -145,10 +127,7 @@ async fn the_people_page_lists_people_seen_on_photos() {
     face(&server, &owner, &few, &photos[2], 10).await;
 
     // Favourites first, then the named, then by faces.
-    let listing = server
-        .call(Method::GET, "/api/people", Some(&owner), None)
-        .await
-        .body;
+    let listing = server.call(Method::GET, "/api/people", Some(&owner), None).await.body;
     assert_eq!(names(&listing), ["Bo", "Ada", ""], "{listing}");
     assert_eq!(listing["people"][2]["id"], json!(unnamed));
     assert_eq!(
@@ -160,12 +139,7 @@ async fn the_people_page_lists_people_seen_on_photos() {
         (json!(5), json!(1), json!(false))
     );
     let with_hidden = server
-        .call(
-            Method::GET,
-            "/api/people?withHidden=true",
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, "/api/people?withHidden=true", Some(&owner), None)
         .await
         .body;
     assert_eq!(names(&with_hidden), ["Bo", "Ada", "", "Shy"]);
@@ -192,13 +166,7 @@ async fn the_people_page_lists_people_seen_on_photos() {
         )
         .await;
     assert_eq!(
-        names(
-            &server
-                .call(Method::GET, "/api/people", Some(&owner), None)
-                .await
-                .body
-        )
-        .len(),
+        names(&server.call(Method::GET, "/api/people", Some(&owner), None).await.body).len(),
         4
     );
 
@@ -211,24 +179,14 @@ async fn the_people_page_lists_people_seen_on_photos() {
         ("closestPersonId=nope", "closestPersonId"),
     ] {
         let bad = server
-            .call(
-                Method::GET,
-                &format!("/api/people?{query}"),
-                Some(&owner),
-                None,
-            )
+            .call(Method::GET, &format!("/api/people?{query}"), Some(&owner), None)
             .await;
         assert_eq!(
             (bad.status, bad.message()),
             (StatusCode::BAD_REQUEST, "Validation failed"),
             "{query}"
         );
-        assert_eq!(
-            bad.body["errors"][0]["path"],
-            json!([path]),
-            "{query}: {}",
-            bad.body
-        );
+        assert_eq!(bad.body["errors"][0]["path"], json!([path]), "{query}: {}", bad.body);
     }
     // Likeness needs a person with a cover face; without embeddings the order is favourites first.
     let missing = server
@@ -255,12 +213,7 @@ async fn the_people_page_lists_people_seen_on_photos() {
     assert_eq!(names(&alike)[0], "Bo");
 
     let got = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{ada}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{ada}"), Some(&owner), None)
         .await
         .body;
     assert_eq!(
@@ -359,9 +312,7 @@ async fn people_are_updated_as_immich_validates() {
         .await
         .unwrap();
     assert!(
-        lines
-            .lines()
-            .any(|l| l.contains("PersonV1") && l.contains("Ada L.")),
+        lines.lines().any(|l| l.contains("PersonV1") && l.contains("Ada L.")),
         "{lines}"
     );
 
@@ -384,10 +335,7 @@ async fn people_are_updated_as_immich_validates() {
     );
 
     // The cover follows the feature photo: the person's face on that asset.
-    assert_eq!(
-        scalar(&server, COVER, &ada).await.as_deref(),
-        Some(first.as_str())
-    );
+    assert_eq!(scalar(&server, COVER, &ada).await.as_deref(), Some(first.as_str()));
     let featured = server
         .call(
             Method::PUT,
@@ -397,9 +345,7 @@ async fn people_are_updated_as_immich_validates() {
         )
         .await;
     assert_eq!(featured.status, StatusCode::OK);
-    assert!(
-        [Some(first.clone()), Some(second.clone())].contains(&scalar(&server, COVER, &ada).await)
-    );
+    assert!([Some(first.clone()), Some(second.clone())].contains(&scalar(&server, COVER, &ada).await));
     let no_face = server
         .call(
             Method::PUT,
@@ -490,10 +436,7 @@ async fn people_are_updated_as_immich_validates() {
         .await;
     assert_eq!(
         (unknown.status, unknown.message()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Not found or no person.update access"
-        )
+        (StatusCode::BAD_REQUEST, "Not found or no person.update access")
     );
     let foreign = server
         .call(
@@ -505,18 +448,10 @@ async fn people_are_updated_as_immich_validates() {
         .await;
     assert_eq!(
         (foreign.status, foreign.message()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Not found or no person.update access"
-        )
+        (StatusCode::BAD_REQUEST, "Not found or no person.update access")
     );
     let malformed = server
-        .call(
-            Method::PUT,
-            "/api/people/not-a-uuid",
-            Some(&owner),
-            Some(json!({})),
-        )
+        .call(Method::PUT, "/api/people/not-a-uuid", Some(&owner), Some(json!({})))
         .await;
     assert_eq!(
         (malformed.status, malformed.message()),
@@ -525,19 +460,19 @@ async fn people_are_updated_as_immich_validates() {
 
     // Several at once, each on its own; the batch leaves colours alone.
     let batch = server
-        .call(Method::PUT, "/api/people", Some(&owner), Some(json!({"people": [{"id": ada, "name": "Ada", "color": "#000000"}, {"id": theirs, "name": "Nope"}]})))
+        .call(
+            Method::PUT,
+            "/api/people",
+            Some(&owner),
+            Some(json!({"people": [{"id": ada, "name": "Ada", "color": "#000000"}, {"id": theirs, "name": "Nope"}]})),
+        )
         .await;
     assert_eq!(
         batch.body,
         json!([{"id": ada, "success": true}, {"id": theirs, "success": false, "error": "unknown"}])
     );
     let now = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{ada}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{ada}"), Some(&owner), None)
         .await
         .body;
     assert_eq!(
@@ -555,12 +490,7 @@ async fn people_are_updated_as_immich_validates() {
     assert_eq!(no_id.body["errors"][0]["path"], json!(["people", 0, "id"]));
     assert_eq!(
         server
-            .call(
-                Method::GET,
-                &format!("/api/people/{theirs}"),
-                Some(&other),
-                None
-            )
+            .call(Method::GET, &format!("/api/people/{theirs}"), Some(&other), None)
             .await
             .body["name"],
         json!("Theirs")
@@ -574,25 +504,77 @@ async fn an_assets_people_are_shown_to_its_owner_only() {
     let server = TestServer::start().await;
     let owner = server.admin_token().await;
     let partner = server.user_token(&owner, "partner@immich.cloud").await;
-    let partner_id = server.call(Method::GET, "/api/users/me", Some(&partner), None).await.body["id"].clone();
-    server.call(Method::POST, &format!("/api/partners/{}", partner_id.as_str().unwrap()), Some(&owner), None).await;
+    let partner_id = server
+        .call(Method::GET, "/api/users/me", Some(&partner), None)
+        .await
+        .body["id"]
+        .clone();
+    server
+        .call(
+            Method::POST,
+            &format!("/api/partners/{}", partner_id.as_str().unwrap()),
+            Some(&owner),
+            None,
+        )
+        .await;
     let photo = upload(&server, &owner, 7).await;
     let ada = person(&server, &owner, json!({"name": "Ada"})).await;
     face(&server, &owner, &ada, &photo, 10).await;
     face(&server, &owner, &ada, &photo, 100).await;
 
-    let people_of = |body: &Value| body["people"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    let detail = server.call(Method::GET, &format!("/api/assets/{photo}"), Some(&owner), None).await.body;
-    assert_eq!(people_of(&detail), std::slice::from_ref(&ada), "one entry per person, however many faces");
-    assert_eq!((detail["people"][0]["name"].clone(), detail["people"][0]["birthDate"].clone()), (json!("Ada"), json!(null)));
-    let updated = server.call(Method::PUT, &format!("/api/assets/{photo}"), Some(&owner), Some(json!({"isFavorite": true}))).await.body;
+    let people_of = |body: &Value| {
+        body["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let detail = server
+        .call(Method::GET, &format!("/api/assets/{photo}"), Some(&owner), None)
+        .await
+        .body;
+    assert_eq!(
+        people_of(&detail),
+        std::slice::from_ref(&ada),
+        "one entry per person, however many faces"
+    );
+    assert_eq!(
+        (
+            detail["people"][0]["name"].clone(),
+            detail["people"][0]["birthDate"].clone()
+        ),
+        (json!("Ada"), json!(null))
+    );
+    let updated = server
+        .call(
+            Method::PUT,
+            &format!("/api/assets/{photo}"),
+            Some(&owner),
+            Some(json!({"isFavorite": true})),
+        )
+        .await
+        .body;
     assert_eq!(people_of(&updated), [ada]);
 
-    let as_partner = server.call(Method::GET, &format!("/api/assets/{photo}"), Some(&partner), None).await;
+    let as_partner = server
+        .call(Method::GET, &format!("/api/assets/{photo}"), Some(&partner), None)
+        .await;
     assert_eq!(as_partner.status, StatusCode::OK);
     assert!(people_of(&as_partner.body).is_empty());
-    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "INDIVIDUAL", "assetIds": [photo]}))).await.body;
+    let link = server
+        .call(
+            Method::POST,
+            "/api/shared-links",
+            Some(&owner),
+            Some(json!({"type": "INDIVIDUAL", "assetIds": [photo]})),
+        )
+        .await
+        .body;
     let key = link["key"].as_str().unwrap();
-    let as_guest = server.call(Method::GET, &format!("/api/assets/{photo}?key={key}"), None, None).await.body;
+    let as_guest = server
+        .call(Method::GET, &format!("/api/assets/{photo}?key={key}"), None, None)
+        .await
+        .body;
     assert!(people_of(&as_guest).is_empty(), "{as_guest}");
 }

@@ -238,9 +238,7 @@ fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -280,9 +278,8 @@ async fn run(
         let method = Method::from_bytes(call.method.as_bytes()).expect("method");
         let mut request = server.request(method, &url);
         if let Client::Session(token) = client {
-            let cookies = format!(
-                "immich_access_token={token}; immich_auth_type=password; immich_is_authenticated=true"
-            );
+            let cookies =
+                format!("immich_access_token={token}; immich_auth_type=password; immich_is_authenticated=true");
             request = request.header("cookie", cookies);
         }
         if !call.body.is_empty() {
@@ -293,10 +290,7 @@ async fn run(
             request = request.header("accept", "application/jsonlines+json");
         }
         if let Err(error) = answer(server, call, request, vars).await {
-            failures.push(format!(
-                "{:<24} {} {url} → {error}",
-                call.screen, call.method
-            ));
+            failures.push(format!("{:<24} {} {url} → {error}", call.screen, call.method));
         }
     }
     failures
@@ -321,7 +315,10 @@ async fn answer(
         }
         let items: Vec<Value> = serde_json::from_slice(&bytes).map_err(|e| format!("{e}: {text}"))?;
         let all_strings = |rest: &[Value]| rest.iter().all(Value::is_string);
-        if !items.split_last().is_some_and(|(last, rest)| last.is_null() && all_strings(rest)) {
+        if !items
+            .split_last()
+            .is_some_and(|(last, rest)| last.is_null() && all_strings(rest))
+        {
             return Err(format!("not strings then a null: {text}"));
         }
         return Ok(());
@@ -330,8 +327,11 @@ async fn answer(
         // The sync stream's JSON lines: whole, `SyncCompleteV1` last, and the app's acks kept.
         Ok(reply) if reply.status.is_success() && call.path == "/api/sync/stream" => {
             let text = String::from_utf8_lossy(&reply.bytes);
-            let lines: Vec<Value> =
-                text.lines().map(serde_json::from_str).collect::<Result<_, _>>().map_err(|e| format!("{e}: {text}"))?;
+            let lines: Vec<Value> = text
+                .lines()
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("{e}: {text}"))?;
             if lines.last().is_none_or(|line| line["type"] != "SyncCompleteV1") {
                 return Err(format!("no SyncCompleteV1 at the end: {text}"));
             }
@@ -355,14 +355,7 @@ fn mobile_acks(lines: &[Value]) -> String {
         next.is_none_or(|next| next["type"] != line["type"])
             .then(|| line["ack"].clone())
     };
-    Value::from(
-        lines
-            .iter()
-            .enumerate()
-            .filter_map(last_of_run)
-            .collect::<Vec<_>>(),
-    )
-    .to_string()
+    Value::from(lines.iter().enumerate().filter_map(last_of_run).collect::<Vec<_>>()).to_string()
 }
 
 /// A step of the set-up: who, method, path, JSON body (optional), and values to keep from the
@@ -438,9 +431,7 @@ async fn upload(server: &TestServer, token: &str, name: &str, seed: u32) -> Stri
 }
 
 fn text(value: &Value) -> String {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"));
+    let text = value.as_str().unwrap_or_else(|| panic!("not a string: {value}"));
     text.to_string()
 }
 
@@ -452,23 +443,13 @@ async fn seed(server: &TestServer) -> (String, HashMap<&'static str, String>) {
     let partner = server.user_token(&admin, "partner@immich.cloud").await;
     let mut vars: HashMap<&'static str, String> = HashMap::new();
     for (name, token) in [("me", &me), ("partner", &partner)] {
-        let user = server
-            .call(Method::GET, "/api/users/me", Some(token), None)
-            .await;
+        let user = server.call(Method::GET, "/api/users/me", Some(token), None).await;
         vars.insert(name, text(&user.body["id"]));
     }
     let today = chrono::Utc::now().date_naive();
     vars.insert("today", today.to_string());
-    let files = [
-        ("beach", "beach.jpg"),
-        ("pool", "pool.png"),
-        ("clip", "clip.mp4"),
-    ];
-    let more = [
-        ("burst", "burst-1.png"),
-        ("burst2", "burst-2.png"),
-        ("old", "old.png"),
-    ];
+    let files = [("beach", "beach.jpg"), ("pool", "pool.png"), ("clip", "clip.mp4")];
+    let more = [("burst", "burst-1.png"), ("burst2", "burst-2.png"), ("old", "old.png")];
     let last = [("gone", "gone.png"), ("secret", "secret.png")];
     for (seed, (name, file)) in (1..).zip(files.into_iter().chain(more).chain(last)) {
         vars.insert(name, upload(server, &me, file, seed).await);
@@ -487,11 +468,8 @@ async fn seed(server: &TestServer) -> (String, HashMap<&'static str, String>) {
     for step in SETUP {
         let token = if step.who == "me" { &me } else { &partner };
         let method = Method::from_bytes(step.method.as_bytes()).expect("method");
-        let body = (!step.body.is_empty())
-            .then(|| serde_json::from_str(&fill(step.body, &vars)).expect("JSON body"));
-        let reply = server
-            .call(method, &fill(step.path, &vars), Some(token), body)
-            .await;
+        let body = (!step.body.is_empty()).then(|| serde_json::from_str(&fill(step.body, &vars)).expect("JSON body"));
+        let reply = server.call(method, &fill(step.path, &vars), Some(token), body).await;
         assert!(
             reply.status.is_success(),
             "{}: {} {}",
@@ -500,16 +478,11 @@ async fn seed(server: &TestServer) -> (String, HashMap<&'static str, String>) {
             reply.body
         );
         for (name, pointer) in step.keep {
-            let value = reply
-                .body
-                .pointer(pointer)
-                .unwrap_or_else(|| panic!("{pointer}"));
+            let value = reply.body.pointer(pointer).unwrap_or_else(|| panic!("{pointer}"));
             vars.insert(name, encode(&text(value)));
         }
     }
-    let user = server
-        .call(Method::GET, "/api/users/me", Some(&me), None)
-        .await;
+    let user = server.call(Method::GET, "/api/users/me", Some(&me), None).await;
     let changed = chrono::DateTime::parse_from_rfc3339(&text(&user.body["profileChangedAt"]));
     let millis = changed.expect("profileChangedAt").timestamp_millis();
     vars.insert("me.profileChangedMillis", millis.to_string());

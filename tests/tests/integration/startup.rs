@@ -42,7 +42,10 @@ async fn bad_environment_values_are_named() {
     let error = startup_error(TestServer::try_start_with(&[("IMMICH_PORT", "http")]).await);
     assert!(error.contains("IMMICH_PORT"), "{error}");
     let error = startup_error(TestServer::try_start_with(&[("REDIS_PASSWORD_FILE", "/nonexistent/secret")]).await);
-    assert!(error.contains("REDIS_PASSWORD_FILE") && error.contains("/nonexistent/secret"), "{error}");
+    assert!(
+        error.contains("REDIS_PASSWORD_FILE") && error.contains("/nonexistent/secret"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -50,11 +53,18 @@ async fn db_url_from_a_file_wins_over_the_parts() {
     let mut server = TestServer::start().await;
     let dir = temp_dir("secrets");
     let url_file = dir.join("db_url");
-    std::fs::write(&url_file, format!("postgres://postgres:postgres@127.0.0.1:5432/{}\n", server.database)).unwrap();
+    std::fs::write(
+        &url_file,
+        format!("postgres://postgres:postgres@127.0.0.1:5432/{}\n", server.database),
+    )
+    .unwrap();
     server.set_env("DB_HOSTNAME", "db.invalid");
     server.set_env("DB_URL_FILE", url_file.to_str().unwrap());
     server.restart().await.expect("DB_URL_FILE names the database");
-    assert_eq!(server.call(Method::GET, "/api/server/ping", None, None).await.status, StatusCode::OK);
+    assert_eq!(
+        server.call(Method::GET, "/api/server/ping", None, None).await.status,
+        StatusCode::OK
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -65,7 +75,10 @@ async fn an_unmounted_media_folder_stops_start_up() {
     assert!(marker.exists(), "first start writes the markers");
     std::fs::remove_file(&marker).unwrap();
 
-    let error = server.restart().await.expect_err("a folder seen before lost its marker");
+    let error = server
+        .restart()
+        .await
+        .expect_err("a folder seen before lost its marker");
     assert!(error.contains("media folder check failed"), "{error}");
     assert!(error.contains("upload"), "{error}");
 
@@ -100,14 +113,28 @@ async fn the_web_app_is_served_beside_the_api() {
             let (status, headers) = (response.status(), response.headers().clone());
             let bytes = response.bytes().await.expect("body").to_vec();
             let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-            darkroom_tests::Reply { status, headers, body, bytes }
+            darkroom_tests::Reply {
+                status,
+                headers,
+                body,
+                bytes,
+            }
         }
     };
     let header = |reply: &darkroom_tests::Reply, name: &str| {
-        reply.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+        reply
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
     };
 
-    for deep_link in ["/", "/photos/5b2f1b8a-8b6c-4f0e-9a53-1f6d2a0c9e11", "/albums", "/auth/login"] {
+    for deep_link in [
+        "/",
+        "/photos/5b2f1b8a-8b6c-4f0e-9a53-1f6d2a0c9e11",
+        "/albums",
+        "/auth/login",
+    ] {
         let page = get(deep_link, None).await;
         assert_eq!(page.status, StatusCode::OK, "{deep_link}");
         assert_eq!(page.bytes, b"<!doctype html><title>Immich</title>", "{deep_link}");
@@ -116,17 +143,27 @@ async fn the_web_app_is_served_beside_the_api() {
     }
 
     let brotli = get("/_app/immutable/entry/app.3f2a.js", Some("br, gzip")).await;
-    assert_eq!((brotli.bytes.as_slice(), header(&brotli, "content-encoding")), (&b"brotli bytes"[..], "br".to_string()));
+    assert_eq!(
+        (brotli.bytes.as_slice(), header(&brotli, "content-encoding")),
+        (&b"brotli bytes"[..], "br".to_string())
+    );
     assert_eq!(header(&brotli, "cache-control"), "public, max-age=31536000, immutable");
     assert!(header(&brotli, "content-type").contains("javascript"));
     let gzip = get("/_app/immutable/entry/app.3f2a.js", Some("gzip")).await;
-    assert_eq!((gzip.bytes.as_slice(), header(&gzip, "content-encoding")), (&b"gzip bytes"[..], "gzip".to_string()));
+    assert_eq!(
+        (gzip.bytes.as_slice(), header(&gzip, "content-encoding")),
+        (&b"gzip bytes"[..], "gzip".to_string())
+    );
     let plain = get("/_app/immutable/entry/app.3f2a.js", None).await;
     assert_eq!(plain.bytes, b"console.log('plain')");
     assert_eq!(header(&plain, "content-encoding"), "");
 
     let missing_asset = get("/_app/immutable/entry/gone.0000.js", None).await;
-    assert_eq!(missing_asset.status, StatusCode::NOT_FOUND, "never index.html under an immutable name");
+    assert_eq!(
+        missing_asset.status,
+        StatusCode::NOT_FOUND,
+        "never index.html under an immutable name"
+    );
     let icon = get("/favicon.ico", None).await;
     assert_eq!(icon.bytes, [0u8, 0, 1, 0]);
 
@@ -135,7 +172,10 @@ async fn the_web_app_is_served_beside_the_api() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["message"], json!("Cannot GET /api/nothing-here"));
     assert_eq!(get("/api/server/ping", None).await.body, json!({"res": "pong"}));
-    assert_eq!(get("/.well-known/immich", None).await.body, json!({"api": {"endpoint": "/api"}}));
+    assert_eq!(
+        get("/.well-known/immich", None).await.body,
+        json!({"api": {"endpoint": "/api"}})
+    );
     drop(server);
     std::fs::remove_dir_all(build).unwrap();
 }
@@ -145,36 +185,96 @@ async fn shared_link_pages_carry_their_preview_card() {
     let build = temp_dir("build");
     let www = build.join("www");
     std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "<!doctype html><head><!-- metadata:tags --></head>").unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "<!doctype html><head><!-- metadata:tags --></head>",
+    )
+    .unwrap();
     let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.to_str().unwrap())]).await;
     let owner = server.admin_token().await;
-    let photo = server.upload(&owner, "a.png", b"\x89PNG\r\n\x1a\n not really", &[]).await.body["id"].as_str().unwrap().to_string();
-    let album = server.call(Method::POST, "/api/albums", Some(&owner), Some(json!({"albumName": "Ski <trip>", "assetIds": [photo]}))).await.body["id"].clone();
-    let link = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": album, "slug": "ski"}))).await.body;
+    let photo = server
+        .upload(&owner, "a.png", b"\x89PNG\r\n\x1a\n not really", &[])
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let album = server
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&owner),
+            Some(json!({"albumName": "Ski <trip>", "assetIds": [photo]})),
+        )
+        .await
+        .body["id"]
+        .clone();
+    let link = server
+        .call(
+            Method::POST,
+            "/api/shared-links",
+            Some(&owner),
+            Some(json!({"type": "ALBUM", "albumId": album, "slug": "ski"})),
+        )
+        .await
+        .body;
     let key = link["key"].as_str().unwrap().to_string();
     let page = |path: String| {
         let server = &server;
-        async move { server.send(server.request(Method::GET, &path).header("host", "photos.example.com")).await }
+        async move {
+            server
+                .send(server.request(Method::GET, &path).header("host", "photos.example.com"))
+                .await
+        }
     };
 
     let card = page(format!("/share/{key}")).await;
     assert_eq!(card.status, StatusCode::OK);
     let html = String::from_utf8(card.bytes.clone()).unwrap();
-    assert!(html.contains(r#"<meta property="og:title" content="Ski &lt;trip&gt;" />"#), "{html}");
-    assert!(html.contains(r#"<meta property="og:description" content="1 shared photos &amp; videos" />"#), "{html}");
-    assert!(html.contains(&format!(r#"content="http://photos.example.com/api/assets/{photo}/thumbnail?key={key}""#)), "{html}");
+    assert!(
+        html.contains(r#"<meta property="og:title" content="Ski &lt;trip&gt;" />"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<meta property="og:description" content="1 shared photos &amp; videos" />"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"content="http://photos.example.com/api/assets/{photo}/thumbnail?key={key}""#
+        )),
+        "{html}"
+    );
     assert_eq!(card.headers["cache-control"], "no-store");
     assert_eq!(page("/s/ski".to_string()).await.bytes, card.bytes, "by slug alike");
     // An empty Host header leaves no domain to point at: the card falls back to Immich's public site.
-    let hostless = server.send(server.request(Method::GET, &format!("/share/{key}")).header("host", "")).await;
+    let hostless = server
+        .send(server.request(Method::GET, &format!("/share/{key}")).header("host", ""))
+        .await;
     let html = String::from_utf8(hostless.bytes).unwrap();
-    assert!(html.contains(&format!(r#"<meta property="og:image" content="https://my.immich.app/api/assets/{photo}/thumbnail?key={key}""#)), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"<meta property="og:image" content="https://my.immich.app/api/assets/{photo}/thumbnail?key={key}""#
+        )),
+        "{html}"
+    );
     assert_eq!(page("/share/not-a-key".to_string()).await.status, StatusCode::NOT_FOUND);
 
-    let guarded = server.call(Method::POST, "/api/shared-links", Some(&owner), Some(json!({"type": "ALBUM", "albumId": album, "password": "secret"}))).await.body;
+    let guarded = server
+        .call(
+            Method::POST,
+            "/api/shared-links",
+            Some(&owner),
+            Some(json!({"type": "ALBUM", "albumId": album, "password": "secret"})),
+        )
+        .await
+        .body;
     let private = page(format!("/share/{}", guarded["key"].as_str().unwrap())).await;
     assert_eq!(private.status, StatusCode::OK);
-    assert!(!String::from_utf8_lossy(&private.bytes).contains("og:"), "a password-protected link shows no card");
+    assert!(
+        !String::from_utf8_lossy(&private.bytes).contains("og:"),
+        "a password-protected link shows no card"
+    );
     drop(server);
     std::fs::remove_dir_all(build).unwrap();
 }
@@ -195,7 +295,11 @@ async fn start_up_sweeps_what_interrupted_uploads_left() {
     std::fs::write(incoming.join("crashed.part"), vec![0u8; 1000]).unwrap();
     let orphan = server.media.join("upload/.darkroom-resumable");
     std::fs::create_dir_all(&orphan).unwrap();
-    std::fs::write(orphan.join(format!("{}.part", uuid::Uuid::new_v4())), b"no row knows me").unwrap();
+    std::fs::write(
+        orphan.join(format!("{}.part", uuid::Uuid::new_v4())),
+        b"no row knows me",
+    )
+    .unwrap();
     server.restart().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);

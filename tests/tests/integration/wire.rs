@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn content_encoding(response: &reqwest::Response) -> Option<String> {
-    response.headers().get("content-encoding").map(|v| v.to_str().expect("ascii").to_string())
+    response
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().expect("ascii").to_string())
 }
 
 async fn upload_png(server: &TestServer, token: &str, seed: u32) -> String {
@@ -56,8 +59,15 @@ async fn the_sync_stream_arrives_whole_under_every_encoding() {
         };
         let response = request().send().await.expect("send");
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(content_encoding(&response).as_deref(), *expected, "Accept-Encoding: {accept}");
-        let compressed = response.bytes().await.unwrap_or_else(|e| panic!("Accept-Encoding: {accept}: body cut off: {e}"));
+        assert_eq!(
+            content_encoding(&response).as_deref(),
+            *expected,
+            "Accept-Encoding: {accept}"
+        );
+        let compressed = response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("Accept-Encoding: {accept}: body cut off: {e}"));
         assert!(!compressed.is_empty());
         // The same stream through a decoding client (as Node's fetch and Dart decode it).
         let decoded = server
@@ -72,9 +82,20 @@ async fn the_sync_stream_arrives_whole_under_every_encoding() {
             .text()
             .await
             .unwrap_or_else(|e| panic!("Accept-Encoding: {accept}: body cut off: {e}"));
-        let lines: Vec<Value> = decoded.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
-        assert_eq!(lines.last().expect("lines")["type"], json!("SyncCompleteV1"), "{accept}");
-        assert_eq!(lines.iter().filter(|l| l["type"] == json!("AssetV2")).count(), 3, "{accept}");
+        let lines: Vec<Value> = decoded
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(
+            lines.last().expect("lines")["type"],
+            json!("SyncCompleteV1"),
+            "{accept}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l["type"] == json!("AssetV2")).count(),
+            3,
+            "{accept}"
+        );
         let types: Vec<Value> = lines.iter().map(|l| l["type"].clone()).collect();
         match &plain_lines {
             None => plain_lines = Some(types),
@@ -92,8 +113,13 @@ async fn the_sync_stream_arrives_whole_under_every_encoding() {
         .text()
         .await
         .expect("whole");
-    let acks: Vec<Value> = lines.lines().map(|l| serde_json::from_str::<Value>(l).expect("line")["ack"].clone()).collect();
-    let acked = server.call(Method::POST, "/api/sync/ack", Some(&admin), Some(json!({"acks": acks}))).await;
+    let acks: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line")["ack"].clone())
+        .collect();
+    let acked = server
+        .call(Method::POST, "/api/sync/ack", Some(&admin), Some(json!({"acks": acks})))
+        .await;
     assert_eq!(acked.status, StatusCode::NO_CONTENT, "{}", acked.body);
 }
 
@@ -106,8 +132,18 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
     let first = upload_png(&server, &admin, 11).await;
     let second = upload_png(&server, &admin, 12).await;
     server.wait_until_processed(&admin, &first).await;
-    let picture = reqwest::multipart::Form::new().part("file", darkroom_tests::streamed_part(&fixtures::png_bytes()).file_name("me.png"));
-    let me = server.send(server.request(Method::POST, "/api/users/profile-image").bearer_auth(&admin).multipart(picture)).await;
+    let picture = reqwest::multipart::Form::new().part(
+        "file",
+        darkroom_tests::streamed_part(&fixtures::png_bytes()).file_name("me.png"),
+    );
+    let me = server
+        .send(
+            server
+                .request(Method::POST, "/api/users/profile-image")
+                .bearer_auth(&admin)
+                .multipart(picture),
+        )
+        .await;
     assert_eq!(me.status, StatusCode::CREATED, "{}", me.body);
     let me = me.body["userId"].as_str().expect("user id").to_string();
     let raw = raw_client();
@@ -121,8 +157,15 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
             .await
             .expect("send");
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(content_encoding(&response), None, "a zip is not compressed again ({accept})");
-        let zip = response.bytes().await.unwrap_or_else(|e| panic!("archive cut off ({accept}): {e}"));
+        assert_eq!(
+            content_encoding(&response),
+            None,
+            "a zip is not compressed again ({accept})"
+        );
+        let zip = response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("archive cut off ({accept}): {e}"));
         assert_eq!(zip_entries(&zip), 2, "a whole archive of both photos ({accept})");
 
         let files = [
@@ -131,8 +174,13 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
             format!("/api/users/{me}/profile-image"),
         ];
         for path in files {
-            let response =
-                raw.get(format!("{}{path}", server.url)).bearer_auth(&admin).header("accept-encoding", *accept).send().await.expect("send");
+            let response = raw
+                .get(format!("{}{path}", server.url))
+                .bearer_auth(&admin)
+                .header("accept-encoding", *accept)
+                .send()
+                .await
+                .expect("send");
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             assert_eq!(content_encoding(&response), None, "{path} ({accept})");
             response.bytes().await.expect("whole file");
@@ -147,13 +195,18 @@ async fn archives_and_media_are_sent_whole_and_uncompressed() {
         .await
         .expect("send");
     assert_eq!(content_encoding(&response).as_deref(), Some("gzip"));
-    let defaults = server.call(Method::GET, "/api/system-config/defaults", Some(&admin), None).await;
+    let defaults = server
+        .call(Method::GET, "/api/system-config/defaults", Some(&admin), None)
+        .await;
     assert!(defaults.body["ffmpeg"].is_object(), "{}", defaults.body);
 }
 
 /// Entries counted from the end-of-central-directory record, after checking it is there.
 fn zip_entries(zip: &[u8]) -> u16 {
-    let end = zip.windows(4).rposition(|w| w == b"PK\x05\x06").expect("an end-of-central-directory record");
+    let end = zip
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .expect("an end-of-central-directory record");
     u16::from_le_bytes([zip[end + 10], zip[end + 11]])
 }
 
@@ -169,19 +222,31 @@ struct Refused {
 impl Refused {
     fn new(request_line: &str, headers: &[(&str, &str)], opening: Vec<u8>, filler: usize, closing: Vec<u8>) -> Self {
         let length = opening.len() + filler + closing.len();
-        let mut head = format!("{request_line} HTTP/1.1\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\nContent-Length: {length}\r\n");
+        let mut head =
+            format!("{request_line} HTTP/1.1\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\nContent-Length: {length}\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        Self { head, opening, closing, filler }
+        Self {
+            head,
+            opening,
+            closing,
+            filler,
+        }
     }
 
     /// `POST /api/assets` with a file of `filler` bytes.
     fn upload(credential: (&str, &str), filler: usize) -> Self {
         let boundary = "----darkroom-early-answer";
         let mut opening = Vec::new();
-        for (name, value) in [("fileCreatedAt", "2024-05-01T12:00:00.000Z"), ("fileModifiedAt", "2024-05-01T12:00:00.000Z")] {
-            opening.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        for (name, value) in [
+            ("fileCreatedAt", "2024-05-01T12:00:00.000Z"),
+            ("fileModifiedAt", "2024-05-01T12:00:00.000Z"),
+        ] {
+            opening.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
         }
         opening.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
@@ -189,7 +254,13 @@ impl Refused {
         );
         let content_type = format!("multipart/form-data; boundary={boundary}");
         let headers = [credential, ("Content-Type", content_type.as_str())];
-        Self::new("POST /api/assets", &headers, opening, filler, format!("\r\n--{boundary}--\r\n").into_bytes())
+        Self::new(
+            "POST /api/assets",
+            &headers,
+            opening,
+            filler,
+            format!("\r\n--{boundary}--\r\n").into_bytes(),
+        )
     }
 }
 
@@ -202,7 +273,11 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf) -> (String, Ve
             let head = String::from_utf8_lossy(&buffer[..end]).to_string();
             let length: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().expect("length")))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().expect("length"))
+                })
                 .unwrap_or(0);
             while buffer.len() < end + 4 + length {
                 let n = stream.read(&mut chunk).await.expect("read the answer's body");
@@ -212,7 +287,11 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf) -> (String, Ve
             return (head, buffer[end + 4..end + 4 + length].to_vec());
         }
         let n = stream.read(&mut chunk).await.expect("read the answer");
-        assert!(n > 0, "connection closed before an answer: {}", String::from_utf8_lossy(&buffer));
+        assert!(
+            n > 0,
+            "connection closed before an answer: {}",
+            String::from_utf8_lossy(&buffer)
+        );
         buffer.extend_from_slice(&chunk[..n]);
     }
 }
@@ -231,12 +310,25 @@ async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
     let bearer = format!("Bearer {admin}");
     let octets = ("Content-Type", "application/offset+octet-stream");
     let cases = [
-        (Refused::upload(("x-api-key", &read_only), FILE), 403, "Missing required permission: asset.upload"),
-        (Refused::upload(("Authorization", "Bearer not-a-session"), FILE), 401, "Invalid user token"),
+        (
+            Refused::upload(("x-api-key", &read_only), FILE),
+            403,
+            "Missing required permission: asset.upload",
+        ),
+        (
+            Refused::upload(("Authorization", "Bearer not-a-session"), FILE),
+            401,
+            "Invalid user token",
+        ),
         (
             Refused::new(
                 &format!("PATCH /api/upload/tus/{}", uuid::Uuid::new_v4()),
-                &[("Authorization", &bearer), ("Tus-Resumable", "1.0.0"), ("Upload-Offset", "0"), octets],
+                &[
+                    ("Authorization", &bearer),
+                    ("Tus-Resumable", "1.0.0"),
+                    ("Upload-Offset", "0"),
+                    octets,
+                ],
                 Vec::new(),
                 FILE,
                 Vec::new(),
@@ -247,7 +339,12 @@ async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
         (
             Refused::new(
                 "POST /api/upload",
-                &[("x-api-key", &read_only), ("Upload-Draft-Interop-Version", "8"), ("Upload-Complete", "?1"), octets],
+                &[
+                    ("x-api-key", &read_only),
+                    ("Upload-Draft-Interop-Version", "8"),
+                    ("Upload-Complete", "?1"),
+                    octets,
+                ],
                 Vec::new(),
                 FILE,
                 Vec::new(),
@@ -283,7 +380,9 @@ async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
             writer.write_all(&request.closing).await?;
             Ok::<_, std::io::Error>(writer)
         });
-        let (answer, body) = tokio::time::timeout(Duration::from_secs(60), read_answer(&mut reader)).await.expect("an answer in time");
+        let (answer, body) = tokio::time::timeout(Duration::from_secs(60), read_answer(&mut reader))
+            .await
+            .expect("an answer in time");
         assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{what}: {answer}");
         let body: Value = serde_json::from_slice(&body).expect("JSON error body");
         if message.is_empty() {
@@ -291,12 +390,23 @@ async fn an_early_refusal_reaches_a_client_still_sending_its_upload() {
         } else {
             assert_eq!(body["message"], json!(message), "{what}");
         }
-        let mut writer = sending.await.expect("sender").unwrap_or_else(|e| panic!("{what}: broke off while sending: {e}"));
+        let mut writer = sending
+            .await
+            .expect("sender")
+            .unwrap_or_else(|e| panic!("{what}: broke off while sending: {e}"));
         // The connection is still good for the next request.
-        writer.write_all(format!("GET /api/server/ping HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).await.expect("reuse");
-        let (answer, body) = tokio::time::timeout(Duration::from_secs(30), read_answer(&mut reader)).await.expect("ping in time");
+        writer
+            .write_all(format!("GET /api/server/ping HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+            .await
+            .expect("reuse");
+        let (answer, body) = tokio::time::timeout(Duration::from_secs(30), read_answer(&mut reader))
+            .await
+            .expect("ping in time");
         assert!(answer.starts_with("HTTP/1.1 200"), "{what}, then: {answer}");
-        assert_eq!(serde_json::from_slice::<Value>(&body).expect("json"), json!({"res": "pong"}));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).expect("json"),
+            json!({"res": "pong"})
+        );
     }
 }
 
@@ -312,11 +422,21 @@ async fn streamed_uploads_read_their_refusal() {
         .text("fileCreatedAt", "2024-05-01T12:00:00.000Z")
         .text("fileModifiedAt", "2024-05-01T12:00:00.000Z")
         .part("assetData", darkroom_tests::streamed_part(&big).file_name("big.jpg"));
-    let refused = server.send(server.request(Method::POST, "/api/assets").header("x-api-key", &read_only).multipart(form)).await;
+    let refused = server
+        .send(
+            server
+                .request(Method::POST, "/api/assets")
+                .header("x-api-key", &read_only)
+                .multipart(form),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.message(), "Missing required permission: asset.upload");
 
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = big.chunks(1 << 16).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = big
+        .chunks(1 << 16)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
     let tus = server
         .request(Method::POST, "/api/upload/tus")
         .header("x-api-key", &read_only)
@@ -330,8 +450,17 @@ async fn streamed_uploads_read_their_refusal() {
     assert_eq!(tus.status(), StatusCode::FORBIDDEN);
     // A JSON body refused for its size is read to its end all the same.
     let huge = format!("{{\"albumName\":\"{}\"}}", "x".repeat(12 * 1024 * 1024));
-    let too_big = server.request(Method::POST, "/api/albums").bearer_auth(&admin).header("content-type", "application/json").body(huge).send().await;
-    assert_eq!(too_big.expect("the refusal, not a broken pipe").status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let too_big = server
+        .request(Method::POST, "/api/albums")
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await;
+    assert_eq!(
+        too_big.expect("the refusal, not a broken pipe").status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 }
 
 /// Immich takes PATCH wherever it takes PUT on a resource; so must we.
@@ -341,9 +470,27 @@ async fn patch_is_accepted_beside_put() {
     let admin = server.admin_token().await;
     let asset = upload_png(&server, &admin, 21).await;
     let other = upload_png(&server, &admin, 22).await;
-    let tag = server.call(Method::POST, "/api/tags", Some(&admin), Some(json!({"name": "before"}))).await.body["id"].as_str().expect("tag").to_string();
-    let tagged = server.call(Method::PATCH, &format!("/api/tags/{tag}"), Some(&admin), Some(json!({"color": "#ff0000"}))).await;
-    assert_eq!((tagged.status, tagged.body["color"].clone()), (StatusCode::OK, json!("#ff0000")), "{}", tagged.body);
+    let tag = server
+        .call(Method::POST, "/api/tags", Some(&admin), Some(json!({"name": "before"})))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    let tagged = server
+        .call(
+            Method::PATCH,
+            &format!("/api/tags/{tag}"),
+            Some(&admin),
+            Some(json!({"color": "#ff0000"})),
+        )
+        .await;
+    assert_eq!(
+        (tagged.status, tagged.body["color"].clone()),
+        (StatusCode::OK, json!("#ff0000")),
+        "{}",
+        tagged.body
+    );
 
     let memory = server
         .call(
@@ -357,15 +504,47 @@ async fn patch_is_accepted_beside_put() {
         .as_str()
         .expect("memory")
         .to_string();
-    let saved = server.call(Method::PATCH, &format!("/api/memories/{memory}"), Some(&admin), Some(json!({"isSaved": true}))).await;
-    assert_eq!((saved.status, saved.body["isSaved"].clone()), (StatusCode::OK, json!(true)), "{}", saved.body);
+    let saved = server
+        .call(
+            Method::PATCH,
+            &format!("/api/memories/{memory}"),
+            Some(&admin),
+            Some(json!({"isSaved": true})),
+        )
+        .await;
+    assert_eq!(
+        (saved.status, saved.body["isSaved"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{}",
+        saved.body
+    );
 
-    let stack = server.call(Method::POST, "/api/stacks", Some(&admin), Some(json!({"assetIds": [asset, other]}))).await.body["id"]
+    let stack = server
+        .call(
+            Method::POST,
+            "/api/stacks",
+            Some(&admin),
+            Some(json!({"assetIds": [asset, other]})),
+        )
+        .await
+        .body["id"]
         .as_str()
         .expect("stack")
         .to_string();
-    let restacked = server.call(Method::PATCH, &format!("/api/stacks/{stack}"), Some(&admin), Some(json!({"primaryAssetId": other}))).await;
-    assert_eq!((restacked.status, restacked.body["primaryAssetId"].clone()), (StatusCode::OK, json!(other)), "{}", restacked.body);
+    let restacked = server
+        .call(
+            Method::PATCH,
+            &format!("/api/stacks/{stack}"),
+            Some(&admin),
+            Some(json!({"primaryAssetId": other})),
+        )
+        .await;
+    assert_eq!(
+        (restacked.status, restacked.body["primaryAssetId"].clone()),
+        (StatusCode::OK, json!(other)),
+        "{}",
+        restacked.body
+    );
 }
 
 /// What `/server/features` says the web and mobile apps may show exists: nothing of machine
@@ -375,7 +554,16 @@ async fn features_only_claim_what_exists() {
     let server = TestServer::start().await;
     // Immich's defaults switch machine learning on.
     let features = server.call(Method::GET, "/api/server/features", None, None).await.body;
-    for absent in ["smartSearch", "facialRecognition", "duplicateDetection", "ocr", "importFaces", "oauth", "oauthAutoLaunch", "realtimeTranscoding"] {
+    for absent in [
+        "smartSearch",
+        "facialRecognition",
+        "duplicateDetection",
+        "ocr",
+        "importFaces",
+        "oauth",
+        "oauthAutoLaunch",
+        "realtimeTranscoding",
+    ] {
         assert_eq!(features[absent], json!(false), "{absent}: {features}");
     }
     for present in ["map", "reverseGeocoding", "trash", "search", "sidecar", "passwordLogin"] {

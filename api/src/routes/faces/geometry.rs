@@ -27,15 +27,7 @@ pub(super) fn original_size(geometry: &AssetGeometry) -> (i32, i32) {
 }
 
 pub(super) fn face_box(face: &Face) -> [i64; 6] {
-    [
-        face.x1,
-        face.y1,
-        face.x2,
-        face.y2,
-        face.image_width,
-        face.image_height,
-    ]
-    .map(i64::from)
+    [face.x1, face.y1, face.x2, face.y2, face.image_width, face.image_height].map(i64::from)
 }
 
 /// A face's box on the edited picture: (x1, y1, x2, y2, image width, image height).
@@ -43,12 +35,7 @@ pub(super) fn shown_face_box(face: &Face, geometry: &AssetGeometry) -> [i64; 6] 
     let edits = parse_edits(&geometry.edits);
     let (width, height) = original_size(geometry);
     // Without sizes the edits cannot be applied; the stored box is the best answer.
-    if edits.is_empty()
-        || width == 0
-        || height == 0
-        || face.image_width == 0
-        || face.image_height == 0
-    {
+    if edits.is_empty() || width == 0 || height == 0 || face.image_width == 0 || face.image_height == 0 {
         return face_box(face);
     }
     let scale_x = f64::from(width) / f64::from(face.image_width);
@@ -57,12 +44,7 @@ pub(super) fn shown_face_box(face: &Face, geometry: &AssetGeometry) -> [i64; 6] 
         (f64::from(face.x1) * scale_x, f64::from(face.y1) * scale_y),
         (f64::from(face.x2) * scale_x, f64::from(face.y2) * scale_y),
     ];
-    let (out_width, out_height) = transform_points(
-        &mut points,
-        &edits,
-        (f64::from(width), f64::from(height)),
-        false,
-    );
+    let (out_width, out_height) = transform_points(&mut points, &edits, (f64::from(width), f64::from(height)), false);
     let [a, b] = points;
     [
         a.0.min(b.0).trunc(),
@@ -75,11 +57,7 @@ pub(super) fn shown_face_box(face: &Face, geometry: &AssetGeometry) -> [i64; 6] 
     .map(|v| v as i64)
 }
 
-pub(super) fn shown_ocr_box(
-    ocr: OcrBox,
-    edits: &[Edit],
-    (width, height): (f64, f64),
-) -> AssetOcrResponseDto {
+pub(super) fn shown_ocr_box(ocr: OcrBox, edits: &[Edit], (width, height): (f64, f64)) -> AssetOcrResponseDto {
     let mut corners = ocr.corners;
     if !edits.is_empty() && width > 0.0 && height > 0.0 {
         let mut points = corners.map(|(x, y)| (x * width, y * height));
@@ -217,10 +195,7 @@ impl Affine {
     }
 
     fn apply(self, (x, y): (f64, f64)) -> (f64, f64) {
-        (
-            self.a * x + self.c * y + self.e,
-            self.b * x + self.d * y + self.f,
-        )
+        (self.a * x + self.c * y + self.e, self.b * x + self.d * y + self.f)
     }
 }
 
@@ -235,13 +210,7 @@ pub(super) fn transform_points(
 ) -> (f64, f64) {
     let (mut width, mut height) = size;
     let crop = edits.iter().find_map(|e| {
-        if let Edit::Crop {
-            x,
-            y,
-            width,
-            height,
-        } = e
-        {
+        if let Edit::Crop { x, y, width, height } = e {
             Some((*x, *y, *width, *height))
         } else {
             None
@@ -261,11 +230,7 @@ pub(super) fn transform_points(
             Edit::Rotate(angle) => {
                 let radians = angle * std::f64::consts::PI / 180.0;
                 let sideways = angle == 90.0 || angle == 270.0;
-                let (new_width, new_height) = if sideways {
-                    (height, width)
-                } else {
-                    (width, height)
-                };
+                let (new_width, new_height) = if sideways { (height, width) } else { (width, height) };
                 let turn = Affine::rotate(if inverse { -radians } else { radians });
                 let matrix = Affine::translate(new_width / 2.0, new_height / 2.0)
                     .times(turn)

@@ -47,13 +47,7 @@ fn int_param(
 impl PersonSearchQuery {
     /// (page, size), and any problems with them.
     pub(super) fn paging(&self, issues: &mut Vec<ValidationIssue>) -> (i64, i64) {
-        let page = int_param(
-            issues,
-            "page",
-            self.page.as_ref(),
-            (1.0, 9_007_199_254_740_991.0),
-            1,
-        );
+        let page = int_param(issues, "page", self.page.as_ref(), (1.0, 9_007_199_254_740_991.0), 1);
         let size = int_param(issues, "size", self.size.as_ref(), (1.0, 1000.0), 500);
         (page, size)
     }
@@ -86,7 +80,8 @@ pub struct PersonFields {
 }
 
 pub(super) const FUTURE_BIRTH_DATE: &str = "Birth date cannot be in the future";
-const HEX_COLOR: &str = r"Invalid string: must match pattern /^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/";
+const HEX_COLOR: &str =
+    r"Invalid string: must match pattern /^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/";
 
 /// A birth date as `YYYY-MM-DD` or an ISO date-time (its date as written), on or before now.
 /// Like Immich's check (`new Date(value) <= new Date()`), anything unreadable fails as if it
@@ -104,17 +99,11 @@ fn birth_date(text: &str) -> Option<NaiveDate> {
 
 fn hex_color(text: &str) -> Option<String> {
     let digits = text.strip_prefix('#').unwrap_or(text);
-    let valid =
-        matches!(digits.len(), 3 | 4 | 6 | 8) && digits.chars().all(|c| c.is_ascii_hexdigit());
+    let valid = matches!(digits.len(), 3 | 4 | 6 | 8) && digits.chars().all(|c| c.is_ascii_hexdigit());
     valid.then(|| format!("#{digits}"))
 }
 
-pub(super) fn issue(
-    prefix: &[Value],
-    field: &str,
-    code: &'static str,
-    message: &str,
-) -> ValidationIssue {
+pub(super) fn issue(prefix: &[Value], field: &str, code: &'static str, message: &str) -> ValidationIssue {
     let mut path = prefix.to_vec();
     path.push(json!(field));
     ValidationIssue {
@@ -154,16 +143,11 @@ impl PersonFields {
     pub(super) fn changes(&self, with_color: bool) -> PersonChanges {
         PersonChanges {
             name: self.name.clone(),
-            birth_date: self
-                .birth_date
-                .as_ref()
-                .map(|d| d.as_deref().and_then(birth_date)),
+            birth_date: self.birth_date.as_ref().map(|d| d.as_deref().and_then(birth_date)),
             is_hidden: self.is_hidden,
             is_favorite: self.is_favorite,
             color: if with_color {
-                self.color
-                    .as_ref()
-                    .map(|c| c.as_deref().and_then(hex_color))
+                self.color.as_ref().map(|c| c.as_deref().and_then(hex_color))
             } else {
                 None
             },
@@ -172,9 +156,7 @@ impl PersonFields {
     }
 
     pub(super) fn feature_asset(&self) -> Option<Uuid> {
-        self.feature_face_asset_id
-            .as_deref()
-            .and_then(parse_uuid_v4)
+        self.feature_face_asset_id.as_deref().and_then(parse_uuid_v4)
     }
 }
 
@@ -283,10 +265,7 @@ mod tests {
 
     #[test]
     fn birth_dates_are_days_not_after_now() {
-        assert_eq!(
-            birth_date("1990-02-03"),
-            NaiveDate::from_ymd_opt(1990, 2, 3)
-        );
+        assert_eq!(birth_date("1990-02-03"), NaiveDate::from_ymd_opt(1990, 2, 3));
         // A date-time counts by the date written in it.
         assert_eq!(
             birth_date("1990-02-03T23:30:00-05:00"),

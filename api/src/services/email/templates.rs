@@ -43,10 +43,7 @@ pub struct Rendered {
 pub type Values<'a> = [(&'a str, &'a str)];
 
 fn value<'a>(values: &'a Values<'a>, key: &str) -> &'a str {
-    values
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or("", |(_, v)| v)
+    values.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| v)
 }
 
 pub fn escape(text: &str) -> String {
@@ -124,10 +121,9 @@ fn action(template: Template, values: &Values) -> Option<(String, &'static str)>
     let base = value(values, "baseUrl").trim_end_matches('/');
     match template {
         Template::Welcome => Some((format!("{base}/auth/login"), "Sign in")),
-        Template::AlbumInvite | Template::AlbumUpdate => Some((
-            format!("{base}/albums/{}", value(values, "albumId")),
-            "Open the album",
-        )),
+        Template::AlbumInvite | Template::AlbumUpdate => {
+            Some((format!("{base}/albums/{}", value(values, "albumId")), "Open the album"))
+        }
         Template::Test => None,
     }
 }
@@ -197,12 +193,7 @@ fn built_in(template: Template, values: &Values) -> (String, String) {
 
 /// Renders `template`: the admin's `custom` body when not empty, else ours; `image_cid` puts an
 /// inline picture (the album's cover) under the text.
-pub fn render(
-    template: Template,
-    values: &Values,
-    custom: &str,
-    image_cid: Option<&str>,
-) -> Rendered {
+pub fn render(template: Template, values: &Values, custom: &str, image_cid: Option<&str>) -> Rendered {
     let (mut body, mut text) = if custom.trim().is_empty() {
         built_in(template, values)
     } else {
@@ -211,7 +202,10 @@ pub fn render(
         (format!("<div>{filled}</div>"), text)
     };
     if let Some(cid) = image_cid {
-        body.push_str(&format!(r#"<p><img src="cid:{}" alt="" style="max-width:300px;width:100%;border-radius:8px"></p>"#, escape(cid)));
+        body.push_str(&format!(
+            r#"<p><img src="cid:{}" alt="" style="max-width:300px;width:100%;border-radius:8px"></p>"#,
+            escape(cid)
+        ));
     }
     if let Some((link, label)) = action(template, values) {
         let link_html = escape(&link);
@@ -242,10 +236,7 @@ mod tests {
             fill_tags("In {albumName}: {missing} {empty}", &values),
             "In Sea &amp; &lt;Sun&gt;: {missing} {empty}"
         );
-        assert_eq!(
-            fill_tags("a {b\n} {albumName", &values),
-            "a {b\n} {albumName"
-        );
+        assert_eq!(fill_tags("a {b\n} {albumName", &values), "a {b\n} {albumName");
         assert_eq!(fill_tags("{{albumName}}", &values), "{{albumName}}");
     }
 
@@ -259,28 +250,15 @@ mod tests {
             ("baseUrl", "https://photos.example/"),
         ];
         let ours = render(Template::AlbumInvite, &values, "", Some("cover"));
-        assert!(
-            ours.html.contains("Bo shared the album <b>Trip</b>"),
-            "{}",
-            ours.html
-        );
-        assert!(
-            ours.html
-                .contains(r#"href="https://photos.example/albums/42""#)
-        );
+        assert!(ours.html.contains("Bo shared the album <b>Trip</b>"), "{}", ours.html);
+        assert!(ours.html.contains(r#"href="https://photos.example/albums/42""#));
         assert!(ours.html.contains("cid:cover"));
         assert!(
-            ours.text
-                .ends_with("Open the album: https://photos.example/albums/42"),
+            ours.text.ends_with("Open the album: https://photos.example/albums/42"),
             "{}",
             ours.text
         );
-        let custom = render(
-            Template::AlbumInvite,
-            &values,
-            "<h1>{senderName} &amp; you</h1>",
-            None,
-        );
+        let custom = render(Template::AlbumInvite, &values, "<h1>{senderName} &amp; you</h1>", None);
         assert!(custom.html.contains("<h1>Bo &amp; you</h1>"));
         assert!(custom.text.starts_with("Bo & you"), "{}", custom.text);
     }

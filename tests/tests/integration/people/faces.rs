@@ -12,18 +12,10 @@ async fn faces_move_between_people_and_people_merge() {
     let server = TestServer::start().await;
     let owner = server.admin_token().await;
     let other = server.user_token(&owner, "other@example.com").await;
-    let photos = [
-        upload(&server, &owner, 6).await,
-        upload(&server, &owner, 7).await,
-    ];
+    let photos = [upload(&server, &owner, 6).await, upload(&server, &owner, 7).await];
     let theirs = person(&server, &other, json!({"name": "Theirs"})).await;
     let keeper = person(&server, &owner, json!({})).await;
-    let bee = person(
-        &server,
-        &owner,
-        json!({"name": "Bee", "birthDate": "1985-06-07"}),
-    )
-    .await;
+    let bee = person(&server, &owner, json!({"name": "Bee", "birthDate": "1985-06-07"})).await;
     let cee = person(&server, &owner, json!({"name": "Cee"})).await;
     let keeper_face = face(&server, &owner, &keeper, &photos[0], 10).await;
     let bee_face = face(&server, &owner, &bee, &photos[1], 10).await;
@@ -31,12 +23,7 @@ async fn faces_move_between_people_and_people_merge() {
     let cee_face = face(&server, &owner, &cee, &photos[1], 200).await;
 
     let faces = server
-        .call(
-            Method::GET,
-            &format!("/api/faces?id={}", photos[0]),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/faces?id={}", photos[0]), Some(&owner), None)
         .await
         .body;
     let faces = faces.as_array().unwrap();
@@ -52,10 +39,7 @@ async fn faces_move_between_people_and_people_merge() {
         "left to right, with the box as drawn"
     );
     assert_eq!(
-        (
-            faces[0]["imageWidth"].clone(),
-            faces[0]["sourceType"].clone()
-        ),
+        (faces[0]["imageWidth"].clone(), faces[0]["sourceType"].clone()),
         (json!(320), json!("manual"))
     );
     assert_eq!(faces[1]["person"]["name"], json!("Bee"));
@@ -71,10 +55,7 @@ async fn faces_move_between_people_and_people_merge() {
         .await;
     assert_eq!(
         (itself.status, itself.message()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Cannot merge a person into themselves"
-        )
+        (StatusCode::BAD_REQUEST, "Cannot merge a person into themselves")
     );
     let merged = server
         .call(
@@ -90,12 +71,7 @@ async fn faces_move_between_people_and_people_merge() {
         json!([{"id": bee, "success": true}, {"id": theirs, "success": false, "error": "no_permission"}, {"id": bee, "success": false, "error": "not_found"}])
     );
     let kept = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{keeper}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{keeper}"), Some(&owner), None)
         .await
         .body;
     assert_eq!(
@@ -103,19 +79,11 @@ async fn faces_move_between_people_and_people_merge() {
         (json!("Bee"), json!("1985-06-07"))
     );
     let gone = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{bee}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{bee}"), Some(&owner), None)
         .await;
     assert_eq!(
         (gone.status, gone.message()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Not found or no person.read access"
-        )
+        (StatusCode::BAD_REQUEST, "Not found or no person.read access")
     );
     assert_eq!(
         server
@@ -178,10 +146,7 @@ async fn faces_move_between_people_and_people_merge() {
             Some(json!({"id": cee_face})),
         )
         .await;
-    assert_eq!(
-        (one.status, one.body["id"].clone()),
-        (StatusCode::OK, json!(keeper))
-    );
+    assert_eq!((one.status, one.body["id"].clone()), (StatusCode::OK, json!(keeper)));
     assert_eq!(
         scalar(&server, FACE_PERSON, &cee_face).await.as_deref(),
         Some(keeper.as_str())
@@ -207,12 +172,7 @@ async fn faces_move_between_people_and_people_merge() {
 
     // Deleting a face: marked deleted (the phone hears of it), or gone for good with force.
     let no_body = server
-        .call(
-            Method::DELETE,
-            &format!("/api/faces/{keeper_face}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::DELETE, &format!("/api/faces/{keeper_face}"), Some(&owner), None)
         .await;
     assert_eq!(
         no_body.body["errors"][0],
@@ -237,19 +197,11 @@ async fn faces_move_between_people_and_people_merge() {
         .is_some()
     );
     let left = server
-        .call(
-            Method::GET,
-            &format!("/api/faces?id={}", photos[0]),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/faces?id={}", photos[0]), Some(&owner), None)
         .await
         .body;
     assert!(
-        left.as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["id"] != json!(keeper_face)),
+        left.as_array().unwrap().iter().all(|f| f["id"] != json!(keeper_face)),
         "{left}"
     );
     let hard = server
@@ -280,19 +232,11 @@ async fn faces_move_between_people_and_people_merge() {
         .await;
     assert_eq!(
         (mixed.status, mixed.message()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Not found or no person.delete access"
-        )
+        (StatusCode::BAD_REQUEST, "Not found or no person.delete access")
     );
     assert_eq!(
         server
-            .call(
-                Method::DELETE,
-                &format!("/api/people/{cee}"),
-                Some(&owner),
-                None
-            )
+            .call(Method::DELETE, &format!("/api/people/{cee}"), Some(&owner), None)
             .await
             .status,
         StatusCode::NO_CONTENT
@@ -319,12 +263,7 @@ async fn faces_move_between_people_and_people_merge() {
     assert_eq!(audit.as_deref(), Some(keeper.as_str()));
     assert_eq!(
         server
-            .call(
-                Method::GET,
-                &format!("/api/people/{theirs}"),
-                Some(&other),
-                None
-            )
+            .call(Method::GET, &format!("/api/people/{theirs}"), Some(&other), None)
             .await
             .status,
         StatusCode::OK
@@ -342,17 +281,9 @@ async fn thumbnails_text_and_other_users() {
 
     // No thumbnail yet: Immich's bare 404.
     let none = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{ada}/thumbnail"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&owner), None)
         .await;
-    assert_eq!(
-        (none.status, none.message()),
-        (StatusCode::NOT_FOUND, "Not Found")
-    );
+    assert_eq!((none.status, none.message()), (StatusCode::NOT_FOUND, "Not Found"));
     let file = server.media.join("thumbs").join("ada.jpeg");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, b"\xff\xd8\xff\xe0 a face \xff\xd9").unwrap();
@@ -364,12 +295,7 @@ async fn thumbnails_text_and_other_users() {
         .await
         .unwrap();
     let served = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{ada}/thumbnail"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&owner), None)
         .await;
     assert_eq!(served.status, StatusCode::OK);
     assert_eq!(
@@ -381,17 +307,9 @@ async fn thumbnails_text_and_other_users() {
     );
     assert_eq!(served.bytes, std::fs::read(&file).unwrap());
     let peek = server
-        .call(
-            Method::GET,
-            &format!("/api/people/{ada}/thumbnail"),
-            Some(&other),
-            None,
-        )
+        .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&other), None)
         .await;
-    assert_eq!(
-        (peek.status, peek.message()),
-        (StatusCode::NOT_FOUND, "Not Found")
-    );
+    assert_eq!((peek.status, peek.message()), (StatusCode::NOT_FOUND, "Not Found"));
     sqlx::query(r#"UPDATE person SET "thumbnailPath" = '/etc/passwd' WHERE id = $1::uuid"#)
         .bind(&ada)
         .execute(&mut db)
@@ -399,12 +317,7 @@ async fn thumbnails_text_and_other_users() {
         .unwrap();
     assert_eq!(
         server
-            .call(
-                Method::GET,
-                &format!("/api/people/{ada}/thumbnail"),
-                Some(&owner),
-                None
-            )
+            .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&owner), None)
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -413,12 +326,7 @@ async fn thumbnails_text_and_other_users() {
     // Recognised text: none, then what something wrote (the hidden box left out).
     assert_eq!(
         server
-            .call(
-                Method::GET,
-                &format!("/api/assets/{photo}/ocr"),
-                Some(&owner),
-                None
-            )
+            .call(Method::GET, &format!("/api/assets/{photo}/ocr"), Some(&owner), None)
             .await
             .body,
         json!([])
@@ -437,12 +345,7 @@ async fn thumbnails_text_and_other_users() {
         .await
         .unwrap();
     let read = server
-        .call(
-            Method::GET,
-            &format!("/api/assets/{photo}/ocr"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/assets/{photo}/ocr"), Some(&owner), None)
         .await
         .body;
     assert_eq!(
@@ -458,12 +361,7 @@ async fn thumbnails_text_and_other_users() {
         .await
         .unwrap();
     let turned = server
-        .call(
-            Method::GET,
-            &format!("/api/faces?id={photo}"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/faces?id={photo}"), Some(&owner), None)
         .await
         .body;
     let turned = &turned[0];
@@ -488,21 +386,13 @@ async fn thumbnails_text_and_other_users() {
         "{turned}"
     );
     let read = server
-        .call(
-            Method::GET,
-            &format!("/api/assets/{photo}/ocr"),
-            Some(&owner),
-            None,
-        )
+        .call(Method::GET, &format!("/api/assets/{photo}/ocr"), Some(&owner), None)
         .await
         .body;
     let first = &read[0];
     let close = |value: &Value, expected: f64| (value.as_f64().unwrap() - expected).abs() < 1e-6;
     assert!(
-        close(&first["x1"], 0.6)
-            && close(&first["y1"], 0.1)
-            && close(&first["x3"], 0.8)
-            && close(&first["y3"], 0.3),
+        close(&first["x1"], 0.6) && close(&first["y1"], 0.1) && close(&first["x3"], 0.8) && close(&first["y3"], 0.3),
         "{first}"
     );
 
@@ -577,28 +467,18 @@ async fn thumbnails_text_and_other_users() {
         "Not found or no asset.update access"
     );
     assert_eq!(
-        server
-            .call(Method::GET, "/api/people", Some(&other), None)
-            .await
-            .body["people"],
+        server.call(Method::GET, "/api/people", Some(&other), None).await.body["people"],
         json!([])
     );
 
     // API keys need the operation's permission.
     let key = server.api_key(&owner, &["asset.read"]).await;
     let refused = server
-        .send(
-            server
-                .request(Method::GET, "/api/people")
-                .header("x-api-key", &key),
-        )
+        .send(server.request(Method::GET, "/api/people").header("x-api-key", &key))
         .await;
     assert_eq!(
         (refused.status, refused.message()),
-        (
-            StatusCode::FORBIDDEN,
-            "Missing required permission: person.read"
-        )
+        (StatusCode::FORBIDDEN, "Missing required permission: person.read")
     );
     let allowed = server
         .send(
