@@ -1,5 +1,7 @@
 //! The `darkroom-server` binary: admin subcommands and the server's JSON logs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::process::Stdio;
 

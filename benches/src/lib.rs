@@ -1,6 +1,8 @@
 //! Shared pieces of the benchmarks: a scratch database, the release server as a child process,
 //! an admin with an API key, and memory readings from /proc.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

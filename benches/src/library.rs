@@ -12,6 +12,8 @@
 //! cargo build --release -p darkroom-api -p darkroom-benches && target/release/darkroom-library-bench
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -7,6 +7,8 @@
 //!
 //! Requests per second are measured with `wrk` against a running server (see benches/README.md).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

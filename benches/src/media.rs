@@ -12,6 +12,8 @@
 //! cargo build --release -p darkroom-api -p darkroom-benches && target/release/darkroom-media-bench [thumbs|metadata|e2e [count]]
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -11,6 +11,8 @@
 //! ```
 //! `BENCH_MEDIA` chooses the folder (default `target/bench-media`, on the repository's disk).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

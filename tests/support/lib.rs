@@ -1,6 +1,8 @@
 //! Test support: a real Darkroom server on a fresh PostgreSQL database per test, an HTTP client
 //! that checks every JSON response against Immich's OpenAPI contract, and spec helpers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod fixtures;
 pub mod spec;
 

@@ -4,6 +4,8 @@
 //!
 //! Run one area with `cargo test -p darkroom-tests --test integration <area>::`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod access_matrix;
 mod albums;
 mod api;
