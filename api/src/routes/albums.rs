@@ -1,9 +1,12 @@
 //! `/albums/*`: albums, their assets and the people they are shared with.
 
+mod assets;
+mod members;
+
 use std::collections::{HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use darkroom_storage::albums::{self, Album, AlbumChanges, AlbumFilter, AlbumRole, NewAlbum};
@@ -12,14 +15,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access;
-use crate::auth::{Auth, AuthContext};
-use crate::dto::{BulkIdResponseDto, BulkIdsDto, UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
+use crate::auth::Auth;
+use crate::dto::{UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::routes::map::MapMarkerResponseDto;
 use crate::services::preferences;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, optional_uuid, parse_uuid_v4, uuid_list};
+
+pub use assets::{add_assets, add_assets_to_albums, remove_assets};
+pub use members::{add_users, remove_user, update_user};
 
 #[derive(Debug, Serialize)]
 pub struct AlbumUserResponseDto {
@@ -417,267 +423,4 @@ pub async fn map_markers(
     access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
     let markers = darkroom_storage::map::album_markers(&state.db, id).await?;
     Ok(Json(markers.into_iter().map(Into::into).collect()))
-}
-
-/// Adds assets to an album, answering per id: added, `duplicate` or `no_permission`.
-async fn add_to_album(
-    state: &AppState,
-    auth: &AuthContext,
-    album_id: Uuid,
-    ids: &[Uuid],
-) -> ApiResult<Vec<BulkIdResponseDto>> {
-    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id, ids)
-        .await?
-        .into_iter()
-        .collect();
-    let shareable: HashSet<Uuid> = access::allowed_assets(state, auth, Permission::AssetShare, ids)
-        .await?
-        .into_iter()
-        .collect();
-    let mut results = Vec::with_capacity(ids.len());
-    let mut added = Vec::new();
-    for &id in ids {
-        let error = if present.contains(&id) {
-            Some("duplicate")
-        } else if !shareable.contains(&id) {
-            Some("no_permission")
-        } else {
-            present.insert(id);
-            added.push(id);
-            None
-        };
-        results.push(BulkIdResponseDto::of(id, error));
-    }
-    if albums::add_assets(&state.db, album_id, &added).await? {
-        crate::services::notifications::album_updated(state, album_id, auth.user.id);
-    }
-    Ok(results)
-}
-
-pub async fn add_assets(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-    ValidJson(dto): ValidJson<BulkIdsDto>,
-) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
-    find(&state, id).await?;
-    access::require_album(&state, &auth, Permission::AlbumAssetCreate, id).await?;
-    let ids = dto.ids();
-    Ok(Json(add_to_album(&state, &auth, id, &ids).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlbumsAddAssetsDto {
-    album_ids: Vec<String>,
-    asset_ids: Vec<String>,
-}
-
-impl Validate for AlbumsAddAssetsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "albumIds", &self.album_ids);
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct AlbumsAddAssetsResponseDto {
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-}
-
-pub async fn add_assets_to_albums(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    ValidJson(dto): ValidJson<AlbumsAddAssetsDto>,
-) -> ApiResult<Json<AlbumsAddAssetsResponseDto>> {
-    let album_ids = uuid_list(&mut Vec::new(), "albumIds", &dto.album_ids);
-    let asset_ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
-    let albums_allowed = access::allowed_albums(&state, &auth, Permission::AlbumAssetCreate, &album_ids).await?;
-    let assets_allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &asset_ids).await?;
-    if albums_allowed.is_empty() || assets_allowed.is_empty() {
-        return Ok(Json(AlbumsAddAssetsResponseDto {
-            success: false,
-            error: Some("no_permission"),
-        }));
-    }
-    let mut any_added = false;
-    for album_id in albums_allowed {
-        find(&state, album_id).await?;
-        if albums::add_assets(&state.db, album_id, &assets_allowed).await? {
-            crate::services::notifications::album_updated(&state, album_id, auth.user.id);
-            any_added = true;
-        }
-    }
-    let error = (!any_added).then_some("duplicate");
-    Ok(Json(AlbumsAddAssetsResponseDto {
-        success: any_added,
-        error,
-    }))
-}
-
-/// Removes assets, answering per id: removed, `not_found` or `no_permission`. Owners may remove
-/// anything; editors what they could have shared.
-pub async fn remove_assets(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-    ValidJson(dto): ValidJson<BulkIdsDto>,
-) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
-    access::require_album(&state, &auth, Permission::AlbumAssetDelete, id).await?;
-    find(&state, id).await?;
-    let ids = dto.ids();
-    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id, &ids).await?.into_iter().collect();
-    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id)
-        .await
-        .is_ok();
-    let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids)
-        .await?
-        .into_iter()
-        .collect();
-    let mut results = Vec::with_capacity(ids.len());
-    let mut removed = Vec::new();
-    for asset_id in ids {
-        let error = if !present.contains(&asset_id) {
-            Some("not_found")
-        } else if !is_owner && !shareable.contains(&asset_id) {
-            Some("no_permission")
-        } else {
-            present.remove(&asset_id);
-            removed.push(asset_id);
-            None
-        };
-        results.push(BulkIdResponseDto::of(asset_id, error));
-    }
-    if !removed.is_empty() {
-        albums::remove_assets(&state.db, id, &removed).await?;
-        albums::refresh_thumbnails(&state.db).await?;
-    }
-    Ok(Json(results))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlbumUserAddDto {
-    user_id: String,
-    role: Option<AlbumRole>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AddUsersDto {
-    album_users: Vec<AlbumUserAddDto>,
-}
-
-impl Validate for AddUsersDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        crate::validation::rules::non_empty(&mut issues, &["albumUsers"], &self.album_users);
-        for (index, member) in self.album_users.iter().enumerate() {
-            if parse_uuid_v4(&member.user_id).is_none() {
-                issues.push(ValidationIssue {
-                    code: "invalid_format",
-                    path: vec![
-                        serde_json::json!("albumUsers"),
-                        serde_json::json!(index),
-                        serde_json::json!("userId"),
-                    ],
-                    message: "Invalid UUID".into(),
-                });
-            }
-        }
-        issues
-    }
-}
-
-pub async fn add_users(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-    ValidJson(dto): ValidJson<AddUsersDto>,
-) -> ApiResult<Json<AlbumResponseDto>> {
-    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
-    find(&state, id).await?;
-    for member in dto.album_users {
-        let role = member.role.unwrap_or(AlbumRole::Editor);
-        if role == AlbumRole::Owner {
-            return Err(ApiError::bad_request("Cannot add another owner"));
-        }
-        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
-            continue;
-        };
-        if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
-            continue;
-        }
-        require_user(&state, user_id).await?;
-        albums::add_member(&state.db, id, user_id, role).await?;
-        crate::services::notifications::album_invite(&state, id, user_id, &auth.user.name);
-    }
-    Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
-}
-
-/// The `{userId}` of member routes: a v4 UUID or `me`.
-fn member_id(params: &HashMap<String, String>, auth: &AuthContext) -> ApiResult<Uuid> {
-    let raw = params.get("userId").map(String::as_str).unwrap_or("");
-    if raw == "me" {
-        return Ok(auth.user.id);
-    }
-    parse_uuid_v4(raw)
-        .ok_or_else(|| ApiError::Validation(vec![ValidationIssue::new(&["userId"], r#"Must be a UUID v4 or "me""#)]))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct UpdateAlbumUserDto {
-    role: AlbumRole,
-}
-
-impl Validate for UpdateAlbumUserDto {}
-
-pub async fn update_user(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-    Path(params): Path<HashMap<String, String>>,
-    ValidJson(dto): ValidJson<UpdateAlbumUserDto>,
-) -> ApiResult<StatusCode> {
-    let user_id = member_id(&params, &auth)?;
-    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
-    find(&state, id).await?;
-    let current = albums::roles(&state.db, user_id, &[id]).await?;
-    if current.iter().any(|(_, role)| *role == AlbumRole::Owner) {
-        return Err(ApiError::bad_request("User is owner"));
-    }
-    if dto.role == AlbumRole::Owner {
-        return Err(ApiError::bad_request("Cannot add another owner"));
-    }
-    albums::set_role(&state.db, id, user_id, dto.role).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn remove_user(
-    State(state): State<AppState>,
-    Auth(auth): Auth,
-    IdPath(id): IdPath,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<StatusCode> {
-    let user_id = member_id(&params, &auth)?;
-    find(&state, id).await?;
-    let role = albums::members(&state.db, &[id], auth.user.id)
-        .await?
-        .into_iter()
-        .find(|m| m.user_id == user_id)
-        .map(|m| m.role);
-    match role {
-        None => return Err(ApiError::bad_request("Album not shared with user")),
-        Some(AlbumRole::Owner) => return Err(ApiError::bad_request("Cannot remove the last album owner")),
-        Some(_) => {}
-    }
-    if user_id != auth.user.id {
-        access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
-    }
-    albums::remove_member(&state.db, id, user_id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

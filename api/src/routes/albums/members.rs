@@ -1,0 +1,141 @@
+//! The people an album is shared with: adding them, changing their role, removing them.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use darkroom_storage::albums::{self, AlbumRole};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{AlbumResponseDto, Detail, album_dto, find, require_user};
+use crate::access;
+use crate::auth::{Auth, AuthContext};
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::permission::Permission;
+use crate::state::AppState;
+use crate::validation::{IdPath, ValidJson, Validate, parse_uuid_v4};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumUserAddDto {
+    user_id: String,
+    role: Option<AlbumRole>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddUsersDto {
+    album_users: Vec<AlbumUserAddDto>,
+}
+
+impl Validate for AddUsersDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        crate::validation::rules::non_empty(&mut issues, &["albumUsers"], &self.album_users);
+        for (index, member) in self.album_users.iter().enumerate() {
+            if parse_uuid_v4(&member.user_id).is_none() {
+                issues.push(ValidationIssue {
+                    code: "invalid_format",
+                    path: vec![
+                        serde_json::json!("albumUsers"),
+                        serde_json::json!(index),
+                        serde_json::json!("userId"),
+                    ],
+                    message: "Invalid UUID".into(),
+                });
+            }
+        }
+        issues
+    }
+}
+
+pub async fn add_users(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    ValidJson(dto): ValidJson<AddUsersDto>,
+) -> ApiResult<Json<AlbumResponseDto>> {
+    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    find(&state, id).await?;
+    for member in dto.album_users {
+        let role = member.role.unwrap_or(AlbumRole::Editor);
+        if role == AlbumRole::Owner {
+            return Err(ApiError::bad_request("Cannot add another owner"));
+        }
+        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
+            continue;
+        };
+        if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
+            continue;
+        }
+        require_user(&state, user_id).await?;
+        albums::add_member(&state.db, id, user_id, role).await?;
+        crate::services::notifications::album_invite(&state, id, user_id, &auth.user.name);
+    }
+    Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
+}
+
+/// The `{userId}` of member routes: a v4 UUID or `me`.
+fn member_id(params: &HashMap<String, String>, auth: &AuthContext) -> ApiResult<Uuid> {
+    let raw = params.get("userId").map(String::as_str).unwrap_or("");
+    if raw == "me" {
+        return Ok(auth.user.id);
+    }
+    parse_uuid_v4(raw)
+        .ok_or_else(|| ApiError::Validation(vec![ValidationIssue::new(&["userId"], r#"Must be a UUID v4 or "me""#)]))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateAlbumUserDto {
+    role: AlbumRole,
+}
+
+impl Validate for UpdateAlbumUserDto {}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    Path(params): Path<HashMap<String, String>>,
+    ValidJson(dto): ValidJson<UpdateAlbumUserDto>,
+) -> ApiResult<StatusCode> {
+    let user_id = member_id(&params, &auth)?;
+    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    find(&state, id).await?;
+    let current = albums::roles(&state.db, user_id, &[id]).await?;
+    if current.iter().any(|(_, role)| *role == AlbumRole::Owner) {
+        return Err(ApiError::bad_request("User is owner"));
+    }
+    if dto.role == AlbumRole::Owner {
+        return Err(ApiError::bad_request("Cannot add another owner"));
+    }
+    albums::set_role(&state.db, id, user_id, dto.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_user(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath,
+    Path(params): Path<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let user_id = member_id(&params, &auth)?;
+    find(&state, id).await?;
+    let role = albums::members(&state.db, &[id], auth.user.id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .map(|m| m.role);
+    match role {
+        None => return Err(ApiError::bad_request("Album not shared with user")),
+        Some(AlbumRole::Owner) => return Err(ApiError::bad_request("Cannot remove the last album owner")),
+        Some(_) => {}
+    }
+    if user_id != auth.user.id {
+        access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    }
+    albums::remove_member(&state.db, id, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
