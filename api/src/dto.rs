@@ -1,5 +1,8 @@
 //! DTOs shared by several API areas, and the JSON conventions of Immich's responses.
 
+pub mod asset;
+pub mod person;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use darkroom_storage::users::User;
 use serde::{Deserialize, Serialize, Serializer};

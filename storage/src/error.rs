@@ -27,11 +27,45 @@ impl StorageError {
         }
     }
 
+    /// Whether trying again later may succeed: the database was unreachable or busy, or chose
+    /// this transaction to fail (serialization failure, deadlock), or a file write was cut short.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // 40001 serialization failure, 40P01 deadlock, 57P01 admin shutdown, 53xxx out of resources.
+            Self::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01" | "57P01") || code.starts_with("53")),
+            Self::Io { source, .. } => !matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ),
+            _ => false,
+        }
+    }
+
     /// Name of the violated unique constraint, when this is a unique violation.
     pub fn unique_violation(&self) -> Option<&str> {
         match self {
             Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => e.constraint(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_passing_trouble_is_transient() {
+        assert!(StorageError::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!StorageError::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(!StorageError::Conflict("taken").is_transient());
+        let io = |kind| StorageError::io("writing", std::io::Error::from(kind));
+        assert!(io(std::io::ErrorKind::StorageFull).is_transient());
+        assert!(!io(std::io::ErrorKind::NotFound).is_transient());
     }
 }

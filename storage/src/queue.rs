@@ -68,9 +68,21 @@ type StreamEntries = Vec<(String, Vec<(String, String)>)>;
 fn decode_entries(entries: StreamEntries) -> Vec<Job> {
     entries
         .into_iter()
-        .filter_map(|(id, fields)| {
-            let raw = fields.into_iter().find(|(key, _)| key == "job")?.1;
-            serde_json::from_str(&raw).ok().map(|job| Job { id, job })
+        .map(|(id, fields)| {
+            let raw = fields
+                .into_iter()
+                .find(|(key, _)| key == "job")
+                .map(|(_, raw)| raw)
+                .unwrap_or_default();
+            // An entry that does not read as a job is handed on nameless, with its text, so the
+            // worker sets it aside instead of leaving it pending to be taken over forever.
+            let job = serde_json::from_str(&raw).unwrap_or_else(|_| JobData {
+                name: String::new(),
+                data: serde_json::Value::String(raw),
+                attempts: 0,
+                timestamp: now_ms(),
+            });
+            Job { id, job }
         })
         .collect()
 }
@@ -219,6 +231,27 @@ impl JobQueue {
         self.remove(queue, &job.id).await?;
         let mut conn = self.conn.clone();
         let _: i64 = conn.incr(self.key(queue, "completed"), 1).await?;
+        Ok(())
+    }
+
+    /// Takes an entry no worker can read off the queue into `<queue>:unreadable` (the newest
+    /// 1,000 are kept, with the reason), so it is neither retried nor taken over forever.
+    pub async fn set_aside(&self, queue: &str, job: &Job, reason: &str) -> QueueResult<()> {
+        self.remove(queue, &job.id).await?;
+        let entry = FailedJob {
+            job: job.job.clone(),
+            error: reason.to_string(),
+            failed_at: now_ms(),
+        };
+        let key = self.key(queue, "unreadable");
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .lpush(&key, serde_json::to_string(&entry).unwrap_or_default())
+            .ignore()
+            .ltrim(&key, 0, 999)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
         Ok(())
     }
 

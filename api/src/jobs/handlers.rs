@@ -11,14 +11,13 @@ use darkroom_media::transcode::{self, Target, TranscodeConfig};
 use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
 use darkroom_storage::assets::{self, AssetVisibility};
 use darkroom_storage::media_layout::StorageFolder;
-use darkroom_storage::queue::Job;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{BACKGROUND, BACKUP, METADATA, SIDECAR, THUMBNAILS, VIDEO, backup, enqueue, maintenance};
+use super::{AssetJob, Job, Reason, UserJob, backup, enqueue, maintenance};
+use crate::dto::asset::{AssetResponseDto, upload_ready};
 use crate::events;
 use crate::geodata::PlaceName;
-use crate::routes::asset_dto::{AssetResponseDto, upload_ready};
 use crate::state::AppState;
 
 /// Why a job did not finish: `Retry` may succeed later (a busy database), `Fatal` never will
@@ -29,39 +28,47 @@ pub enum JobError {
     Fatal(String),
 }
 
-impl<E: std::fmt::Display> From<E> for JobError {
-    fn from(error: E) -> Self {
-        Self::Retry(error.to_string())
+/// Database trouble may pass (a restart, a lost connection, a deadlock); a query that is wrong
+/// or a row that breaks a rule will fail the same way next time.
+impl From<darkroom_storage::StorageError> for JobError {
+    fn from(error: darkroom_storage::StorageError) -> Self {
+        if error.is_transient() {
+            Self::Retry(error.to_string())
+        } else {
+            Self::Fatal(error.to_string())
+        }
     }
 }
 
-pub async fn run(state: &AppState, queue: &str, job: &Job) -> Result<(), JobError> {
-    let source = job.job.data["source"].as_str();
-    let id = || {
-        job.job.data["id"]
-            .as_str()
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .ok_or_else(|| JobError::Fatal("the job names no asset or user".into()))
-    };
-    match (queue, job.job.name.as_str()) {
-        (METADATA, "AssetExtractMetadata") => extract_metadata(state, id()?, source).await,
-        (THUMBNAILS, "AssetGenerateThumbnails") => generate_thumbnails(state, id()?, source).await,
-        (VIDEO, "AssetEncodeVideo") => encode_video(state, id()?).await,
-        (SIDECAR, "SidecarWrite") => write_sidecar(state, id()?).await,
-        (SIDECAR, "SidecarCheck") => check_sidecar(state, id()?).await,
-        (BACKGROUND, "AssetDeleteCheck") => maintenance::asset_delete_check(state).await,
-        (BACKGROUND, "UserDeleteCheck") => maintenance::user_delete_check(state).await,
-        (BACKGROUND, "UserDelete") => {
-            maintenance::user_delete(state, id()?, job.job.data["force"].as_bool().unwrap_or(false)).await
+/// Files: a missing or unreadable one stays so; a full disk or an interrupted write may not.
+impl From<std::io::Error> for JobError {
+    fn from(error: std::io::Error) -> Self {
+        use std::io::ErrorKind::{InvalidData, InvalidInput, NotFound, PermissionDenied, Unsupported};
+        match error.kind() {
+            NotFound | PermissionDenied | InvalidData | InvalidInput | Unsupported => Self::Fatal(error.to_string()),
+            _ => Self::Retry(error.to_string()),
         }
-        (BACKGROUND, "SessionCleanup") => maintenance::session_cleanup(state).await,
-        (BACKGROUND, "AuditTableCleanup") => maintenance::audit_table_cleanup(state).await,
-        (BACKGROUND, "UserSyncUsage") => maintenance::user_sync_usage(state).await,
-        (BACKGROUND, "TagCleanup") => maintenance::tag_cleanup(state).await,
-        (BACKGROUND, "MemoryGenerate") => maintenance::memory_generate(state).await,
-        (BACKGROUND, "MemoryCleanup") => maintenance::memory_cleanup(state).await,
-        (BACKUP, "DatabaseBackup") => backup::database_backup(state).await,
-        (_, name) => Err(JobError::Fatal(format!("no worker knows the job {name} on {queue}"))),
+    }
+}
+
+/// Does `job`. Which function runs is decided by the job's kind alone.
+pub async fn run(state: &AppState, job: Job) -> Result<(), JobError> {
+    match job {
+        Job::AssetExtractMetadata(AssetJob { id, reason }) => extract_metadata(state, id, reason).await,
+        Job::AssetGenerateThumbnails(AssetJob { id, reason }) => generate_thumbnails(state, id, reason).await,
+        Job::AssetEncodeVideo(asset) => encode_video(state, asset.id).await,
+        Job::SidecarWrite(asset) => write_sidecar(state, asset.id).await,
+        Job::SidecarCheck(asset) => check_sidecar(state, asset.id).await,
+        Job::AssetDeleteCheck {} => maintenance::asset_delete_check(state).await,
+        Job::UserDeleteCheck {} => maintenance::user_delete_check(state).await,
+        Job::UserDelete(UserJob { id, force }) => maintenance::user_delete(state, id, force).await,
+        Job::SessionCleanup {} => maintenance::session_cleanup(state).await,
+        Job::AuditTableCleanup {} => maintenance::audit_table_cleanup(state).await,
+        Job::UserSyncUsage {} => maintenance::user_sync_usage(state).await,
+        Job::TagCleanup {} => maintenance::tag_cleanup(state).await,
+        Job::MemoryGenerate {} => maintenance::memory_generate(state).await,
+        Job::MemoryCleanup {} => maintenance::memory_cleanup(state).await,
+        Job::DatabaseBackup {} => backup::database_backup(state).await,
     }
 }
 
@@ -74,7 +81,7 @@ fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobError> {
     }
 }
 
-async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> Result<(), JobError> {
+async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
     // A deleted asset needs nothing any more.
     let Some(asset) = assets::get(&state.db, id).await? else {
         return Ok(());
@@ -176,18 +183,14 @@ async fn extract_metadata(state: &AppState, id: Uuid, source: Option<&str>) -> R
         events::send(state, asset.owner_id, "on_asset_hidden", json!(video)).await;
     }
     // A refresh (not an upload) changes what clients show right away.
-    if source != Some("upload")
+    if reason != Some(Reason::Upload)
         && let Some(updated) = assets::get(&state.db, id).await?
     {
         let owner = updated.owner_id;
         let dto = serde_json::to_value(AssetResponseDto::new(updated, owner, None)).unwrap_or_default();
         events::send(state, owner, "on_asset_update", dto).await;
     }
-    let mut next = json!({ "id": id });
-    if let Some(source) = source {
-        next["source"] = json!(source);
-    }
-    enqueue(state, THUMBNAILS, "AssetGenerateThumbnails", vec![next]).await;
+    enqueue(state, [Job::AssetGenerateThumbnails(AssetJob { id, reason })]).await;
     Ok(())
 }
 
@@ -253,7 +256,7 @@ const HEIF_FORMATS: [&str; 4] = [".heic", ".heif", ".avif", ".hif"];
 /// Formats browsers show as they are; the others get a full-size JPEG when it is enabled.
 const WEB_FORMATS: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
 
-async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -> Result<(), JobError> {
+async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
     let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else {
         return Ok(());
     };
@@ -295,7 +298,8 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
         .map_err(|e| JobError::Fatal(e.to_string()))?;
     // Resizing and encoding are CPU work: off the async threads.
     let generated = tokio::task::spawn_blocking(move || thumbnails::render(picture, orientation, settings))
-        .await?
+        .await
+        .map_err(|e| JobError::Fatal(format!("rendering the thumbnails stopped: {e}")))?
         .map_err(|e| JobError::Fatal(e.to_string()))?;
     let preview = thumbnail_path(
         state,
@@ -352,10 +356,10 @@ async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<&str>) -
         }
     }
     if source.asset_type == "VIDEO" {
-        enqueue(state, VIDEO, "AssetEncodeVideo", vec![json!({ "id": id })]).await;
+        enqueue(state, [Job::AssetEncodeVideo(AssetJob::of(id))]).await;
     }
     // A new upload is ready to show: tell its owner's clients.
-    if reason == Some("upload")
+    if reason == Some(Reason::Upload)
         && let Some(asset) = assets::get(&state.db, id).await?
         && matches!(asset.visibility, AssetVisibility::Timeline | AssetVisibility::Archive)
     {
@@ -539,9 +543,10 @@ async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
     asset_jobs::unlock_properties(&state.db, id, &written).await?;
     enqueue(
         state,
-        METADATA,
-        "AssetExtractMetadata",
-        vec![json!({ "id": id, "source": "sidecar-write" })],
+        [Job::AssetExtractMetadata(AssetJob {
+            id,
+            reason: Some(Reason::SidecarWrite),
+        })],
     )
     .await;
     Ok(())
@@ -581,9 +586,10 @@ async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
     if changed {
         enqueue(
             state,
-            METADATA,
-            "AssetExtractMetadata",
-            vec![json!({ "id": id, "source": "sidecar-check" })],
+            [Job::AssetExtractMetadata(AssetJob {
+                id,
+                reason: Some(Reason::SidecarCheck),
+            })],
         )
         .await;
     }
@@ -639,13 +645,7 @@ async fn extract_motion_video(
             };
             match assets::create_upload(&state.db, &upload).await? {
                 assets::UploadOutcome::Created => {
-                    enqueue(
-                        state,
-                        METADATA,
-                        "AssetExtractMetadata",
-                        vec![json!({ "id": upload.id })],
-                    )
-                    .await;
+                    enqueue(state, [Job::AssetExtractMetadata(AssetJob::of(upload.id))]).await;
                     upload.id
                 }
                 assets::UploadOutcome::Duplicate(existing) => {

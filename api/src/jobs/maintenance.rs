@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::handlers::JobError;
-use super::{BACKGROUND, enqueue};
+use super::{Job, UserJob, enqueue};
 use crate::state::AppState;
 
 fn days(config: &Value, pointer: &str, default: i64) -> chrono::Duration {
@@ -52,9 +52,7 @@ pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
     let users = maintenance::users_deleted_before(&state.db, cutoff).await?;
     enqueue(
         state,
-        BACKGROUND,
-        "UserDelete",
-        users.iter().map(|id| json!({ "id": id })).collect(),
+        users.iter().map(|&id| Job::UserDelete(UserJob { id, force: false })),
     )
     .await;
     Ok(())

@@ -6,12 +6,19 @@
 
 mod backup;
 mod handlers;
+pub mod kinds;
 mod maintenance;
 pub mod schedule;
 pub mod worker;
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use darkroom_storage::asset_jobs;
+use darkroom_storage::queue::QueueError;
+use serde_json::Value;
 use uuid::Uuid;
+
+pub use kinds::{AssetJob, Job, Reason, UserJob};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -79,59 +86,65 @@ pub fn concurrency(config: &Value, queue: &str) -> usize {
         .map_or(default, |c| c.clamp(1, 100) as usize)
 }
 
-/// Queues `name` with `data` and wakes the local workers. A failure is logged, not returned:
-/// the caller's work is done and the `start` command finds what is missing.
-pub async fn enqueue(state: &AppState, queue: &str, name: &str, data: Vec<Value>) {
-    if let Err(error) = state.jobs.push_many(queue, name, data).await {
-        tracing::error!(%error, queue, job = name, "could not queue jobs");
+/// Stores `jobs`, one round trip per queue and kind.
+async fn push(state: &AppState, jobs: impl IntoIterator<Item = Job>) -> Result<(), QueueError> {
+    let mut groups: BTreeMap<(&'static str, String), Vec<Value>> = BTreeMap::new();
+    for job in jobs {
+        let queue = job.queue();
+        let (name, data) = job.to_stored();
+        groups.entry((queue, name)).or_default().push(data);
+    }
+    for ((queue, name), data) in groups {
+        state.jobs.push_many(queue, &name, data).await?;
+    }
+    Ok(())
+}
+
+/// Queues `jobs` and wakes the local workers. A failure is logged, not returned: the caller's
+/// work is done and the `start` command finds what is missing.
+pub async fn enqueue(state: &AppState, jobs: impl IntoIterator<Item = Job>) {
+    if let Err(error) = push(state, jobs).await {
+        tracing::error!(%error, "could not queue jobs");
     }
     state.job_wake.notify_waiters();
 }
 
 /// After an upload: read its metadata, then (chained) make its thumbnails.
 pub async fn asset_uploaded(state: &AppState, id: Uuid) {
-    enqueue(
-        state,
-        METADATA,
-        "AssetExtractMetadata",
-        vec![json!({ "id": id, "source": "upload" })],
-    )
-    .await;
+    let job = AssetJob {
+        id,
+        reason: Some(Reason::Upload),
+    };
+    enqueue(state, [Job::AssetExtractMetadata(job)]).await;
 }
 
 /// After a user edited EXIF fields: write them to the assets' XMP sidecars (which then
 /// re-reads them, so clients see what the files now say).
 pub async fn edited(state: &AppState, ids: &[Uuid]) {
-    enqueue(
-        state,
-        SIDECAR,
-        "SidecarWrite",
-        ids.iter().map(|id| json!({ "id": id })).collect(),
-    )
-    .await;
+    enqueue(state, ids.iter().map(|&id| Job::SidecarWrite(AssetJob::of(id)))).await;
 }
 
 /// `start` of a queue: every asset lacking its output (or all, with `force`).
 pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<()> {
-    let (name, ids) = match queue {
+    let (kind, ids): (fn(AssetJob) -> Job, _) = match queue {
         METADATA => (
-            "AssetExtractMetadata",
-            darkroom_storage::asset_jobs::needing_metadata(&state.db, force).await?,
+            Job::AssetExtractMetadata,
+            asset_jobs::needing_metadata(&state.db, force).await?,
         ),
         THUMBNAILS => (
-            "AssetGenerateThumbnails",
-            darkroom_storage::asset_jobs::needing_thumbnails(&state.db, force).await?,
+            Job::AssetGenerateThumbnails,
+            asset_jobs::needing_thumbnails(&state.db, force).await?,
         ),
         VIDEO => (
-            "AssetEncodeVideo",
-            darkroom_storage::asset_jobs::needing_video_conversion(&state.db, force).await?,
+            Job::AssetEncodeVideo,
+            asset_jobs::needing_video_conversion(&state.db, force).await?,
         ),
         SIDECAR => (
-            "SidecarCheck",
-            darkroom_storage::asset_jobs::needing_sidecar_check(&state.db, force).await?,
+            Job::SidecarCheck,
+            asset_jobs::needing_sidecar_check(&state.db, force).await?,
         ),
         BACKUP => {
-            enqueue(state, BACKUP, "DatabaseBackup", vec![json!({})]).await;
+            enqueue(state, [Job::DatabaseBackup {}]).await;
             return Ok(());
         }
         _ if NOT_STARTABLE.contains(&queue) => return Err(ApiError::bad_request(format!("Invalid job name: {queue}"))),
@@ -142,9 +155,7 @@ pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<
         }
     };
     for chunk in ids.chunks(1000) {
-        state
-            .jobs
-            .push_many(queue, name, chunk.iter().map(|id| json!({ "id": id })).collect())
+        push(state, chunk.iter().map(|&id| kind(AssetJob::of(id))))
             .await
             .map_err(ApiError::internal)?;
     }

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Local, Timelike};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{BACKGROUND, BACKUP, THUMBNAILS, enqueue};
+use super::{Job, THUMBNAILS, enqueue};
 use crate::state::AppState;
 
 /// One field of a cron expression: `*`, `5`, `1-5`, `*/15`, `0-30/10`, and lists of them.
@@ -75,21 +75,20 @@ pub async fn queue_nightly(state: &AppState, config: &Value) {
     let tasks = &config["nightlyTasks"];
     let enabled = |name: &str| tasks[name].as_bool().unwrap_or(true);
     if enabled("databaseCleanup") {
-        for name in [
-            "AssetDeleteCheck",
-            "UserDeleteCheck",
-            "MemoryCleanup",
-            "SessionCleanup",
-            "AuditTableCleanup",
-        ] {
-            enqueue(state, BACKGROUND, name, vec![json!({})]).await;
-        }
+        let cleanups = [
+            Job::AssetDeleteCheck {},
+            Job::UserDeleteCheck {},
+            Job::MemoryCleanup {},
+            Job::SessionCleanup {},
+            Job::AuditTableCleanup {},
+        ];
+        enqueue(state, cleanups).await;
     }
     if enabled("generateMemories") {
-        enqueue(state, BACKGROUND, "MemoryGenerate", vec![json!({})]).await;
+        enqueue(state, [Job::MemoryGenerate {}]).await;
     }
     if enabled("syncQuotaUsage") {
-        enqueue(state, BACKGROUND, "UserSyncUsage", vec![json!({})]).await;
+        enqueue(state, [Job::UserSyncUsage {}]).await;
     }
     if enabled("missingThumbnails")
         && let Err(error) = super::queue_all(state, THUMBNAILS, false).await
@@ -123,7 +122,7 @@ async fn tick(state: &AppState, minute: DateTime<Local>) {
     if backup["enabled"].as_bool().unwrap_or(true) {
         let expression = backup["cronExpression"].as_str().unwrap_or("0 02 * * *");
         match cron_matches(expression, minute) {
-            Some(true) if claim("backup").await => enqueue(state, BACKUP, "DatabaseBackup", vec![json!({})]).await,
+            Some(true) if claim("backup").await => enqueue(state, [Job::DatabaseBackup {}]).await,
             None => tracing::warn!(
                 expression,
                 "backup.database.cronExpression cannot be read; no scheduled backups"

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use darkroom_storage::queue::Job;
+use darkroom_storage::queue::Job as StoredJob;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -139,9 +139,30 @@ async fn fill(
     Ok(started)
 }
 
-async fn execute(state: &AppState, queue: &'static str, job: &Job) {
+/// Reads a stored job as a kind this worker knows, on the queue that kind belongs to.
+fn decode(queue: &'static str, stored: &StoredJob) -> Result<super::Job, String> {
+    let job = super::Job::from_stored(&stored.job.name, &stored.job.data)
+        .map_err(|error| format!("the job cannot be read: {error}"))?;
+    if job.queue() != queue {
+        return Err(format!("the job belongs on the {} queue", job.queue()));
+    }
+    Ok(job)
+}
+
+async fn execute(state: &AppState, queue: &'static str, job: &StoredJob) {
     let span = tracing::info_span!("job", queue, name = %job.job.name, id = %job.id);
-    let outcome = handlers::run(state, queue, job).instrument(span).await;
+    let kind = match decode(queue, job) {
+        Ok(kind) => kind,
+        Err(reason) => {
+            // Neither retried nor left pending to be taken over forever.
+            tracing::error!(queue, job = %job.job.name, data = %job.job.data, %reason, "job set aside as unreadable");
+            if let Err(error) = state.jobs.set_aside(queue, job, &reason).await {
+                tracing::error!(queue, %error, "could not set an unreadable job aside");
+            }
+            return;
+        }
+    };
+    let outcome = handlers::run(state, kind).instrument(span).await;
     let recorded = match outcome {
         Ok(()) => state.jobs.complete(queue, job).await,
         Err(JobError::Fatal(reason)) => {

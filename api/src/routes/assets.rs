@@ -11,9 +11,9 @@ use darkroom_storage::{people, users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::asset_dto::AssetResponseDto;
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::asset::AssetResponseDto;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::trash;

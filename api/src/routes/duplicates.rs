@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::asset::AssetResponseDto;
 use crate::dto::{BulkIdResponseDto, BulkIdsDto};
 use crate::error::{ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::services::{asset_edits, trash};
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, Validate, optional_uuid, rules, uuid_list};

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::person::PersonResponseDto;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::people::PersonResponseDto;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, parse_uuid_v4};
 use geometry::{face_box, original_size, parse_edits, shown_face_box, shown_ocr_box, transform_points};

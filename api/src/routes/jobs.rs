@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use darkroom_storage::queue::QueueCounts;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::access;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
-use crate::jobs::{self, METADATA, THUMBNAILS, VIDEO};
+use crate::jobs::{self, AssetJob, Job};
 use crate::permission::Permission;
 use crate::state::AppState;
 use crate::validation::{ValidJson, ValidQuery, Validate, uuid_list};
@@ -157,24 +157,24 @@ pub async fn create(
     Auth(_): Auth,
     ValidJson(dto): ValidJson<JobCreateDto>,
 ) -> ApiResult<StatusCode> {
-    let (queue, name) = match dto.name {
-        ManualJobName::UserCleanup => (jobs::BACKGROUND, "UserDeleteCheck"),
-        ManualJobName::BackupDatabase => (jobs::BACKUP, "DatabaseBackup"),
+    let job = match dto.name {
+        ManualJobName::UserCleanup => Job::UserDeleteCheck {},
+        ManualJobName::BackupDatabase => Job::DatabaseBackup {},
         ManualJobName::PersonCleanup => {
             return Err(ApiError::bad_request(
                 "People (face recognition) are not in this version of Darkroom yet",
             ));
         }
-        ManualJobName::TagCleanup => (jobs::BACKGROUND, "TagCleanup"),
-        ManualJobName::MemoryCleanup => (jobs::BACKGROUND, "MemoryCleanup"),
-        ManualJobName::MemoryCreate => (jobs::BACKGROUND, "MemoryGenerate"),
+        ManualJobName::TagCleanup => Job::TagCleanup {},
+        ManualJobName::MemoryCleanup => Job::MemoryCleanup {},
+        ManualJobName::MemoryCreate => Job::MemoryGenerate {},
         _ => {
             return Err(ApiError::bad_request(
                 "Integrity checks are not in this version of Darkroom yet",
             ));
         }
     };
-    jobs::enqueue(&state, queue, name, vec![json!({})]).await;
+    jobs::enqueue(&state, [job]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -344,16 +344,16 @@ pub async fn asset_jobs(
 ) -> ApiResult<StatusCode> {
     let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
-    let (queue, name) = match dto.name {
-        AssetJobName::RefreshMetadata => (METADATA, "AssetExtractMetadata"),
-        AssetJobName::RegenerateThumbnail => (THUMBNAILS, "AssetGenerateThumbnails"),
-        AssetJobName::TranscodeVideo => (VIDEO, "AssetEncodeVideo"),
+    let kind: fn(AssetJob) -> Job = match dto.name {
+        AssetJobName::RefreshMetadata => Job::AssetExtractMetadata,
+        AssetJobName::RegenerateThumbnail => Job::AssetGenerateThumbnails,
+        AssetJobName::TranscodeVideo => Job::AssetEncodeVideo,
         AssetJobName::RefreshFaces => {
             return Err(ApiError::bad_request(
                 "Face detection does not run in this version of Darkroom yet",
             ));
         }
     };
-    jobs::enqueue(&state, queue, name, ids.iter().map(|id| json!({ "id": id })).collect()).await;
+    jobs::enqueue(&state, ids.iter().map(|&id| kind(AssetJob::of(id)))).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::asset::AssetResponseDto;
 use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, uuid_list};
 

@@ -4,7 +4,6 @@
 mod activities;
 mod albums;
 mod api_keys;
-pub mod asset_dto;
 mod asset_media;
 mod assets;
 mod auth;

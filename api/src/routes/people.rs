@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
 use darkroom_storage::StorageError;
 use darkroom_storage::faces;
 use darkroom_storage::people::{self, NewPerson, PeoplePage, Person};
@@ -18,7 +17,8 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::{BulkIdResponseDto, BulkIdsDto, serialize_iso};
+use crate::dto::person::PersonResponseDto;
+use crate::dto::{BulkIdResponseDto, BulkIdsDto};
 use crate::error::{ApiError, ApiResult};
 use crate::file_serving;
 use crate::permission::Permission;
@@ -32,36 +32,6 @@ use requests::{
 
 /// Immich's `CacheControl.PrivateWithoutCache`, which person thumbnails are sent with.
 const PRIVATE_NO_CACHE: &str = "private, no-cache, no-transform";
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonResponseDto {
-    id: Uuid,
-    name: String,
-    birth_date: Option<NaiveDate>,
-    thumbnail_path: String,
-    is_hidden: bool,
-    is_favorite: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    color: Option<String>,
-    #[serde(serialize_with = "serialize_iso")]
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Person> for PersonResponseDto {
-    fn from(p: Person) -> Self {
-        Self {
-            id: p.id,
-            name: p.name,
-            birth_date: p.birth_date,
-            thumbnail_path: p.thumbnail_path,
-            is_hidden: p.is_hidden,
-            is_favorite: p.is_favorite,
-            color: p.color,
-            updated_at: p.updated_at,
-        }
-    }
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

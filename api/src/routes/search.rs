@@ -12,9 +12,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::AuthContext;
+use crate::dto::asset::AssetResponseDto;
 use crate::dto::nullable;
 use crate::error::{ApiResult, ValidationIssue};
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
 use crate::validation::{optional_uuid, uuid_list};
 

@@ -18,9 +18,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::albums::{AlbumResponseDto, album_for_link};
-use super::asset_dto::AssetResponseDto;
 use crate::access;
 use crate::auth::{self as authn, Auth, AuthContext, AuthSharedLink};
+use crate::dto::asset::AssetResponseDto;
 use crate::dto::{nullable, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::BulkIdsDto;
+use crate::dto::asset::AssetResponseDto;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
 use crate::validation::{
     IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, optional_uuid, parse_uuid_v4, uuid_list,

@@ -258,9 +258,7 @@ pub async fn delete(
         // Answered first: the job may remove the user at once.
         crate::jobs::enqueue(
             &state,
-            crate::jobs::BACKGROUND,
-            "UserDelete",
-            vec![serde_json::json!({ "id": id, "force": true })],
+            [crate::jobs::Job::UserDelete(crate::jobs::UserJob { id, force: true })],
         )
         .await;
     }

@@ -5,8 +5,8 @@ use axum::extract::State;
 use darkroom_storage::assets;
 use serde::Deserialize;
 
-use super::asset_dto::AssetResponseDto;
 use crate::auth::Auth;
+use crate::dto::asset::AssetResponseDto;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::validation::{ValidQuery, Validate};

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::asset::AssetResponseDto;
 use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::services::asset_edits;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, Validate, invalid_uuid, parse_uuid_v4, rules, uuid_list};

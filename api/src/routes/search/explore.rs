@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{dtos, searched_users};
 use crate::auth::Auth;
+use crate::dto::asset::AssetResponseDto;
 use crate::error::{ApiResult, ValidationIssue};
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
 use crate::validation::{ValidQuery, Validate};
 
@@ -195,7 +195,7 @@ pub async fn person(
     State(state): State<AppState>,
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<SearchPeopleQuery>,
-) -> ApiResult<Json<Vec<crate::routes::people::PersonResponseDto>>> {
+) -> ApiResult<Json<Vec<crate::dto::person::PersonResponseDto>>> {
     let name = text_query(&query.name).unwrap_or_default();
     let people =
         darkroom_storage::people::search_by_name(&state.db, auth.user.id, &name, query.with_hidden.unwrap_or(false))

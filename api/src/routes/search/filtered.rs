@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::{SearchFilterDto, dtos, range, searched_users};
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::asset::AssetResponseDto;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
-use crate::routes::asset_dto::AssetResponseDto;
 use crate::state::AppState;
 use crate::validation::{ValidJson, ValidQuery, Validate, optional_uuid, uuid_list};
 

@@ -424,3 +424,82 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// Entries a worker cannot read as one of its jobs (not JSON, an unknown kind, a payload that
+/// does not fit, a kind on the wrong queue) are set aside with their reason in
+/// `<queue>:unreadable`, not retried nor left pending to be taken over forever (nor listed among
+/// failed jobs, whose names the API restricts to Immich's); the jobs around them still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_jobs_are_set_aside_with_their_reason() {
+    let server = TestServer::start_with(&[("DARKROOM_JOB_RECLAIM_SECONDS", "1")]).await;
+    let admin = server.admin_token().await;
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    // The group exists once the server has looked at the queue.
+    queue(&server, &admin, "sidecar").await;
+    let stream = format!("{}:sidecar:stream", server.database);
+    let stored =
+        |name: &str, data: Value| json!({"name": name, "data": data, "attempts": 0, "timestamp": 0}).to_string();
+    let entries = [
+        "not json at all".to_string(),
+        stored("NoSuchJob", json!({})),
+        stored("SidecarWrite", json!({"id": "not-a-uuid"})),
+        stored("DatabaseBackup", json!({})),
+    ];
+    for entry in &entries {
+        let _: String = redis::cmd("XADD")
+            .arg(&stream)
+            .arg("*")
+            .arg("job")
+            .arg(entry)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
+    let unreadable_key = format!("{}:sidecar:unreadable", server.database);
+    let mut unreadable: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        unreadable = redis::cmd("LRANGE")
+            .arg(&unreadable_key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if unreadable.len() == entries.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(unreadable.len(), entries.len(), "{unreadable:?}");
+    let reasons: Vec<Value> = unreadable
+        .iter()
+        .map(|text| serde_json::from_str(text).unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r["error"]
+            .as_str()
+            .unwrap()
+            .contains("belongs on the backupDatabase queue")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r["data"] == json!("not json at all")),
+        "the text is kept: {reasons:?}"
+    );
+    let statistics = queue(&server, &admin, "sidecar").await["statistics"].clone();
+    assert_eq!(
+        (
+            statistics["failed"].clone(),
+            statistics["active"].clone(),
+            statistics["waiting"].clone()
+        ),
+        (json!(0), json!(0), json!(0)),
+        "{statistics}"
+    );
+    // The queues still work.
+    let jpeg = temp_dir().join("after.jpg");
+    fixtures::jpeg_with_exif(&jpeg, 41);
+    let id = upload_file(&server, &admin, &jpeg).await;
+    wait_for(&server, &admin, &id, |a| a["thumbhash"].is_string()).await;
+}

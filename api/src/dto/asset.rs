@@ -1,6 +1,5 @@
 //! `AssetResponseDto`: how Immich describes an asset to its owner.
 
-use super::people::PersonResponseDto;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use darkroom_storage::assets::{Asset, AssetVisibility, Exif};
@@ -9,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::dto::{UserResponseDto, serialize_iso};
+use super::person::PersonResponseDto;
+use super::{UserResponseDto, serialize_iso};
 
 /// Dates inside `exifInfo` are written by PostgreSQL's `to_json`, not JavaScript:
 /// `2023-11-20T01:11:00+00:00`, with a fraction only when there is one.
