@@ -8,7 +8,11 @@ mod backup;
 mod handlers;
 pub mod kinds;
 mod maintenance;
+mod metadata;
 pub mod schedule;
+mod sidecars;
+mod thumbnails;
+mod video;
 pub mod worker;
 
 use std::collections::BTreeMap;

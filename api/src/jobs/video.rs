@@ -1,0 +1,109 @@
+//! Converting videos for playback as the `ffmpeg` settings say, in hardware when configured.
+
+use darkroom_media::transcode::{self, Target, TranscodeConfig};
+use darkroom_storage::asset_jobs;
+use darkroom_storage::assets;
+use darkroom_storage::media_layout::StorageFolder;
+use uuid::Uuid;
+
+use super::handlers::{JobError, media_path};
+use crate::state::AppState;
+
+/// A conversion may run for hours on a long video; the worker's heartbeat keeps the job.
+const TRANSCODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// The render device: `preferredHwDevice`, or the first one present.
+fn hardware_device(preferred: &str) -> String {
+    if preferred != "auto" && !preferred.is_empty() {
+        return preferred.to_string();
+    }
+    let mut devices: Vec<String> = std::fs::read_dir("/dev/dri")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().to_string_lossy().to_string())
+        .filter(|path| path.contains("renderD"))
+        .collect();
+    devices.sort();
+    devices
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "/dev/dri/renderD128".into())
+}
+
+pub(super) async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(asset) = assets::get(&state.db, id).await? else {
+        return Ok(());
+    };
+    if asset.asset_type != "VIDEO" {
+        return Ok(());
+    }
+    let input = media_path(state, &asset.original_path)?;
+    let info = transcode::probe(&input, state.config.media_tool_timeout)
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
+    let settings = state
+        .system_config
+        .get(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    let ffmpeg = &settings["ffmpeg"];
+    let config = TranscodeConfig::from_settings(
+        ffmpeg,
+        &hardware_device(ffmpeg["preferredHwDevice"].as_str().unwrap_or("auto")),
+    );
+    let target = transcode::target(&config, &info);
+    let existing = asset_jobs::file_path(&state.db, id, "encoded_video").await?;
+    if target == Target::None && !transcode::remux_required(&config, &info) {
+        // No longer needed under the current policy: the old conversion goes.
+        if let Some(old) = existing {
+            asset_jobs::set_encoded_video(&state.db, id, None).await?;
+            let _ = tokio::fs::remove_file(old).await;
+        }
+        return Ok(());
+    }
+    let name = id.to_string();
+    let output = state
+        .layout
+        .folder(StorageFolder::EncodedVideo)
+        .join(asset.owner_id.to_string())
+        .join(&name[0..2])
+        .join(&name[2..4])
+        .join(format!("{name}.mp4"));
+    if let Some(dir) = output.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let partial = output.with_extension("partial.mp4");
+    let (input_text, partial_text) = (
+        input.to_string_lossy().to_string(),
+        partial.to_string_lossy().to_string(),
+    );
+    let attempt = |config: &TranscodeConfig| transcode::commands(config, &info, target, &input_text, &partial_text);
+    let mut result = transcode::transcode(&attempt(&config), TRANSCODE_TIMEOUT).await;
+    // Hardware paths fail on odd files and drivers: decode in software, then encode in software.
+    if let Err(error) = &result
+        && config.accel != transcode::Accel::Disabled
+    {
+        tracing::warn!(asset = %id, %error, "hardware transcoding failed; retrying with software decoding");
+        let software_decode = TranscodeConfig {
+            accel_decode: false,
+            ..config.clone()
+        };
+        result = transcode::transcode(&attempt(&software_decode), TRANSCODE_TIMEOUT).await;
+        if let Err(error) = &result {
+            tracing::warn!(asset = %id, %error, "hardware encoding failed too; transcoding in software");
+            let software = TranscodeConfig {
+                accel: transcode::Accel::Disabled,
+                ..config.clone()
+            };
+            result = transcode::transcode(&attempt(&software), TRANSCODE_TIMEOUT).await;
+        }
+    }
+    if let Err(error) = result {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(JobError::Fatal(error.to_string()));
+    }
+    tokio::fs::rename(&partial, &output).await?;
+    asset_jobs::set_encoded_video(&state.db, id, Some(&output.to_string_lossy())).await?;
+    Ok(())
+}
