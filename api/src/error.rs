@@ -1,5 +1,7 @@
 //! The one error type of the API, and how each error looks to a client (Immich's bodies).
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use darkroom_storage::StorageError;
@@ -65,8 +67,14 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("Too many login attempts, try again later")]
     TooManyRequests { retry_after_secs: u64 },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// What the server was doing when something of its own failed, and why; logged whole,
+    /// never shown to the client.
+    #[error("{doing}")]
+    Internal {
+        doing: Cow<'static, str>,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -88,8 +96,23 @@ impl ApiError {
         Self::NotFound(message.into())
     }
 
-    pub fn internal(error: impl std::fmt::Display) -> Self {
-        Self::Internal(error.to_string())
+    /// A failure of the server's own with nothing underneath (an invariant that did not hold).
+    pub fn internal(doing: impl Into<Cow<'static, str>>) -> Self {
+        Self::Internal {
+            doing: doing.into(),
+            source: None,
+        }
+    }
+
+    /// `error`, which happened while `doing`.
+    pub fn internal_from(
+        doing: impl Into<Cow<'static, str>>,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            doing: doing.into(),
+            source: Some(Box::new(error)),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -107,7 +130,7 @@ impl ApiError {
             Self::ChecksumMismatch(_) => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -116,8 +139,33 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::Conflict(message) => Self::Conflict(message.to_string()),
-            other => Self::Internal(other.to_string()),
+            StorageError::NotFound(what) => Self::BadRequest(what.to_string()),
+            other => Self::internal_from("using the database", other),
         }
+    }
+}
+
+/// `.context("saving the user")?`: a failure of the server's own, with what it was doing.
+pub trait Context<T> {
+    fn context(self, doing: &'static str) -> ApiResult<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for Result<T, E> {
+    fn context(self, doing: &'static str) -> ApiResult<T> {
+        self.map_err(|error| ApiError::internal_from(doing, error))
+    }
+}
+
+/// A storage error whose violated constraint is one of `constraints` becomes that constraint's
+/// message, as a 400 (the check before the write lost a race); any other stays what it is.
+pub fn on_constraint(error: StorageError, constraints: &[(&str, &'static str)]) -> ApiError {
+    let message = error
+        .unique_violation()
+        .and_then(|violated| constraints.iter().find(|(name, _)| *name == violated))
+        .map(|(_, message)| *message);
+    match message {
+        Some(message) => ApiError::bad_request(message),
+        None => error.into(),
     }
 }
 
@@ -132,7 +180,7 @@ impl From<std::io::Error> for ApiError {
         match error.kind() {
             // A full disk or quota is the server's problem, but one the admin must see named.
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::StorageFull(error.to_string()),
-            _ => Self::Internal(error.to_string()),
+            _ => Self::internal_from("reading or writing a file", error),
         }
     }
 }
@@ -142,9 +190,16 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match &self {
             Self::Validation(issues) => json!({ "message": "Validation failed", "errors": issues }),
-            Self::Internal(detail) => {
-                // The detail goes to the log (with the request's correlation id), never to the client.
-                tracing::error!(error = %detail, "request failed");
+            Self::Internal { doing, source } => {
+                // The whole chain goes to the log (with the request's correlation id), never to the client.
+                let mut chain = String::new();
+                let mut cause = source.as_deref().map(|e| e as &(dyn std::error::Error + 'static));
+                while let Some(error) = cause {
+                    chain.push_str(": ");
+                    chain.push_str(&error.to_string());
+                    cause = error.source();
+                }
+                tracing::error!(error = %format!("{doing}{chain}"), "request failed");
                 json!({ "message": "Internal server error" })
             }
             Self::StorageFull(detail) => {
@@ -165,5 +220,26 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_what_was_done_and_why() {
+        let failed: Result<(), std::io::Error> = Err(std::io::Error::other("disk on fire"));
+        let error = failed.context("saving the upload").unwrap_err();
+        assert_eq!(error.to_string(), "saving the upload");
+        assert_eq!(error.source().map(|e| e.to_string()), Some("disk on fire".to_string()));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let missing = ApiError::from(StorageError::NotFound("User not found"));
+        assert_eq!(
+            (missing.status(), missing.to_string()),
+            (StatusCode::BAD_REQUEST, "User not found".to_string())
+        );
     }
 }

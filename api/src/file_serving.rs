@@ -11,7 +11,7 @@ use axum::response::Response;
 use futures::Stream;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Context};
 
 /// Immich's `CacheControl.PrivateWithCache`.
 pub const PRIVATE_CACHE: &str =
@@ -131,7 +131,7 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
         return builder
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())
-            .map_err(ApiError::internal);
+            .context("building the not-modified answer");
     }
     // `If-Range` with a stale validator means: send everything.
     let if_range_ok = header_text(request, header::IF_RANGE).is_none_or(|value| {
@@ -150,7 +150,7 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{size}"))
                 .body(Body::empty())
-                .map_err(ApiError::internal)?;
+                .context("building the range-not-satisfiable answer")?;
             return Ok(response);
         }
         None => (StatusCode::OK, 0, size),
@@ -164,7 +164,7 @@ pub async fn send_file(request: &HeaderMap, reply: FileReply<'_>) -> ApiResult<R
         .status(status)
         .header(header::CONTENT_LENGTH, length)
         .body(crate::panic_guard::stream_body(read_stream(file, length)))
-        .map_err(ApiError::internal)
+        .context("building the file answer")
 }
 
 /// At most `remaining` bytes of `file`, in chunks, so large files never sit in memory.

@@ -30,7 +30,7 @@ pub fn layer() -> CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> Response>
 }
 
 fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
-    ApiError::Internal(format!("handler panicked: {}", record(panic.as_ref()))).into_response()
+    ApiError::internal(format!("handler panicked: {}", record(panic.as_ref()))).into_response()
 }
 
 fn record(panic: &(dyn Any + Send)) -> &str {

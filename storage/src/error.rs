@@ -15,6 +15,9 @@ pub enum StorageError {
     VectorExtensionUnavailable(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// A row the caller was sure of is gone (deleted meanwhile).
+    #[error("{0}")]
+    NotFound(&'static str),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

@@ -160,7 +160,7 @@ pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User> {
     .await?;
     get(pool, id, true)
         .await?
-        .ok_or(StorageError::Conflict("user vanished after insert"))
+        .ok_or(StorageError::NotFound("User not found"))
 }
 
 pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<User> {
@@ -198,7 +198,7 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<Us
     .await?;
     get(pool, id, true)
         .await?
-        .ok_or(StorageError::Conflict("user not found"))
+        .ok_or(StorageError::NotFound("User not found"))
 }
 
 /// Marks a user deleted; their data stays until the deletion job removes it.

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use kinds::{AssetJob, Job, Reason, UserJob};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Context};
 use crate::state::AppState;
 
 /// Immich's queues, in its order.
@@ -161,7 +161,7 @@ pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<
     for chunk in ids.chunks(1000) {
         push(state, chunk.iter().map(|&id| kind(AssetJob::of(id))))
             .await
-            .map_err(ApiError::internal)?;
+            .context("queueing the jobs")?;
     }
     state.job_wake.notify_waiters();
     Ok(())

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::Auth;
 use crate::dto::asset::AssetResponseDto;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::trash;
 use crate::state::AppState;
@@ -90,7 +90,9 @@ pub async fn get(
     // Link guests see no owner, and only the basics when the link hides metadata.
     let mut dto = match &auth.shared_link {
         Some(link) if !link.show_exif => return Ok(Json(AssetResponseDto::sanitized(&asset))),
-        Some(_) => serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).map_err(ApiError::internal)?,
+        Some(_) => {
+            serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None)).context("describing the asset")?
+        }
         None => {
             let owner = users::get(&state.db, asset.owner_id, true).await?;
             let people = if asset.owner_id == auth.user.id {
@@ -99,10 +101,11 @@ pub async fn get(
                 Vec::new()
             };
             let dto = AssetResponseDto::new(asset, auth.user.id, owner.as_ref()).with_people(people);
-            serde_json::to_value(dto).map_err(ApiError::internal)?
+            serde_json::to_value(dto).context("describing the asset")?
         }
     };
-    dto["tags"] = serde_json::to_value(super::tags::of_asset(&state, id).await?).map_err(ApiError::internal)?;
+    dto["tags"] =
+        serde_json::to_value(super::tags::of_asset(&state, id).await?).context("describing the asset's tags")?;
     Ok(Json(dto))
 }
 

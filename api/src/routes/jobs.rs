@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::access;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::jobs::{self, AssetJob, Job};
 use crate::permission::Permission;
 use crate::state::AppState;
@@ -34,7 +34,7 @@ fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<&'static
 }
 
 async fn counts(state: &AppState, queue: &str) -> ApiResult<QueueCounts> {
-    state.jobs.counts(queue).await.map_err(ApiError::internal)
+    state.jobs.counts(queue).await.context("counting the queue's jobs")
 }
 
 #[derive(Debug, Serialize)]
@@ -53,7 +53,11 @@ pub struct QueueResponseLegacyDto {
 
 async fn legacy(state: &AppState, queue: &str) -> ApiResult<QueueResponseLegacyDto> {
     let counts = counts(state, queue).await?;
-    let is_paused = state.jobs.is_paused(queue).await.map_err(ApiError::internal)?;
+    let is_paused = state
+        .jobs
+        .is_paused(queue)
+        .await
+        .context("reading whether the queue is paused")?;
     Ok(QueueResponseLegacyDto {
         job_counts: counts,
         queue_status: QueueStatusLegacyDto {
@@ -102,7 +106,6 @@ pub async fn command(
     ValidJson(dto): ValidJson<QueueCommandDto>,
 ) -> ApiResult<Json<QueueResponseLegacyDto>> {
     let queue = queue_name(&params, "name")?;
-    let internal = ApiError::internal;
     match dto.command {
         QueueCommand::Start => {
             if counts(&state, queue).await?.active > 0 {
@@ -113,13 +116,21 @@ pub async fn command(
         QueueCommand::Pause if queue == "backgroundTask" => {
             return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));
         }
-        QueueCommand::Pause => state.jobs.set_paused(queue, true).await.map_err(internal)?,
+        QueueCommand::Pause => state.jobs.set_paused(queue, true).await.context("pausing the queue")?,
         QueueCommand::Resume => {
-            state.jobs.set_paused(queue, false).await.map_err(internal)?;
+            state
+                .jobs
+                .set_paused(queue, false)
+                .await
+                .context("resuming the queue")?;
             state.job_wake.notify_waiters();
         }
-        QueueCommand::Empty => state.jobs.empty(queue).await.map_err(internal)?,
-        QueueCommand::ClearFailed => state.jobs.clear_failed(queue).await.map_err(internal)?,
+        QueueCommand::Empty => state.jobs.empty(queue).await.context("emptying the queue")?,
+        QueueCommand::ClearFailed => state
+            .jobs
+            .clear_failed(queue)
+            .await
+            .context("clearing the failed jobs")?,
     }
     Ok(Json(legacy(&state, queue).await?))
 }
@@ -187,7 +198,11 @@ pub struct QueueResponseDto {
 }
 
 async fn queue_dto(state: &AppState, queue: &'static str) -> ApiResult<QueueResponseDto> {
-    let is_paused = state.jobs.is_paused(queue).await.map_err(ApiError::internal)?;
+    let is_paused = state
+        .jobs
+        .is_paused(queue)
+        .await
+        .context("reading whether the queue is paused")?;
     Ok(QueueResponseDto {
         name: queue,
         is_paused,
@@ -230,7 +245,11 @@ pub async fn update_queue(
         if paused && queue == "backgroundTask" {
             return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));
         }
-        state.jobs.set_paused(queue, paused).await.map_err(ApiError::internal)?;
+        state
+            .jobs
+            .set_paused(queue, paused)
+            .await
+            .context("pausing or resuming the queue")?;
         state.job_wake.notify_waiters();
     }
     Ok(Json(queue_dto(&state, queue).await?))
@@ -277,7 +296,7 @@ pub async fn queue_jobs(
             1000,
         )
         .await
-        .map_err(ApiError::internal)?;
+        .context("listing the queue's jobs")?;
     Ok(Json(
         jobs.into_iter()
             .map(|job| QueueJobResponseDto {
@@ -305,9 +324,13 @@ pub async fn delete_queue_jobs(
 ) -> ApiResult<StatusCode> {
     let queue = queue_name(&params, "name")?;
     if dto.failed {
-        state.jobs.clear_failed(queue).await.map_err(ApiError::internal)?;
+        state
+            .jobs
+            .clear_failed(queue)
+            .await
+            .context("clearing the failed jobs")?;
     } else {
-        state.jobs.empty(queue).await.map_err(ApiError::internal)?;
+        state.jobs.empty(queue).await.context("emptying the queue")?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

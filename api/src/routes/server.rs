@@ -152,7 +152,7 @@ pub async fn storage(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<
     let path = state.layout.folder(StorageFolder::Library);
     let stat = nix::sys::statvfs::statvfs(&path)
         .or_else(|_| nix::sys::statvfs::statvfs(state.layout.root()))
-        .map_err(|e| ApiError::internal(format!("statvfs {}: {e}", path.display())))?;
+        .map_err(|e| ApiError::internal_from(format!("reading the free space of {}", path.display()), e))?;
     let block = stat.fragment_size() as u64;
     let total = stat.blocks() as u64 * block;
     let free = stat.blocks_free() as u64 * block;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, AuthContext, tokens};
 use crate::dto::{serialize_iso, serialize_iso_opt};
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, Validate, rules};
 
@@ -97,7 +97,7 @@ pub async fn create(
         },
     )
     .await?;
-    let mut body = serde_json::to_value(session_dto(session, None)).map_err(ApiError::internal)?;
+    let mut body = serde_json::to_value(session_dto(session, None)).context("describing the session")?;
     body["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

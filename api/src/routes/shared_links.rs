@@ -22,7 +22,7 @@ use crate::access;
 use crate::auth::{self as authn, Auth, AuthContext, AuthSharedLink};
 use crate::dto::asset::AssetResponseDto;
 use crate::dto::{nullable, serialize_iso, serialize_iso_opt};
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue, on_constraint};
 use crate::permission::Permission;
 use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, uuid_list};
@@ -78,7 +78,7 @@ async fn link_dto(
             AssetResponseDto::sanitized(&asset)
         } else {
             serde_json::to_value(AssetResponseDto::new(asset, Uuid::nil(), None).without_relations())
-                .map_err(ApiError::internal)?
+                .context("describing the shared asset")?
         };
         assets.push(value);
     }
@@ -181,11 +181,7 @@ fn non_empty(value: Option<Option<String>>) -> Option<String> {
 
 /// A slug taken by another link reads as Immich words it.
 fn slug_conflict(error: darkroom_storage::StorageError) -> ApiError {
-    if error.unique_violation() == Some("shared_link_slug_uq") {
-        ApiError::bad_request("Failed to save shared link")
-    } else {
-        error.into()
-    }
+    on_constraint(error, &[("shared_link_slug_uq", "Failed to save shared link")])
 }
 
 pub async fn create(

@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::AuthContext;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::services::incoming::IncomingFile;
 use crate::state::AppState;
 use crate::validation::{invalid_uuid, parse_uuid_v4};
@@ -342,7 +342,7 @@ pub async fn create_asset(
     let original_file_name = clean_file_name(&type_name)?;
     let media = darkroom_media::lookup(&type_name).ok_or_else(|| unsupported(&type_name))?;
     let owner = auth.user.id;
-    let size = i64::try_from(asset.file.size()).map_err(ApiError::internal)?;
+    let size = i64::try_from(asset.file.size()).context("reading the upload's size")?;
     check_quota(auth, size)?;
     if let Some(video) = form.live_photo_video_id {
         check_live_photo_video(state, owner, video).await?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens;
 use crate::dto::UserAdminResponseDto;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue, on_constraint};
 use crate::validation::Validate;
 
 pub const LICENSE_KEY: &str = "license";
@@ -65,11 +65,16 @@ pub async fn ensure_storage_label_available(db: &PgPool, label: &str, except: Op
 
 /// Maps unique-index races (two requests at once) to the same messages as the checks above.
 pub fn unique_violation(error: StorageError) -> ApiError {
-    match error.unique_violation() {
-        Some("user_email_uq") => ApiError::bad_request("Email is not available"),
-        Some("user_storageLabel_uq") => ApiError::bad_request("Storage label already in use by another account"),
-        _ => error.into(),
-    }
+    on_constraint(
+        error,
+        &[
+            ("user_email_uq", "Email is not available"),
+            (
+                "user_storageLabel_uq",
+                "Storage label already in use by another account",
+            ),
+        ],
+    )
 }
 
 /// Storage labels become folder names: Immich removes dots and anything a filename can't hold.
@@ -129,15 +134,15 @@ pub async fn hash(secret: &str) -> ApiResult<String> {
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || tokens::hash_password(&secret))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .context("hashing the password")?
+        .context("hashing the password")
 }
 
 pub async fn verify(secret: &str, hash: &str) -> ApiResult<bool> {
     let (secret, hash) = (secret.to_string(), hash.to_string());
     tokio::task::spawn_blocking(move || tokens::verify_password(&secret, &hash))
         .await
-        .map_err(ApiError::internal)
+        .context("checking the password")
 }
 
 /// `type` of a calendar heatmap: which date counts an asset.
