@@ -39,6 +39,7 @@ fn pg_dump_for(major: u32) -> String {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
     let version = darkroom_storage::maintenance::server_version(&state.db).await?;
     let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);

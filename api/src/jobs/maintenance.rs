@@ -29,6 +29,7 @@ async fn config(state: &AppState) -> Result<Value, JobError> {
 }
 
 /// Trash older than `trash.days` is deleted for good (all of it when the trash is off).
+#[tracing::instrument(skip_all)]
 pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
     let config = config(state).await?;
     let kept_for = if config["trash"]["enabled"].as_bool().unwrap_or(true) {
@@ -46,6 +47,7 @@ pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
 }
 
 /// Users deleted longer ago than `user.deleteDelay` days are removed for good.
+#[tracing::instrument(skip_all)]
 pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
     let config = config(state).await?;
     let cutoff = Utc::now() - days(&config, "/user/deleteDelay", 7);
@@ -60,6 +62,7 @@ pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
 
 /// Removes a deleted user: rows first (assets, albums, sessions, keys go with the user), then
 /// the user's folders, so a failure never leaves assets whose files are gone.
+#[tracing::instrument(skip_all, fields(user = %id, force))]
 pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), JobError> {
     let Some(user) = maintenance::doomed_user(&state.db, id).await? else {
         return Ok(());
@@ -101,24 +104,28 @@ pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), 
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn session_cleanup(state: &AppState) -> Result<(), JobError> {
     let deleted = maintenance::delete_stale_sessions(&state.db).await?;
     tracing::info!(count = deleted, "deleted expired session tokens");
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn audit_table_cleanup(state: &AppState) -> Result<(), JobError> {
     let pruned = maintenance::prune_audit_tables(&state.db).await?;
     tracing::info!(count = pruned, "pruned audit rows older than 31 days");
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn user_sync_usage(state: &AppState) -> Result<(), JobError> {
     maintenance::sync_quota_usage(&state.db).await?;
     Ok(())
 }
 
 /// Tags on no asset (nor any tag below them) go.
+#[tracing::instrument(skip_all)]
 pub async fn tag_cleanup(state: &AppState) -> Result<(), JobError> {
     let deleted = darkroom_storage::tags::delete_empty(&state.db).await?;
     tracing::info!(count = deleted, "deleted empty tags");
@@ -128,6 +135,7 @@ pub async fn tag_cleanup(state: &AppState) -> Result<(), JobError> {
 /// Immich's "on this day": for the days around today not yet done, a memory per earlier year
 /// with photos taken on that day, for every user. Progress is kept in system metadata
 /// (`memories-state`), so a day is never done twice.
+#[tracing::instrument(skip_all)]
 pub async fn memory_generate(state: &AppState) -> Result<(), JobError> {
     use chrono::{Datelike, NaiveDate};
     const KEY: &str = "memories-state";
@@ -181,6 +189,7 @@ pub async fn memory_generate(state: &AppState) -> Result<(), JobError> {
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn memory_cleanup(state: &AppState) -> Result<(), JobError> {
     let deleted = darkroom_storage::memories::cleanup(&state.db).await?;
     tracing::info!(count = deleted, "deleted old unsaved memories");

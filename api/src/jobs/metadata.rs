@@ -19,6 +19,7 @@ use crate::events;
 use crate::geodata::PlaceName;
 use crate::state::AppState;
 
+#[tracing::instrument(skip_all, fields(asset = %id, ?reason))]
 pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
     // A deleted asset needs nothing any more.
     let Some(asset) = assets::get(&state.db, id).await? else {

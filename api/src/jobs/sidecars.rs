@@ -13,6 +13,7 @@ use super::{AssetJob, Job, Reason, enqueue};
 use crate::state::AppState;
 
 /// Writes the user's edits into the asset's XMP sidecar (made when missing) and re-reads it.
+#[tracing::instrument(skip_all, fields(asset = %id))]
 pub(super) async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let Some(asset) = assets::get(&state.db, id).await? else {
         return Ok(());
@@ -80,6 +81,7 @@ pub(super) async fn write_sidecar(state: &AppState, id: Uuid) -> Result<(), JobE
 
 /// Finds an XMP sidecar next to the original (`<file>.xmp` or `<name>.xmp`), or notices
 /// that a known one is gone; either way the metadata is read again.
+#[tracing::instrument(skip_all, fields(asset = %id))]
 pub(super) async fn check_sidecar(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let Some(asset) = assets::get(&state.db, id).await? else {
         return Ok(());

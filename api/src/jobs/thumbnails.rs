@@ -51,6 +51,7 @@ pub(super) const HEIF_FORMATS: [&str; 4] = [".heic", ".heif", ".avif", ".hif"];
 /// Formats browsers show as they are; the others get a full-size JPEG when it is enabled.
 const WEB_FORMATS: [&str; 7] = [".avif", ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp"];
 
+#[tracing::instrument(skip_all, fields(asset = %id, ?reason))]
 pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
     let Some(source) = asset_jobs::thumbnail_source(&state.db, id).await? else {
         return Ok(());

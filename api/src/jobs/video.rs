@@ -31,6 +31,7 @@ fn hardware_device(preferred: &str) -> String {
         .unwrap_or_else(|| "/dev/dri/renderD128".into())
 }
 
+#[tracing::instrument(skip_all, fields(asset = %id))]
 pub(super) async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let Some(asset) = assets::get(&state.db, id).await? else {
         return Ok(());

@@ -36,6 +36,7 @@ fn zone_name(offset: &FixedOffset) -> String {
 }
 
 /// Links `video` as the motion part of `still`, or (`None`) unlinks the current one.
+#[tracing::instrument(skip_all, fields(asset = %still, ?video))]
 pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, video: Option<Uuid>) -> ApiResult<()> {
     match video {
         Some(video_id) => {
@@ -85,6 +86,7 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(count = ids.len()))]
 pub async fn apply(state: &AppState, ids: &[Uuid], asset: &AssetEdit, exif: &ExifEdit) -> ApiResult<()> {
     assets::edit_exif(&state.db, ids, exif).await?;
     assets::edit(&state.db, ids, asset).await?;

@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Trashes `ids`, or with `force` deletes them permanently.
+#[tracing::instrument(skip_all, fields(user = %owner, count = ids.len(), force))]
 pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) -> ApiResult<()> {
     if ids.is_empty() {
         return Ok(());
@@ -22,6 +23,7 @@ pub async fn remove(state: &AppState, owner: Uuid, ids: &[Uuid], force: bool) ->
 }
 
 /// Marks the owner's trash for deletion and deletes it; returns how many assets it held.
+#[tracing::instrument(skip_all, fields(user = %owner))]
 pub async fn empty(state: &AppState, owner: Uuid) -> ApiResult<u64> {
     let count = assets::empty_trash(&state.db, owner).await?;
     if count > 0 {
@@ -33,6 +35,7 @@ pub async fn empty(state: &AppState, owner: Uuid) -> ApiResult<u64> {
 /// Deletes the rows of the assets marked `deleted` (the owner's, or everyone's), then their
 /// files. A file that cannot be removed is logged: its row is already gone, so no client can
 /// see it.
+#[tracing::instrument(skip_all)]
 pub async fn purge(state: &AppState, owner: Option<Uuid>) -> ApiResult<()> {
     for asset in assets::purge_deleted(&state.db, owner).await? {
         crate::events::send(state, asset.owner_id, "on_asset_delete", serde_json::json!(asset.id)).await;

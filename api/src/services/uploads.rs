@@ -316,6 +316,7 @@ pub fn decode_checksum(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Stores a received upload as an asset of `auth`'s user.
+#[tracing::instrument(skip_all, fields(user = %auth.user.id))]
 pub async fn create_asset(
     state: &AppState,
     auth: &AuthContext,

@@ -99,6 +99,7 @@ pub struct CreateUser {
     pub pin_code: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(db: &PgPool, input: CreateUser) -> ApiResult<User> {
     ensure_email_available(db, &input.email, None).await?;
     let storage_label = input.storage_label.as_deref().and_then(sanitize_storage_label);
