@@ -82,8 +82,7 @@ async fn well_known() -> impl IntoResponse {
 }
 
 async fn custom_css(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let config = state.system_config.get(&state.db).await?;
-    let css = config["theme"]["customCss"].as_str().unwrap_or("").to_string();
+    let css = state.system_config.typed(&state.db).await?.theme.custom_css;
     Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], css).into_response())
 }
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use darkroom_storage::media_layout::StorageFolder;
 use tokio::process::Command;
 
-use super::handlers::JobError;
+use super::handlers::{JobError, system_config};
 use crate::state::AppState;
 
 const PREFIX: &str = "immich-db-backup-";
@@ -60,15 +60,7 @@ pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
     }
     tokio::fs::rename(&partial, &target).await?;
     tracing::info!(file = %target.display(), "database backup written");
-    let config = state
-        .system_config
-        .get(&state.db)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
-    let keep = config["backup"]["database"]["keepLastAmount"]
-        .as_u64()
-        .unwrap_or(14)
-        .max(1) as usize;
+    let keep = system_config(state).await?.backup.database.keep_last_amount.max(1) as usize;
     prune(&folder, keep).await?;
     Ok(())
 }

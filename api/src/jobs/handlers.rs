@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::{AssetJob, Job, UserJob, backup, maintenance, metadata, sidecars, thumbnails, video};
 use crate::state::AppState;
+use crate::system_config::SystemConfig;
 
 /// Why a job did not finish: `Retry` may succeed later (a busy database), `Fatal` never will
 /// (a corrupt file) and goes straight to the failed list with its reason.
@@ -57,6 +58,15 @@ pub async fn run(state: &AppState, job: Job) -> Result<(), JobError> {
         Job::MemoryCleanup {} => maintenance::memory_cleanup(state).await,
         Job::DatabaseBackup {} => backup::database_backup(state).await,
     }
+}
+
+/// The configuration in force; not reading it is the database's trouble, which may pass.
+pub(super) async fn system_config(state: &AppState) -> Result<SystemConfig, JobError> {
+    state
+        .system_config
+        .typed(&state.db)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))
 }
 
 pub(super) fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobError> {

@@ -3,37 +3,23 @@
 use chrono::Utc;
 use darkroom_storage::maintenance;
 use darkroom_storage::media_layout::StorageFolder;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::handlers::JobError;
+use super::handlers::{JobError, system_config};
 use super::{Job, UserJob, enqueue};
 use crate::state::AppState;
 
-fn days(config: &Value, pointer: &str, default: i64) -> chrono::Duration {
-    chrono::Duration::days(
-        config
-            .pointer(pointer)
-            .and_then(Value::as_i64)
-            .unwrap_or(default)
-            .max(0),
-    )
-}
-
-async fn config(state: &AppState) -> Result<Value, JobError> {
-    state
-        .system_config
-        .get(&state.db)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))
+fn days(count: i64) -> chrono::Duration {
+    chrono::Duration::days(count.max(0))
 }
 
 /// Trash older than `trash.days` is deleted for good (all of it when the trash is off).
 #[tracing::instrument(skip_all)]
 pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
-    let config = config(state).await?;
-    let kept_for = if config["trash"]["enabled"].as_bool().unwrap_or(true) {
-        days(&config, "/trash/days", 30)
+    let config = system_config(state).await?;
+    let kept_for = if config.trash.enabled {
+        days(config.trash.days)
     } else {
         chrono::Duration::zero()
     };
@@ -49,8 +35,8 @@ pub async fn asset_delete_check(state: &AppState) -> Result<(), JobError> {
 /// Users deleted longer ago than `user.deleteDelay` days are removed for good.
 #[tracing::instrument(skip_all)]
 pub async fn user_delete_check(state: &AppState) -> Result<(), JobError> {
-    let config = config(state).await?;
-    let cutoff = Utc::now() - days(&config, "/user/deleteDelay", 7);
+    let config = system_config(state).await?;
+    let cutoff = Utc::now() - days(config.user.delete_delay);
     let users = maintenance::users_deleted_before(&state.db, cutoff).await?;
     enqueue(
         state,
@@ -68,10 +54,10 @@ pub async fn user_delete(state: &AppState, id: Uuid, force: bool) -> Result<(), 
         return Ok(());
     };
     if !force && user.status != "removing" {
-        let config = config(state).await?;
+        let config = system_config(state).await?;
         let ready = user
             .deleted_at
-            .is_some_and(|at| at < Utc::now() - days(&config, "/user/deleteDelay", 7));
+            .is_some_and(|at| at < Utc::now() - days(config.user.delete_delay));
         if !ready {
             tracing::warn!(user = %id, "user is not ready for deletion yet; skipped");
             return Ok(());

@@ -11,7 +11,7 @@ use darkroom_storage::media_layout::StorageFolder;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path, write_atomically};
+use super::handlers::{JobError, media_path, system_config, write_atomically};
 use super::thumbnails::HEIF_FORMATS;
 use super::{AssetJob, Job, Reason, enqueue};
 use crate::dto::asset::AssetResponseDto;
@@ -138,12 +138,7 @@ async fn place_of(state: &AppState, latitude: Option<f64>, longitude: Option<f64
     let (Some(latitude), Some(longitude)) = (latitude, longitude) else {
         return Ok(PlaceName::default());
     };
-    let config = state
-        .system_config
-        .get(&state.db)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
-    if config["reverseGeocoding"]["enabled"] == json!(false) {
+    if !system_config(state).await?.reverse_geocoding.enabled {
         return Ok(PlaceName::default());
     }
     Ok(crate::geodata::reverse_geocode(&state.db, latitude, longitude).await?)

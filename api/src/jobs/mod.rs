@@ -26,6 +26,7 @@ pub use kinds::{AssetJob, Job, Reason, UserJob};
 
 use crate::error::{ApiError, ApiResult, Context};
 use crate::state::AppState;
+use crate::system_config::SystemConfig;
 
 /// Immich's queues, in its order.
 pub const QUEUES: [&str; 19] = [
@@ -75,19 +76,18 @@ pub fn is_queue(name: &str) -> bool {
     QUEUES.contains(&name)
 }
 
-/// `job.<queue>.concurrency` from the system config, else Immich's default.
-pub fn concurrency(config: &Value, queue: &str) -> usize {
-    let default = match queue {
-        METADATA => 5,
-        THUMBNAILS => 3,
-        VIDEO => 1,
-        SIDECAR => 5,
-        BACKGROUND => 5,
-        _ => 1,
+/// `job.<queue>.concurrency` from the system config (the database backup runs alone).
+pub fn concurrency(config: &SystemConfig, queue: &str) -> usize {
+    let jobs = &config.job;
+    let configured = match queue {
+        METADATA => &jobs.metadata_extraction,
+        THUMBNAILS => &jobs.thumbnail_generation,
+        VIDEO => &jobs.video_conversion,
+        SIDECAR => &jobs.sidecar,
+        BACKGROUND => &jobs.background_task,
+        _ => return 1,
     };
-    config["job"][queue]["concurrency"]
-        .as_u64()
-        .map_or(default, |c| c.clamp(1, 100) as usize)
+    configured.concurrency.clamp(1, 100) as usize
 }
 
 /// Stores `jobs`, one round trip per queue and kind.

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Local, Timelike};
-use serde_json::Value;
 
 use super::{Job, THUMBNAILS, enqueue};
 use crate::state::AppState;
+use crate::system_config::SystemConfig;
 
 /// One field of a cron expression: `*`, `5`, `1-5`, `*/15`, `0-30/10`, and lists of them.
 fn field_matches(field: &str, value: u32, min: u32, max: u32) -> Option<bool> {
@@ -71,10 +71,9 @@ pub fn daily_at(start_time: &str) -> Option<String> {
 }
 
 /// What the nightly run queues, as `nightlyTasks.*` asks.
-pub async fn queue_nightly(state: &AppState, config: &Value) {
-    let tasks = &config["nightlyTasks"];
-    let enabled = |name: &str| tasks[name].as_bool().unwrap_or(true);
-    if enabled("databaseCleanup") {
+pub async fn queue_nightly(state: &AppState, config: &SystemConfig) {
+    let tasks = &config.nightly_tasks;
+    if tasks.database_cleanup {
         let cleanups = [
             Job::AssetDeleteCheck {},
             Job::UserDeleteCheck {},
@@ -84,13 +83,13 @@ pub async fn queue_nightly(state: &AppState, config: &Value) {
         ];
         enqueue(state, cleanups).await;
     }
-    if enabled("generateMemories") {
+    if tasks.generate_memories {
         enqueue(state, [Job::MemoryGenerate {}]).await;
     }
-    if enabled("syncQuotaUsage") {
+    if tasks.sync_quota_usage {
         enqueue(state, [Job::UserSyncUsage {}]).await;
     }
-    if enabled("missingThumbnails")
+    if tasks.missing_thumbnails
         && let Err(error) = super::queue_all(state, THUMBNAILS, false).await
     {
         tracing::warn!(%error, "could not queue missing thumbnails");
@@ -98,7 +97,7 @@ pub async fn queue_nightly(state: &AppState, config: &Value) {
 }
 
 async fn tick(state: &AppState, minute: DateTime<Local>) {
-    let config = match state.system_config.get(&state.db).await {
+    let config = match state.system_config.typed(&state.db).await {
         Ok(config) => config,
         Err(error) => return tracing::warn!(%error, "scheduled tasks skipped: no system config"),
     };
@@ -113,14 +112,14 @@ async fn tick(state: &AppState, minute: DateTime<Local>) {
                 .unwrap_or(false)
         }
     };
-    let nightly = config["nightlyTasks"]["startTime"].as_str().and_then(daily_at);
+    let nightly = daily_at(&config.nightly_tasks.start_time);
     if nightly.is_some_and(|cron| cron_matches(&cron, minute) == Some(true)) && claim("nightly").await {
         tracing::info!("queueing the nightly tasks");
         queue_nightly(state, &config).await;
     }
-    let backup = &config["backup"]["database"];
-    if backup["enabled"].as_bool().unwrap_or(true) {
-        let expression = backup["cronExpression"].as_str().unwrap_or("0 02 * * *");
+    let backup = &config.backup.database;
+    if backup.enabled {
+        let expression = backup.cron_expression.as_str();
         match cron_matches(expression, minute) {
             Some(true) if claim("backup").await => enqueue(state, [Job::DatabaseBackup {}]).await,
             None => tracing::warn!(

@@ -10,11 +10,12 @@ use darkroom_storage::assets::{self, AssetVisibility};
 use darkroom_storage::media_layout::StorageFolder;
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path, write_atomically};
+use super::handlers::{JobError, media_path, system_config, write_atomically};
 use super::{AssetJob, Job, Reason, enqueue};
 use crate::dto::asset::{AssetResponseDto, upload_ready};
 use crate::events;
 use crate::state::AppState;
+use crate::system_config::sections::ImageConfig;
 
 /// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_<kind>.<ext>`
 fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension: &str) -> PathBuf {
@@ -28,21 +29,21 @@ fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension
         .join(format!("{name}_{kind}.{extension}"))
 }
 
-fn settings(config: &serde_json::Value) -> ThumbnailSettings {
-    let image = &config["image"];
+fn settings(image: &ImageConfig) -> ThumbnailSettings {
     let defaults = ThumbnailSettings::default();
-    let number = |value: &serde_json::Value, fallback: u64| value.as_u64().unwrap_or(fallback);
-    let format = |kind: &str, default| ImageFormat::from_setting(image[kind]["format"].as_str(), default);
+    let size = |value: i64| value.clamp(1, i64::from(u32::MAX)) as u32;
+    let quality = |value: i64| value.clamp(1, 100) as u8;
+    let format = |value: &str, default| ImageFormat::from_setting(Some(value), default);
     ThumbnailSettings {
-        preview_size: number(&image["preview"]["size"], defaults.preview_size as u64) as u32,
-        preview_quality: number(&image["preview"]["quality"], defaults.preview_quality as u64).min(100) as u8,
-        preview_format: format("preview", defaults.preview_format),
-        thumbnail_size: number(&image["thumbnail"]["size"], defaults.thumbnail_size as u64) as u32,
-        thumbnail_quality: number(&image["thumbnail"]["quality"], defaults.thumbnail_quality as u64).min(100) as u8,
-        thumbnail_format: format("thumbnail", defaults.thumbnail_format),
+        preview_size: size(image.preview.size),
+        preview_quality: quality(image.preview.quality),
+        preview_format: format(&image.preview.format, defaults.preview_format),
+        thumbnail_size: size(image.thumbnail.size),
+        thumbnail_quality: quality(image.thumbnail.quality),
+        thumbnail_format: format(&image.thumbnail.format, defaults.thumbnail_format),
         fullsize_quality: None,
-        fullsize_format: format("fullsize", defaults.fullsize_format),
-        colorspace: darkroom_media::color::Colorspace::from_setting(image["colorspace"].as_str()),
+        fullsize_format: format(&image.fullsize.format, defaults.fullsize_format),
+        colorspace: darkroom_media::color::Colorspace::from_setting(Some(&image.colorspace)),
     }
 }
 
@@ -71,17 +72,11 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
     } else {
         source.orientation.as_deref().and_then(|o| o.parse().ok())
     };
-    let config = state
-        .system_config
-        .get(&state.db)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
-    let mut settings = settings(&config);
-    let wants_fullsize = config["image"]["fullsize"]["enabled"].as_bool().unwrap_or(false)
-        && kind != MediaKind::Video
-        && !WEB_FORMATS.contains(&media.extension);
+    let image = system_config(state).await?.image;
+    let mut settings = settings(&image);
+    let wants_fullsize = image.fullsize.enabled && kind != MediaKind::Video && !WEB_FORMATS.contains(&media.extension);
     if wants_fullsize {
-        settings.fullsize_quality = Some(config["image"]["fullsize"]["quality"].as_u64().unwrap_or(80).min(100) as u8);
+        settings.fullsize_quality = Some(image.fullsize.quality.clamp(1, 100) as u8);
     }
     let limits = DecodeLimits {
         max_pixels: state.config.max_image_pixels,

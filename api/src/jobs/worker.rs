@@ -37,12 +37,19 @@ async fn work(state: AppState) {
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
     let finished = Arc::new(Notify::new());
     let reclaim_after = state.config.job_reclaim_after;
-    let mut config = state.system_config.get(&state.db).await.unwrap_or_default();
+    // The workers start once the configuration can be read (the database may still be starting).
+    let mut config = loop {
+        match state.system_config.typed(&state.db).await {
+            Ok(config) => break config,
+            Err(error) => tracing::warn!(%error, "the workers wait for the system config"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     let mut config_read = Instant::now();
     let mut last_heartbeat = Instant::now();
     loop {
         if config_read.elapsed() > Duration::from_secs(2) {
-            if let Ok(fresh) = state.system_config.get(&state.db).await {
+            if let Ok(fresh) = state.system_config.typed(&state.db).await {
                 config = fresh;
             }
             config_read = Instant::now();

@@ -85,8 +85,7 @@ pub async fn login(
     parts: Parts,
     ValidJson(dto): ValidJson<LoginCredentialDto>,
 ) -> ApiResult<Response> {
-    let config = state.system_config.get(&state.db).await?;
-    if config["passwordLogin"]["enabled"] == json!(false) {
+    if !state.system_config.typed(&state.db).await?.password_login.enabled {
         return Err(ApiError::unauthorized("Password login has been disabled"));
     }
     let email = dto.email.to_lowercase();

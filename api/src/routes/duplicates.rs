@@ -271,8 +271,7 @@ async fn resolve_group(state: &AppState, auth: &AuthContext, resolution: &Resolu
             },
         )
         .await?;
-        let config = state.system_config.get(&state.db).await?;
-        let force = config["trash"]["enabled"] == json!(false);
+        let force = !state.system_config.typed(&state.db).await?.trash.enabled;
         trash::remove(state, auth.user.id, &trash, force).await?;
     }
     Ok(BulkIdResponseDto::of(id, None))

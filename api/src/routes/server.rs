@@ -39,8 +39,7 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 /// true, and that screen's calls must then work. A feature is on when its settings enable it
 /// and Darkroom has it.
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let c = state.system_config.get(&state.db).await?;
-    let on = |v: &Value| v.as_bool().unwrap_or(false);
+    let c = state.system_config.typed(&state.db).await?;
     // Not built yet, whatever the settings say: machine learning (smart search, faces, duplicate
     // detection, OCR), face import from sidecars, OAuth and real-time transcoding.
     let not_built = false;
@@ -48,24 +47,24 @@ pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "smartSearch": not_built,
         "facialRecognition": not_built,
         "duplicateDetection": not_built,
-        "map": on(&c["map"]["enabled"]),
-        "reverseGeocoding": on(&c["reverseGeocoding"]["enabled"]),
+        "map": c.map.enabled,
+        "reverseGeocoding": c.reverse_geocoding.enabled,
         "importFaces": not_built,
         "sidecar": true,
         "search": true,
-        "trash": on(&c["trash"]["enabled"]),
+        "trash": c.trash.enabled,
         "oauth": not_built,
         "oauthAutoLaunch": not_built,
         "ocr": not_built,
-        "passwordLogin": on(&c["passwordLogin"]["enabled"]),
+        "passwordLogin": c.password_login.enabled,
         "configFile": state.system_config.is_read_only(),
-        "email": on(&c["notifications"]["smtp"]["enabled"]),
+        "email": c.notifications.smtp.enabled,
         "realtimeTranscoding": not_built,
     })))
 }
 
 pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let c = state.system_config.get(&state.db).await?;
+    let c = state.system_config.typed(&state.db).await?;
     let is_initialized = !state.config.allow_setup || users::get_admin(&state.db).await?.is_some();
     let onboarding = system_metadata::get(&state.db, "admin-onboarding").await?;
     let is_onboarded = onboarding
@@ -73,18 +72,18 @@ pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         .and_then(|o| o["isOnboarded"].as_bool())
         .unwrap_or(false);
     Ok(Json(json!({
-        "loginPageMessage": c["server"]["loginPageMessage"],
-        "trashDays": c["trash"]["days"],
-        "userDeleteDelay": c["user"]["deleteDelay"],
-        "oauthButtonText": c["oauth"]["buttonText"],
+        "loginPageMessage": c.server.login_page_message,
+        "trashDays": c.trash.days,
+        "userDeleteDelay": c.user.delete_delay,
+        "oauthButtonText": c.oauth.button_text,
         "isInitialized": is_initialized,
         "isOnboarded": is_onboarded,
-        "externalDomain": c["server"]["externalDomain"],
-        "publicUsers": c["server"]["publicUsers"],
-        "mapDarkStyleUrl": c["map"]["darkStyle"],
-        "mapLightStyleUrl": c["map"]["lightStyle"],
+        "externalDomain": c.server.external_domain,
+        "publicUsers": c.server.public_users,
+        "mapDarkStyleUrl": c.map.dark_style,
+        "mapLightStyleUrl": c.map.light_style,
         "maintenanceMode": false,
-        "minFaces": c["machineLearning"]["facialRecognition"]["minFaces"],
+        "minFaces": c.machine_learning.facial_recognition.min_faces,
     })))
 }
 

@@ -21,8 +21,7 @@ use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, rules};
 use super::server::{LicenseKeyDto, activate};
 
 pub async fn search(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Json<Vec<UserResponseDto>>> {
-    let config = state.system_config.get(&state.db).await?;
-    let public = config["server"]["publicUsers"].as_bool().unwrap_or(true);
+    let public = state.system_config.typed(&state.db).await?.server.public_users;
     if !auth.user.is_admin && !public {
         return Ok(Json(vec![UserResponseDto::from(&auth.user)]));
     }

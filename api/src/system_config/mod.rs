@@ -10,10 +10,13 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::settings_tree::{self, LeafRule};
 
+pub mod sections;
 pub mod storage_template;
+
+pub use sections::SystemConfig;
 
 const STORAGE_KEY: &str = "system-config";
 
@@ -70,6 +73,11 @@ impl SystemConfigStore {
             .await?
             .unwrap_or_else(|| json!({}));
         Ok(settings_tree::merge(&self.defaults, &stored))
+    }
+
+    /// The configuration in force, as types.
+    pub async fn typed(&self, db: &PgPool) -> ApiResult<SystemConfig> {
+        serde_json::from_value(self.get(db).await?).context("reading the system config")
     }
 
     /// Replaces the whole configuration (validated) and returns it as now in force.
@@ -164,5 +172,18 @@ mod tests {
         bad["image"]["thumbnail"]["size"] = json!(1.5);
         let issues = validate(&bad, &defaults, false);
         assert_eq!(issues.len(), 2, "{issues:?}");
+    }
+
+    /// The types hold every field: Immich's defaults come back out unchanged, numbers as written.
+    #[test]
+    fn the_types_carry_the_whole_config() {
+        let defaults = DEFAULTS.clone();
+        let typed: SystemConfig = serde_json::from_value(defaults.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), defaults);
+        let mut changed = defaults.clone();
+        changed["integrityChecks"]["checksumFiles"]["percentageLimit"] = json!(0.25);
+        changed["oauth"]["defaultStorageQuota"] = json!(5);
+        let typed: SystemConfig = serde_json::from_value(changed.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), changed);
     }
 }

@@ -105,7 +105,7 @@ async fn nightly_tasks_clean_up_trash_users_sessions_audit_rows_and_quotas() {
         .await;
 
     let state = server.state();
-    let config = state.system_config.get(&state.db).await.unwrap();
+    let config = state.system_config.typed(&state.db).await.unwrap();
     darkroom_api::jobs::schedule::queue_nightly(state, &config).await;
     // Five checks, one user removal, and the thumbnails nothing lacks.
     wait_for_queue_idle(&server, &admin, "backgroundTask", 6).await;
