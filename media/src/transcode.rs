@@ -121,6 +121,19 @@ pub enum Accel {
     Rkmpp,
 }
 
+impl Accel {
+    /// `ffmpeg.accel` as Immich names it; anything else is no acceleration.
+    pub fn from_setting(name: &str) -> Self {
+        match name {
+            "vaapi" => Self::Vaapi,
+            "qsv" => Self::Qsv,
+            "nvenc" => Self::Nvenc,
+            "rkmpp" => Self::Rkmpp,
+            _ => Self::Disabled,
+        }
+    }
+}
+
 /// Immich's `ffmpeg` settings, as far as conversion uses them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscodeConfig {
@@ -147,45 +160,6 @@ pub struct TranscodeConfig {
 }
 
 impl TranscodeConfig {
-    /// From the system config's `ffmpeg` object; `device` is the resolved hardware device.
-    pub fn from_settings(ffmpeg: &Value, device: &str) -> Self {
-        let text = |key: &str, default: &str| ffmpeg[key].as_str().unwrap_or(default).to_string();
-        let list = |key: &str| {
-            ffmpeg[key]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default()
-        };
-        let accel = match ffmpeg["accel"].as_str() {
-            Some("vaapi") => Accel::Vaapi,
-            Some("qsv") => Accel::Qsv,
-            Some("nvenc") => Accel::Nvenc,
-            Some("rkmpp") => Accel::Rkmpp,
-            _ => Accel::Disabled,
-        };
-        Self {
-            crf: ffmpeg["crf"].as_u64().unwrap_or(23) as u32,
-            threads: ffmpeg["threads"].as_u64().unwrap_or(0) as u32,
-            preset: text("preset", "ultrafast"),
-            target_video_codec: text("targetVideoCodec", "h264"),
-            accepted_video_codecs: list("acceptedVideoCodecs"),
-            target_audio_codec: text("targetAudioCodec", "aac"),
-            accepted_audio_codecs: list("acceptedAudioCodecs"),
-            accepted_containers: list("acceptedContainers"),
-            target_resolution: text("targetResolution", "720"),
-            max_bitrate: text("maxBitrate", "0"),
-            bframes: ffmpeg["bframes"].as_i64().unwrap_or(-1) as i32,
-            refs: ffmpeg["refs"].as_u64().unwrap_or(0) as u32,
-            gop_size: ffmpeg["gopSize"].as_u64().unwrap_or(0) as u32,
-            two_pass: ffmpeg["twoPass"].as_bool().unwrap_or(false),
-            transcode: text("transcode", "required"),
-            tonemap: text("tonemap", "hable"),
-            accel,
-            accel_decode: ffmpeg["accelDecode"].as_bool().unwrap_or(true),
-            device: device.to_string(),
-        }
-    }
-
     /// `maxBitrate` (`"0"`, `"5000k"`, `"8M"`) in kbit/s.
     fn max_bitrate_kbps(&self) -> u64 {
         let text = self.max_bitrate.trim().to_ascii_lowercase();
@@ -473,18 +447,31 @@ pub async fn transcode(commands: &[Vec<String>], timeout: Duration) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
+    /// Immich's default `ffmpeg` settings with the given acceleration.
     fn config(accel: &str) -> TranscodeConfig {
-        TranscodeConfig::from_settings(
-            &json!({
-                "crf": 23, "threads": 0, "preset": "ultrafast", "targetVideoCodec": "h264", "acceptedVideoCodecs": ["h264"],
-                "targetAudioCodec": "aac", "acceptedAudioCodecs": ["aac", "mp3", "opus"], "acceptedContainers": ["mov", "ogg", "webm"],
-                "targetResolution": "720", "maxBitrate": "0", "bframes": -1, "refs": 0, "gopSize": 0, "twoPass": false,
-                "transcode": "required", "tonemap": "hable", "accel": accel, "accelDecode": true,
-            }),
-            "/dev/dri/renderD128",
-        )
+        let list = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
+        TranscodeConfig {
+            crf: 23,
+            threads: 0,
+            preset: "ultrafast".into(),
+            target_video_codec: "h264".into(),
+            accepted_video_codecs: list(&["h264"]),
+            target_audio_codec: "aac".into(),
+            accepted_audio_codecs: list(&["aac", "mp3", "opus"]),
+            accepted_containers: list(&["mov", "ogg", "webm"]),
+            target_resolution: "720".into(),
+            max_bitrate: "0".into(),
+            bframes: -1,
+            refs: 0,
+            gop_size: 0,
+            two_pass: false,
+            transcode: "required".into(),
+            tonemap: "hable".into(),
+            accel: Accel::from_setting(accel),
+            accel_decode: true,
+            device: "/dev/dri/renderD128".into(),
+        }
     }
 
     fn hevc_4k() -> VideoInfo {

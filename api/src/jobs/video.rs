@@ -6,11 +6,38 @@ use darkroom_storage::assets;
 use darkroom_storage::media_layout::StorageFolder;
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path};
+use super::handlers::{JobError, media_path, system_config};
 use crate::state::AppState;
+use crate::system_config::sections::FfmpegConfig;
 
 /// A conversion may run for hours on a long video; the worker's heartbeat keeps the job.
 const TRANSCODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// The `ffmpeg` settings as the conversion takes them.
+fn transcode_config(ffmpeg: &FfmpegConfig) -> TranscodeConfig {
+    let count = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
+    TranscodeConfig {
+        crf: count(ffmpeg.crf),
+        threads: count(ffmpeg.threads),
+        preset: ffmpeg.preset.clone(),
+        target_video_codec: ffmpeg.target_video_codec.clone(),
+        accepted_video_codecs: ffmpeg.accepted_video_codecs.clone(),
+        target_audio_codec: ffmpeg.target_audio_codec.clone(),
+        accepted_audio_codecs: ffmpeg.accepted_audio_codecs.clone(),
+        accepted_containers: ffmpeg.accepted_containers.clone(),
+        target_resolution: ffmpeg.target_resolution.clone(),
+        max_bitrate: ffmpeg.max_bitrate.clone(),
+        bframes: ffmpeg.bframes.clamp(-1, 16) as i32,
+        refs: count(ffmpeg.refs),
+        gop_size: count(ffmpeg.gop_size),
+        two_pass: ffmpeg.two_pass,
+        transcode: ffmpeg.transcode.clone(),
+        tonemap: ffmpeg.tonemap.clone(),
+        accel: transcode::Accel::from_setting(&ffmpeg.accel),
+        accel_decode: ffmpeg.accel_decode,
+        device: hardware_device(&ffmpeg.preferred_hw_device),
+    }
+}
 
 /// The render device: `preferredHwDevice`, or the first one present.
 fn hardware_device(preferred: &str) -> String {
@@ -43,16 +70,7 @@ pub(super) async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobEr
     let info = transcode::probe(&input, state.config.media_tool_timeout)
         .await
         .map_err(|e| JobError::Fatal(e.to_string()))?;
-    let settings = state
-        .system_config
-        .get(&state.db)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
-    let ffmpeg = &settings["ffmpeg"];
-    let config = TranscodeConfig::from_settings(
-        ffmpeg,
-        &hardware_device(ffmpeg["preferredHwDevice"].as_str().unwrap_or("auto")),
-    );
+    let config = transcode_config(&system_config(state).await?.ffmpeg);
     let target = transcode::target(&config, &info);
     let existing = asset_jobs::file_path(&state.db, id, "encoded_video").await?;
     if target == Target::None && !transcode::remux_required(&config, &info) {

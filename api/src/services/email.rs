@@ -11,8 +11,9 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde_json::Value;
 use thiserror::Error;
+
+use crate::system_config::sections::NotificationsSmtpConfig;
 
 use templates::Rendered;
 
@@ -41,26 +42,20 @@ pub struct SmtpSettings {
     pub transport: SmtpTransport,
 }
 
-impl SmtpSettings {
-    /// From the system config in force.
-    pub fn from_config(config: &Value) -> Self {
-        let smtp = &config["notifications"]["smtp"];
-        let transport = &smtp["transport"];
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+impl From<&NotificationsSmtpConfig> for SmtpSettings {
+    fn from(smtp: &NotificationsSmtpConfig) -> Self {
+        let transport = &smtp.transport;
         Self {
-            enabled: smtp["enabled"].as_bool().unwrap_or(false),
-            from: text(&smtp["from"]),
-            reply_to: text(&smtp["replyTo"]),
+            enabled: smtp.enabled,
+            from: smtp.from.clone(),
+            reply_to: smtp.reply_to.clone(),
             transport: SmtpTransport {
-                host: text(&transport["host"]),
-                port: transport["port"]
-                    .as_u64()
-                    .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(587),
-                username: text(&transport["username"]),
-                password: text(&transport["password"]),
-                ignore_cert: transport["ignoreCert"].as_bool().unwrap_or(false),
-                secure: transport["secure"].as_bool().unwrap_or(false),
+                host: transport.host.clone(),
+                port: u16::try_from(transport.port).unwrap_or(587),
+                username: transport.username.clone(),
+                password: transport.password.clone(),
+                ignore_cert: transport.ignore_cert,
+                secure: transport.secure,
             },
         }
     }

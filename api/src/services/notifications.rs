@@ -28,6 +28,7 @@ use crate::services::email::templates::{self, Rendered, Template};
 use crate::services::email::{self, Email, InlineImage, SmtpSettings};
 use crate::services::preferences;
 use crate::state::AppState;
+use crate::system_config::SystemConfig;
 
 /// Album updates are mailed this long after the last addition (one message per burst).
 const ALBUM_UPDATE_DELAY: Duration = Duration::from_secs(300);
@@ -256,18 +257,22 @@ pub fn job_failed(state: &AppState, job_name: &str, error: &str) {
     });
 }
 
-fn base_url(config: &Value) -> String {
-    match config["server"]["externalDomain"].as_str() {
-        Some(domain) if !domain.trim().is_empty() => domain.trim().to_string(),
-        _ => DEFAULT_EXTERNAL_DOMAIN.to_string(),
+fn base_url(config: &SystemConfig) -> String {
+    match config.server.external_domain.trim() {
+        "" => DEFAULT_EXTERNAL_DOMAIN.to_string(),
+        domain => domain.to_string(),
     }
 }
 
-fn custom_template(config: &Value, template: Template) -> &str {
-    template
-        .config_key()
-        .and_then(|key| config["templates"]["email"][key].as_str())
-        .unwrap_or("")
+/// The admin's own version of an e-mail (`templates.email.*`); empty for Immich's.
+fn custom_template(config: &SystemConfig, template: Template) -> &str {
+    let own = &config.templates.email;
+    match template {
+        Template::Welcome => &own.welcome_template,
+        Template::AlbumInvite => &own.album_invite_template,
+        Template::AlbumUpdate => &own.album_update_template,
+        Template::Test => "",
+    }
 }
 
 /// The album's cover (its thumbnail file) to show inside the e-mail.
@@ -292,7 +297,7 @@ async fn album_cover(state: &AppState, asset: Option<Uuid>) -> Option<InlineImag
 
 /// Sends when SMTP is switched on; a failure is logged (nobody waits for the answer).
 async fn deliver(state: &AppState, email: Email) -> ApiResult<()> {
-    let smtp = SmtpSettings::from_config(&state.system_config.get(&state.db).await?);
+    let smtp = SmtpSettings::from(&state.system_config.typed(&state.db).await?.notifications.smtp);
     if !smtp.enabled {
         return Ok(());
     }
@@ -344,8 +349,8 @@ async fn album_notice(state: &AppState, album_id: Uuid, recipient: Uuid, sender:
     if !(wants["enabled"].as_bool().unwrap_or(true) && wants[preference].as_bool().unwrap_or(true)) {
         return Ok(());
     }
-    let config = state.system_config.get(&state.db).await?;
-    if !SmtpSettings::from_config(&config).enabled {
+    let config = state.system_config.typed(&state.db).await?;
+    if !config.notifications.smtp.enabled {
         return Ok(());
     }
     let image = album_cover(state, album.album_thumbnail_asset_id).await;
@@ -389,8 +394,8 @@ async fn welcome(state: &AppState, user_id: Uuid, password: &str) -> ApiResult<(
     let Some(user) = users::get(&state.db, user_id, false).await? else {
         return Ok(());
     };
-    let config = state.system_config.get(&state.db).await?;
-    if !SmtpSettings::from_config(&config).enabled {
+    let config = state.system_config.typed(&state.db).await?;
+    if !config.notifications.smtp.enabled {
         return Ok(());
     }
     let base = base_url(&config);
@@ -428,7 +433,7 @@ pub async fn send_test_email(state: &AppState, caller: Uuid, smtp: &SmtpSettings
         tracing::warn!(%error, host = smtp.transport.host, port = smtp.transport.port, "SMTP settings do not work");
         return Err(ApiError::bad_request("Failed to verify SMTP configuration"));
     }
-    let base = base_url(&state.system_config.get(&state.db).await?);
+    let base = base_url(&state.system_config.typed(&state.db).await?);
     let body = templates::render(
         Template::Test,
         &[("displayName", user.name.as_str()), ("baseUrl", base.as_str())],
@@ -452,7 +457,7 @@ pub async fn send_test_email(state: &AppState, caller: Uuid, smtp: &SmtpSettings
 pub async fn preview(state: &AppState, name: &str, custom: &str) -> ApiResult<Rendered> {
     let template = Template::from_preview_name(name)
         .ok_or_else(|| ApiError::bad_request(format!("Unknown email template: {name}")))?;
-    let config = state.system_config.get(&state.db).await?;
+    let config = state.system_config.typed(&state.db).await?;
     let custom = if custom.is_empty() {
         custom_template(&config, template)
     } else {

@@ -373,7 +373,8 @@ pub struct FfmpegConfig {
     pub bframes: i64,
     pub refs: i64,
     pub gop_size: i64,
-    pub temporal_a_q: bool,
+    #[serde(rename = "temporalAQ")]
+    pub temporal_aq: bool,
     pub cq_mode: String,
     pub two_pass: bool,
     pub preferred_hw_device: String,

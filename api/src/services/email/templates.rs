@@ -21,16 +21,6 @@ impl Template {
             _ => None,
         }
     }
-
-    /// The system-config key (under `templates.email`) of the admin's own version.
-    pub fn config_key(self) -> Option<&'static str> {
-        match self {
-            Self::Welcome => Some("welcomeTemplate"),
-            Self::AlbumInvite => Some("albumInviteTemplate"),
-            Self::AlbumUpdate => Some("albumUpdateTemplate"),
-            Self::Test => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
