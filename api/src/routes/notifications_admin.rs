@@ -13,7 +13,7 @@ use super::notifications::iso_datetime;
 use crate::auth::Auth;
 use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
-use crate::services::email::{SmtpSettings, SmtpTransport};
+use crate::services::email::{SmtpConfig, SmtpTransportConfig};
 use crate::services::notifications::{self as service, NotificationDto, NotificationLevel, NotificationType};
 use crate::state::AppState;
 use crate::validation::{ValidJson, Validate, invalid_uuid, parse_uuid_v4};
@@ -143,15 +143,15 @@ fn port(issues: &mut Vec<ValidationIssue>, value: &Value) -> u16 {
 }
 
 impl SmtpDto {
-    fn settings(&self, issues: &mut Vec<ValidationIssue>) -> SmtpSettings {
+    fn settings(&self, issues: &mut Vec<ValidationIssue>) -> SmtpConfig {
         let t = &self.transport;
-        SmtpSettings {
+        SmtpConfig {
             enabled: flag(issues, &["enabled"], &self.enabled),
             from: self.from.clone(),
             reply_to: self.reply_to.clone(),
-            transport: SmtpTransport {
+            transport: SmtpTransportConfig {
                 host: t.host.clone(),
-                port: port(issues, &t.port),
+                port: i64::from(port(issues, &t.port)),
                 username: t.username.clone(),
                 password: t.password.clone(),
                 ignore_cert: flag(issues, &["transport", "ignoreCert"], &t.ignore_cert),

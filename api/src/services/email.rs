@@ -13,7 +13,9 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use thiserror::Error;
 
-use crate::system_config::sections::NotificationsSmtpConfig;
+pub use crate::system_config::sections::{
+    NotificationsSmtpConfig as SmtpConfig, NotificationsSmtpTransportConfig as SmtpTransportConfig,
+};
 
 use templates::Rendered;
 
@@ -21,45 +23,6 @@ use templates::Rendered;
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole verification or delivery, whatever the server does.
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// `notifications.smtp.transport`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SmtpTransport {
-    pub host: String,
-    pub port: u16,
-    pub username: String,
-    pub password: String,
-    pub ignore_cert: bool,
-    pub secure: bool,
-}
-
-/// `notifications.smtp`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SmtpSettings {
-    pub enabled: bool,
-    pub from: String,
-    pub reply_to: String,
-    pub transport: SmtpTransport,
-}
-
-impl From<&NotificationsSmtpConfig> for SmtpSettings {
-    fn from(smtp: &NotificationsSmtpConfig) -> Self {
-        let transport = &smtp.transport;
-        Self {
-            enabled: smtp.enabled,
-            from: smtp.from.clone(),
-            reply_to: smtp.reply_to.clone(),
-            transport: SmtpTransport {
-                host: transport.host.clone(),
-                port: u16::try_from(transport.port).unwrap_or(587),
-                username: transport.username.clone(),
-                password: transport.password.clone(),
-                ignore_cert: transport.ignore_cert,
-                secure: transport.secure,
-            },
-        }
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum EmailError {
@@ -91,13 +54,14 @@ pub struct Email {
     pub image: Option<InlineImage>,
 }
 
-fn transport(settings: &SmtpTransport) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+fn transport(settings: &SmtpTransportConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
     let tls = TlsParameters::builder(settings.host.clone())
         .dangerous_accept_invalid_certs(settings.ignore_cert)
         .dangerous_accept_invalid_hostnames(settings.ignore_cert)
         .build_rustls()?;
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-        .port(settings.port)
+        // The settings allow 0-65535 (checked when saved); anything else falls back to submission.
+        .port(u16::try_from(settings.port).unwrap_or(587))
         .timeout(Some(STEP_TIMEOUT))
         .tls(if settings.secure {
             Tls::Wrapper(tls)
@@ -117,7 +81,7 @@ async fn within<T>(work: impl Future<Output = Result<T, EmailError>>) -> Result<
 }
 
 /// Connects, greets, signs in when credentials are given, and leaves again.
-pub async fn verify(settings: &SmtpTransport) -> Result<(), EmailError> {
+pub async fn verify(settings: &SmtpTransportConfig) -> Result<(), EmailError> {
     let transport = transport(settings)?;
     within(async move {
         if transport.test_connection().await? {
@@ -141,7 +105,7 @@ fn mailbox(address: &str) -> Result<Mailbox, EmailError> {
 
 /// Sends `email` from `smtp.from` (replies to `replyTo`, else to the sender); returns the
 /// message's `Message-ID`.
-pub async fn send(smtp: &SmtpSettings, email: Email) -> Result<String, EmailError> {
+pub async fn send(smtp: &SmtpConfig, email: Email) -> Result<String, EmailError> {
     let from = mailbox(&smtp.from)?;
     let reply_to = if smtp.reply_to.trim().is_empty() {
         from.clone()

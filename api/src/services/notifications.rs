@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::permission::Permission;
 use crate::services::email::templates::{self, Rendered, Template};
-use crate::services::email::{self, Email, InlineImage, SmtpSettings};
+use crate::services::email::{self, Email, InlineImage, SmtpConfig};
 use crate::services::preferences;
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
@@ -297,7 +297,7 @@ async fn album_cover(state: &AppState, asset: Option<Uuid>) -> Option<InlineImag
 
 /// Sends when SMTP is switched on; a failure is logged (nobody waits for the answer).
 async fn deliver(state: &AppState, email: Email) -> ApiResult<()> {
-    let smtp = SmtpSettings::from(&state.system_config.typed(&state.db).await?.notifications.smtp);
+    let smtp = state.system_config.typed(&state.db).await?.notifications.smtp;
     if !smtp.enabled {
         return Ok(());
     }
@@ -425,7 +425,7 @@ async fn welcome(state: &AppState, user_id: Uuid, password: &str) -> ApiResult<(
 
 /// `POST /admin/notifications/test-email`: checks the given settings by connecting, then mails
 /// the caller; returns the message's id.
-pub async fn send_test_email(state: &AppState, caller: Uuid, smtp: &SmtpSettings) -> ApiResult<String> {
+pub async fn send_test_email(state: &AppState, caller: Uuid, smtp: &SmtpConfig) -> ApiResult<String> {
     let user = users::get(&state.db, caller, false)
         .await?
         .ok_or_else(|| ApiError::bad_request("User not found"))?;
