@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::exif::Exif;
 
 /// Assets that need metadata extraction: all of them with `force`, else those never done.
 pub async fn needing_metadata(pool: &PgPool, force: bool) -> Result<Vec<Uuid>> {
@@ -34,37 +35,6 @@ pub async fn needing_thumbnails(pool: &PgPool, force: bool) -> Result<Vec<Uuid>>
     .await?)
 }
 
-/// Extracted metadata to store; fields the user edited (`lockedProperties`) keep their value.
-#[derive(Debug, Clone, Default)]
-pub struct ExtractedExif {
-    pub make: Option<String>,
-    pub model: Option<String>,
-    pub lens_model: Option<String>,
-    pub exif_image_width: Option<i32>,
-    pub exif_image_height: Option<i32>,
-    pub orientation: Option<String>,
-    pub date_time_original: Option<DateTime<Utc>>,
-    pub modify_date: Option<DateTime<Utc>>,
-    pub time_zone: Option<String>,
-    pub f_number: Option<f64>,
-    pub focal_length: Option<f64>,
-    pub iso: Option<i32>,
-    pub exposure_time: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub description: Option<String>,
-    pub rating: Option<i32>,
-    pub projection_type: Option<String>,
-    pub profile_description: Option<String>,
-    pub colorspace: Option<String>,
-    pub bits_per_sample: Option<i32>,
-    pub fps: Option<f64>,
-    pub live_photo_cid: Option<String>,
-}
-
 /// What extraction decides for the asset row itself.
 #[derive(Debug, Clone)]
 pub struct ExtractedAsset {
@@ -75,7 +45,9 @@ pub struct ExtractedAsset {
     pub duration_ms: Option<i32>,
 }
 
-pub async fn save_metadata(pool: &PgPool, id: Uuid, exif: &ExtractedExif, asset: &ExtractedAsset) -> Result<()> {
+/// Stores what extraction found; fields the user edited (`lockedProperties`) keep their value,
+/// and `fileSizeInByte` (the upload's) is left alone.
+pub async fn save_metadata(pool: &PgPool, id: Uuid, exif: &Exif, asset: &ExtractedAsset) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query!(
         r#"INSERT INTO asset_exif ("assetId") VALUES ($1) ON CONFLICT DO NOTHING"#,

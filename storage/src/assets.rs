@@ -12,6 +12,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::exif::Exif;
+use crate::exif::{exif_from_row, query_with_exif};
 
 pub use asset_metadata::{MetadataEntry, delete_metadata, metadata, upsert_metadata};
 pub use deletion::{PurgedAsset, empty_trash, purge_deleted, restore, trash};
@@ -106,41 +108,13 @@ pub struct Asset {
     pub exif: Option<Exif>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Exif {
-    pub make: Option<String>,
-    pub model: Option<String>,
-    pub exif_image_width: Option<i32>,
-    pub exif_image_height: Option<i32>,
-    pub file_size_in_byte: Option<i64>,
-    pub orientation: Option<String>,
-    pub date_time_original: Option<DateTime<Utc>>,
-    pub modify_date: Option<DateTime<Utc>>,
-    pub time_zone: Option<String>,
-    pub lens_model: Option<String>,
-    pub f_number: Option<f64>,
-    pub focal_length: Option<f64>,
-    pub iso: Option<i32>,
-    pub exposure_time: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub description: String,
-    pub projection_type: Option<String>,
-    pub rating: Option<i32>,
-    pub profile_description: Option<String>,
-    pub fps: Option<f64>,
-}
-
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
     Ok(get_many(pool, &[id]).await?.pop())
 }
 
 /// Assets by id, in the order of `ids` (unknown ids are left out).
 pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
-    let rows = sqlx::query!(
+    let rows = query_with_exif!(
         r#"SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a.type AS asset_type,
                   a."originalPath" AS original_path, a."originalFileName" AS original_file_name, a.checksum,
                   a.thumbhash, a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at,
@@ -148,16 +122,10 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
                   a."deletedAt" AS deleted_at, a."isFavorite" AS is_favorite, a."isOffline" AS is_offline,
                   a."isEdited" AS is_edited, a.visibility AS "visibility: AssetVisibility", a.duration,
                   a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."duplicateId" AS duplicate_id,
-                  a.width, a.height,
-                  e."assetId" IS NOT NULL AS "has_exif!", e.make, e.model, e."exifImageWidth" AS exif_image_width,
-                  e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
-                  e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
-                  e."lensModel" AS lens_model, e."fNumber" AS f_number, e."focalLength" AS focal_length, e.iso,
-                  e."exposureTime" AS exposure_time, e.latitude, e.longitude, e.city, e.state, e.country,
-                  e.description AS "description?", e."projectionType" AS projection_type, e.rating,
-                  e."profileDescription" AS profile_description, e.fps,
-                  s."primaryAssetId" AS "stack_primary?",
-                  (SELECT count(*) FROM asset m WHERE m."stackId" = a."stackId" AND m."deletedAt" IS NULL) AS "stack_count!"
+                  a.width, a.height, s."primaryAssetId" AS "stack_primary?",
+                  (SELECT count(*) FROM asset m WHERE m."stackId" = a."stackId" AND m."deletedAt" IS NULL) AS "stack_count!",
+                  e."assetId" IS NOT NULL AS "has_exif!", "#,
+        r#"
            FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id LEFT JOIN stack s ON s.id = a."stackId"
            WHERE a.id = ANY($1)"#,
         ids
@@ -192,32 +160,7 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
             duplicate_id: r.duplicate_id,
             width: r.width,
             height: r.height,
-            exif: r.has_exif.then(|| Exif {
-                make: r.make,
-                model: r.model,
-                exif_image_width: r.exif_image_width,
-                exif_image_height: r.exif_image_height,
-                file_size_in_byte: r.file_size_in_byte,
-                orientation: r.orientation,
-                date_time_original: r.date_time_original,
-                modify_date: r.modify_date,
-                time_zone: r.time_zone,
-                lens_model: r.lens_model,
-                f_number: r.f_number,
-                focal_length: r.focal_length,
-                iso: r.iso,
-                exposure_time: r.exposure_time,
-                latitude: r.latitude,
-                longitude: r.longitude,
-                city: r.city,
-                state: r.state,
-                country: r.country,
-                description: r.description.unwrap_or_default(),
-                projection_type: r.projection_type,
-                rating: r.rating,
-                profile_description: r.profile_description,
-                fps: r.fps,
-            }),
+            exif: r.has_exif.then(|| exif_from_row!(r)),
         })
         .collect();
     let order: std::collections::HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();

@@ -10,6 +10,7 @@ pub mod auth_changes;
 pub mod database;
 pub mod duplicates;
 mod error;
+pub mod exif;
 pub mod faces;
 pub mod geodata;
 pub mod heatmap;

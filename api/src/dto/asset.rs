@@ -2,7 +2,8 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use darkroom_storage::assets::{Asset, AssetVisibility, Exif};
+use darkroom_storage::assets::{Asset, AssetVisibility};
+use darkroom_storage::exif::Exif;
 use darkroom_storage::users::User;
 use serde::Serialize;
 use serde_json::{Value, json};

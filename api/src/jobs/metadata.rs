@@ -5,8 +5,9 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::transcode;
-use darkroom_storage::asset_jobs::{self, ExtractedAsset, ExtractedExif};
+use darkroom_storage::asset_jobs::{self, ExtractedAsset};
 use darkroom_storage::assets::{self, AssetVisibility};
+use darkroom_storage::exif::Exif;
 use darkroom_storage::media_layout::StorageFolder;
 use serde_json::json;
 use uuid::Uuid;
@@ -82,7 +83,7 @@ pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<
         .map_or(date, |local| Utc.from_utc_datetime(&local));
     let (width, height) = found.displayed_size();
     let place = place_of(state, found.latitude, found.longitude).await?;
-    let exif = ExtractedExif {
+    let exif = Exif {
         make: found.make,
         model: found.model,
         lens_model: found.lens_model,
@@ -101,7 +102,7 @@ pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<
         city: place.city,
         state: place.state,
         country: place.country,
-        description: found.description,
+        description: found.description.unwrap_or_default(),
         rating: found.rating,
         projection_type: found.projection_type,
         profile_description: found.profile_description,
@@ -109,6 +110,7 @@ pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<
         bits_per_sample: found.bits_per_sample,
         fps: found.fps,
         live_photo_cid: found.live_photo_cid,
+        file_size_in_byte: None,
     };
     let row = ExtractedAsset {
         local_date_time: local,

@@ -303,7 +303,7 @@ fn merged_metadata(group: &[Asset]) -> (AssetEdit, ExifEdit) {
         }
     }
     // A position only when the group agrees on it.
-    let common = |value: fn(&&darkroom_storage::assets::Exif) -> Option<f64>| {
+    let common = |value: fn(&&darkroom_storage::exif::Exif) -> Option<f64>| {
         let mut values = exifs.iter().filter_map(value).filter(|v| v.is_finite());
         let first = values.next()?;
         values.all(|v| v == first).then_some(first)
