@@ -1,6 +1,7 @@
 //! DTOs shared by several API areas, and the JSON conventions of Immich's responses.
 
 pub mod asset;
+pub mod ids;
 pub mod person;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -167,24 +168,18 @@ impl UserAdminResponseDto {
     }
 }
 
-/// `{"ids": [uuid, …]}`, the body of many bulk operations.
+/// `{"ids": [uuid, …]}`, the body of many bulk operations (of assets unless said otherwise).
 #[derive(Debug, Deserialize)]
-pub struct BulkIdsDto {
-    ids: Vec<String>,
+pub struct BulkIdsDto<Id = ids::AssetId> {
+    ids: Vec<Id>,
 }
 
-impl crate::validation::Validate for BulkIdsDto {
-    fn validate(&self) -> Vec<crate::error::ValidationIssue> {
-        let mut issues = Vec::new();
-        crate::validation::uuid_list(&mut issues, "ids", &self.ids);
-        issues
-    }
-}
+impl<Id> crate::validation::Validate for BulkIdsDto<Id> {}
 
-impl BulkIdsDto {
-    /// The ids (all valid once the body passed validation).
+impl<Id: Copy + Into<Uuid>> BulkIdsDto<Id> {
+    /// The ids, as storage knows them.
     pub fn ids(&self) -> Vec<Uuid> {
-        crate::validation::uuid_list(&mut Vec::new(), "ids", &self.ids)
+        ids::uuids(&self.ids)
     }
 }
 

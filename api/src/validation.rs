@@ -9,12 +9,20 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::dto::ids::NOT_A_UUID;
+pub use crate::dto::ids::parse_uuid_v4;
 use crate::error::{ApiError, ValidationIssue};
 
 /// Checks beyond what types can say (formats, ranges). Issues are returned, not thrown, so a
 /// request learns every problem at once.
 pub trait Validate {
     fn validate(&self) -> Vec<ValidationIssue> {
+        Vec::new()
+    }
+
+    /// Checks of the object as a whole, run only when every field is well-formed (as zod runs
+    /// an object's refinements only on an object that parsed).
+    fn refine(&self) -> Vec<ValidationIssue> {
         Vec::new()
     }
 }
@@ -64,18 +72,52 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
     }
 }
 
-/// Deserializes and validates a JSON value into `T`.
-pub fn from_value<T: DeserializeOwned + Validate>(value: Value) -> Result<T, ApiError> {
-    let parsed: T = serde_path_to_error::deserialize(&value).map_err(|error| {
-        let path = path_segments(error.path());
-        ApiError::Validation(vec![issue_from_serde(&value, path, &error.inner().to_string())])
-    })?;
-    let issues = parsed.validate();
-    if issues.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(ApiError::Validation(issues))
+/// Deserializes and validates a JSON value into `T`, reporting every problem at once as zod
+/// does: serde stops at the first, so a malformed id is noted, replaced by a well-formed one
+/// and the value read again, until it reads or fails for another reason.
+pub fn from_value<T: DeserializeOwned + Validate>(mut value: Value) -> Result<T, ApiError> {
+    /// Past this many bad ids the rest are not looked for (each costs a new read).
+    const MAX_ID_ISSUES: usize = 100;
+    let mut issues = Vec::new();
+    loop {
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) => {
+                issues.extend(parsed.validate());
+                if issues.is_empty() {
+                    issues = parsed.refine();
+                }
+                return if issues.is_empty() {
+                    Ok(parsed)
+                } else {
+                    Err(ApiError::Validation(issues))
+                };
+            }
+            Err(error) => {
+                let path = path_segments(error.path());
+                let message = error.inner().to_string();
+                let stand_in = (message.starts_with(NOT_A_UUID) && issues.len() < MAX_ID_ISSUES)
+                    .then(|| value_at(&mut value, &path))
+                    .flatten()
+                    .filter(|slot| slot.is_string());
+                issues.push(issue_from_serde(path, &message));
+                match stand_in {
+                    Some(slot) => *slot = json!(STAND_IN_ID),
+                    None => return Err(ApiError::Validation(issues)),
+                }
+            }
+        }
     }
+}
+
+/// A well-formed v4 id put in place of a malformed one while the rest of a request is read.
+const STAND_IN_ID: &str = "00000000-0000-4000-8000-000000000000";
+
+fn value_at<'a>(value: &'a mut Value, path: &[Value]) -> Option<&'a mut Value> {
+    path.iter().try_fold(value, |current, segment| match segment {
+        Value::String(key) => current.get_mut(key.as_str()),
+        Value::Number(index) => current.get_mut(usize::try_from(index.as_u64()?).ok()?),
+        _ => None,
+    })
 }
 
 /// Query parameters. Immich's booleans in queries are the strings `true`/`false`.
@@ -115,12 +157,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map(IdPath)
             .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["id"])]))
     }
-}
-
-pub fn parse_uuid_v4(raw: &str) -> Option<Uuid> {
-    Uuid::parse_str(raw)
-        .ok()
-        .filter(|id| raw.len() == 36 && id.get_version_num() == 4 && id.get_variant() == uuid::Variant::RFC4122)
 }
 
 pub fn invalid_uuid(path: &[&str]) -> ValidationIssue {
@@ -166,8 +202,11 @@ fn path_segments(path: &serde_path_to_error::Path) -> Vec<Value> {
 }
 
 /// Translates a serde message into the zod wording clients are used to.
-fn issue_from_serde(_body: &Value, mut path: Vec<Value>, message: &str) -> ValidationIssue {
+fn issue_from_serde(mut path: Vec<Value>, message: &str) -> ValidationIssue {
     let issue = |code, path, message: String| ValidationIssue { code, path, message };
+    if message.starts_with(NOT_A_UUID) {
+        return issue("invalid_format", path, "Invalid UUID".to_string());
+    }
     if let Some(field) = between(message, "missing field `", "`") {
         path.push(json!(field));
         return issue(
@@ -419,14 +458,38 @@ mod tests {
         assert_eq!(i[0].code, "invalid_type");
     }
 
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct WithIds {
+        album_id: crate::dto::ids::AlbumId,
+        asset_ids: Vec<crate::dto::ids::AssetId>,
+        name: String,
+    }
+
+    impl Validate for WithIds {}
+
     #[test]
-    fn only_v4_uuids_are_ids() {
-        assert!(parse_uuid_v4("8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b").is_some());
-        assert!(
-            parse_uuid_v4("01890a5d-ac96-774b-bcce-b302099a8057").is_none(),
-            "v7 is rejected like zod's uuidv4"
+    fn every_bad_id_is_reported_with_its_path() {
+        let good = "8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b";
+        let body = json!({"albumId": "x", "assetIds": [good, "y", 5, "z"], "name": "a"});
+        let Err(ApiError::Validation(issues)) = from_value::<WithIds>(body) else {
+            panic!("expected validation failure");
+        };
+        let found: Vec<(Vec<Value>, &str)> = issues.iter().map(|i| (i.path.clone(), i.message.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (vec![json!("albumId")], "Invalid UUID"),
+                (vec![json!("assetIds"), json!(1)], "Invalid UUID"),
+                (
+                    vec![json!("assetIds"), json!(2)],
+                    "Invalid input: expected string, received number"
+                ),
+            ]
         );
-        assert!(parse_uuid_v4("not-a-uuid").is_none());
+        let ok = from_value::<WithIds>(json!({"albumId": good, "assetIds": [good], "name": "a"}));
+        assert!(ok.is_ok());
     }
 
     #[test]

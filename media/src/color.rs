@@ -5,22 +5,9 @@
 
 use std::sync::{Arc, OnceLock};
 
+pub use crate::settings::Colorspace;
 use image::RgbImage;
 use moxcms::{ColorProfile, DataColorSpace, Layout, ProfileText, Transform8BitExecutor, TransformOptions, Xyzd};
-
-/// Immich's `image.colorspace`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Colorspace {
-    Srgb,
-    #[default]
-    P3,
-}
-
-impl Colorspace {
-    pub fn from_setting(value: Option<&str>) -> Self {
-        if value == Some("srgb") { Self::Srgb } else { Self::P3 }
-    }
-}
 
 /// What to do to a picture's pixels, and which profile its outputs carry.
 #[derive(Clone, Default)]

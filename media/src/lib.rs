@@ -10,6 +10,7 @@ mod exiftool;
 mod formats;
 pub mod metadata;
 pub mod motion;
+pub mod settings;
 pub mod thumbnails;
 mod tools;
 pub mod transcode;

@@ -7,36 +7,12 @@ use image::{DynamicImage, RgbImage};
 
 use crate::color::{ColorConversion, Colorspace, embed_in_jpeg, embed_in_webp};
 use crate::decode::Decoded;
+pub use crate::settings::ImageFormat;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbnailError {
     #[error("cannot encode the {0}")]
     Encode(&'static str),
-}
-
-/// The encodings Immich offers for generated images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageFormat {
-    Jpeg,
-    Webp,
-}
-
-impl ImageFormat {
-    /// `image.<kind>.format`; anything else keeps `default`.
-    pub fn from_setting(value: Option<&str>, default: Self) -> Self {
-        match value {
-            Some("jpeg") => Self::Jpeg,
-            Some("webp") => Self::Webp,
-            _ => default,
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Webp => "webp",
-        }
-    }
 }
 
 /// Sizes, formats and qualities (Immich's `image.*` settings).

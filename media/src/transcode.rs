@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use crate::settings::{Accel, AudioCodec, Container, ToneMapping, TranscodePolicy, VideoCodec};
+
 #[derive(Debug, thiserror::Error)]
 pub enum TranscodeError {
     #[error("{tool} failed: {message}")]
@@ -112,47 +114,25 @@ pub async fn probe(path: &Path, timeout: Duration) -> Result<VideoInfo, Transcod
     VideoInfo::from_probe(&probe)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accel {
-    Disabled,
-    Vaapi,
-    Qsv,
-    Nvenc,
-    Rkmpp,
-}
-
-impl Accel {
-    /// `ffmpeg.accel` as Immich names it; anything else is no acceleration.
-    pub fn from_setting(name: &str) -> Self {
-        match name {
-            "vaapi" => Self::Vaapi,
-            "qsv" => Self::Qsv,
-            "nvenc" => Self::Nvenc,
-            "rkmpp" => Self::Rkmpp,
-            _ => Self::Disabled,
-        }
-    }
-}
-
 /// Immich's `ffmpeg` settings, as far as conversion uses them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscodeConfig {
     pub crf: u32,
     pub threads: u32,
     pub preset: String,
-    pub target_video_codec: String,
-    pub accepted_video_codecs: Vec<String>,
-    pub target_audio_codec: String,
-    pub accepted_audio_codecs: Vec<String>,
-    pub accepted_containers: Vec<String>,
+    pub target_video_codec: VideoCodec,
+    pub accepted_video_codecs: Vec<VideoCodec>,
+    pub target_audio_codec: AudioCodec,
+    pub accepted_audio_codecs: Vec<AudioCodec>,
+    pub accepted_containers: Vec<Container>,
     pub target_resolution: String,
     pub max_bitrate: String,
     pub bframes: i32,
     pub refs: u32,
     pub gop_size: u32,
     pub two_pass: bool,
-    pub transcode: String,
-    pub tonemap: String,
+    pub transcode: TranscodePolicy,
+    pub tonemap: ToneMapping,
     pub accel: Accel,
     pub accel_decode: bool,
     /// The render device for VAAPI/QSV (`preferredHwDevice`, resolved from `auto`).
@@ -189,25 +169,23 @@ pub enum Target {
 }
 
 pub fn target(config: &TranscodeConfig, info: &VideoInfo) -> Target {
-    let audio = info
-        .audio_codec
-        .as_ref()
-        .is_some_and(|codec| match config.transcode.as_str() {
-            "disabled" => false,
-            "all" => true,
-            _ => !config.accepted_audio_codecs.contains(codec),
-        });
-    let required = !config.accepted_video_codecs.contains(&info.codec) || !info.pixel_format.ends_with("420p");
+    let audio = info.audio_codec.as_ref().is_some_and(|codec| match config.transcode {
+        TranscodePolicy::Disabled => false,
+        TranscodePolicy::All => true,
+        _ => !config.accepted_audio_codecs.iter().any(|c| c.as_str() == codec),
+    });
+    let required =
+        !config.accepted_video_codecs.iter().any(|c| c.as_str() == info.codec) || !info.pixel_format.ends_with("420p");
     let larger = config
         .target_height()
         .is_some_and(|target| info.width.min(info.height) > target);
     let too_fast = config.max_bitrate_kbps() > 0 && info.bitrate > config.max_bitrate_kbps() * 1000;
-    let video = match config.transcode.as_str() {
-        "disabled" => false,
-        "all" => true,
-        "optimal" => required || larger,
-        "bitrate" => required || too_fast,
-        _ => required,
+    let video = match config.transcode {
+        TranscodePolicy::Disabled => false,
+        TranscodePolicy::All => true,
+        TranscodePolicy::Optimal => required || larger,
+        TranscodePolicy::Bitrate => required || too_fast,
+        TranscodePolicy::Required => required,
     };
     match (audio, video) {
         (true, true) => Target::All,
@@ -219,7 +197,7 @@ pub fn target(config: &TranscodeConfig, info: &VideoInfo) -> Target {
 
 /// The container needs changing even when the streams do not.
 pub fn remux_required(config: &TranscodeConfig, info: &VideoInfo) -> bool {
-    if config.transcode == "disabled" {
+    if config.transcode == TranscodePolicy::Disabled {
         return false;
     }
     let name = match info.format_long_name.as_str() {
@@ -227,17 +205,11 @@ pub fn remux_required(config: &TranscodeConfig, info: &VideoInfo) -> bool {
         "Matroska / WebM" => "webm",
         _ => info.format_name.as_str(),
     };
-    name != "mp4" && !config.accepted_containers.iter().any(|c| c == name)
+    name != "mp4" && !config.accepted_containers.iter().any(|c| c.as_str() == name)
 }
 
-fn encoder(codec: &str, accel: Accel) -> String {
-    let base = match codec {
-        "hevc" => "hevc",
-        "vp9" => "vp9",
-        "av1" => "av1",
-        _ => "h264",
-    };
-    match (accel, base) {
+fn encoder(codec: VideoCodec, accel: Accel) -> String {
+    match (accel, codec.as_str()) {
         (Accel::Disabled, "h264") => "libx264".into(),
         (Accel::Disabled, "hevc") => "libx265".into(),
         (Accel::Disabled, "vp9") => "libvpx-vp9".into(),
@@ -307,7 +279,7 @@ pub fn commands(
     let mut body = Vec::new();
     let video = matches!(target, Target::Video | Target::All);
     if video {
-        body.extend(args(&["-c:v", &encoder(&config.target_video_codec, accel)]));
+        body.extend(args(&["-c:v", &encoder(config.target_video_codec, accel)]));
         // The shorter side goes to the target height; -2 keeps the other even.
         let scale = config
             .target_height()
@@ -325,7 +297,7 @@ pub fn commands(
                 if info.hdr {
                     filters.push(format!(
                         "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap={}:desat=0,zscale=t=bt709:m=bt709:r=tv",
-                        config.tonemap
+                        config.tonemap.as_str()
                     ));
                 }
                 if let Some((w, h)) = &scale {
@@ -366,7 +338,7 @@ pub fn commands(
         match accel {
             Accel::Disabled => {
                 body.extend(args(&["-preset", &config.preset]));
-                if config.target_video_codec == "vp9" {
+                if config.target_video_codec == VideoCodec::Vp9 {
                     body.extend(args(&["-b:v", "0"]));
                 }
                 if !config.two_pass || config.max_bitrate_kbps() == 0 {
@@ -387,7 +359,7 @@ pub fn commands(
                 body.extend(args(&["-maxrate", &rate, "-bufsize", &buffer]));
             }
         }
-        if config.target_video_codec == "hevc" {
+        if config.target_video_codec == VideoCodec::Hevc {
             body.extend(args(&["-tag:v", "hvc1"]));
         }
         if config.gop_size > 0 {
@@ -406,7 +378,7 @@ pub fn commands(
         body.extend(args(&["-c:v", "copy"]));
     }
     if matches!(target, Target::Audio | Target::All) {
-        body.extend(args(&["-c:a", &config.target_audio_codec]));
+        body.extend(args(&["-c:a", config.target_audio_codec.as_str()]));
     } else {
         body.extend(args(&["-c:a", "copy"]));
     }
@@ -449,26 +421,25 @@ mod tests {
     use super::*;
 
     /// Immich's default `ffmpeg` settings with the given acceleration.
-    fn config(accel: &str) -> TranscodeConfig {
-        let list = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
+    fn config(accel: Accel) -> TranscodeConfig {
         TranscodeConfig {
             crf: 23,
             threads: 0,
             preset: "ultrafast".into(),
-            target_video_codec: "h264".into(),
-            accepted_video_codecs: list(&["h264"]),
-            target_audio_codec: "aac".into(),
-            accepted_audio_codecs: list(&["aac", "mp3", "opus"]),
-            accepted_containers: list(&["mov", "ogg", "webm"]),
+            target_video_codec: VideoCodec::H264,
+            accepted_video_codecs: vec![VideoCodec::H264],
+            target_audio_codec: AudioCodec::Aac,
+            accepted_audio_codecs: vec![AudioCodec::Aac, AudioCodec::Mp3, AudioCodec::Opus],
+            accepted_containers: vec![Container::Mov, Container::Ogg, Container::Webm],
             target_resolution: "720".into(),
             max_bitrate: "0".into(),
             bframes: -1,
             refs: 0,
             gop_size: 0,
             two_pass: false,
-            transcode: "required".into(),
-            tonemap: "hable".into(),
-            accel: Accel::from_setting(accel),
+            transcode: TranscodePolicy::Required,
+            tonemap: ToneMapping::Hable,
+            accel,
             accel_decode: true,
             device: "/dev/dri/renderD128".into(),
         }
@@ -500,21 +471,21 @@ mod tests {
             hdr: false,
             ..hevc_4k()
         };
-        assert_eq!(target(&config("disabled"), &h264), Target::None);
-        assert_eq!(target(&config("disabled"), &hevc_4k()), Target::Video);
-        let mut optimal = config("disabled");
-        optimal.transcode = "optimal".into();
+        assert_eq!(target(&config(Accel::Disabled), &h264), Target::None);
+        assert_eq!(target(&config(Accel::Disabled), &hevc_4k()), Target::Video);
+        let mut optimal = config(Accel::Disabled);
+        optimal.transcode = TranscodePolicy::Optimal;
         assert_eq!(target(&optimal, &h264), Target::Video, "larger than 720p");
-        let mut all = config("disabled");
-        all.transcode = "all".into();
+        let mut all = config(Accel::Disabled);
+        all.transcode = TranscodePolicy::All;
         assert_eq!(target(&all, &h264), Target::All);
         let opus_less = VideoInfo {
             audio_codec: Some("pcm_s16le".into()),
             ..h264.clone()
         };
-        assert_eq!(target(&config("disabled"), &opus_less), Target::Audio);
+        assert_eq!(target(&config(Accel::Disabled), &opus_less), Target::Audio);
         assert!(
-            !remux_required(&config("disabled"), &h264),
+            !remux_required(&config(Accel::Disabled), &h264),
             "QuickTime is an accepted container"
         );
         let mkv = VideoInfo {
@@ -522,12 +493,12 @@ mod tests {
             format_long_name: "Matroska".into(),
             ..h264
         };
-        assert!(remux_required(&config("disabled"), &mkv));
+        assert!(remux_required(&config(Accel::Disabled), &mkv));
     }
 
     #[test]
     fn software_commands_scale_tonemap_and_encode() {
-        let command = &commands(&config("disabled"), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0];
+        let command = &commands(&config(Accel::Disabled), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0];
         let line = command.join(" ");
         assert!(line.contains("-c:v libx264"), "{line}");
         assert!(
@@ -536,7 +507,7 @@ mod tests {
         );
         assert!(line.contains("-crf 23 ") || line.contains("-crf 23"), "{line}");
         assert!(line.contains("-c:a copy") && line.ends_with("out.mp4"), "{line}");
-        let mut two_pass = config("disabled");
+        let mut two_pass = config(Accel::Disabled);
         two_pass.two_pass = true;
         two_pass.max_bitrate = "5M".into();
         let passes = commands(&two_pass, &hevc_4k(), Target::All, "in.mov", "out.mp4");
@@ -546,7 +517,7 @@ mod tests {
 
     #[test]
     fn hardware_commands_for_each_accelerator() {
-        let vaapi = commands(&config("vaapi"), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0].join(" ");
+        let vaapi = commands(&config(Accel::Vaapi), &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0].join(" ");
         assert!(
             vaapi.contains("-init_hw_device vaapi=accel:/dev/dri/renderD128") && vaapi.contains("-hwaccel vaapi"),
             "{vaapi}"
@@ -557,24 +528,24 @@ mod tests {
                 && vaapi.contains("-qp 23"),
             "{vaapi}"
         );
-        let mut software_decode = config("vaapi");
+        let mut software_decode = config(Accel::Vaapi);
         software_decode.accel_decode = false;
         let upload = commands(&software_decode, &hevc_4k(), Target::Video, "in.mov", "out.mp4")[0].join(" ");
         assert!(
             !upload.contains("-hwaccel ") && upload.contains("format=nv12,hwupload"),
             "{upload}"
         );
-        let qsv = commands(&config("qsv"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
+        let qsv = commands(&config(Accel::Qsv), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
         assert!(
             qsv.contains("h264_qsv") && qsv.contains("scale_qsv") && qsv.contains("-global_quality 23"),
             "{qsv}"
         );
-        let nvenc = commands(&config("nvenc"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
+        let nvenc = commands(&config(Accel::Nvenc), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
         assert!(
             nvenc.contains("-hwaccel cuda") && nvenc.contains("h264_nvenc") && nvenc.contains("scale_cuda=-2:720"),
             "{nvenc}"
         );
-        let rkmpp = commands(&config("rkmpp"), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
+        let rkmpp = commands(&config(Accel::Rkmpp), &hevc_4k(), Target::Video, "in", "out")[0].join(" ");
         assert!(rkmpp.contains("h264_rkmpp") && rkmpp.contains("scale_rkrga"), "{rkmpp}");
     }
 }

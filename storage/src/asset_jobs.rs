@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::assets::AssetType;
 use crate::exif::Exif;
 
 /// Assets that need metadata extraction: all of them with `force`, else those never done.
@@ -167,7 +168,7 @@ pub async fn link_live_photo(pool: &PgPool, id: Uuid) -> Result<Option<Uuid>> {
 pub struct ThumbnailSource {
     pub id: Uuid,
     pub owner_id: Uuid,
-    pub asset_type: String,
+    pub asset_type: AssetType,
     pub original_path: String,
     pub orientation: Option<String>,
 }
@@ -175,7 +176,7 @@ pub struct ThumbnailSource {
 pub async fn thumbnail_source(pool: &PgPool, id: Uuid) -> Result<Option<ThumbnailSource>> {
     Ok(sqlx::query_as!(
         ThumbnailSource,
-        r#"SELECT a.id, a."ownerId" AS owner_id, a.type AS asset_type, a."originalPath" AS original_path, e.orientation AS "orientation?"
+        r#"SELECT a.id, a."ownerId" AS owner_id, a.type AS "asset_type: AssetType", a."originalPath" AS original_path, e.orientation AS "orientation?"
            FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id WHERE a.id = $1"#,
         id
     )

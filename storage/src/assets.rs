@@ -56,19 +56,68 @@ impl AssetVisibility {
     }
 }
 
+/// What an asset is: Immich's `AssetTypeEnum`, stored as text in `asset.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AssetType {
+    Image,
+    Video,
+    Audio,
+    Other,
+}
+
+impl AssetType {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "IMAGE" => Some(Self::Image),
+            "VIDEO" => Some(Self::Video),
+            "AUDIO" => Some(Self::Audio),
+            "OTHER" => Some(Self::Other),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "IMAGE",
+            Self::Video => "VIDEO",
+            Self::Audio => "AUDIO",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+// `asset.type` is a varchar column, not a PostgreSQL enum: read and written as text.
+impl sqlx::Type<sqlx::Postgres> for AssetType {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for AssetType {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::parse(text).ok_or_else(|| format!("unknown asset type {text:?}").into())
+    }
+}
+
 /// Type, owner and visibility of an asset: what upload checks of a live-photo video need.
 #[derive(Debug, Clone)]
 pub struct AssetSummary {
     pub id: Uuid,
     pub owner_id: Uuid,
-    pub asset_type: String,
+    pub asset_type: AssetType,
     pub visibility: AssetVisibility,
 }
 
 pub async fn summary(pool: &PgPool, id: Uuid) -> Result<Option<AssetSummary>> {
     Ok(sqlx::query_as!(
         AssetSummary,
-        r#"SELECT id, "ownerId" AS owner_id, type AS asset_type, visibility AS "visibility: AssetVisibility"
+        r#"SELECT id, "ownerId" AS owner_id, type AS "asset_type: AssetType", visibility AS "visibility: AssetVisibility"
            FROM asset WHERE id = $1"#,
         id
     )
@@ -82,7 +131,7 @@ pub struct Asset {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub library_id: Option<Uuid>,
-    pub asset_type: String,
+    pub asset_type: AssetType,
     pub original_path: String,
     pub original_file_name: String,
     pub checksum: Vec<u8>,
@@ -115,7 +164,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Asset>> {
 /// Assets by id, in the order of `ids` (unknown ids are left out).
 pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Asset>> {
     let rows = query_with_exif!(
-        r#"SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a.type AS asset_type,
+        r#"SELECT a.id, a."ownerId" AS owner_id, a."libraryId" AS library_id, a.type AS "asset_type: AssetType",
                   a."originalPath" AS original_path, a."originalFileName" AS original_file_name, a.checksum,
                   a.thumbhash, a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at,
                   a."localDateTime" AS local_date_time, a."createdAt" AS created_at, a."updatedAt" AS updated_at,

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::assets::AssetType;
 
 /// An EXIF field to match: absent (no filter), `Some(None)` (the field is empty) or a value.
 pub type FieldFilter = Option<Option<String>>;
@@ -43,7 +44,7 @@ pub struct SearchFilter {
     pub original_path: Option<String>,
     pub description: Option<String>,
     pub encoded_video_path: Option<String>,
-    pub asset_type: Option<String>,
+    pub asset_type: Option<AssetType>,
     pub is_favorite: Option<bool>,
     pub is_offline: Option<bool>,
     pub is_encoded: Option<bool>,
@@ -155,7 +156,7 @@ macro_rules! filtered {
             f.original_path.as_deref(),
             f.description.as_deref(),
             f.encoded_video_path.as_deref(),
-            f.asset_type.as_deref(),
+            f.asset_type.map(AssetType::as_str),
             f.is_favorite,
             f.is_offline,
             f.is_encoded,

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::assets::AssetVisibility;
 
 /// Which assets a timeline shows. `owners: None` means everyone's (an album's timeline).
 #[derive(Debug, Clone, Default)]
@@ -14,8 +15,8 @@ pub struct TimelineFilter {
     pub is_favorite: Option<bool>,
     /// Trashed assets instead of live ones.
     pub trashed: bool,
-    /// `archive`, `timeline`, `hidden` or `locked`; none means timeline and archive.
-    pub visibility: Option<String>,
+    /// None means timeline and archive.
+    pub visibility: Option<AssetVisibility>,
     /// Only stack primaries (and unstacked assets).
     pub with_stacked: bool,
     /// West, south, east, north (west > east crosses the antimeridian).
@@ -27,8 +28,8 @@ pub struct TimelineFilter {
 }
 
 impl TimelineFilter {
-    fn visibility(&self) -> Option<&str> {
-        self.visibility.as_deref()
+    fn visibility(&self) -> Option<&'static str> {
+        self.visibility.map(AssetVisibility::as_str)
     }
 
     fn bbox_part(&self, index: usize) -> Option<f64> {
@@ -92,37 +93,55 @@ async fn counted_buckets(pool: &PgPool, owners: &[Uuid], filter: &TimelineFilter
     .await?)
 }
 
+/// A timeline query over assets `a`: `$head` (the SELECT and FROM), the filter all timelines
+/// share, then `$tail`. The filter's parameters come first: $1 owners, $2 album, $3 favourite,
+/// $4 trashed, $5 visibility, $6 stack primaries only, $7 tag, $8–$11 west, south, east, north.
+macro_rules! timeline_query {
+    ($row:ident, $head:literal, $tail:literal, $filter:expr $(, $arg:expr)* $(,)?) => {{
+        let filter: &TimelineFilter = $filter;
+        let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
+        sqlx::query_as!(
+            $row,
+            $head
+                + r#"
+           WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
+             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
+             AND ($3::bool IS NULL OR a."isFavorite" = $3)
+             AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
+             AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
+             AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
+             AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $7 AND ta."assetId" = a.id))
+             AND ($8::float8 IS NULL OR EXISTS (SELECT 1 FROM asset_exif x WHERE x."assetId" = a.id AND x.latitude BETWEEN $9 AND $11
+                  AND CASE WHEN $8 <= $10 THEN x.longitude BETWEEN $8 AND $10 ELSE x.longitude >= $8 OR x.longitude <= $10 END))"#
+                + $tail,
+            filter.owners.as_deref(),
+            filter.album_id,
+            filter.is_favorite,
+            filter.trashed,
+            filter.visibility(),
+            filter.with_stacked,
+            filter.tag_id,
+            west,
+            south,
+            east,
+            north,
+            $($arg,)*
+        )
+    }};
+}
+
 async fn scanned_buckets(pool: &PgPool, filter: &TimelineFilter) -> Result<Vec<Bucket>> {
-    let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
-    Ok(sqlx::query_as!(
+    Ok(timeline_query!(
         Bucket,
         r#"SELECT month::date::text AS "time_bucket!", count AS "count!" FROM (
-             SELECT date_trunc('MONTH', (CASE WHEN $9 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC') AS month, count(*) AS count
-             FROM asset a
-             WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
-               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
-               AND ($3::bool IS NULL OR a."isFavorite" = $3)
-               AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
-               AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
-               AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
-               AND ($7::float8 IS NULL OR EXISTS (SELECT 1 FROM asset_exif e WHERE e."assetId" = a.id AND e.latitude BETWEEN $8 AND $11
-                    AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
-               AND ($12::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $12 AND ta."assetId" = a.id))
+             SELECT date_trunc('MONTH', (CASE WHEN $12 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC') AS month, count(*) AS count
+             FROM asset a"#,
+        r#"
              GROUP BY 1
            ) months
            ORDER BY month DESC"#,
-        filter.owners.as_deref(),
-        filter.album_id,
-        filter.is_favorite,
-        filter.trashed,
-        filter.visibility(),
-        filter.with_stacked,
-        west,
-        south,
+        filter,
         filter.by_created_at,
-        east,
-        north,
-        filter.tag_id,
     )
     .fetch_all(pool)
     .await?)
@@ -133,7 +152,7 @@ async fn scanned_buckets(pool: &PgPool, filter: &TimelineFilter) -> Result<Vec<B
 pub struct BucketAsset {
     pub id: Uuid,
     pub owner_id: Uuid,
-    pub visibility: String,
+    pub visibility: AssetVisibility,
     pub is_favorite: bool,
     pub is_image: bool,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -170,46 +189,27 @@ pub async fn bucket(
         .and_then(|m| m.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .unwrap_or(start);
-    let [west, south, east, north] = [0, 1, 2, 3].map(|i| filter.bbox_part(i));
-    let mut rows = sqlx::query_as!(
+    let mut rows = timeline_query!(
         BucketAsset,
-        r#"SELECT a.id, a."ownerId" AS owner_id, a.visibility::text AS "visibility!", a."isFavorite" AS is_favorite,
+        r#"SELECT a.id, a."ownerId" AS owner_id, a.visibility AS "visibility!: AssetVisibility", a."isFavorite" AS is_favorite,
                   a.type = 'IMAGE' AS "is_image!", a."deletedAt" AS deleted_at, a."livePhotoVideoId" AS live_photo_video_id,
                   a."fileCreatedAt" AS file_created_at, a."localDateTime" AS local_date_time, a."createdAt" AS created_at,
                   a.duration, a.width, a.height, a.thumbhash,
                   e."projectionType" AS projection_type, e.city, e.country, e.latitude, e.longitude,
                   a."stackId" AS stack_id, NULL::bigint AS stack_count
            FROM asset a
-           JOIN timeline_exif e ON e."assetId" = a.id
-           WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
-             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM album_asset aa WHERE aa."assetId" = a.id AND aa."albumId" = $2))
-             AND ($3::bool IS NULL OR a."isFavorite" = $3)
-             AND (CASE WHEN $4 THEN a."deletedAt" IS NOT NULL AND a.status <> 'deleted' ELSE a."deletedAt" IS NULL END)
-             AND (CASE WHEN $5::text IS NULL THEN a.visibility IN ('archive', 'timeline') ELSE a.visibility::text = $5 END)
-             AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
-             AND ($7::float8 IS NULL OR (e.latitude BETWEEN $8 AND $11
-                  AND CASE WHEN $7 <= $10 THEN e.longitude BETWEEN $7 AND $10 ELSE e.longitude >= $7 OR e.longitude <= $10 END))
-             AND ($9 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $12::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $13::date))
+           JOIN timeline_exif e ON e."assetId" = a.id"#,
+        r#"
+             AND ($12 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $13::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $14::date))
              -- The same month and owners once more on the EXIF side, so it is read as one range.
-             AND ($9 OR (e."localDay" >= $12::date AND e."localDay" < $13::date AND ($1::uuid[] IS NULL OR e."ownerId" = ANY($1))))
-             AND (NOT $9 OR (a."createdAt" >= $14 AND a."createdAt" < $15))
-             AND ($16::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $16 AND ta."assetId" = a.id))"#,
-        filter.owners.as_deref(),
-        filter.album_id,
-        filter.is_favorite,
-        filter.trashed,
-        filter.visibility(),
-        filter.with_stacked,
-        west,
-        south,
+             AND ($12 OR (e."localDay" >= $13::date AND e."localDay" < $14::date AND ($1::uuid[] IS NULL OR e."ownerId" = ANY($1))))
+             AND (NOT $12 OR (a."createdAt" >= $15 AND a."createdAt" < $16))"#,
+        filter,
         filter.by_created_at,
-        east,
-        north,
         month,
         end.date_naive(),
         start,
         end,
-        filter.tag_id,
     )
     .fetch_all(pool)
     .await?;

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use darkroom_storage::assets::{Asset, AssetVisibility};
+use darkroom_storage::assets::{Asset, AssetType, AssetVisibility};
 use darkroom_storage::exif::Exif;
 use darkroom_storage::users::User;
 use serde::Serialize;
@@ -101,7 +101,7 @@ pub struct AssetResponseDto {
     owner: Option<UserResponseDto>,
     library_id: Option<Uuid>,
     #[serde(rename = "type")]
-    asset_type: String,
+    asset_type: AssetType,
     original_path: String,
     original_file_name: String,
     original_mime_type: &'static str,

@@ -6,7 +6,7 @@ use chrono::{TimeZone, Utc};
 use darkroom_media::metadata::ExtractedMetadata;
 use darkroom_media::transcode;
 use darkroom_storage::asset_jobs::{self, ExtractedAsset};
-use darkroom_storage::assets::{self, AssetVisibility};
+use darkroom_storage::assets::{self, AssetType, AssetVisibility};
 use darkroom_storage::exif::Exif;
 use darkroom_storage::media_layout::StorageFolder;
 use serde_json::json;
@@ -62,7 +62,7 @@ pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<
         }
     }
     let media = darkroom_media::lookup(&asset.original_path);
-    if asset.asset_type == "VIDEO" || media.is_some_and(|m| m.extension == ".gif") {
+    if asset.asset_type == AssetType::Video || media.is_some_and(|m| m.extension == ".gif") {
         match transcode::probe(&path, state.config.media_tool_timeout).await {
             Ok(info) => darkroom_media::metadata::apply_video_probe(&mut tags, &info),
             // A GIF without frames, a video ffprobe cannot read: exiftool's word stands.
@@ -73,7 +73,7 @@ pub(super) async fn extract_metadata(state: &AppState, id: Uuid, reason: Option<
         darkroom_media::metadata::apply_heif_rotation(&mut tags);
     }
     let found = ExtractedMetadata::from_tags(&tags);
-    if asset.asset_type == "IMAGE" && asset.live_photo_video_id.is_none() {
+    if asset.asset_type == AssetType::Image && asset.live_photo_video_id.is_none() {
         extract_motion_video(state, &asset, &path, &tags).await?;
     }
     // Files without a date keep the one the client gave at upload.
@@ -194,7 +194,7 @@ async fn extract_motion_video(
             let upload = assets::NewUpload {
                 id: Uuid::new_v4(),
                 owner_id: still.owner_id,
-                asset_type: "VIDEO",
+                asset_type: AssetType::Video,
                 original_path: destination.to_string_lossy().to_string(),
                 original_file_name: format!("{stem}.mp4"),
                 checksum,

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use darkroom_media::MediaKind;
 use darkroom_media::decode::{self, DecodeLimits};
-use darkroom_media::thumbnails::{self, ImageFormat, ThumbnailSettings};
+use darkroom_media::thumbnails::{self, ThumbnailSettings};
 use darkroom_storage::asset_jobs;
-use darkroom_storage::assets::{self, AssetVisibility};
+use darkroom_storage::assets::{self, AssetType, AssetVisibility};
 use darkroom_storage::media_layout::StorageFolder;
 use uuid::Uuid;
 
@@ -30,20 +30,18 @@ fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension
 }
 
 fn settings(image: &ImageConfig) -> ThumbnailSettings {
-    let defaults = ThumbnailSettings::default();
     let size = |value: i64| value.clamp(1, i64::from(u32::MAX)) as u32;
     let quality = |value: i64| value.clamp(1, 100) as u8;
-    let format = |value: &str, default| ImageFormat::from_setting(Some(value), default);
     ThumbnailSettings {
         preview_size: size(image.preview.size),
         preview_quality: quality(image.preview.quality),
-        preview_format: format(&image.preview.format, defaults.preview_format),
+        preview_format: image.preview.format,
         thumbnail_size: size(image.thumbnail.size),
         thumbnail_quality: quality(image.thumbnail.quality),
-        thumbnail_format: format(&image.thumbnail.format, defaults.thumbnail_format),
+        thumbnail_format: image.thumbnail.format,
         fullsize_quality: None,
-        fullsize_format: format(&image.fullsize.format, defaults.fullsize_format),
-        colorspace: darkroom_media::color::Colorspace::from_setting(Some(&image.colorspace)),
+        fullsize_format: image.fullsize.format,
+        colorspace: image.colorspace,
     }
 }
 
@@ -60,7 +58,7 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
     let path = media_path(state, &source.original_path)?;
     let media = darkroom_media::lookup(&source.original_path)
         .ok_or_else(|| JobError::Fatal(format!("{} is not a known format", source.original_path)))?;
-    let kind = if source.asset_type == "VIDEO" {
+    let kind = if source.asset_type == AssetType::Video {
         MediaKind::Video
     } else {
         media.kind
@@ -146,7 +144,7 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
             let _ = tokio::fs::remove_file(old).await;
         }
     }
-    if source.asset_type == "VIDEO" {
+    if source.asset_type == AssetType::Video {
         enqueue(state, [Job::AssetEncodeVideo(AssetJob::of(id))]).await;
     }
     // A new upload is ready to show: tell its owner's clients.

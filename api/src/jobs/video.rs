@@ -2,7 +2,7 @@
 
 use darkroom_media::transcode::{self, Target, TranscodeConfig};
 use darkroom_storage::asset_jobs;
-use darkroom_storage::assets;
+use darkroom_storage::assets::{self, AssetType};
 use darkroom_storage::media_layout::StorageFolder;
 use uuid::Uuid;
 
@@ -20,9 +20,9 @@ fn transcode_config(ffmpeg: &FfmpegConfig) -> TranscodeConfig {
         crf: count(ffmpeg.crf),
         threads: count(ffmpeg.threads),
         preset: ffmpeg.preset.clone(),
-        target_video_codec: ffmpeg.target_video_codec.clone(),
+        target_video_codec: ffmpeg.target_video_codec,
         accepted_video_codecs: ffmpeg.accepted_video_codecs.clone(),
-        target_audio_codec: ffmpeg.target_audio_codec.clone(),
+        target_audio_codec: ffmpeg.target_audio_codec,
         accepted_audio_codecs: ffmpeg.accepted_audio_codecs.clone(),
         accepted_containers: ffmpeg.accepted_containers.clone(),
         target_resolution: ffmpeg.target_resolution.clone(),
@@ -31,9 +31,9 @@ fn transcode_config(ffmpeg: &FfmpegConfig) -> TranscodeConfig {
         refs: count(ffmpeg.refs),
         gop_size: count(ffmpeg.gop_size),
         two_pass: ffmpeg.two_pass,
-        transcode: ffmpeg.transcode.clone(),
-        tonemap: ffmpeg.tonemap.clone(),
-        accel: transcode::Accel::from_setting(&ffmpeg.accel),
+        transcode: ffmpeg.transcode,
+        tonemap: ffmpeg.tonemap,
+        accel: ffmpeg.accel,
         accel_decode: ffmpeg.accel_decode,
         device: hardware_device(&ffmpeg.preferred_hw_device),
     }
@@ -63,7 +63,7 @@ pub(super) async fn encode_video(state: &AppState, id: Uuid) -> Result<(), JobEr
     let Some(asset) = assets::get(&state.db, id).await? else {
         return Ok(());
     };
-    if asset.asset_type != "VIDEO" {
+    if asset.asset_type != AssetType::Video {
         return Ok(());
     }
     let input = media_path(state, &asset.original_path)?;

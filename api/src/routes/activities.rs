@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::{AlbumId, AssetId, UserId};
 use crate::dto::{UserResponseDto, serialize_iso};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::users as user_service;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, optional_uuid, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,32 +61,18 @@ async fn dto(state: &AppState, activity: Activity) -> ApiResult<ActivityResponse
     })
 }
 
-fn required_album(issues: &mut Vec<ValidationIssue>, album: &str) {
-    if parse_uuid_v4(album).is_none() {
-        issues.push(invalid_uuid(&["albumId"]));
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivitySearchQuery {
-    album_id: String,
-    asset_id: Option<String>,
+    album_id: AlbumId,
+    asset_id: Option<AssetId>,
     #[serde(rename = "type")]
     kind: Option<ReactionType>,
     level: Option<ReactionLevel>,
-    user_id: Option<String>,
+    user_id: Option<UserId>,
 }
 
-impl Validate for ActivitySearchQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        required_album(&mut issues, &self.album_id);
-        optional_uuid(&mut issues, "assetId", &self.asset_id);
-        optional_uuid(&mut issues, "userId", &self.user_id);
-        issues
-    }
-}
+impl Validate for ActivitySearchQuery {}
 
 /// `GET /activities?albumId=…`: the album's comments and likes, oldest first.
 pub async fn list(
@@ -93,14 +80,14 @@ pub async fn list(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<ActivitySearchQuery>,
 ) -> ApiResult<Json<Vec<ActivityResponseDto>>> {
-    let album_id = parse_uuid_v4(&query.album_id).unwrap_or_default();
+    let album_id = query.album_id.0;
     access::require_album(&state, &auth, Permission::AlbumRead, album_id).await?;
     let filter = ActivityFilter {
         album_id,
-        asset_id: query.asset_id.as_deref().and_then(parse_uuid_v4),
+        asset_id: query.asset_id.map(Uuid::from),
         album_level: query.level == Some(ReactionLevel::Album),
         liked: query.kind.map(|kind| kind == ReactionType::Like),
-        user_id: query.user_id.as_deref().and_then(parse_uuid_v4),
+        user_id: query.user_id.map(Uuid::from),
     };
     let mut all = Vec::new();
     for activity in activities::list(&state.db, &filter).await? {
@@ -112,8 +99,8 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityCreateDto {
-    album_id: String,
-    asset_id: Option<String>,
+    album_id: AlbumId,
+    asset_id: Option<AssetId>,
     #[serde(rename = "type")]
     kind: ReactionType,
     comment: Option<String>,
@@ -122,8 +109,6 @@ pub struct ActivityCreateDto {
 impl Validate for ActivityCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        required_album(&mut issues, &self.album_id);
-        optional_uuid(&mut issues, "assetId", &self.asset_id);
         let has_comment = self.comment.as_deref().is_some_and(|c| !c.trim().is_empty());
         match self.kind {
             ReactionType::Comment if !has_comment => issues.push(ValidationIssue::new(
@@ -146,11 +131,11 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<ActivityCreateDto>,
 ) -> ApiResult<(StatusCode, Json<ActivityResponseDto>)> {
-    let album = parse_uuid_v4(&body.album_id).unwrap_or_default();
+    let album = body.album_id.0;
     if !activities::may_create(&state.db, album, auth.user.id).await? {
         return Err(access::denied(Permission::ActivityCreate));
     }
-    let asset = body.asset_id.as_deref().and_then(parse_uuid_v4);
+    let asset = body.asset_id.map(Uuid::from);
     if body.kind == ReactionType::Like
         && let Some(existing) = activities::existing_like(&state.db, album, asset, auth.user.id).await?
     {
@@ -170,18 +155,11 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityStatisticsQuery {
-    album_id: String,
-    asset_id: Option<String>,
+    album_id: AlbumId,
+    asset_id: Option<AssetId>,
 }
 
-impl Validate for ActivityStatisticsQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        required_album(&mut issues, &self.album_id);
-        optional_uuid(&mut issues, "assetId", &self.asset_id);
-        issues
-    }
-}
+impl Validate for ActivityStatisticsQuery {}
 
 /// `GET /activities/statistics?albumId=…`: how many comments and likes.
 pub async fn statistics(
@@ -189,10 +167,9 @@ pub async fn statistics(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<ActivityStatisticsQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let album = parse_uuid_v4(&query.album_id).unwrap_or_default();
+    let album = query.album_id.0;
     access::require_album(&state, &auth, Permission::AlbumRead, album).await?;
-    let (comments, likes) =
-        activities::statistics(&state.db, album, query.asset_id.as_deref().and_then(parse_uuid_v4)).await?;
+    let (comments, likes) = activities::statistics(&state.db, album, query.asset_id.map(Uuid::from)).await?;
     Ok(Json(json!({ "comments": comments, "likes": likes })))
 }
 

@@ -16,13 +16,14 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::{AlbumId, AssetId, UserId, uuids};
 use crate::dto::{UserResponseDto, avatar_color_of, serialize_iso, serialize_iso_opt};
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::error::{ApiError, ApiResult};
 use crate::permission::Permission;
 use crate::routes::map::MapMarkerResponseDto;
 use crate::services::preferences;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, optional_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 pub use assets::{add_assets, add_assets_to_albums, remove_assets};
 pub use members::{add_users, remove_user, update_user};
@@ -179,21 +180,14 @@ async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAlbumsQuery {
-    id: Option<String>,
+    id: Option<AlbumId>,
     name: Option<String>,
     is_owned: Option<bool>,
     is_shared: Option<bool>,
-    asset_id: Option<String>,
+    asset_id: Option<AssetId>,
 }
 
-impl Validate for GetAlbumsQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        optional_uuid(&mut issues, "id", &self.id);
-        optional_uuid(&mut issues, "assetId", &self.asset_id);
-        issues
-    }
-}
+impl Validate for GetAlbumsQuery {}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -201,11 +195,11 @@ pub async fn list(
     ValidQuery(query): ValidQuery<GetAlbumsQuery>,
 ) -> ApiResult<Json<Vec<AlbumResponseDto>>> {
     albums::refresh_thumbnails(&state.db).await?;
-    let list = match query.asset_id.as_deref().and_then(parse_uuid_v4) {
-        Some(asset_id) => albums::list_with_asset(&state.db, auth.user.id, asset_id).await?,
+    let list = match query.asset_id {
+        Some(asset_id) => albums::list_with_asset(&state.db, auth.user.id, asset_id.0).await?,
         None => {
             let filter = AlbumFilter {
-                id: query.id.as_deref().and_then(parse_uuid_v4),
+                id: query.id.map(Uuid::from),
                 is_owned: query.is_owned,
                 is_shared: query.is_shared,
             };
@@ -218,7 +212,7 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlbumUserCreateDto {
-    user_id: String,
+    user_id: UserId,
     role: AlbumRole,
 }
 
@@ -230,29 +224,10 @@ pub struct CreateAlbumDto {
     #[serde(default)]
     album_users: Vec<AlbumUserCreateDto>,
     #[serde(default)]
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
 }
 
-impl Validate for CreateAlbumDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        for (index, member) in self.album_users.iter().enumerate() {
-            if parse_uuid_v4(&member.user_id).is_none() {
-                issues.push(ValidationIssue {
-                    code: "invalid_format",
-                    path: vec![
-                        serde_json::json!("albumUsers"),
-                        serde_json::json!(index),
-                        serde_json::json!("userId"),
-                    ],
-                    message: "Invalid UUID".into(),
-                });
-            }
-        }
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for CreateAlbumDto {}
 
 /// Users to share with must exist and not be deleted.
 async fn require_user(state: &AppState, id: Uuid) -> ApiResult<()> {
@@ -269,9 +244,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<AlbumResponseDto>)> {
     let mut members: Vec<(Uuid, AlbumRole)> = Vec::new();
     for member in &dto.album_users {
-        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
-            continue;
-        };
+        let user_id = member.user_id.0;
         if user_id == auth.user.id || members.iter().any(|(id, _)| *id == user_id) {
             continue;
         }
@@ -282,7 +255,7 @@ pub async fn create(
         members.push((user_id, member.role));
     }
     // Assets the caller may not share are left out silently, as in Immich.
-    let requested = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let requested = uuids(&dto.asset_ids);
     let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &requested)
         .await?
         .into_iter()
@@ -368,18 +341,12 @@ pub enum AssetOrder {
 pub struct UpdateAlbumDto {
     album_name: Option<String>,
     description: Option<String>,
-    album_thumbnail_asset_id: Option<String>,
+    album_thumbnail_asset_id: Option<AssetId>,
     is_activity_enabled: Option<bool>,
     order: Option<AssetOrder>,
 }
 
-impl Validate for UpdateAlbumDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        optional_uuid(&mut issues, "albumThumbnailAssetId", &self.album_thumbnail_asset_id);
-        issues
-    }
-}
+impl Validate for UpdateAlbumDto {}
 
 pub async fn update(
     State(state): State<AppState>,
@@ -389,7 +356,7 @@ pub async fn update(
 ) -> ApiResult<Json<AlbumResponseDto>> {
     access::require_album(&state, &auth, Permission::AlbumUpdate, id).await?;
     find(&state, id).await?;
-    let thumbnail = dto.album_thumbnail_asset_id.as_deref().and_then(parse_uuid_v4);
+    let thumbnail = dto.album_thumbnail_asset_id.map(Uuid::from);
     if let Some(thumbnail) = thumbnail
         && albums::asset_ids_in(&state.db, id, &[thumbnail]).await?.is_empty()
     {

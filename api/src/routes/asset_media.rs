@@ -5,6 +5,7 @@ use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use darkroom_storage::assets::AssetType;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -354,7 +355,7 @@ pub async fn video_playback(
     let asset = darkroom_storage::assets::get(&state.db, id)
         .await?
         .ok_or_else(file_serving::not_found)?;
-    if asset.asset_type != "VIDEO" {
+    if asset.asset_type != AssetType::Video {
         return Err(ApiError::not_found("Asset not found or asset is not a video"));
     }
     let encoded = darkroom_storage::asset_jobs::file_path(&state.db, id, "encoded_video").await?;

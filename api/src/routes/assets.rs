@@ -14,11 +14,12 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::Auth;
 use crate::dto::asset::AssetResponseDto;
-use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
+use crate::dto::ids::{AssetId, uuids};
+use crate::error::{ApiError, ApiResult, Context};
 use crate::permission::Permission;
 use crate::services::trash;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 pub use edits::{update, update_many};
 pub use metadata::{
@@ -111,18 +112,12 @@ pub async fn get(
 
 #[derive(Debug, Deserialize)]
 pub struct AssetBulkDeleteDto {
-    ids: Vec<String>,
+    ids: Vec<AssetId>,
     #[serde(default)]
     force: bool,
 }
 
-impl Validate for AssetBulkDeleteDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "ids", &self.ids);
-        issues
-    }
-}
+impl Validate for AssetBulkDeleteDto {}
 
 /// `DELETE /assets`: to the trash, or (`force`) gone for good.
 pub async fn delete(
@@ -130,7 +125,7 @@ pub async fn delete(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<AssetBulkDeleteDto>,
 ) -> ApiResult<StatusCode> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let ids = uuids(&dto.ids);
     access::require_assets(&state, &auth, Permission::AssetDelete, &ids).await?;
     trash::remove(&state, auth.user.id, &ids, dto.force).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -150,8 +145,8 @@ pub async fn get_ocr(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetCopyDto {
-    source_id: String,
-    target_id: String,
+    source_id: AssetId,
+    target_id: AssetId,
     #[serde(default = "yes")]
     shared_links: bool,
     #[serde(default = "yes")]
@@ -168,17 +163,7 @@ fn yes() -> bool {
     true
 }
 
-impl Validate for AssetCopyDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        for (field, value) in [("sourceId", &self.source_id), ("targetId", &self.target_id)] {
-            if parse_uuid_v4(value).is_none() {
-                issues.push(invalid_uuid(&[field]));
-            }
-        }
-        issues
-    }
-}
+impl Validate for AssetCopyDto {}
 
 /// `PUT /assets/copy`: gives `targetId` the albums, stack, favourite and sidecar of `sourceId`
 /// (e.g. when an edited copy replaces the original).
@@ -187,9 +172,7 @@ pub async fn copy(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<AssetCopyDto>,
 ) -> ApiResult<StatusCode> {
-    let (Some(source), Some(target)) = (parse_uuid_v4(&dto.source_id), parse_uuid_v4(&dto.target_id)) else {
-        return Err(ApiError::bad_request("Both assets must exist"));
-    };
+    let (source, target) = (dto.source_id.0, dto.target_id.0);
     access::require_assets(&state, &auth, Permission::AssetCopy, &[source, target]).await?;
     let (Some(_), Some(target_asset)) = (
         assets::get(&state.db, source).await?,

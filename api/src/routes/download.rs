@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::{AlbumId, AssetId, UserId, uuids};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{ValidJson, Validate, invalid_uuid, parse_uuid_v4, rules, uuid_list};
+use crate::validation::{ValidJson, Validate, rules};
 use crate::zip_stream::{self, ZipEntry};
 
 /// Archives close once they pass this size, unless the client asks for another.
@@ -22,23 +23,15 @@ const DEFAULT_ARCHIVE_SIZE: i64 = 4 * 1024 * 1024 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadInfoDto {
-    asset_ids: Option<Vec<String>>,
-    album_id: Option<String>,
-    user_id: Option<String>,
+    asset_ids: Option<Vec<AssetId>>,
+    album_id: Option<AlbumId>,
+    user_id: Option<UserId>,
     archive_size: Option<i64>,
 }
 
 impl Validate for DownloadInfoDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        if let Some(ids) = &self.asset_ids {
-            uuid_list(&mut issues, "assetIds", ids);
-        }
-        for (field, value) in [("albumId", &self.album_id), ("userId", &self.user_id)] {
-            if value.as_deref().is_some_and(|v| parse_uuid_v4(v).is_none()) {
-                issues.push(invalid_uuid(&[field]));
-            }
-        }
         if let Some(size) = self.archive_size {
             rules::min_number(&mut issues, &["archiveSize"], size, 1);
         }
@@ -67,17 +60,14 @@ pub async fn info(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<DownloadInfoDto>,
 ) -> ApiResult<(StatusCode, Json<DownloadResponseDto>)> {
-    let asset_ids = dto
-        .asset_ids
-        .as_deref()
-        .map(|ids| uuid_list(&mut Vec::new(), "assetIds", ids));
+    let asset_ids = dto.asset_ids.as_deref().map(uuids);
     let rows = if let Some(ids) = &asset_ids {
         access::require_assets(&state, &auth, Permission::AssetDownload, ids).await?;
         assets::downloadable(&state.db, DownloadScope::Assets(ids)).await?
-    } else if let Some(album_id) = dto.album_id.as_deref().and_then(parse_uuid_v4) {
+    } else if let Some(AlbumId(album_id)) = dto.album_id {
         access::require_album(&state, &auth, Permission::AlbumDownload, album_id).await?;
         assets::downloadable(&state.db, DownloadScope::Album(album_id)).await?
-    } else if let Some(user_id) = dto.user_id.as_deref().and_then(parse_uuid_v4) {
+    } else if let Some(UserId(user_id)) = dto.user_id {
         if user_id != auth.user.id {
             return Err(access::denied(Permission::TimelineDownload));
         }
@@ -112,19 +102,13 @@ pub async fn info(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadArchiveDto {
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
     #[serde(default)]
     #[allow(dead_code)]
     edited: bool,
 }
 
-impl Validate for DownloadArchiveDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for DownloadArchiveDto {}
 
 /// `POST /download/archive`: a zip of the originals, streamed as it is written.
 pub async fn archive(
@@ -132,7 +116,7 @@ pub async fn archive(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<DownloadArchiveDto>,
 ) -> ApiResult<Response> {
-    let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let ids = uuids(&dto.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetDownload, &ids).await?;
     let found = assets::originals(&state.db, &ids).await?;
     // Entries follow the request's order.

@@ -6,18 +6,18 @@ use axum::http::StatusCode;
 use darkroom_storage::assets::{self, Asset, AssetEdit, AssetVisibility, ExifEdit};
 use darkroom_storage::{albums, duplicates, tags};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AssetId, DuplicateId};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto};
 use crate::error::{ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::{asset_edits, trash};
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, optional_uuid, rules, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate, rules};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,7 +108,7 @@ pub async fn dismiss_one(State(state): State<AppState>, Auth(auth): Auth, IdPath
 pub async fn dismiss_many(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    ValidJson(body): ValidJson<BulkIdsDto>,
+    ValidJson(body): ValidJson<BulkIdsDto<DuplicateId>>,
 ) -> ApiResult<StatusCode> {
     dismiss(&state, &auth, &body.ids()).await
 }
@@ -116,9 +116,9 @@ pub async fn dismiss_many(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateResolveGroupDto {
-    duplicate_id: String,
-    keep_asset_ids: Vec<String>,
-    trash_asset_ids: Vec<String>,
+    duplicate_id: DuplicateId,
+    keep_asset_ids: Vec<AssetId>,
+    trash_asset_ids: Vec<AssetId>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,42 +126,10 @@ pub struct DuplicateResolveDto {
     groups: Vec<DuplicateResolveGroupDto>,
 }
 
-/// A resolution with its ids read.
-struct Resolution {
-    duplicate_id: Uuid,
-    keep: Vec<Uuid>,
-    trash: Vec<Uuid>,
-}
-
-impl DuplicateResolveDto {
-    fn resolutions(&self, issues: &mut Vec<ValidationIssue>) -> Vec<Resolution> {
-        let mut resolutions = Vec::new();
-        for (index, group) in self.groups.iter().enumerate() {
-            let mut group_issues = Vec::new();
-            let duplicate_id = optional_uuid(&mut group_issues, "duplicateId", &Some(group.duplicate_id.clone()));
-            let keep = uuid_list(&mut group_issues, "keepAssetIds", &group.keep_asset_ids);
-            let trash = uuid_list(&mut group_issues, "trashAssetIds", &group.trash_asset_ids);
-            for mut issue in group_issues {
-                issue.path.splice(0..0, [json!("groups"), json!(index)]);
-                issues.push(issue);
-            }
-            if let Some(duplicate_id) = duplicate_id {
-                resolutions.push(Resolution {
-                    duplicate_id,
-                    keep,
-                    trash,
-                });
-            }
-        }
-        resolutions
-    }
-}
-
 impl Validate for DuplicateResolveDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         rules::non_empty(&mut issues, &["groups"], &self.groups);
-        self.resolutions(&mut issues);
         issues
     }
 }
@@ -174,8 +142,8 @@ pub async fn resolve(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<DuplicateResolveDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
-    let resolutions = dto.resolutions(&mut Vec::new());
-    let ids: Vec<Uuid> = resolutions.iter().map(|r| r.duplicate_id).collect();
+    let resolutions = dto.groups;
+    let ids: Vec<Uuid> = resolutions.iter().map(|r| r.duplicate_id.0).collect();
     let owned = duplicates::owned(&state.db, auth.user.id, &ids).await?;
     if !ids.iter().all(|id| owned.contains(id)) {
         return Err(access::denied(Permission::DuplicateDelete));
@@ -186,7 +154,7 @@ pub async fn resolve(
             Ok(result) => result,
             Err(error) => {
                 tracing::error!(duplicate = %resolution.duplicate_id, %error, "could not resolve a duplicate group");
-                BulkIdResponseDto::of(resolution.duplicate_id, Some("unknown"))
+                BulkIdResponseDto::of(resolution.duplicate_id.0, Some("unknown"))
             }
         };
         results.push(result);
@@ -194,23 +162,27 @@ pub async fn resolve(
     Ok(Json(results))
 }
 
-async fn resolve_group(state: &AppState, auth: &AuthContext, resolution: &Resolution) -> ApiResult<BulkIdResponseDto> {
-    let id = resolution.duplicate_id;
+async fn resolve_group(
+    state: &AppState,
+    auth: &AuthContext,
+    resolution: &DuplicateResolveGroupDto,
+) -> ApiResult<BulkIdResponseDto> {
+    let id = resolution.duplicate_id.0;
     let members = duplicates::members(&state.db, auth.user.id, id).await?;
     if members.is_empty() {
         return Ok(BulkIdResponseDto::of(id, Some("not_found")));
     }
     // Ids outside the group are ignored; every member must be either kept or trashed.
     let keep: Vec<Uuid> = resolution
-        .keep
+        .keep_asset_ids
         .iter()
-        .copied()
+        .map(|&a| a.0)
         .filter(|a| members.contains(a))
         .collect();
     let trash: Vec<Uuid> = resolution
-        .trash
+        .trash_asset_ids
         .iter()
-        .copied()
+        .map(|&a| a.0)
         .filter(|a| members.contains(a))
         .collect();
     if members.iter().any(|a| keep.contains(a) && trash.contains(a)) {

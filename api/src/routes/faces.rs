@@ -14,11 +14,12 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::{AssetId, FaceId, PersonId};
 use crate::dto::person::PersonResponseDto;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 use geometry::{face_box, original_size, parse_edits, shown_face_box, shown_ocr_box, transform_points};
 
 #[derive(Debug, Serialize)]
@@ -35,50 +36,22 @@ pub struct AssetFaceResponseDto {
     person: Option<PersonResponseDto>,
 }
 
-/// A required v4 UUID field given as a string.
-fn required_uuid(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<Uuid> {
-    let Some(text) = value else {
-        issues.push(ValidationIssue::with_code(
-            "invalid_type",
-            &[field],
-            "Invalid input: expected string, received undefined",
-        ));
-        return None;
-    };
-    let id = parse_uuid_v4(text);
-    if id.is_none() {
-        issues.push(crate::validation::invalid_uuid(&[field]));
-    }
-    id
-}
-
-/// `{id}` in a query (`GET /faces?id=`) or body (`PUT /faces/{id}`).
+/// `{id}` in a query (`GET /faces?id=<assetId>`) or body (`PUT /faces/{personId} {id: faceId}`):
+/// Immich's one `FaceDto`, whose id names an asset in the one and a face in the other.
 #[derive(Debug, Deserialize)]
-pub struct FaceDto {
-    id: Option<String>,
+pub struct FaceDto<Id> {
+    id: Id,
 }
 
-impl Validate for FaceDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        required_uuid(&mut issues, "id", &self.id);
-        issues
-    }
-}
-
-impl FaceDto {
-    fn id(&self) -> Uuid {
-        self.id.as_deref().and_then(parse_uuid_v4).unwrap_or_default()
-    }
-}
+impl<Id> Validate for FaceDto<Id> {}
 
 /// `GET /faces?id=<assetId>`: the photo's faces, with their people when those are the caller's.
 pub async fn list(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    ValidQuery(query): ValidQuery<FaceDto>,
+    ValidQuery(query): ValidQuery<FaceDto<AssetId>>,
 ) -> ApiResult<Json<Vec<AssetFaceResponseDto>>> {
-    let asset = query.id();
+    let asset = query.id.0;
     access::require_assets(&state, &auth, Permission::AssetRead, &[asset]).await?;
     let found = faces::for_asset(&state.db, asset).await?;
     let geometry = faces::geometry(&state.db, asset).await?;
@@ -109,8 +82,8 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetFaceCreateDto {
-    asset_id: Option<String>,
-    person_id: Option<String>,
+    asset_id: AssetId,
+    person_id: PersonId,
     image_width: i32,
     image_height: i32,
     x: i32,
@@ -119,14 +92,7 @@ pub struct AssetFaceCreateDto {
     height: i32,
 }
 
-impl Validate for AssetFaceCreateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        required_uuid(&mut issues, "personId", &self.person_id);
-        required_uuid(&mut issues, "assetId", &self.asset_id);
-        issues
-    }
-}
+impl Validate for AssetFaceCreateDto {}
 
 /// `POST /faces`: a face drawn by hand on a photo the caller may change, for one of their
 /// people. The box comes in the coordinates of the picture as shown (edited).
@@ -135,8 +101,7 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<AssetFaceCreateDto>,
 ) -> ApiResult<StatusCode> {
-    let asset = body.asset_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
-    let person_id = body.person_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
+    let (asset, person_id) = (body.asset_id.0, body.person_id.0);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &[asset]).await?;
     access::require_people(&state, &auth, Permission::PersonRead, &[person_id]).await?;
     let person = person_or_fail(&state, person_id).await?;
@@ -235,10 +200,10 @@ pub async fn reassign(
     State(state): State<AppState>,
     Auth(auth): Auth,
     IdPath(person_id): IdPath,
-    ValidJson(body): ValidJson<FaceDto>,
+    ValidJson(body): ValidJson<FaceDto<FaceId>>,
 ) -> ApiResult<Json<PersonResponseDto>> {
     access::require_people(&state, &auth, Permission::PersonUpdate, &[person_id]).await?;
-    let face_id = body.id();
+    let face_id = body.id.0;
     access::require_faces(&state, &auth, Permission::PersonCreate, &[face_id]).await?;
     let face = faces::get(&state.db, face_id)
         .await?

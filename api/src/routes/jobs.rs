@@ -11,11 +11,12 @@ use serde_json::Value;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::{AssetId, uuids};
 use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::jobs::{self, AssetJob, Job};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{ValidJson, ValidQuery, Validate, uuid_list};
+use crate::validation::{ValidJson, ValidQuery, Validate};
 
 fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<&'static str> {
     let name = params.get(key).map(String::as_str).unwrap_or("");
@@ -347,17 +348,11 @@ pub enum AssetJobName {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetJobsDto {
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
     name: AssetJobName,
 }
 
-impl Validate for AssetJobsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for AssetJobsDto {}
 
 /// `POST /assets/jobs`: redo one kind of work for some assets.
 pub async fn asset_jobs(
@@ -365,7 +360,7 @@ pub async fn asset_jobs(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<AssetJobsDto>,
 ) -> ApiResult<StatusCode> {
-    let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let ids = uuids(&dto.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let kind: fn(AssetJob) -> Job = match dto.name {
         AssetJobName::RefreshMetadata => Job::AssetExtractMetadata,

@@ -13,11 +13,12 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AssetId, uuids};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,7 +205,7 @@ pub struct MemoryCreateDto {
     data: MemoryData,
     memory_at: String,
     #[serde(default)]
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
     is_saved: Option<bool>,
     seen_at: Option<String>,
     show_at: Option<String>,
@@ -229,7 +230,6 @@ impl Validate for MemoryCreateDto {
         ] {
             date(&mut issues, field, value);
         }
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
         issues
     }
 }
@@ -240,7 +240,7 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<MemoryCreateDto>,
 ) -> ApiResult<(StatusCode, Json<MemoryResponseDto>)> {
-    let wanted = uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids);
+    let wanted = uuids(&body.asset_ids);
     let asset_ids = access::allowed_assets(&state, &auth, Permission::AssetShare, &wanted).await?;
     let ignored = &mut Vec::new();
     let memory = NewMemory {

@@ -7,14 +7,16 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use darkroom_storage::notifications::{self, NotificationFilter};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::dto::ids::{NotificationId, uuids};
 use crate::dto::nullable;
 use crate::error::{ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::notifications::{self as service, NotificationDto, NotificationLevel, NotificationType};
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, optional_uuid, rules, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, rules};
 
 /// An ISO 8601 date-time with an offset (zod's `iso.datetime({ offset: true })`).
 pub fn iso_datetime(issues: &mut Vec<ValidationIssue>, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
@@ -32,20 +34,14 @@ pub fn iso_datetime(issues: &mut Vec<ValidationIssue>, field: &str, value: Optio
 
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
-    id: Option<String>,
+    id: Option<NotificationId>,
     level: Option<NotificationLevel>,
     #[serde(rename = "type")]
     notification_type: Option<NotificationType>,
     unread: Option<bool>,
 }
 
-impl Validate for SearchQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        optional_uuid(&mut issues, "id", &self.id);
-        issues
-    }
-}
+impl Validate for SearchQuery {}
 
 /// `GET /notifications`: newest first, deleted ones never.
 pub async fn search(
@@ -54,7 +50,7 @@ pub async fn search(
     ValidQuery(query): ValidQuery<SearchQuery>,
 ) -> ApiResult<Json<Vec<NotificationDto>>> {
     let filter = NotificationFilter {
-        id: optional_uuid(&mut Vec::new(), "id", &query.id),
+        id: query.id.map(Uuid::from),
         level: query.level.map(|l| l.as_str().to_string()),
         notification_type: query.notification_type.map(|t| t.as_str().to_string()),
         unread: query.unread == Some(true),
@@ -111,7 +107,7 @@ pub async fn update(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationUpdateAllDto {
-    ids: Vec<String>,
+    ids: Vec<NotificationId>,
     #[serde(default, deserialize_with = "nullable")]
     read_at: Option<Option<String>>,
 }
@@ -120,7 +116,6 @@ impl Validate for NotificationUpdateAllDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         rules::non_empty(&mut issues, &["ids"], &self.ids);
-        uuid_list(&mut issues, "ids", &self.ids);
         iso_datetime(&mut issues, "readAt", self.read_at.as_ref().and_then(Option::as_deref));
         issues
     }
@@ -132,7 +127,7 @@ pub async fn update_many(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<NotificationUpdateAllDto>,
 ) -> ApiResult<StatusCode> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &body.ids);
+    let ids = uuids(&body.ids);
     service::require_owned(&state, auth.user.id, Permission::NotificationUpdate, &ids).await?;
     if let Some(read_at) = read_at(&body.read_at) {
         notifications::set_read_many(&state.db, &ids, read_at).await?;
@@ -149,14 +144,13 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 
 #[derive(Debug, Deserialize)]
 pub struct NotificationDeleteAllDto {
-    ids: Vec<String>,
+    ids: Vec<NotificationId>,
 }
 
 impl Validate for NotificationDeleteAllDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         rules::non_empty(&mut issues, &["ids"], &self.ids);
-        uuid_list(&mut issues, "ids", &self.ids);
         issues
     }
 }
@@ -167,7 +161,7 @@ pub async fn delete_many(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<NotificationDeleteAllDto>,
 ) -> ApiResult<StatusCode> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &body.ids);
+    let ids = uuids(&body.ids);
     service::require_owned(&state, auth.user.id, Permission::NotificationDelete, &ids).await?;
     notifications::delete_many(&state.db, &ids).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -11,12 +11,13 @@ use serde_json::{Map, Value};
 
 use super::notifications::iso_datetime;
 use crate::auth::Auth;
+use crate::dto::ids::UserId;
 use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::email::{SmtpConfig, SmtpTransportConfig};
 use crate::services::notifications::{self as service, NotificationDto, NotificationLevel, NotificationType};
 use crate::state::AppState;
-use crate::validation::{ValidJson, Validate, invalid_uuid, parse_uuid_v4};
+use crate::validation::{ValidJson, Validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,15 +32,12 @@ pub struct NotificationCreateDto {
     /// Accepted and checked, but (as in Immich) a new notification starts unread.
     #[serde(default, deserialize_with = "nullable")]
     read_at: Option<Option<String>>,
-    user_id: String,
+    user_id: UserId,
 }
 
 impl Validate for NotificationCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        if parse_uuid_v4(&self.user_id).is_none() {
-            issues.push(invalid_uuid(&["userId"]));
-        }
         iso_datetime(&mut issues, "readAt", self.read_at.as_ref().and_then(Option::as_deref));
         issues
     }
@@ -51,7 +49,7 @@ pub async fn create(
     Auth(_): Auth,
     ValidJson(body): ValidJson<NotificationCreateDto>,
 ) -> ApiResult<(StatusCode, Json<NotificationDto>)> {
-    let user_id = parse_uuid_v4(&body.user_id).ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["userId"])]))?;
+    let user_id = body.user_id.0;
     if users::get(&state.db, user_id, true).await?.is_none() {
         return Err(ApiError::bad_request("User not found"));
     }

@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::dto::UserResponseDto;
-use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::dto::ids::UserId;
+use crate::error::{ApiError, ApiResult};
 use crate::permission::Permission;
 use crate::services::users as user_service;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,18 +64,10 @@ pub async fn search(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartnerCreateDto {
-    shared_with_id: String,
+    shared_with_id: UserId,
 }
 
-impl Validate for PartnerCreateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        if parse_uuid_v4(&self.shared_with_id).is_none() {
-            vec![invalid_uuid(&["sharedWithId"])]
-        } else {
-            Vec::new()
-        }
-    }
-}
+impl Validate for PartnerCreateDto {}
 
 async fn create_with(
     state: &AppState,
@@ -105,9 +98,7 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<PartnerCreateDto>,
 ) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
-    let shared_with = parse_uuid_v4(&body.shared_with_id)
-        .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["sharedWithId"])]))?;
-    create_with(&state, auth.user.id, shared_with).await
+    create_with(&state, auth.user.id, body.shared_with_id.0).await
 }
 
 /// `POST /partners/{id}` (deprecated form of the above).

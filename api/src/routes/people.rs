@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::{AssetId, PersonId, uuids};
 use crate::dto::person::PersonResponseDto;
 use crate::dto::{BulkIdResponseDto, BulkIdsDto};
 use crate::error::{ApiError, ApiResult};
@@ -24,7 +25,7 @@ use crate::file_serving;
 use crate::permission::Permission;
 use crate::routes::faces::{move_face, person_or_fail};
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery};
 use requests::{
     AssetFaceUpdateDto, FUTURE_BIRTH_DATE, MergePersonDto, PeopleUpdateDto, PersonCreateDto, PersonFields,
     PersonSearchQuery, PersonUpdateDto, issue,
@@ -53,8 +54,8 @@ pub async fn list(
     ValidQuery(query): ValidQuery<PersonSearchQuery>,
 ) -> ApiResult<Json<PeopleResponseDto>> {
     let (page, size) = query.paging(&mut Vec::new());
-    if let Some(closest) = query.closest_person_id.as_deref().and_then(parse_uuid_v4) {
-        let person = people::get(&state.db, closest)
+    if let Some(closest) = query.closest_person_id {
+        let person = people::get(&state.db, closest.0)
             .await?
             .filter(|p| p.owner_id == auth.user.id);
         if person.and_then(|p| p.face_asset_id).is_none() {
@@ -111,11 +112,11 @@ pub async fn create(
 
 /// The update behind `PUT /people/{id}` and each item of `PUT /people`. A feature face asset
 /// makes the person's face on that asset their cover.
-async fn apply_update(
+async fn apply_update<Id>(
     state: &AppState,
     auth: &AuthContext,
     id: Uuid,
-    fields: &PersonFields,
+    fields: &PersonFields<Id, Option<AssetId>>,
     with_color: bool,
 ) -> ApiResult<Person> {
     access::require_people(state, auth, Permission::PersonUpdate, &[id]).await?;
@@ -160,7 +161,7 @@ pub async fn update_many(
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     let mut results = Vec::with_capacity(body.people.len());
     for item in &body.people {
-        let id = item.id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
+        let id = item.id.0;
         let outcome = apply_update(&state, &auth, id, item, false).await;
         if let Err(error) = &outcome {
             tracing::warn!(person = %id, %error, "person update failed");
@@ -194,7 +195,7 @@ async fn remove_thumbnail(state: &AppState, path: &str) {
 pub async fn delete_many(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    ValidJson(body): ValidJson<BulkIdsDto>,
+    ValidJson(body): ValidJson<BulkIdsDto<PersonId>>,
 ) -> ApiResult<StatusCode> {
     let ids = body.ids();
     access::require_people(&state, &auth, Permission::PersonDelete, &ids).await?;
@@ -254,9 +255,7 @@ pub async fn reassign(
     let mut results = Vec::with_capacity(body.data.len());
     let mut covers = Vec::new();
     for item in &body.data {
-        let from = item.person_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
-        let asset = item.asset_id.as_deref().and_then(parse_uuid_v4).unwrap_or_default();
-        for face in faces::of_person_on(&state.db, from, asset).await? {
+        for face in faces::of_person_on(&state.db, item.person_id.0, item.asset_id.0).await? {
             access::require_faces(&state, &auth, Permission::PersonCreate, &[face.id]).await?;
             move_face(&state, &face, &person, &mut covers).await?;
         }
@@ -278,7 +277,7 @@ pub async fn merge(
     IdPath(id): IdPath,
     ValidJson(body): ValidJson<MergePersonDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &body.ids);
+    let ids = uuids(&body.ids);
     if ids.contains(&id) {
         return Err(ApiError::bad_request("Cannot merge a person into themselves"));
     }

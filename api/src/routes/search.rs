@@ -5,7 +5,7 @@ mod explore;
 mod filtered;
 
 use chrono::{DateTime, Utc};
-use darkroom_storage::assets::{self, AssetVisibility};
+use darkroom_storage::assets::{self, AssetType, AssetVisibility};
 use darkroom_storage::partners;
 use darkroom_storage::search::SearchFilter;
 use serde::Deserialize;
@@ -56,7 +56,7 @@ pub struct SearchFilterDto {
     #[serde(default, deserialize_with = "nullable")]
     library_id: Option<Option<String>>,
     #[serde(rename = "type")]
-    asset_type: Option<AssetTypeFilter>,
+    asset_type: Option<AssetType>,
     visibility: Option<AssetVisibility>,
     is_favorite: Option<bool>,
     is_offline: Option<bool>,
@@ -69,18 +69,6 @@ pub struct SearchFilterDto {
     ocr: Option<String>,
     description: Option<String>,
     size: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub enum AssetTypeFilter {
-    #[serde(rename = "IMAGE")]
-    Image,
-    #[serde(rename = "VIDEO")]
-    Video,
-    #[serde(rename = "AUDIO")]
-    Audio,
-    #[serde(rename = "OTHER")]
-    Other,
 }
 
 fn date(issues: &mut Vec<ValidationIssue>, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
@@ -184,15 +172,7 @@ impl SearchFilterDto {
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
                 .map(str::to_string),
-            asset_type: self
-                .asset_type
-                .map(|t| match t {
-                    AssetTypeFilter::Image => "IMAGE",
-                    AssetTypeFilter::Video => "VIDEO",
-                    AssetTypeFilter::Audio => "AUDIO",
-                    AssetTypeFilter::Other => "OTHER",
-                })
-                .map(str::to_string),
+            asset_type: self.asset_type,
             is_favorite: self.is_favorite,
             is_offline: self.is_offline,
             is_encoded: self.is_encoded,

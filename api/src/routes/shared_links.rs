@@ -21,11 +21,12 @@ use super::albums::{AlbumResponseDto, album_for_link};
 use crate::access;
 use crate::auth::{self as authn, Auth, AuthContext, AuthSharedLink};
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AlbumId, AssetId, SharedLinkId, uuids};
 use crate::dto::{nullable, serialize_iso, serialize_iso_opt};
-use crate::error::{ApiError, ApiResult, Context, ValidationIssue, on_constraint};
+use crate::error::{ApiError, ApiResult, Context, on_constraint};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 /// Cookie holding the password tokens of the links a browser has unlocked (comma-separated).
 pub const SHARED_LINK_TOKEN_COOKIE: &str = "immich_shared_link_token";
@@ -113,29 +114,19 @@ async fn owned(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<Shar
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SharedLinkSearchQuery {
-    album_id: Option<String>,
-    id: Option<String>,
+    album_id: Option<AlbumId>,
+    id: Option<SharedLinkId>,
 }
 
-impl Validate for SharedLinkSearchQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        for (field, value) in [("albumId", &self.album_id), ("id", &self.id)] {
-            if value.as_deref().is_some_and(|v| parse_uuid_v4(v).is_none()) {
-                issues.push(invalid_uuid(&[field]));
-            }
-        }
-        issues
-    }
-}
+impl Validate for SharedLinkSearchQuery {}
 
 pub async fn list(
     State(state): State<AppState>,
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<SharedLinkSearchQuery>,
 ) -> ApiResult<Json<Vec<SharedLinkResponseDto>>> {
-    let id = query.id.as_deref().and_then(parse_uuid_v4);
-    let album = query.album_id.as_deref().and_then(parse_uuid_v4);
+    let id = query.id.map(Uuid::from);
+    let album = query.album_id.map(Uuid::from);
     let mut dtos = Vec::new();
     // Lists show one asset per link, as a preview.
     for link in shared_links::list(&state.db, auth.user.id, id, album).await? {
@@ -156,24 +147,13 @@ pub enum SharedLinkType {
 pub struct SharedLinkCreateDto {
     #[serde(rename = "type")]
     link_type: SharedLinkType,
-    asset_ids: Option<Vec<String>>,
-    album_id: Option<String>,
+    asset_ids: Option<Vec<AssetId>>,
+    album_id: Option<AlbumId>,
     #[serde(flatten)]
     settings: SharedLinkEditDto,
 }
 
-impl Validate for SharedLinkCreateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        if let Some(ids) = &self.asset_ids {
-            uuid_list(&mut issues, "assetIds", ids);
-        }
-        if self.album_id.as_deref().is_some_and(|v| parse_uuid_v4(v).is_none()) {
-            issues.push(invalid_uuid(&["albumId"]));
-        }
-        issues
-    }
-}
+impl Validate for SharedLinkCreateDto {}
 
 fn non_empty(value: Option<Option<String>>) -> Option<String> {
     value.flatten().filter(|text| !text.is_empty())
@@ -194,18 +174,13 @@ pub async fn create(
         SharedLinkType::Album => {
             let album = dto
                 .album_id
-                .as_deref()
-                .and_then(parse_uuid_v4)
+                .map(Uuid::from)
                 .ok_or_else(|| ApiError::bad_request("Invalid albumId"))?;
             access::require_album(&state, &auth, Permission::AlbumShare, album).await?;
             ("ALBUM", Some(album), Vec::new())
         }
         SharedLinkType::Individual => {
-            let ids = uuid_list(
-                &mut Vec::new(),
-                "assetIds",
-                dto.asset_ids.as_deref().unwrap_or_default(),
-            );
+            let ids = uuids(dto.asset_ids.as_deref().unwrap_or_default());
             if ids.is_empty() {
                 return Err(ApiError::bad_request("Invalid assetIds"));
             }
@@ -416,16 +391,10 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetIdsDto {
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
 }
 
-impl Validate for AssetIdsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for AssetIdsDto {}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -451,7 +420,7 @@ pub async fn add_assets(
     ValidJson(dto): ValidJson<AssetIdsDto>,
 ) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;
-    let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let ids = uuids(&dto.asset_ids);
     let mut present: HashSet<Uuid> = shared_links::asset_ids(&state.db, link.id, true)
         .await?
         .into_iter()
@@ -489,7 +458,7 @@ pub async fn remove_assets(
     ValidJson(dto): ValidJson<AssetIdsDto>,
 ) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;
-    let ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let ids = uuids(&dto.asset_ids);
     let removed: HashSet<Uuid> = shared_links::remove_assets(&state.db, link.id, &ids)
         .await?
         .into_iter()

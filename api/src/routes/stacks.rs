@@ -15,12 +15,11 @@ use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::BulkIdsDto;
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AssetId, StackId, uuids};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{
-    IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, optional_uuid, parse_uuid_v4, uuid_list,
-};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,16 +71,10 @@ async fn changed(state: &AppState, auth: &AuthContext) {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackSearchQuery {
-    primary_asset_id: Option<String>,
+    primary_asset_id: Option<AssetId>,
 }
 
-impl Validate for StackSearchQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        optional_uuid(&mut issues, "primaryAssetId", &self.primary_asset_id);
-        issues
-    }
-}
+impl Validate for StackSearchQuery {}
 
 /// `GET /stacks[?primaryAssetId=]`.
 pub async fn search(
@@ -89,7 +82,7 @@ pub async fn search(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<StackSearchQuery>,
 ) -> ApiResult<Json<Vec<StackResponseDto>>> {
-    let primary = query.primary_asset_id.as_deref().and_then(parse_uuid_v4);
+    let primary = query.primary_asset_id.map(Uuid::from);
     let mut all = Vec::new();
     for stack in stacks::list(&state.db, auth.user.id, primary).await? {
         all.push(dto(&state, &auth, stack).await?);
@@ -100,13 +93,12 @@ pub async fn search(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackCreateDto {
-    asset_ids: Vec<String>,
+    asset_ids: Vec<AssetId>,
 }
 
 impl Validate for StackCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
         if self.asset_ids.len() < 2 {
             issues.push(ValidationIssue::with_code(
                 "too_small",
@@ -124,7 +116,7 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<StackCreateDto>,
 ) -> ApiResult<(StatusCode, Json<StackResponseDto>)> {
-    let ids = uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids);
+    let ids = uuids(&body.asset_ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let id = stacks::create(&state.db, auth.user.id, &ids).await?;
     changed(&state, &auth).await;
@@ -147,16 +139,10 @@ pub async fn get(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackUpdateDto {
-    primary_asset_id: Option<String>,
+    primary_asset_id: Option<AssetId>,
 }
 
-impl Validate for StackUpdateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        optional_uuid(&mut issues, "primaryAssetId", &self.primary_asset_id);
-        issues
-    }
-}
+impl Validate for StackUpdateDto {}
 
 /// `PUT /stacks/{id} {primaryAssetId}`: another member leads the stack.
 pub async fn update(
@@ -166,7 +152,7 @@ pub async fn update(
     ValidJson(body): ValidJson<StackUpdateDto>,
 ) -> ApiResult<Json<StackResponseDto>> {
     let mut stack = find(&state, &auth, Permission::StackUpdate, id).await?;
-    if let Some(primary) = body.primary_asset_id.as_deref().and_then(parse_uuid_v4) {
+    if let Some(AssetId(primary)) = body.primary_asset_id {
         if !stacks::assets(&state.db, &stack).await?.contains(&primary) {
             return Err(ApiError::bad_request("Primary asset must be in the stack"));
         }
@@ -189,7 +175,7 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 pub async fn delete_all(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    ValidJson(body): ValidJson<BulkIdsDto>,
+    ValidJson(body): ValidJson<BulkIdsDto<StackId>>,
 ) -> ApiResult<StatusCode> {
     let ids = body.ids();
     require_stacks(&state, &auth, Permission::StackDelete, &ids).await?;

@@ -10,11 +10,12 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::{AssetId, TagId, uuids};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, nullable, serialize_iso};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, parse_uuid_v4, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,7 +109,7 @@ pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<
 pub struct TagCreateDto {
     name: String,
     #[serde(default, deserialize_with = "nullable")]
-    parent_id: Option<Option<String>>,
+    parent_id: Option<Option<TagId>>,
     #[serde(default, deserialize_with = "nullable")]
     color: Option<Option<String>>,
 }
@@ -123,11 +124,6 @@ impl Validate for TagCreateDto {
                 "Too small: expected string to have >=1 characters",
             ));
         }
-        if let Some(Some(parent)) = &self.parent_id
-            && parse_uuid_v4(parent).is_none()
-        {
-            issues.push(crate::validation::invalid_uuid(&["parentId"]));
-        }
         check_color(&mut issues, &self.color);
         issues
     }
@@ -139,8 +135,8 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<TagCreateDto>,
 ) -> ApiResult<(StatusCode, Json<TagResponseDto>)> {
-    let parent = match body.parent_id.flatten().as_deref().and_then(parse_uuid_v4) {
-        Some(id) => Some(find(&state, &auth, Permission::TagRead, id).await?),
+    let parent = match body.parent_id.flatten() {
+        Some(TagId(id)) => Some(find(&state, &auth, Permission::TagRead, id).await?),
         None => None,
     };
     let value = match &parent {
@@ -228,18 +224,11 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TagBulkAssetsDto {
-    tag_ids: Vec<String>,
-    asset_ids: Vec<String>,
+    tag_ids: Vec<TagId>,
+    asset_ids: Vec<AssetId>,
 }
 
-impl Validate for TagBulkAssetsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "tagIds", &self.tag_ids);
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for TagBulkAssetsDto {}
 
 /// `PUT /tags/assets {tagIds, assetIds}`: every tag on every asset (ones the caller may not
 /// use are left out); answers how many pairs are new.
@@ -248,19 +237,8 @@ pub async fn tag_many(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<TagBulkAssetsDto>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let tag_ids = tags::owned(
-        &state.db,
-        auth.user.id,
-        &uuid_list(&mut Vec::new(), "tagIds", &body.tag_ids),
-    )
-    .await?;
-    let asset_ids = access::allowed_assets(
-        &state,
-        &auth,
-        Permission::AssetUpdate,
-        &uuid_list(&mut Vec::new(), "assetIds", &body.asset_ids),
-    )
-    .await?;
+    let tag_ids = tags::owned(&state.db, auth.user.id, &uuids(&body.tag_ids)).await?;
+    let asset_ids = access::allowed_assets(&state, &auth, Permission::AssetUpdate, &uuids(&body.asset_ids)).await?;
     let count = tags::tag_assets(&state.db, &tag_ids, &asset_ids).await?;
     Ok(Json(json!({ "count": count })))
 }

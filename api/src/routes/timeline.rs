@@ -10,13 +10,15 @@ use darkroom_storage::partners;
 use darkroom_storage::timeline::{self, BucketAsset, TimelineFilter};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
+use uuid::Uuid;
 
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::{AlbumId, PersonId, TagId, UserId};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{ValidQuery, Validate, optional_uuid};
+use crate::validation::{ValidQuery, Validate};
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -35,10 +37,10 @@ pub enum OrderBy {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimeBucketQuery {
-    user_id: Option<String>,
-    album_id: Option<String>,
-    person_id: Option<String>,
-    tag_id: Option<String>,
+    user_id: Option<UserId>,
+    album_id: Option<AlbumId>,
+    person_id: Option<PersonId>,
+    tag_id: Option<TagId>,
     is_favorite: Option<bool>,
     is_trashed: Option<bool>,
     with_stacked: Option<bool>,
@@ -100,14 +102,6 @@ fn parse_time_bucket(raw: &str) -> Option<NaiveDate> {
 impl Validate for TimeBucketQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        for (field, value) in [
-            ("userId", &self.user_id),
-            ("albumId", &self.album_id),
-            ("personId", &self.person_id),
-            ("tagId", &self.tag_id),
-        ] {
-            optional_uuid(&mut issues, field, value);
-        }
         if let Some(Err(issue)) = self.bbox.as_deref().map(parse_bbox) {
             issues.push(issue);
         }
@@ -131,13 +125,12 @@ async fn filter_for(
     auth: &AuthContext,
     query: &TimeBucketQuery,
 ) -> ApiResult<Option<TimelineFilter>> {
-    let parse = |value: &Option<String>| value.as_deref().and_then(crate::validation::parse_uuid_v4);
     let visibility = query.visibility;
     if visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
     }
-    let album_id = parse(&query.album_id);
-    let mut user_id = parse(&query.user_id);
+    let album_id = query.album_id.map(Uuid::from);
+    let mut user_id = query.user_id.map(Uuid::from);
     match album_id {
         Some(album) => access::require_album(state, auth, Permission::AlbumRead, album).await?,
         None => user_id = Some(user_id.unwrap_or(auth.user.id)),
@@ -145,7 +138,7 @@ async fn filter_for(
     if let Some(user) = user_id {
         access::require_timeline(state, auth, user, visibility == Some(AssetVisibility::Archive)).await?;
     }
-    let tag_id = parse(&query.tag_id);
+    let tag_id = query.tag_id.map(Uuid::from);
     if let Some(tag) = tag_id
         && darkroom_storage::tags::owned(&state.db, auth.user.id, &[tag])
             .await?
@@ -187,7 +180,7 @@ async fn filter_for(
         album_id,
         is_favorite: query.is_favorite,
         trashed: query.is_trashed == Some(true),
-        visibility: visibility.map(|v| v.as_str().to_string()),
+        visibility,
         with_stacked: query.with_stacked == Some(true),
         bbox: query.bbox.as_deref().and_then(|b| parse_bbox(b).ok()),
         by_created_at: query.order_by == Some(OrderBy::CreatedAt),
@@ -444,7 +437,7 @@ mod tests {
         let asset = BucketAsset {
             id: uuid::Uuid::new_v4(),
             owner_id: uuid::Uuid::new_v4(),
-            visibility: "timeline".into(),
+            visibility: AssetVisibility::Timeline,
             is_favorite: false,
             is_image: true,
             deleted_at: None,

@@ -8,14 +8,16 @@ use darkroom_storage::users::{self, UserChanges, UserFilter};
 use darkroom_storage::{albums, sessions};
 use serde::Deserialize;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::dto::ids::UserId;
 use crate::dto::{AvatarColor, Email, UserAdminResponseDto, not_null, nullable};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::preferences;
 use crate::services::users::{self as user_service, CreateUser};
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, invalid_uuid, parse_uuid_v4, rules};
+use crate::validation::{IdPath, ValidJson, ValidQuery, Validate, rules};
 
 use super::assets::{AssetStatsQuery, AssetStatsResponseDto, statistics_of};
 use super::sessions::{SessionResponseDto, session_dto};
@@ -25,17 +27,10 @@ use super::sessions::{SessionResponseDto, session_dto};
 pub struct SearchQuery {
     #[serde(default)]
     with_deleted: bool,
-    id: Option<String>,
+    id: Option<UserId>,
 }
 
-impl Validate for SearchQuery {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        match &self.id {
-            Some(id) if parse_uuid_v4(id).is_none() => vec![invalid_uuid(&["id"])],
-            _ => Vec::new(),
-        }
-    }
-}
+impl Validate for SearchQuery {}
 
 pub async fn search(
     State(state): State<AppState>,
@@ -43,7 +38,7 @@ pub async fn search(
     ValidQuery(query): ValidQuery<SearchQuery>,
 ) -> ApiResult<Json<Vec<UserAdminResponseDto>>> {
     let filter = UserFilter {
-        id: query.id.as_deref().and_then(parse_uuid_v4),
+        id: query.id.map(Uuid::from),
         with_deleted: query.with_deleted,
         ..Default::default()
     };

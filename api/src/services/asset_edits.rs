@@ -2,7 +2,7 @@
 //! descriptions and ratings.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use darkroom_storage::assets::{self, AssetEdit, AssetVisibility, ExifEdit};
+use darkroom_storage::assets::{self, AssetEdit, AssetType, AssetVisibility, ExifEdit};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -43,7 +43,7 @@ pub async fn set_live_photo_video(state: &AppState, owner: Uuid, still: Uuid, vi
             let video = assets::summary(&state.db, video_id)
                 .await?
                 .ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
-            if video.asset_type != "VIDEO" {
+            if video.asset_type != AssetType::Video {
                 return Err(ApiError::bad_request("Live photo video must be a video"));
             }
             if video.owner_id != owner {

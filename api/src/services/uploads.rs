@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use darkroom_media::MediaKind;
-use darkroom_storage::assets::{self, AssetVisibility, NewUpload, UploadOutcome};
+use darkroom_storage::assets::{self, AssetType, AssetVisibility, NewUpload, UploadOutcome};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -282,7 +282,7 @@ async fn check_live_photo_video(state: &AppState, owner: Uuid, id: Uuid) -> ApiR
     let video = assets::summary(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Live photo video not found"))?;
-    if video.asset_type != "VIDEO" {
+    if video.asset_type != AssetType::Video {
         return Err(ApiError::bad_request("Live photo video must be a video"));
     }
     if video.owner_id != owner {
@@ -373,9 +373,9 @@ pub async fn create_asset(
         id,
         owner_id: owner,
         asset_type: if media.kind == MediaKind::Video {
-            "VIDEO"
+            AssetType::Video
         } else {
-            "IMAGE"
+            AssetType::Image
         },
         original_path: original.path_text(),
         original_file_name,

@@ -2,6 +2,9 @@
 //! served and accepted is exactly Immich's. Values come from `defaults.json` overlaid with what the
 //! admin saved; `constraints.json` checks them before they are saved.
 
+pub use darkroom_media::settings::{
+    Accel, AudioCodec, Colorspace, Container, CqMode, ImageFormat, ToneMapping, TranscodePolicy, VideoCodec,
+};
 use serde::{Deserialize, Serialize};
 
 /// Immich's `SystemConfig`.
@@ -148,7 +151,7 @@ pub struct NightlyTasksConfig {
 #[serde(rename_all = "camelCase")]
 pub struct NewVersionCheckConfig {
     pub enabled: bool,
-    pub channel: String,
+    pub channel: ReleaseChannel,
 }
 
 /// `image`.
@@ -157,7 +160,7 @@ pub struct NewVersionCheckConfig {
 pub struct ImageConfig {
     pub thumbnail: ImageFileConfig,
     pub preview: ImageFileConfig,
-    pub colorspace: String,
+    pub colorspace: Colorspace,
     pub extract_embedded: bool,
     pub fullsize: ImageFullsizeConfig,
 }
@@ -167,7 +170,7 @@ pub struct ImageConfig {
 #[serde(rename_all = "camelCase")]
 pub struct ImageFullsizeConfig {
     pub enabled: bool,
-    pub format: String,
+    pub format: ImageFormat,
     pub quality: i64,
     pub progressive: bool,
 }
@@ -176,7 +179,7 @@ pub struct ImageFullsizeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageFileConfig {
-    pub format: String,
+    pub format: ImageFormat,
     pub size: i64,
     pub quality: i64,
     pub progressive: bool,
@@ -213,7 +216,7 @@ pub struct OauthConfig {
     pub storage_label_claim: String,
     pub storage_quota_claim: String,
     pub role_claim: String,
-    pub token_endpoint_auth_method: String,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub timeout: i64,
     pub allow_insecure_requests: bool,
 }
@@ -306,7 +309,7 @@ pub struct MachineLearningAvailabilityChecksConfig {
 #[serde(rename_all = "camelCase")]
 pub struct LoggingConfig {
     pub enabled: bool,
-    pub level: String,
+    pub level: LogLevel,
 }
 
 /// `job`.
@@ -363,11 +366,11 @@ pub struct FfmpegConfig {
     pub crf: i64,
     pub threads: i64,
     pub preset: String,
-    pub target_video_codec: String,
-    pub accepted_video_codecs: Vec<String>,
-    pub target_audio_codec: String,
-    pub accepted_audio_codecs: Vec<String>,
-    pub accepted_containers: Vec<String>,
+    pub target_video_codec: VideoCodec,
+    pub accepted_video_codecs: Vec<VideoCodec>,
+    pub target_audio_codec: AudioCodec,
+    pub accepted_audio_codecs: Vec<AudioCodec>,
+    pub accepted_containers: Vec<Container>,
     pub target_resolution: String,
     pub max_bitrate: String,
     pub bframes: i64,
@@ -375,12 +378,12 @@ pub struct FfmpegConfig {
     pub gop_size: i64,
     #[serde(rename = "temporalAQ")]
     pub temporal_aq: bool,
-    pub cq_mode: String,
+    pub cq_mode: CqMode,
     pub two_pass: bool,
     pub preferred_hw_device: String,
-    pub transcode: String,
-    pub tonemap: String,
-    pub accel: String,
+    pub transcode: TranscodePolicy,
+    pub tonemap: ToneMapping,
+    pub accel: Accel,
     pub accel_decode: bool,
     pub realtime: FfmpegRealtimeConfig,
 }
@@ -390,7 +393,7 @@ pub struct FfmpegConfig {
 #[serde(rename_all = "camelCase")]
 pub struct FfmpegRealtimeConfig {
     pub enabled: bool,
-    pub video_codecs: Vec<String>,
+    pub video_codecs: Vec<VideoCodec>,
     pub resolutions: Vec<i64>,
 }
 
@@ -408,4 +411,32 @@ pub struct BackupDatabaseConfig {
     pub enabled: bool,
     pub cron_expression: String,
     pub keep_last_amount: i64,
+}
+
+/// `newVersionCheck.channel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReleaseChannel {
+    Stable,
+    ReleaseCandidate,
+}
+
+/// `logging.level`, Immich's (NestJS's) level names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Verbose,
+    Debug,
+    Log,
+    Warn,
+    Error,
+    Fatal,
+}
+
+/// `oauth.tokenEndpointAuthMethod`: how the client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    ClientSecretPost,
+    ClientSecretBasic,
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::AssetVisibility;
+use super::{AssetType, AssetVisibility};
 use crate::{Result, StorageError};
 
 /// An upload whose original (and sidecar) already sit in their final place.
@@ -12,8 +12,7 @@ use crate::{Result, StorageError};
 pub struct NewUpload {
     pub id: Uuid,
     pub owner_id: Uuid,
-    /// `IMAGE` or `VIDEO`.
-    pub asset_type: &'static str,
+    pub asset_type: AssetType,
     pub original_path: String,
     pub original_file_name: String,
     pub checksum: Vec<u8>,
@@ -50,7 +49,7 @@ pub async fn create_upload(pool: &PgPool, upload: &NewUpload) -> Result<UploadOu
            RETURNING id"#,
         upload.id,
         upload.owner_id,
-        upload.asset_type,
+        upload.asset_type.as_str(),
         upload.original_path,
         upload.original_file_name,
         upload.checksum,

@@ -11,11 +11,12 @@ use uuid::Uuid;
 use super::find;
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::{AlbumId, AssetId, uuids};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto};
-use crate::error::{ApiResult, ValidationIssue};
+use crate::error::ApiResult;
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate};
 
 /// Adds assets to an album, answering per id: added, `duplicate` or `no_permission`.
 async fn add_to_album(
@@ -67,18 +68,11 @@ pub async fn add_assets(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlbumsAddAssetsDto {
-    album_ids: Vec<String>,
-    asset_ids: Vec<String>,
+    album_ids: Vec<AlbumId>,
+    asset_ids: Vec<AssetId>,
 }
 
-impl Validate for AlbumsAddAssetsDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "albumIds", &self.album_ids);
-        uuid_list(&mut issues, "assetIds", &self.asset_ids);
-        issues
-    }
-}
+impl Validate for AlbumsAddAssetsDto {}
 
 #[derive(Debug, Serialize)]
 pub struct AlbumsAddAssetsResponseDto {
@@ -92,8 +86,8 @@ pub async fn add_assets_to_albums(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<AlbumsAddAssetsDto>,
 ) -> ApiResult<Json<AlbumsAddAssetsResponseDto>> {
-    let album_ids = uuid_list(&mut Vec::new(), "albumIds", &dto.album_ids);
-    let asset_ids = uuid_list(&mut Vec::new(), "assetIds", &dto.asset_ids);
+    let album_ids = uuids(&dto.album_ids);
+    let asset_ids = uuids(&dto.asset_ids);
     let albums_allowed = access::allowed_albums(&state, &auth, Permission::AlbumAssetCreate, &album_ids).await?;
     let assets_allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &asset_ids).await?;
     if albums_allowed.is_empty() || assets_allowed.is_empty() {

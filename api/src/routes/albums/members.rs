@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{AlbumResponseDto, Detail, album_dto, find, require_user};
 use crate::access;
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::UserId;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
@@ -20,7 +21,7 @@ use crate::validation::{IdPath, ValidJson, Validate, parse_uuid_v4};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlbumUserAddDto {
-    user_id: String,
+    user_id: UserId,
     role: Option<AlbumRole>,
 }
 
@@ -34,19 +35,6 @@ impl Validate for AddUsersDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         crate::validation::rules::non_empty(&mut issues, &["albumUsers"], &self.album_users);
-        for (index, member) in self.album_users.iter().enumerate() {
-            if parse_uuid_v4(&member.user_id).is_none() {
-                issues.push(ValidationIssue {
-                    code: "invalid_format",
-                    path: vec![
-                        serde_json::json!("albumUsers"),
-                        serde_json::json!(index),
-                        serde_json::json!("userId"),
-                    ],
-                    message: "Invalid UUID".into(),
-                });
-            }
-        }
         issues
     }
 }
@@ -64,9 +52,7 @@ pub async fn add_users(
         if role == AlbumRole::Owner {
             return Err(ApiError::bad_request("Cannot add another owner"));
         }
-        let Some(user_id) = parse_uuid_v4(&member.user_id) else {
-            continue;
-        };
+        let user_id = member.user_id.0;
         if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
             continue;
         }

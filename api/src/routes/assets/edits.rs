@@ -10,12 +10,13 @@ use serde::Deserialize;
 use crate::access;
 use crate::auth::Auth;
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AssetId, DuplicateId, uuids};
 use crate::dto::nullable;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::asset_edits;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, invalid_uuid, parse_uuid_v4, rules, uuid_list};
+use crate::validation::{IdPath, ValidJson, Validate, rules};
 
 /// Fields both the single and the bulk update accept.
 #[derive(Debug, Deserialize)]
@@ -58,7 +59,10 @@ impl AssetEditFields {
                 "Invalid input: expected ISO 8601 datetime string, received string",
             ));
         }
-        if issues.is_empty() && self.latitude.is_some() != self.longitude.is_some() {
+    }
+
+    fn refine(&self, issues: &mut Vec<ValidationIssue>) {
+        if self.latitude.is_some() != self.longitude.is_some() {
             issues.push(ValidationIssue::new(
                 &[],
                 "Latitude and longitude must be provided together",
@@ -89,18 +93,19 @@ pub struct UpdateAssetDto {
     #[serde(flatten)]
     fields: AssetEditFields,
     #[serde(default, deserialize_with = "nullable")]
-    live_photo_video_id: Option<Option<String>>,
+    live_photo_video_id: Option<Option<AssetId>>,
 }
 
 impl Validate for UpdateAssetDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        if let Some(Some(id)) = &self.live_photo_video_id
-            && parse_uuid_v4(id).is_none()
-        {
-            issues.push(invalid_uuid(&["livePhotoVideoId"]));
-        }
         self.fields.check(&mut issues);
+        issues
+    }
+
+    fn refine(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.fields.refine(&mut issues);
         issues
     }
 }
@@ -113,8 +118,8 @@ pub async fn update(
     ValidJson(dto): ValidJson<UpdateAssetDto>,
 ) -> ApiResult<Json<AssetResponseDto>> {
     access::require_assets(&state, &auth, Permission::AssetUpdate, &[id]).await?;
-    if let Some(video) = &dto.live_photo_video_id {
-        asset_edits::set_live_photo_video(&state, auth.user.id, id, video.as_deref().and_then(parse_uuid_v4)).await?;
+    if let Some(video) = dto.live_photo_video_id {
+        asset_edits::set_live_photo_video(&state, auth.user.id, id, video.map(Into::into)).await?;
     }
     let edit = AssetEdit {
         is_favorite: dto.fields.is_favorite,
@@ -140,11 +145,11 @@ pub async fn update(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetBulkUpdateDto {
-    ids: Vec<String>,
+    ids: Vec<AssetId>,
     #[serde(flatten)]
     fields: AssetEditFields,
     #[serde(default, deserialize_with = "nullable")]
-    duplicate_id: Option<Option<String>>,
+    duplicate_id: Option<Option<DuplicateId>>,
     date_time_relative: Option<i32>,
     time_zone: Option<String>,
 }
@@ -152,13 +157,13 @@ pub struct AssetBulkUpdateDto {
 impl Validate for AssetBulkUpdateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        uuid_list(&mut issues, "ids", &self.ids);
-        if let Some(Some(id)) = &self.duplicate_id
-            && parse_uuid_v4(id).is_none()
-        {
-            issues.push(invalid_uuid(&["duplicateId"]));
-        }
         self.fields.check(&mut issues);
+        issues
+    }
+
+    fn refine(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.fields.refine(&mut issues);
         if issues.is_empty() && self.date_time_relative.is_some() && self.fields.date_time_original.is_some() {
             issues.push(ValidationIssue::new(
                 &[],
@@ -175,7 +180,7 @@ pub async fn update_many(
     Auth(auth): Auth,
     ValidJson(dto): ValidJson<AssetBulkUpdateDto>,
 ) -> ApiResult<StatusCode> {
-    let ids = uuid_list(&mut Vec::new(), "ids", &dto.ids);
+    let ids = uuids(&dto.ids);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &ids).await?;
     let mut exif = dto.fields.exif_edit();
     exif.shift_minutes = dto.date_time_relative.filter(|&minutes| minutes != 0);
@@ -185,10 +190,7 @@ pub async fn update_many(
     let edit = AssetEdit {
         is_favorite: dto.fields.is_favorite,
         visibility: dto.fields.visibility,
-        duplicate_id: dto
-            .duplicate_id
-            .as_ref()
-            .map(|id| id.as_deref().and_then(parse_uuid_v4)),
+        duplicate_id: dto.duplicate_id.map(|id| id.map(Into::into)),
         ..Default::default()
     };
     asset_edits::apply(&state, &ids, &edit, &exif).await?;

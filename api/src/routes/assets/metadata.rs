@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
+use crate::dto::ids::AssetId;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, parse_uuid_v4};
+use crate::validation::{IdPath, ValidJson, Validate};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +131,7 @@ pub async fn upsert_metadata(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkMetadataItem {
-    asset_id: String,
+    asset_id: AssetId,
     key: String,
     value: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -140,25 +141,7 @@ pub struct AssetMetadataBulkDto {
     items: Vec<BulkMetadataItem>,
 }
 
-impl Validate for AssetMetadataBulkDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
-            if parse_uuid_v4(&item.asset_id).is_none() {
-                issues.push(ValidationIssue {
-                    code: "invalid_format",
-                    path: vec![
-                        serde_json::json!("items"),
-                        serde_json::json!(index),
-                        serde_json::json!("assetId"),
-                    ],
-                    message: "Invalid UUID".into(),
-                });
-            }
-        }
-        issues
-    }
-}
+impl Validate for AssetMetadataBulkDto {}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -178,9 +161,7 @@ async fn bulk_items(
 ) -> ApiResult<Vec<(Uuid, String, Option<serde_json::Value>)>> {
     let parsed: Vec<_> = items
         .into_iter()
-        .filter_map(|item| {
-            parse_uuid_v4(&item.asset_id).map(|id| (id, item.key, item.value.map(serde_json::Value::Object)))
-        })
+        .map(|item| (item.asset_id.0, item.key, item.value.map(serde_json::Value::Object)))
         .collect();
     let ids: Vec<Uuid> = parsed.iter().map(|(id, _, _)| *id).collect();
     access::require_assets(state, auth, Permission::AssetUpdate, &ids).await?;

@@ -6,16 +6,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::dto::ids::{AssetId, PersonId};
 use crate::dto::nullable;
 use crate::error::ValidationIssue;
-use crate::validation::{Validate, invalid_uuid, optional_uuid, parse_uuid_v4, rules, uuid_list};
+use crate::validation::{Validate, rules};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonSearchQuery {
     pub(super) with_hidden: Option<bool>,
-    pub(super) closest_person_id: Option<String>,
-    pub(super) closest_asset_id: Option<String>,
+    pub(super) closest_person_id: Option<PersonId>,
+    pub(super) closest_asset_id: Option<AssetId>,
     pub(super) page: Option<Value>,
     pub(super) size: Option<Value>,
 }
@@ -56,19 +57,22 @@ impl PersonSearchQuery {
 impl Validate for PersonSearchQuery {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        optional_uuid(&mut issues, "closestPersonId", &self.closest_person_id);
-        optional_uuid(&mut issues, "closestAssetId", &self.closest_asset_id);
         self.paging(&mut issues);
         issues
     }
 }
 
-/// The fields of a person a client sets (`PersonCreateDto`, `PersonUpdateDto` and, with `id`,
-/// `PeopleUpdateItem`).
+/// A field an endpoint does not take: read as the text it is, never checked nor used (zod
+/// strips it).
+pub(super) type Unused = Option<String>;
+
+/// The fields of a person a client sets: `PersonCreateDto` takes neither `id` nor
+/// `featureFaceAssetId`, `PersonUpdateDto` (`Feature = Option<AssetId>`) takes the feature face
+/// asset, and `PeopleUpdateItem` (`Id = PersonId`) also needs the person's id.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PersonFields {
-    pub(super) id: Option<String>,
+pub struct PersonFields<Id = Unused, Feature = Unused> {
+    pub(super) id: Id,
     pub(super) name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub(super) birth_date: Option<Option<String>>,
@@ -76,7 +80,7 @@ pub struct PersonFields {
     pub(super) is_favorite: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     pub(super) color: Option<Option<String>>,
-    pub(super) feature_face_asset_id: Option<String>,
+    pub(super) feature_face_asset_id: Feature,
 }
 
 pub(super) const FUTURE_BIRTH_DATE: &str = "Birth date cannot be in the future";
@@ -113,9 +117,9 @@ pub(super) fn issue(prefix: &[Value], field: &str, code: &'static str, message: 
     }
 }
 
-impl PersonFields {
-    /// Problems, with paths under `prefix`; `update` adds the update-only fields.
-    pub(super) fn issues(&self, prefix: &[Value], update: bool) -> Vec<ValidationIssue> {
+impl<Id, Feature> PersonFields<Id, Feature> {
+    /// Problems, with paths under `prefix`.
+    pub(super) fn issues(&self, prefix: &[Value]) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         if let Some(Some(text)) = &self.birth_date
             && birth_date(text).is_none()
@@ -126,14 +130,6 @@ impl PersonFields {
             && hex_color(text).is_none()
         {
             issues.push(issue(prefix, "color", "invalid_format", HEX_COLOR));
-        }
-        if update
-            && let Some(text) = &self.feature_face_asset_id
-            && parse_uuid_v4(text).is_none()
-        {
-            let mut bad = invalid_uuid(&["featureFaceAssetId"]);
-            bad.path.splice(0..0, prefix.iter().cloned());
-            issues.push(bad);
         }
         issues
     }
@@ -154,9 +150,11 @@ impl PersonFields {
             face_asset_id: None,
         }
     }
+}
 
+impl<Id> PersonFields<Id, Option<AssetId>> {
     pub(super) fn feature_asset(&self) -> Option<Uuid> {
-        self.feature_face_asset_id.as_deref().and_then(parse_uuid_v4)
+        self.feature_face_asset_id.map(Uuid::from)
     }
 }
 
@@ -167,24 +165,24 @@ pub struct PersonCreateDto(pub(super) PersonFields);
 
 impl Validate for PersonCreateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
-        self.0.issues(&[], false)
+        self.0.issues(&[])
     }
 }
 
 /// `PersonUpdateDto`.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-pub struct PersonUpdateDto(pub(super) PersonFields);
+pub struct PersonUpdateDto(pub(super) PersonFields<Unused, Option<AssetId>>);
 
 impl Validate for PersonUpdateDto {
     fn validate(&self) -> Vec<ValidationIssue> {
-        self.0.issues(&[], true)
+        self.0.issues(&[])
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PeopleUpdateDto {
-    pub(super) people: Vec<PersonFields>,
+    pub(super) people: Vec<PersonFields<PersonId, Option<AssetId>>>,
 }
 
 impl Validate for PeopleUpdateDto {
@@ -192,19 +190,7 @@ impl Validate for PeopleUpdateDto {
         let mut issues = Vec::new();
         for (index, item) in self.people.iter().enumerate() {
             let prefix = [json!("people"), json!(index)];
-            match item.id.as_deref() {
-                None => issues.push(issue(
-                    &prefix,
-                    "id",
-                    "invalid_type",
-                    "Invalid input: expected string, received undefined",
-                )),
-                Some(text) if parse_uuid_v4(text).is_none() => {
-                    issues.push(issue(&prefix, "id", "invalid_format", "Invalid UUID"))
-                }
-                Some(_) => {}
-            }
-            issues.extend(item.issues(&prefix, true));
+            issues.extend(item.issues(&prefix));
         }
         issues
     }
@@ -213,8 +199,8 @@ impl Validate for PeopleUpdateDto {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetFaceUpdateItem {
-    pub(super) person_id: Option<String>,
-    pub(super) asset_id: Option<String>,
+    pub(super) person_id: PersonId,
+    pub(super) asset_id: AssetId,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,42 +208,14 @@ pub struct AssetFaceUpdateDto {
     pub(super) data: Vec<AssetFaceUpdateItem>,
 }
 
-impl Validate for AssetFaceUpdateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        for (index, item) in self.data.iter().enumerate() {
-            let prefix = [json!("data"), json!(index)];
-            for (field, value) in [("personId", &item.person_id), ("assetId", &item.asset_id)] {
-                match value.as_deref() {
-                    None => issues.push(issue(
-                        &prefix,
-                        field,
-                        "invalid_type",
-                        "Invalid input: expected string, received undefined",
-                    )),
-                    Some(text) if parse_uuid_v4(text).is_none() => {
-                        issues.push(issue(&prefix, field, "invalid_format", "Invalid UUID"))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        issues
-    }
-}
+impl Validate for AssetFaceUpdateDto {}
 
 #[derive(Debug, Deserialize)]
 pub struct MergePersonDto {
-    pub(super) ids: Vec<String>,
+    pub(super) ids: Vec<PersonId>,
 }
 
-impl Validate for MergePersonDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
-        let mut issues = Vec::new();
-        uuid_list(&mut issues, "ids", &self.ids);
-        issues
-    }
-}
+impl Validate for MergePersonDto {}
 
 #[cfg(test)]
 mod tests {

@@ -13,17 +13,18 @@ use super::{SearchFilterDto, dtos, range, searched_users};
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::AssetId;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{ValidJson, ValidQuery, Validate, optional_uuid, uuid_list};
+use crate::validation::{ValidJson, ValidQuery, Validate, uuid_list};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetadataSearchDto {
     #[serde(flatten)]
     filters: SearchFilterDto,
-    id: Option<String>,
+    id: Option<AssetId>,
     checksum: Option<String>,
     original_file_name: Option<String>,
     original_path: Option<String>,
@@ -43,7 +44,6 @@ impl Validate for MetadataSearchDto {
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
         self.filters.check(&mut issues);
-        optional_uuid(&mut issues, "id", &self.id);
         range(&mut issues, "page", self.page, 1, 9_007_199_254_740_991);
         issues
     }
@@ -104,7 +104,7 @@ pub async fn metadata(
     let page = dto.page.unwrap_or(1);
     let mut filter = filters.filter(owners, &auth);
     filter.checksum = dto.checksum.as_deref().and_then(decode_checksum);
-    filter.id = dto.id.as_deref().and_then(crate::validation::parse_uuid_v4);
+    filter.id = dto.id.map(Uuid::from);
     filter.original_file_name = dto
         .original_file_name
         .as_deref()
