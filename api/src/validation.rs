@@ -75,9 +75,22 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
 /// Deserializes and validates a JSON value into `T`, reporting every problem at once as zod
 /// does: serde stops at the first, so a malformed id is noted, replaced by a well-formed one
 /// and the value read again, until it reads or fails for another reason.
-pub fn from_value<T: DeserializeOwned + Validate>(mut value: Value) -> Result<T, ApiError> {
-    /// Past this many bad ids the rest are not looked for (each costs a new read).
-    const MAX_ID_ISSUES: usize = 100;
+pub fn from_value<T: DeserializeOwned + Validate>(value: Value) -> Result<T, ApiError> {
+    read_all(value, |_, message| {
+        message.starts_with(NOT_A_UUID).then(|| json!(STAND_IN_ID))
+    })
+}
+
+/// Deserializes and validates `value` into `T`, noting each field serde refuses and putting in
+/// its place what `stand_in` offers for it (given the path and serde's message), then reading
+/// again; it stops at a field with no stand-in. Object-level checks (`refine`) run only when
+/// nothing else was wrong.
+pub fn read_all<T: DeserializeOwned + Validate>(
+    mut value: Value,
+    stand_in: impl Fn(&[Value], &str) -> Option<Value>,
+) -> Result<T, ApiError> {
+    /// Past this many issues the rest are not looked for (each costs a new read).
+    const MAX_ISSUES: usize = 100;
     let mut issues = Vec::new();
     loop {
         match serde_path_to_error::deserialize::<_, T>(&value) {
@@ -95,13 +108,15 @@ pub fn from_value<T: DeserializeOwned + Validate>(mut value: Value) -> Result<T,
             Err(error) => {
                 let path = path_segments(error.path());
                 let message = error.inner().to_string();
-                let stand_in = (message.starts_with(NOT_A_UUID) && issues.len() < MAX_ID_ISSUES)
-                    .then(|| value_at(&mut value, &path))
-                    .flatten()
-                    .filter(|slot| slot.is_string());
+                let replacement = (issues.len() < MAX_ISSUES).then(|| stand_in(&path, &message)).flatten();
+                let slot = replacement.and_then(|replacement| {
+                    value_at(&mut value, &path)
+                        .filter(|slot| **slot != replacement)
+                        .map(|slot| (slot, replacement))
+                });
                 issues.push(issue_from_serde(path, &message));
-                match stand_in {
-                    Some(slot) => *slot = json!(STAND_IN_ID),
+                match slot {
+                    Some((slot, replacement)) => *slot = replacement,
                     None => return Err(ApiError::Validation(issues)),
                 }
             }

@@ -3,7 +3,6 @@
 //! which makes the configuration read-only.
 
 use std::path::Path;
-use std::sync::LazyLock;
 
 use darkroom_storage::{PgPool, system_metadata};
 use serde_json::{Value, json};
@@ -12,20 +11,16 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::settings_tree::{self, LeafRule};
+use crate::validation;
 
+mod defaults;
+mod limits;
 pub mod sections;
 pub mod storage_template;
 
 pub use sections::SystemConfig;
 
 const STORAGE_KEY: &str = "system-config";
-
-static DEFAULTS: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(include_str!("defaults.json")).unwrap_or_else(|_| json!({})));
-
-/// Enum, integer and range rules for each leaf, from Immich's `SystemConfigDto` schema.
-static CONSTRAINTS: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(include_str!("constraints.json")).unwrap_or_else(|_| json!({})));
 
 #[derive(Debug, Error)]
 pub enum ConfigFileError {
@@ -35,6 +30,8 @@ pub enum ConfigFileError {
     Parse { path: String, message: String },
     #[error("IMMICH_CONFIG_FILE: {path} is invalid: {message}")]
     Invalid { path: String, message: String },
+    #[error("the default system config cannot be written as JSON: {0}")]
+    Defaults(#[source] serde_json::Error),
 }
 
 pub struct SystemConfigStore {
@@ -45,10 +42,11 @@ pub struct SystemConfigStore {
 
 impl SystemConfigStore {
     pub fn new(config: &Config) -> Result<Self, ConfigFileError> {
-        let mut defaults = DEFAULTS.clone();
+        let mut typed = SystemConfig::default();
         // The ML defaults follow the environment, as in Immich.
-        defaults["machineLearning"]["urls"] = json!([config.machine_learning_url]);
-        defaults["machineLearning"]["enabled"] = json!(config.machine_learning_enabled);
+        typed.machine_learning.urls = vec![config.machine_learning_url.clone()];
+        typed.machine_learning.enabled = config.machine_learning_enabled;
+        let defaults = serde_json::to_value(&typed).map_err(ConfigFileError::Defaults)?;
         let from_file = match &config.config_file {
             Some(path) => Some(load_file(path, &defaults)?),
             None => None,
@@ -87,45 +85,43 @@ impl SystemConfigStore {
                 "Cannot update configuration while IMMICH_CONFIG_FILE is in use",
             ));
         }
-        let issues = validate(candidate, &self.defaults, false);
-        if !issues.is_empty() {
-            return Err(ApiError::Validation(issues));
-        }
-        let merged = settings_tree::merge(&self.defaults, candidate);
-        if let Some(template) = merged.pointer("/storageTemplate/template").and_then(Value::as_str) {
-            storage_template::check(template)
-                .map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
-        }
+        let merged = validate(candidate, &self.defaults, false)?;
+        storage_template::check(&read(&merged, &self.defaults)?.storage_template.template)
+            .map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
         system_metadata::set(db, STORAGE_KEY, &settings_tree::diff(&merged, &self.defaults)).await?;
         Ok(merged)
     }
 }
 
-fn leaf_rule(path: &str) -> LeafRule {
-    let Some(c) = CONSTRAINTS.get(path) else {
-        return LeafRule::default();
-    };
-    let strings = |v: Option<&Value>| {
-        v.and_then(Value::as_array).map(|a| {
-            a.iter()
-                .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_string))
-                .collect()
-        })
-    };
-    LeafRule {
-        one_of: strings(c.get("enum")),
-        items_one_of: strings(c.get("items").and_then(|i| i.get("enum"))),
-        integer: c.get("type").and_then(Value::as_str) == Some("integer"),
-        minimum: c.get("minimum").and_then(Value::as_f64),
-        maximum: c.get("maximum").and_then(Value::as_f64),
-        nullable: c.get("nullable").and_then(Value::as_bool).unwrap_or(false),
+/// Checks a candidate config (with `partial`, some settings only) and returns it laid over the
+/// defaults: first its shape and JSON types against the defaults, then as types (closed sets,
+/// integers, limits), every problem reported at once.
+fn validate(candidate: &Value, defaults: &Value, partial: bool) -> ApiResult<Value> {
+    let mut issues = Vec::new();
+    let no_rules = |_: &str| LeafRule::default();
+    settings_tree::check(candidate, defaults, partial, &no_rules, &mut Vec::new(), &mut issues);
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
     }
+    let merged = settings_tree::merge(defaults, candidate);
+    read(&merged, defaults)?;
+    Ok(merged)
 }
 
-fn validate(candidate: &Value, defaults: &Value, partial: bool) -> Vec<ValidationIssue> {
-    let mut issues = Vec::new();
-    settings_tree::check(candidate, defaults, partial, &leaf_rule, &mut Vec::new(), &mut issues);
-    issues
+/// A config as types; a refused setting is read again as its default so the others are checked.
+fn read(config: &Value, defaults: &Value) -> ApiResult<SystemConfig> {
+    validation::read_all(config.clone(), |path, _| default_at(defaults, path))
+}
+
+/// The default at `path`; for an item of a list, the list's first default item.
+fn default_at(defaults: &Value, path: &[Value]) -> Option<Value> {
+    path.iter()
+        .try_fold(defaults, |current, segment| match segment {
+            Value::String(key) => current.get(key.as_str()),
+            Value::Number(_) => current.get(0),
+            _ => None,
+        })
+        .cloned()
 }
 
 fn load_file(path: &Path, defaults: &Value) -> Result<Value, ConfigFileError> {
@@ -142,47 +138,97 @@ fn load_file(path: &Path, defaults: &Value) -> Result<Value, ConfigFileError> {
         })?,
     };
     // A config file may give only some settings; what it gives must be well-formed.
-    let issues = validate(&parsed, defaults, true);
-    if let Some(first) = issues.first() {
-        let at: Vec<String> = first
-            .path
-            .iter()
-            .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
-            .collect();
-        return Err(ConfigFileError::Invalid {
-            path: shown,
-            message: format!("{}: {}", at.join("."), first.message),
-        });
-    }
-    Ok(settings_tree::merge(defaults, &parsed))
+    validate(&parsed, defaults, true).map_err(|error| ConfigFileError::Invalid {
+        path: shown,
+        message: match error {
+            ApiError::Validation(issues) => issues.first().map(describe).unwrap_or_default(),
+            other => other.to_string(),
+        },
+    })
+}
+
+/// `ffmpeg.crf: Too big: …`, an issue as a config file's author reads it.
+fn describe(issue: &ValidationIssue) -> String {
+    let at: Vec<String> = issue
+        .path
+        .iter()
+        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+        .collect();
+    format!("{}: {}", at.join("."), issue.message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn defaults_and_constraints_describe_the_same_leaves() {
-        let defaults = DEFAULTS.clone();
-        assert!(defaults.get("ffmpeg").is_some());
-        let issues = validate(&defaults, &defaults, false);
-        assert!(issues.is_empty(), "{issues:?}");
-        let mut bad = defaults.clone();
-        bad["ffmpeg"]["transcode"] = json!("sometimes");
-        bad["image"]["thumbnail"]["size"] = json!(1.5);
-        let issues = validate(&bad, &defaults, false);
-        assert_eq!(issues.len(), 2, "{issues:?}");
+    fn defaults() -> Value {
+        serde_json::to_value(SystemConfig::default()).unwrap()
     }
 
-    /// The types hold every field: Immich's defaults come back out unchanged, numbers as written.
+    fn issues(candidate: &Value) -> Vec<ValidationIssue> {
+        match validate(candidate, &defaults(), false) {
+            Err(ApiError::Validation(issues)) => issues,
+            other => panic!("expected issues, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported() {
+        let defaults = defaults();
+        assert_eq!(validate(&defaults, &defaults, false).unwrap(), defaults);
+        let mut bad = defaults.clone();
+        bad["ffmpeg"]["transcode"] = json!("sometimes");
+        bad["ffmpeg"]["acceptedVideoCodecs"] = json!(["h264", "mpeg2"]);
+        bad["image"]["thumbnail"]["size"] = json!(1.5);
+        bad["ffmpeg"]["crf"] = json!(52);
+        bad["machineLearning"]["facialRecognition"]["minScore"] = json!(0.05);
+        let found: Vec<(String, String)> = issues(&bad).iter().map(|i| (describe(i), i.code.to_string())).collect();
+        let expected = [
+            (
+                r#"ffmpeg.acceptedVideoCodecs.1: Invalid option: expected one of "h264"|"hevc"|"vp9"|"av1""#,
+                "invalid_value",
+            ),
+            (
+                r#"ffmpeg.transcode: Invalid option: expected one of "all"|"optimal"|"bitrate"|"required"|"disabled""#,
+                "invalid_value",
+            ),
+            (
+                "image.thumbnail.size: Invalid input: expected int, received number",
+                "invalid_type",
+            ),
+            ("ffmpeg.crf: Too big: expected number to be <=51", "too_big"),
+            (
+                "machineLearning.facialRecognition.minScore: Too small: expected number to be >=0.1",
+                "too_small",
+            ),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(m, c)| (m.to_string(), c.to_string())).collect();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn shapes_and_json_types_are_checked_first() {
+        let mut bad = defaults();
+        bad["ffmpeg"]["crf"] = json!("23");
+        bad["trash"] = json!({"enabled": true});
+        let found: Vec<String> = issues(&bad).iter().map(describe).collect();
+        assert_eq!(
+            found,
+            [
+                "ffmpeg.crf: Invalid input: expected number, received string",
+                "trash.days: Invalid input: expected number, received undefined",
+            ]
+        );
+    }
+
+    /// The types hold every field: the defaults come back out unchanged, numbers as written.
     #[test]
     fn the_types_carry_the_whole_config() {
-        let defaults = DEFAULTS.clone();
-        let typed: SystemConfig = serde_json::from_value(defaults.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&typed).unwrap(), defaults);
+        let defaults = defaults();
         let mut changed = defaults.clone();
         changed["integrityChecks"]["checksumFiles"]["percentageLimit"] = json!(0.25);
         changed["oauth"]["defaultStorageQuota"] = json!(5);
+        changed["machineLearning"]["facialRecognition"]["maxDistance"] = json!(1);
         let typed: SystemConfig = serde_json::from_value(changed.clone()).unwrap();
         assert_eq!(serde_json::to_value(&typed).unwrap(), changed);
     }

@@ -1,6 +1,6 @@
 //! Immich's `SystemConfig` as types: every section and field, in Immich's order, so the JSON
-//! served and accepted is exactly Immich's. Values come from `defaults.json` overlaid with what the
-//! admin saved; `constraints.json` checks them before they are saved.
+//! served and accepted is exactly Immich's. Their defaults are in `defaults.rs`, the limits on
+//! their numbers in `limits.rs`.
 
 pub use darkroom_media::settings::{
     Accel, AudioCodec, Colorspace, Container, CqMode, ImageFormat, ToneMapping, TranscodePolicy, VideoCodec,
@@ -331,6 +331,29 @@ pub struct JobConfig {
     pub workflow: QueueConfig,
     pub integrity_check: QueueConfig,
     pub editor: QueueConfig,
+}
+
+impl JobConfig {
+    /// Each queue's settings under its name in `job`.
+    pub fn queues(&self) -> [(&'static str, &QueueConfig); 15] {
+        [
+            ("backgroundTask", &self.background_task),
+            ("smartSearch", &self.smart_search),
+            ("metadataExtraction", &self.metadata_extraction),
+            ("faceDetection", &self.face_detection),
+            ("search", &self.search),
+            ("sidecar", &self.sidecar),
+            ("library", &self.library),
+            ("migration", &self.migration),
+            ("thumbnailGeneration", &self.thumbnail_generation),
+            ("videoConversion", &self.video_conversion),
+            ("notifications", &self.notifications),
+            ("ocr", &self.ocr),
+            ("workflow", &self.workflow),
+            ("integrityCheck", &self.integrity_check),
+            ("editor", &self.editor),
+        ]
+    }
 }
 
 /// A queue of `job`: how many of its jobs run at once.
