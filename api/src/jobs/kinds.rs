@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{BACKGROUND, BACKUP, METADATA, SIDECAR, THUMBNAILS, VIDEO};
+use super::Queue;
 
 /// What made an asset's metadata be read again: the clients hear of the result differently
 /// (an upload is announced once its thumbnails exist, a refresh at once).
@@ -63,12 +63,12 @@ pub enum Job {
 
 impl Job {
     /// The queue the job runs on.
-    pub fn queue(&self) -> &'static str {
+    pub fn queue(&self) -> Queue {
         match self {
-            Self::AssetExtractMetadata(_) => METADATA,
-            Self::AssetGenerateThumbnails(_) => THUMBNAILS,
-            Self::AssetEncodeVideo(_) => VIDEO,
-            Self::SidecarWrite(_) | Self::SidecarCheck(_) => SIDECAR,
+            Self::AssetExtractMetadata(_) => Queue::MetadataExtraction,
+            Self::AssetGenerateThumbnails(_) => Queue::ThumbnailGeneration,
+            Self::AssetEncodeVideo(_) => Queue::VideoConversion,
+            Self::SidecarWrite(_) | Self::SidecarCheck(_) => Queue::Sidecar,
             Self::AssetDeleteCheck {}
             | Self::UserDeleteCheck {}
             | Self::UserDelete(_)
@@ -77,8 +77,8 @@ impl Job {
             | Self::UserSyncUsage {}
             | Self::TagCleanup {}
             | Self::MemoryGenerate {}
-            | Self::MemoryCleanup {} => BACKGROUND,
-            Self::DatabaseBackup {} => BACKUP,
+            | Self::MemoryCleanup {} => Queue::BackgroundTask,
+            Self::DatabaseBackup {} => Queue::BackupDatabase,
         }
     }
 
@@ -133,8 +133,11 @@ mod tests {
     #[test]
     fn every_kind_names_its_queue() {
         let id = Uuid::new_v4();
-        assert_eq!(Job::SidecarCheck(AssetJob::of(id)).queue(), SIDECAR);
-        assert_eq!(Job::UserDelete(UserJob { id, force: true }).queue(), BACKGROUND);
-        assert_eq!(Job::DatabaseBackup {}.queue(), BACKUP);
+        assert_eq!(Job::SidecarCheck(AssetJob::of(id)).queue(), Queue::Sidecar);
+        assert_eq!(
+            Job::UserDelete(UserJob { id, force: true }).queue(),
+            Queue::BackgroundTask
+        );
+        assert_eq!(Job::DatabaseBackup {}.queue(), Queue::BackupDatabase);
     }
 }

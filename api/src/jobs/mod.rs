@@ -9,6 +9,7 @@ mod handlers;
 pub mod kinds;
 mod maintenance;
 mod metadata;
+mod queue;
 pub mod schedule;
 mod sidecars;
 mod thumbnails;
@@ -23,83 +24,32 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use kinds::{AssetJob, Job, Reason, UserJob};
+pub use queue::Queue;
 
 use crate::error::{ApiError, ApiResult, Context};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
 
-/// Immich's queues, in its order.
-pub const QUEUES: [&str; 19] = [
-    "thumbnailGeneration",
-    "metadataExtraction",
-    "videoConversion",
-    "faceDetection",
-    "facialRecognition",
-    "smartSearch",
-    "duplicateDetection",
-    "backgroundTask",
-    "storageTemplateMigration",
-    "migration",
-    "search",
-    "sidecar",
-    "library",
-    "notifications",
-    "backupDatabase",
-    "ocr",
-    "workflow",
-    "integrityCheck",
-    "editor",
-];
-
-pub const METADATA: &str = "metadataExtraction";
-pub const THUMBNAILS: &str = "thumbnailGeneration";
-pub const VIDEO: &str = "videoConversion";
-pub const SIDECAR: &str = "sidecar";
-pub const BACKGROUND: &str = "backgroundTask";
-pub const BACKUP: &str = "backupDatabase";
-
-/// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
-/// be started yet.
-pub const RUNNING_QUEUES: [&str; 6] = [METADATA, THUMBNAILS, VIDEO, SIDECAR, BACKGROUND, BACKUP];
-
-/// Queues Immich never starts by name (their jobs are queued by other work).
-const NOT_STARTABLE: [&str; 6] = [
-    BACKGROUND,
-    "search",
-    "notifications",
-    "workflow",
-    "integrityCheck",
-    "editor",
-];
-
-pub fn is_queue(name: &str) -> bool {
-    QUEUES.contains(&name)
-}
-
 /// `job.<queue>.concurrency` from the system config (the database backup runs alone).
-pub fn concurrency(config: &SystemConfig, queue: &str) -> usize {
-    let jobs = &config.job;
-    let configured = match queue {
-        METADATA => &jobs.metadata_extraction,
-        THUMBNAILS => &jobs.thumbnail_generation,
-        VIDEO => &jobs.video_conversion,
-        SIDECAR => &jobs.sidecar,
-        BACKGROUND => &jobs.background_task,
-        _ => return 1,
-    };
-    configured.concurrency.clamp(1, 100) as usize
+pub fn concurrency(config: &SystemConfig, queue: Queue) -> usize {
+    config
+        .job
+        .queues()
+        .into_iter()
+        .find(|(name, _)| *name == queue.as_str())
+        .map_or(1, |(_, configured)| configured.concurrency.clamp(1, 100) as usize)
 }
 
 /// Stores `jobs`, one round trip per queue and kind.
 async fn push(state: &AppState, jobs: impl IntoIterator<Item = Job>) -> Result<(), QueueError> {
-    let mut groups: BTreeMap<(&'static str, String), Vec<Value>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Queue, String), Vec<Value>> = BTreeMap::new();
     for job in jobs {
         let queue = job.queue();
         let (name, data) = job.to_stored();
         groups.entry((queue, name)).or_default().push(data);
     }
     for ((queue, name), data) in groups {
-        state.jobs.push_many(queue, &name, data).await?;
+        state.jobs.push_many(queue.as_str(), &name, data).await?;
     }
     Ok(())
 }
@@ -129,29 +79,29 @@ pub async fn edited(state: &AppState, ids: &[Uuid]) {
 }
 
 /// `start` of a queue: every asset lacking its output (or all, with `force`).
-pub async fn queue_all(state: &AppState, queue: &str, force: bool) -> ApiResult<()> {
+pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult<()> {
     let (kind, ids): (fn(AssetJob) -> Job, _) = match queue {
-        METADATA => (
+        Queue::MetadataExtraction => (
             Job::AssetExtractMetadata,
             asset_jobs::needing_metadata(&state.db, force).await?,
         ),
-        THUMBNAILS => (
+        Queue::ThumbnailGeneration => (
             Job::AssetGenerateThumbnails,
             asset_jobs::needing_thumbnails(&state.db, force).await?,
         ),
-        VIDEO => (
+        Queue::VideoConversion => (
             Job::AssetEncodeVideo,
             asset_jobs::needing_video_conversion(&state.db, force).await?,
         ),
-        SIDECAR => (
+        Queue::Sidecar => (
             Job::SidecarCheck,
             asset_jobs::needing_sidecar_check(&state.db, force).await?,
         ),
-        BACKUP => {
+        Queue::BackupDatabase => {
             enqueue(state, [Job::DatabaseBackup {}]).await;
             return Ok(());
         }
-        _ if NOT_STARTABLE.contains(&queue) => return Err(ApiError::bad_request(format!("Invalid job name: {queue}"))),
+        _ if !queue.is_startable() => return Err(ApiError::bad_request(format!("Invalid job name: {queue}"))),
         _ => {
             return Err(ApiError::bad_request(format!(
                 "The {queue} queue does not run in this version of Darkroom yet"

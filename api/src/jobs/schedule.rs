@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Local, Timelike};
 
-use super::{Job, THUMBNAILS, enqueue};
+use super::{Job, Queue, enqueue};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
 
@@ -90,7 +90,7 @@ pub async fn queue_nightly(state: &AppState, config: &SystemConfig) {
         enqueue(state, [Job::UserSyncUsage {}]).await;
     }
     if tasks.missing_thumbnails
-        && let Err(error) = super::queue_all(state, THUMBNAILS, false).await
+        && let Err(error) = super::queue_all(state, Queue::ThumbnailGeneration, false).await
     {
         tracing::warn!(%error, "could not queue missing thumbnails");
     }

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::handlers::{self, JobError};
-use super::{RUNNING_QUEUES, concurrency};
+use super::{Queue, concurrency};
 use crate::state::AppState;
 
 /// Attempts before a job that keeps failing is given up.
@@ -25,7 +25,7 @@ fn backoff(attempt: u32) -> Duration {
 #[derive(Default)]
 struct InFlight {
     /// Stream ids of the jobs running now, per queue.
-    ids: HashMap<&'static str, Vec<String>>,
+    ids: HashMap<Queue, Vec<String>>,
 }
 
 /// Runs the workers, and the clock of scheduled tasks, until the task is dropped.
@@ -55,7 +55,7 @@ async fn work(state: AppState) {
             config_read = Instant::now();
         }
         let mut started_any = false;
-        for queue in RUNNING_QUEUES {
+        for queue in Queue::RUNNING {
             match fill(
                 &state,
                 queue,
@@ -67,7 +67,7 @@ async fn work(state: AppState) {
             .await
             {
                 Ok(started) => started_any |= started > 0,
-                Err(error) => tracing::warn!(queue, %error, "job queue unavailable"),
+                Err(error) => tracing::warn!(%queue, %error, "job queue unavailable"),
             }
         }
         if last_heartbeat.elapsed() > reclaim_after / 3 {
@@ -87,13 +87,13 @@ async fn work(state: AppState) {
 }
 
 async fn heartbeat(state: &AppState, in_flight: &Mutex<InFlight>) {
-    let running: Vec<(&'static str, Vec<String>)> = match in_flight.lock() {
+    let running: Vec<(Queue, Vec<String>)> = match in_flight.lock() {
         Ok(guard) => guard.ids.iter().map(|(q, ids)| (*q, ids.clone())).collect(),
         Err(_) => return,
     };
     for (queue, ids) in running {
-        if let Err(error) = state.jobs.heartbeat(queue, &ids).await {
-            tracing::warn!(queue, %error, "job heartbeat failed");
+        if let Err(error) = state.jobs.heartbeat(queue.as_str(), &ids).await {
+            tracing::warn!(%queue, %error, "job heartbeat failed");
         }
     }
 }
@@ -101,7 +101,7 @@ async fn heartbeat(state: &AppState, in_flight: &Mutex<InFlight>) {
 /// Starts jobs on `queue` up to its concurrency; returns how many it started.
 async fn fill(
     state: &AppState,
-    queue: &'static str,
+    queue: Queue,
     limit: usize,
     in_flight: &Arc<Mutex<InFlight>>,
     finished: &Arc<Notify>,
@@ -109,23 +109,23 @@ async fn fill(
 ) -> Result<usize, darkroom_storage::queue::QueueError> {
     let running = in_flight
         .lock()
-        .map(|g| g.ids.get(queue).map_or(0, Vec::len))
+        .map(|g| g.ids.get(&queue).map_or(0, Vec::len))
         .unwrap_or(limit);
-    let waiting_for_places = queue == super::METADATA && state.places_loading.load(Ordering::SeqCst);
-    if running >= limit || waiting_for_places || state.jobs.is_paused(queue).await? {
+    let waiting_for_places = queue == Queue::MetadataExtraction && state.places_loading.load(Ordering::SeqCst);
+    if running >= limit || waiting_for_places || state.jobs.is_paused(queue.as_str()).await? {
         return Ok(0);
     }
-    state.jobs.promote_delayed(queue).await?;
+    state.jobs.promote_delayed(queue.as_str()).await?;
     let free = limit - running;
     let mut jobs = state
         .jobs
-        .reclaim(queue, reclaim_after.as_millis() as u64, free)
+        .reclaim(queue.as_str(), reclaim_after.as_millis() as u64, free)
         .await?;
     if !jobs.is_empty() {
-        tracing::info!(queue, count = jobs.len(), "took over jobs of a worker that stopped");
+        tracing::info!(%queue, count = jobs.len(), "took over jobs of a worker that stopped");
     }
     if jobs.len() < free {
-        jobs.extend(state.jobs.take(queue, free - jobs.len()).await?);
+        jobs.extend(state.jobs.take(queue.as_str(), free - jobs.len()).await?);
     }
     let started = jobs.len();
     for job in jobs {
@@ -136,7 +136,7 @@ async fn fill(
         tokio::spawn(async move {
             execute(&state, queue, &job).await;
             if let Ok(mut guard) = in_flight.lock()
-                && let Some(ids) = guard.ids.get_mut(queue)
+                && let Some(ids) = guard.ids.get_mut(&queue)
             {
                 ids.retain(|id| *id != job.id);
             }
@@ -147,7 +147,7 @@ async fn fill(
 }
 
 /// Reads a stored job as a kind this worker knows, on the queue that kind belongs to.
-fn decode(queue: &'static str, stored: &StoredJob) -> Result<super::Job, String> {
+fn decode(queue: Queue, stored: &StoredJob) -> Result<super::Job, String> {
     let job = super::Job::from_stored(&stored.job.name, &stored.job.data)
         .map_err(|error| format!("the job cannot be read: {error}"))?;
     if job.queue() != queue {
@@ -156,40 +156,40 @@ fn decode(queue: &'static str, stored: &StoredJob) -> Result<super::Job, String>
     Ok(job)
 }
 
-async fn execute(state: &AppState, queue: &'static str, job: &StoredJob) {
-    let span = tracing::info_span!("job", queue, name = %job.job.name, id = %job.id);
+async fn execute(state: &AppState, queue: Queue, job: &StoredJob) {
+    let span = tracing::info_span!("job", %queue, name = %job.job.name, id = %job.id);
     let kind = match decode(queue, job) {
         Ok(kind) => kind,
         Err(reason) => {
             // Neither retried nor left pending to be taken over forever.
-            tracing::error!(queue, job = %job.job.name, data = %job.job.data, %reason, "job set aside as unreadable");
-            if let Err(error) = state.jobs.set_aside(queue, job, &reason).await {
-                tracing::error!(queue, %error, "could not set an unreadable job aside");
+            tracing::error!(%queue, job = %job.job.name, data = %job.job.data, %reason, "job set aside as unreadable");
+            if let Err(error) = state.jobs.set_aside(queue.as_str(), job, &reason).await {
+                tracing::error!(%queue, %error, "could not set an unreadable job aside");
             }
             return;
         }
     };
     let outcome = handlers::run(state, kind).instrument(span).await;
     let recorded = match outcome {
-        Ok(()) => state.jobs.complete(queue, job).await,
+        Ok(()) => state.jobs.complete(queue.as_str(), job).await,
         Err(JobError::Fatal(reason)) => {
-            tracing::warn!(queue, job = %job.job.name, data = %job.job.data, %reason, "job failed");
+            tracing::warn!(%queue, job = %job.job.name, data = %job.job.data, %reason, "job failed");
             crate::services::notifications::job_failed(state, &job.job.name, &reason);
-            state.jobs.fail(queue, job, &reason, None).await
+            state.jobs.fail(queue.as_str(), job, &reason, None).await
         }
         Err(JobError::Retry(reason)) => {
             let attempt = job.job.attempts + 1;
             let retry_at = (attempt < MAX_ATTEMPTS)
                 .then(|| chrono::Utc::now().timestamp_millis() + backoff(attempt).as_millis() as i64);
-            tracing::warn!(queue, job = %job.job.name, %reason, attempt, retrying = retry_at.is_some(), "job did not finish");
+            tracing::warn!(%queue, job = %job.job.name, %reason, attempt, retrying = retry_at.is_some(), "job did not finish");
             if retry_at.is_none() {
                 crate::services::notifications::job_failed(state, &job.job.name, &reason);
             }
-            state.jobs.fail(queue, job, &reason, retry_at).await
+            state.jobs.fail(queue.as_str(), job, &reason, retry_at).await
         }
     };
     if let Err(error) = recorded {
         // The job stays pending and another worker takes it over later.
-        tracing::error!(queue, %error, "could not record a job's outcome");
+        tracing::error!(%queue, %error, "could not record a job's outcome");
     }
 }

@@ -13,15 +13,15 @@ use crate::access;
 use crate::auth::Auth;
 use crate::dto::ids::{AssetId, uuids};
 use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
-use crate::jobs::{self, AssetJob, Job};
+use crate::jobs::{self, AssetJob, Job, Queue};
 use crate::permission::Permission;
 use crate::state::AppState;
 use crate::validation::{ValidJson, ValidQuery, Validate};
 
-fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<&'static str> {
+fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<Queue> {
     let name = params.get(key).map(String::as_str).unwrap_or("");
-    jobs::QUEUES.iter().find(|q| **q == name).copied().ok_or_else(|| {
-        let options = jobs::QUEUES
+    Queue::parse(name).ok_or_else(|| {
+        let options = Queue::ALL
             .iter()
             .map(|q| format!("\"{q}\""))
             .collect::<Vec<_>>()
@@ -34,8 +34,12 @@ fn queue_name(params: &HashMap<String, String>, key: &str) -> ApiResult<&'static
     })
 }
 
-async fn counts(state: &AppState, queue: &str) -> ApiResult<QueueCounts> {
-    state.jobs.counts(queue).await.context("counting the queue's jobs")
+async fn counts(state: &AppState, queue: Queue) -> ApiResult<QueueCounts> {
+    state
+        .jobs
+        .counts(queue.as_str())
+        .await
+        .context("counting the queue's jobs")
 }
 
 #[derive(Debug, Serialize)]
@@ -52,11 +56,11 @@ pub struct QueueResponseLegacyDto {
     queue_status: QueueStatusLegacyDto,
 }
 
-async fn legacy(state: &AppState, queue: &str) -> ApiResult<QueueResponseLegacyDto> {
+async fn legacy(state: &AppState, queue: Queue) -> ApiResult<QueueResponseLegacyDto> {
     let counts = counts(state, queue).await?;
     let is_paused = state
         .jobs
-        .is_paused(queue)
+        .is_paused(queue.as_str())
         .await
         .context("reading whether the queue is paused")?;
     Ok(QueueResponseLegacyDto {
@@ -74,8 +78,8 @@ pub async fn get_all_legacy(
     Auth(_): Auth,
 ) -> ApiResult<Json<HashMap<&'static str, QueueResponseLegacyDto>>> {
     let mut all = HashMap::new();
-    for queue in jobs::QUEUES {
-        all.insert(queue, legacy(&state, queue).await?);
+    for queue in Queue::ALL {
+        all.insert(queue.as_str(), legacy(&state, queue).await?);
     }
     Ok(Json(all))
 }
@@ -114,22 +118,26 @@ pub async fn command(
             }
             jobs::queue_all(&state, queue, dto.force).await?;
         }
-        QueueCommand::Pause if queue == "backgroundTask" => {
+        QueueCommand::Pause if queue == Queue::BackgroundTask => {
             return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));
         }
-        QueueCommand::Pause => state.jobs.set_paused(queue, true).await.context("pausing the queue")?,
+        QueueCommand::Pause => state
+            .jobs
+            .set_paused(queue.as_str(), true)
+            .await
+            .context("pausing the queue")?,
         QueueCommand::Resume => {
             state
                 .jobs
-                .set_paused(queue, false)
+                .set_paused(queue.as_str(), false)
                 .await
                 .context("resuming the queue")?;
             state.job_wake.notify_waiters();
         }
-        QueueCommand::Empty => state.jobs.empty(queue).await.context("emptying the queue")?,
+        QueueCommand::Empty => state.jobs.empty(queue.as_str()).await.context("emptying the queue")?,
         QueueCommand::ClearFailed => state
             .jobs
-            .clear_failed(queue)
+            .clear_failed(queue.as_str())
             .await
             .context("clearing the failed jobs")?,
     }
@@ -193,15 +201,15 @@ pub async fn create(
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueResponseDto {
-    name: &'static str,
+    name: Queue,
     is_paused: bool,
     statistics: QueueCounts,
 }
 
-async fn queue_dto(state: &AppState, queue: &'static str) -> ApiResult<QueueResponseDto> {
+async fn queue_dto(state: &AppState, queue: Queue) -> ApiResult<QueueResponseDto> {
     let is_paused = state
         .jobs
-        .is_paused(queue)
+        .is_paused(queue.as_str())
         .await
         .context("reading whether the queue is paused")?;
     Ok(QueueResponseDto {
@@ -213,7 +221,7 @@ async fn queue_dto(state: &AppState, queue: &'static str) -> ApiResult<QueueResp
 
 pub async fn list_queues(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Vec<QueueResponseDto>>> {
     let mut all = Vec::new();
-    for queue in jobs::QUEUES {
+    for queue in Queue::ALL {
         all.push(queue_dto(&state, queue).await?);
     }
     Ok(Json(all))
@@ -243,12 +251,12 @@ pub async fn update_queue(
 ) -> ApiResult<Json<QueueResponseDto>> {
     let queue = queue_name(&params, "name")?;
     if let Some(paused) = dto.is_paused {
-        if paused && queue == "backgroundTask" {
+        if paused && queue == Queue::BackgroundTask {
             return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));
         }
         state
             .jobs
-            .set_paused(queue, paused)
+            .set_paused(queue.as_str(), paused)
             .await
             .context("pausing or resuming the queue")?;
         state.job_wake.notify_waiters();
@@ -289,7 +297,7 @@ pub async fn queue_jobs(
     let jobs = state
         .jobs
         .jobs(
-            queue,
+            queue.as_str(),
             wants("waiting") || wants("paused"),
             wants("active"),
             wants("failed"),
@@ -327,11 +335,11 @@ pub async fn delete_queue_jobs(
     if dto.failed {
         state
             .jobs
-            .clear_failed(queue)
+            .clear_failed(queue.as_str())
             .await
             .context("clearing the failed jobs")?;
     } else {
-        state.jobs.empty(queue).await.context("emptying the queue")?;
+        state.jobs.empty(queue.as_str()).await.context("emptying the queue")?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
