@@ -108,6 +108,10 @@ pub fn read_all<T: DeserializeOwned + Validate>(
             Err(error) => {
                 let path = path_segments(error.path());
                 let message = error.inner().to_string();
+                if let Some(field) = between(&message, "missing field `", "`") {
+                    issues.push(missing_field_issue::<T>(&value, path, field));
+                    return Err(ApiError::Validation(issues));
+                }
                 let replacement = (issues.len() < MAX_ISSUES).then(|| stand_in(&path, &message)).flatten();
                 let slot = replacement.and_then(|replacement| {
                     value_at(&mut value, &path)
@@ -121,6 +125,50 @@ pub fn read_all<T: DeserializeOwned + Validate>(
                 }
             }
         }
+    }
+}
+
+/// zod's issue for a required field left out, which names the type it expected: serde names
+/// only the field, so the body is read again with the field present as `null` (and, for a closed
+/// set, as a string no option matches) to learn what the field takes.
+fn missing_field_issue<T: DeserializeOwned>(value: &Value, parent: Vec<Value>, field: &str) -> ValidationIssue {
+    let mut path = parent.clone();
+    path.push(json!(field));
+    let refusal = |probe: Value| {
+        let mut probed = value.clone();
+        let Some(Value::Object(object)) = value_at(&mut probed, &parent) else {
+            return None;
+        };
+        object.insert(field.to_string(), probe);
+        let error = serde_path_to_error::deserialize::<_, T>(&probed).err()?;
+        (path_segments(error.path()) == path).then(|| error.inner().to_string())
+    };
+    match refusal(Value::Null)
+        .as_deref()
+        .and_then(|m| m.strip_prefix("invalid type: null, expected "))
+    {
+        // An enum: zod lists its options.
+        Some("string or map") => {
+            if let Some(message) = refusal(json!("\u{0}")).filter(|m| m.starts_with("unknown variant")) {
+                return issue_from_serde(path, &message);
+            }
+        }
+        Some(expected) => {
+            return ValidationIssue {
+                code: "invalid_type",
+                path,
+                message: format!(
+                    "Invalid input: expected {}, received undefined",
+                    expected_type(expected)
+                ),
+            };
+        }
+        None => {}
+    }
+    ValidationIssue {
+        code: "invalid_type",
+        path,
+        message: "Invalid input: expected value, received undefined".to_string(),
     }
 }
 
@@ -217,18 +265,10 @@ fn path_segments(path: &serde_path_to_error::Path) -> Vec<Value> {
 }
 
 /// Translates a serde message into the zod wording clients are used to.
-fn issue_from_serde(mut path: Vec<Value>, message: &str) -> ValidationIssue {
+fn issue_from_serde(path: Vec<Value>, message: &str) -> ValidationIssue {
     let issue = |code, path, message: String| ValidationIssue { code, path, message };
     if message.starts_with(NOT_A_UUID) {
         return issue("invalid_format", path, "Invalid UUID".to_string());
-    }
-    if let Some(field) = between(message, "missing field `", "`") {
-        path.push(json!(field));
-        return issue(
-            "invalid_type",
-            path,
-            "Invalid input: expected value, received undefined".to_string(),
-        );
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (received, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
@@ -241,14 +281,14 @@ fn issue_from_serde(mut path: Vec<Value>, message: &str) -> ValidationIssue {
         );
     }
     if message.starts_with("unknown variant") {
-        let options: Vec<String> = message
-            .split_once("expected ")
-            .map(|(_, list)| {
-                list.split(", ")
-                    .map(|o| format!("\"{}\"", o.trim_start_matches("one of ").trim_matches('`')))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // serde writes "expected `a`", "expected `a` or `b`" or "expected one of `a`, `b`, `c`".
+        let listed = message.split_once(", expected ").map_or("", |(_, list)| list);
+        let options: Vec<String> = listed
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|option| format!("\"{option}\""))
+            .collect();
         return issue(
             "invalid_value",
             path,
@@ -505,6 +545,61 @@ mod tests {
         );
         let ok = from_value::<WithIds>(json!({"albumId": good, "assetIds": [good], "name": "a"}));
         assert!(ok.is_ok());
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Required {
+        id: crate::dto::ids::AssetId,
+        count: u32,
+        kind: Kind,
+        nested: Nested,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Photo,
+        Video,
+    }
+
+    impl Validate for Required {}
+
+    #[test]
+    fn a_missing_field_names_the_type_it_takes() {
+        let first = |body: Value| match from_value::<Required>(body) {
+            Err(ApiError::Validation(issues)) => (issues[0].path.clone(), issues[0].message.clone()),
+            other => panic!("expected a validation failure, got {other:?}"),
+        };
+        let id = "8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b";
+        assert_eq!(
+            first(json!({})),
+            (
+                vec![json!("id")],
+                "Invalid input: expected string, received undefined".to_string()
+            )
+        );
+        assert_eq!(
+            first(json!({"id": id})),
+            (
+                vec![json!("count")],
+                "Invalid input: expected int, received undefined".to_string()
+            )
+        );
+        assert_eq!(
+            first(json!({"id": id, "count": 1})),
+            (
+                vec![json!("kind")],
+                r#"Invalid option: expected one of "photo"|"video""#.to_string()
+            )
+        );
+        assert_eq!(
+            first(json!({"id": id, "count": 1, "kind": "photo"})),
+            (
+                vec![json!("nested")],
+                "Invalid input: expected object, received undefined".to_string()
+            )
+        );
     }
 
     #[test]
