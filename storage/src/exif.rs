@@ -38,12 +38,13 @@ pub struct Exif {
     pub live_photo_cid: Option<String>,
 }
 
-/// `sqlx::query!` with the columns of `Exif` (EXIF row `e`) between `$head` and `$tail`, so
-/// every reader selects them alike; `exif_from_row!` reads them back.
+/// `sqlx::query!` with the columns of `Exif` (EXIF row `e`) between `$head` and `$tail` (each
+/// literals joined by `+`, as sqlx takes them), so every reader selects them alike;
+/// `exif_from_row!` reads them back.
 macro_rules! query_with_exif {
-    ($head:literal, $tail:literal $(, $arg:expr)* $(,)?) => {
+    ($head:literal $(+ $head_rest:literal)*, $tail:literal $(+ $tail_rest:literal)* $(, $arg:expr)* $(,)?) => {
         sqlx::query!(
-            $head
+            $head $(+ $head_rest)*
                 + r#"e.make, e.model, e."lensModel" AS lens_model, e."exifImageWidth" AS exif_image_width,
                   e."exifImageHeight" AS exif_image_height, e."fileSizeInByte" AS file_size_in_byte, e.orientation,
                   e."dateTimeOriginal" AS date_time_original, e."modifyDate" AS modify_date, e."timeZone" AS time_zone,
@@ -51,7 +52,7 @@ macro_rules! query_with_exif {
                   e.latitude, e.longitude, e.city, e.state, e.country, e.description AS "description?", e.rating,
                   e."projectionType" AS projection_type, e."profileDescription" AS profile_description, e.colorspace,
                   e."bitsPerSample" AS bits_per_sample, e.fps, e."livePhotoCID" AS live_photo_cid"#
-                + $tail
+                + $tail $(+ $tail_rest)*
             $(, $arg)*
         )
     };

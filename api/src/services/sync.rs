@@ -3,285 +3,21 @@
 //! and albums, then upserts — as JSON lines, ending with `SyncCompleteV1`. Entities are read
 //! a page at a time and written as they come, so memory stays flat however large the library.
 
-use std::collections::HashMap;
+mod lines;
+mod protocol;
+mod source;
+mod wire;
 
-use axum::body::Bytes;
 use darkroom_storage::PgPool;
-use darkroom_storage::sync::{self as store, Share, SyncRow, Window};
-use tokio::sync::mpsc;
+use darkroom_storage::sync::{self as store, Share, Window};
 use uuid::Uuid;
+
+pub use lines::{Lines, StreamError};
+pub use protocol::{Checkpoint, Checkpoints, ENTITY_TYPES, REQUEST_ORDER, replacement};
+use source::{Source, fetch};
 
 /// Rows per query: large enough to amortise round trips, small enough to stay flat.
 const PAGE: i64 = 5_000;
-/// Bytes gathered before a chunk goes to the client.
-const CHUNK: usize = 64 * 1024;
-
-/// The request types of Immich 3.x, in the order the server answers them.
-pub const REQUEST_ORDER: [&str; 27] = [
-    "AuthUsersV1",
-    "UsersV1",
-    "PartnersV1",
-    "AssetsV1",
-    "AssetsV2",
-    "StacksV1",
-    "PartnerAssetsV1",
-    "PartnerAssetsV2",
-    "PartnerStacksV1",
-    "AlbumAssetsV1",
-    "AlbumAssetsV2",
-    "AlbumsV1",
-    "AlbumsV2",
-    "AlbumUsersV1",
-    "AlbumToAssetsV1",
-    "AssetExifsV1",
-    "AlbumAssetExifsV1",
-    "AssetOcrV1",
-    "PartnerAssetExifsV1",
-    "MemoriesV1",
-    "MemoryToAssetsV1",
-    "PeopleV1",
-    "AssetFacesV1",
-    "AssetFacesV2",
-    "UserMetadataV1",
-    "AssetMetadataV1",
-    "AssetEditsV1",
-];
-
-/// Request types a 3.x server refuses, and what replaced them.
-pub fn replacement(request_type: &str) -> Option<&'static str> {
-    match request_type {
-        "AssetsV1" => Some("AssetsV2"),
-        "PartnerAssetsV1" => Some("PartnerAssetsV2"),
-        "AlbumAssetsV1" => Some("AlbumAssetsV2"),
-        "AssetFacesV1" => Some("AssetFacesV2"),
-        _ => None,
-    }
-}
-
-/// Every entity type an ack may name.
-pub const ENTITY_TYPES: [&str; 59] = [
-    "AuthUserV1",
-    "UserV1",
-    "UserDeleteV1",
-    "AssetV1",
-    "AssetV2",
-    "AssetDeleteV1",
-    "AssetExifV1",
-    "AssetEditV1",
-    "AssetEditDeleteV1",
-    "AssetMetadataV1",
-    "AssetMetadataDeleteV1",
-    "AssetOcrV1",
-    "AssetOcrDeleteV1",
-    "PartnerV1",
-    "PartnerDeleteV1",
-    "PartnerAssetV1",
-    "PartnerAssetV2",
-    "PartnerAssetBackfillV1",
-    "PartnerAssetBackfillV2",
-    "PartnerAssetDeleteV1",
-    "PartnerAssetExifV1",
-    "PartnerAssetExifBackfillV1",
-    "PartnerStackBackfillV1",
-    "PartnerStackDeleteV1",
-    "PartnerStackV1",
-    "AlbumV1",
-    "AlbumV2",
-    "AlbumDeleteV1",
-    "AlbumUserV1",
-    "AlbumUserBackfillV1",
-    "AlbumUserDeleteV1",
-    "AlbumAssetCreateV1",
-    "AlbumAssetCreateV2",
-    "AlbumAssetUpdateV1",
-    "AlbumAssetUpdateV2",
-    "AlbumAssetBackfillV1",
-    "AlbumAssetBackfillV2",
-    "AlbumAssetExifCreateV1",
-    "AlbumAssetExifUpdateV1",
-    "AlbumAssetExifBackfillV1",
-    "AlbumToAssetV1",
-    "AlbumToAssetDeleteV1",
-    "AlbumToAssetBackfillV1",
-    "MemoryV1",
-    "MemoryDeleteV1",
-    "MemoryToAssetV1",
-    "MemoryToAssetDeleteV1",
-    "StackV1",
-    "StackDeleteV1",
-    "PersonV1",
-    "PersonDeleteV1",
-    "AssetFaceV1",
-    "AssetFaceV2",
-    "AssetFaceDeleteV1",
-    "UserMetadataV1",
-    "UserMetadataDeleteV1",
-    "SyncAckV1",
-    "SyncResetV1",
-    "SyncCompleteV1",
-];
-
-/// A stored ack, `<type>|<updateId>[|<extra>]`, taken apart.
-#[derive(Debug, Clone, Default)]
-pub struct Checkpoint {
-    pub update_id: Option<Uuid>,
-    pub extra: Option<String>,
-}
-
-impl Checkpoint {
-    pub fn parse(ack: &str) -> Self {
-        let mut parts = ack.split('|').skip(1);
-        Self {
-            update_id: parts.next().and_then(|id| Uuid::parse_str(id).ok()),
-            extra: parts.next().map(str::to_string),
-        }
-    }
-
-    /// When the checkpoint was written: the UUIDv7's milliseconds.
-    pub fn timestamp_ms(&self) -> Option<u64> {
-        let bytes = self.update_id?.into_bytes();
-        Some(bytes[..6].iter().fold(0u64, |acc, b| acc << 8 | *b as u64))
-    }
-}
-
-/// The session's checkpoints by entity type.
-pub type Checkpoints = HashMap<String, Checkpoint>;
-
-/// What goes to the client: whole lines, gathered into chunks.
-pub struct Lines {
-    sender: mpsc::Sender<std::io::Result<Bytes>>,
-    buffer: Vec<u8>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    #[error("the client went away")]
-    Gone,
-    #[error(transparent)]
-    Storage(#[from] darkroom_storage::StorageError),
-}
-
-impl Lines {
-    pub fn new(sender: mpsc::Sender<std::io::Result<Bytes>>) -> Self {
-        Self {
-            sender,
-            buffer: Vec::with_capacity(CHUNK + 4096),
-        }
-    }
-
-    /// `{"type":…,"data":…,"ack":…}` with `data` already JSON.
-    pub async fn line(&mut self, kind: &str, data: &str, ack: &str) -> Result<(), StreamError> {
-        self.buffer.extend_from_slice(b"{\"type\":\"");
-        self.buffer.extend_from_slice(kind.as_bytes());
-        self.buffer.extend_from_slice(b"\",\"data\":");
-        self.buffer.extend_from_slice(data.as_bytes());
-        self.buffer.extend_from_slice(b",\"ack\":");
-        // Acks are types, UUIDs, `|` and `complete`: nothing to escape, but say so safely.
-        self.buffer
-            .extend_from_slice(serde_json::to_string(ack).unwrap_or_default().as_bytes());
-        self.buffer.extend_from_slice(b"}\n");
-        if self.buffer.len() >= CHUNK {
-            self.flush().await
-        } else {
-            Ok(())
-        }
-    }
-
-    pub async fn flush(&mut self) -> Result<(), StreamError> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK + 4096)));
-        self.sender.send(Ok(chunk)).await.map_err(|_| StreamError::Gone)
-    }
-}
-
-/// Which entities a page comes from.
-enum Source<'a> {
-    AuthUser(Uuid),
-    Users,
-    UserDeletes,
-    Partners(Uuid),
-    PartnerDeletes(Uuid),
-    Assets(&'a [Uuid], Uuid),
-    AssetDeletes(&'a [Uuid]),
-    AssetExifs(&'a [Uuid], Uuid),
-    Stacks(&'a [Uuid]),
-    StackDeletes(&'a [Uuid]),
-    UserMetadata(Uuid),
-    UserMetadataDeletes(Uuid),
-    AssetMetadata(Uuid),
-    AssetMetadataDeletes(Uuid),
-    Albums(Uuid),
-    AlbumsV1(Uuid),
-    AlbumDeletes(Uuid),
-    AlbumUsers(&'a [Uuid]),
-    AlbumUserDeletes(&'a [Uuid]),
-    AlbumToAssets(&'a [Uuid]),
-    AlbumToAssetDeletes(&'a [Uuid]),
-    AlbumAssets(&'a [Uuid], Uuid),
-    AlbumAssetExifs(&'a [Uuid]),
-    AlbumAssetUpdates(&'a [Uuid], Uuid, Uuid),
-    AlbumAssetExifUpdates(&'a [Uuid], Uuid),
-    Memories(Uuid),
-    MemoryDeletes(Uuid),
-    MemoryAssets(Uuid),
-    MemoryAssetDeletes(Uuid),
-    People(Uuid),
-    PersonDeletes(Uuid),
-    AssetFaces(Uuid),
-    AssetFaceDeletes(Uuid),
-    AssetOcr(Uuid),
-    AssetOcrDeletes(Uuid),
-    AssetEdits(Uuid),
-    AssetEditDeletes(Uuid),
-}
-
-async fn fetch(db: &PgPool, source: &Source<'_>, window: Window) -> darkroom_storage::Result<Vec<SyncRow>> {
-    match *source {
-        Source::AuthUser(user) => store::auth_user(db, user, window).await,
-        Source::Users => store::users(db, window).await,
-        Source::UserDeletes => store::user_deletes(db, window).await,
-        Source::Partners(user) => store::partners(db, user, window).await,
-        Source::PartnerDeletes(user) => store::partner_deletes(db, user, window).await,
-        Source::Assets(owners, viewer) => store::assets(db, owners, viewer, window).await,
-        Source::AssetDeletes(owners) => store::asset_deletes(db, owners, window).await,
-        Source::AssetExifs(owners, viewer) => store::asset_exifs(db, owners, viewer, window).await,
-        Source::Stacks(owners) => store::stacks(db, owners, window).await,
-        Source::StackDeletes(owners) => store::stack_deletes(db, owners, window).await,
-        Source::UserMetadata(user) => store::user_metadata(db, user, window).await,
-        Source::UserMetadataDeletes(user) => store::user_metadata_deletes(db, user, window).await,
-        Source::AssetMetadata(user) => store::asset_metadata(db, user, window).await,
-        Source::AssetMetadataDeletes(user) => store::asset_metadata_deletes(db, user, window).await,
-        Source::Albums(user) => store::albums(db, user, false, window).await,
-        Source::AlbumsV1(user) => store::albums(db, user, true, window).await,
-        Source::AlbumDeletes(user) => store::album_deletes(db, user, window).await,
-        Source::AlbumUsers(albums) => store::album_users(db, albums, window).await,
-        Source::AlbumUserDeletes(albums) => store::album_user_deletes(db, albums, window).await,
-        Source::AlbumToAssets(albums) => store::album_to_assets(db, albums, window).await,
-        Source::AlbumToAssetDeletes(albums) => store::album_to_asset_deletes(db, albums, window).await,
-        Source::AlbumAssets(albums, viewer) => store::album_assets(db, albums, viewer, window).await,
-        Source::AlbumAssetExifs(albums) => store::album_asset_exifs(db, albums, window).await,
-        Source::AlbumAssetUpdates(albums, viewer, added_until) => {
-            store::album_asset_updates(db, albums, viewer, added_until, window).await
-        }
-        Source::AlbumAssetExifUpdates(albums, added_until) => {
-            store::album_asset_exif_updates(db, albums, added_until, window).await
-        }
-        Source::Memories(user) => store::memories(db, user, window).await,
-        Source::MemoryDeletes(user) => store::memory_deletes(db, user, window).await,
-        Source::MemoryAssets(user) => store::memory_assets(db, user, window).await,
-        Source::MemoryAssetDeletes(user) => store::memory_asset_deletes(db, user, window).await,
-        Source::People(user) => store::people(db, user, window).await,
-        Source::PersonDeletes(user) => store::person_deletes(db, user, window).await,
-        Source::AssetFaces(user) => store::asset_faces(db, user, window).await,
-        Source::AssetFaceDeletes(user) => store::asset_face_deletes(db, user, window).await,
-        Source::AssetOcr(user) => store::asset_ocr(db, user, window).await,
-        Source::AssetOcrDeletes(user) => store::asset_ocr_deletes(db, user, window).await,
-        Source::AssetEdits(user) => store::asset_edits(db, user, window).await,
-        Source::AssetEditDeletes(user) => store::asset_edit_deletes(db, user, window).await,
-    }
-}
 
 /// One stream's state: who asks, up to when, and what they already have.
 pub struct Sync<'a> {
@@ -329,14 +65,14 @@ impl Sync<'_> {
                 }
             };
             let write = async {
-                for row in &rows {
-                    let line_kind = match (row.removed, removed_kind) {
+                for entry in &rows {
+                    let line_kind = match (entry.removed(), removed_kind) {
                         (false, _) => kind,
                         (true, Some(removed)) => removed,
                         (true, None) => continue,
                     };
                     lines
-                        .line(line_kind, &row.data, &format!("{ack_prefix}|{}", row.ack))
+                        .entry(line_kind, &entry.data, &format!("{ack_prefix}|{}", entry.ack))
                         .await?;
                 }
                 Ok::<(), StreamError>(())
@@ -643,24 +379,5 @@ impl Sync<'_> {
             self.send(create_type, None, create_type, creates, window).await?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn acks_and_their_times() {
-        let id = Uuid::parse_str("0190a0b1-c2d3-7e4f-8a5b-6c7d8e9f0a1b").unwrap();
-        let checkpoint = Checkpoint::parse(&format!("PartnerAssetBackfillV2|{id}|complete"));
-        assert_eq!(
-            (checkpoint.update_id, checkpoint.extra.as_deref()),
-            (Some(id), Some("complete"))
-        );
-        assert_eq!(checkpoint.timestamp_ms(), Some(0x0190_a0b1_c2d3));
-        assert!(Checkpoint::parse("SyncResetV1|reset").update_id.is_none());
-        assert_eq!(REQUEST_ORDER.len(), 27);
-        assert!(ENTITY_TYPES.contains(&"SyncCompleteV1"));
     }
 }
