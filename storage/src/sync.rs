@@ -36,7 +36,7 @@ macro_rules! sync_stream {
             $head $(+ $head_rest)*
                 + r#"a.id, a."ownerId" AS owner_id, a."originalFileName" AS original_file_name,
                   a."fileCreatedAt" AS file_created_at, a."fileModifiedAt" AS file_modified_at, a."createdAt" AS created_at,
-                  a."localDateTime" AS local_date_time, a.type AS asset_type, a."deletedAt" AS deleted_at,
+                  a."localDateTime" AS local_date_time, a.type AS "asset_type: crate::assets::AssetType", a."deletedAt" AS deleted_at,
                   a."isFavorite" AND a."ownerId" = $6 AS "is_favorite!", a.visibility AS "visibility: AssetVisibility",
                   a.duration, a."livePhotoVideoId" AS live_photo_video_id, a."stackId" AS stack_id, a."libraryId" AS library_id,
                   a.width, a.height, a."isEdited" AS is_edited, a.checksum, a.thumbhash,

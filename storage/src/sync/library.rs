@@ -19,7 +19,7 @@ pub struct Asset {
     pub file_modified_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub local_date_time: DateTime<Utc>,
-    pub asset_type: String,
+    pub asset_type: crate::assets::AssetType,
     pub deleted_at: Option<DateTime<Utc>>,
     /// The owner's favourite; never one for anyone else.
     pub is_favorite: bool,

@@ -1,6 +1,6 @@
 //! A library: assets and their EXIF, stacks, metadata, edits and recognised text.
 
-use darkroom_storage::assets::AssetVisibility;
+use darkroom_storage::assets::{AssetType, AssetVisibility};
 use darkroom_storage::sync as store;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -20,7 +20,7 @@ pub struct SyncAssetV2 {
     created_at: Millis,
     local_date_time: Millis,
     #[serde(rename = "type")]
-    asset_type: String,
+    asset_type: AssetType,
     deleted_at: Option<Millis>,
     is_favorite: bool,
     visibility: AssetVisibility,
