@@ -25,6 +25,13 @@ pub trait Validate {
     fn refine(&self) -> Vec<ValidationIssue> {
         Vec::new()
     }
+
+    /// Reads the parts of the body kept apart from its own fields and returns their issues.
+    /// A part shared by several bodies is read on its own because serde's `flatten` loses the
+    /// path of every error inside it.
+    fn read_parts(&mut self, _body: &Value) -> Vec<ValidationIssue> {
+        Vec::new()
+    }
 }
 
 /// A JSON body. Unknown fields are ignored (as zod strips them); a missing or empty body is
@@ -81,6 +88,22 @@ pub fn from_value<T: DeserializeOwned + Validate>(value: Value) -> Result<T, Api
     })
 }
 
+/// A part of a body read apart with `from_value` (see `Validate::read_parts`): the part, or
+/// its default and the issues found.
+pub fn read_part<T: DeserializeOwned + Validate + Default>(body: &Value, issues: &mut Vec<ValidationIssue>) -> T {
+    match from_value(body.clone()) {
+        Ok(part) => part,
+        Err(ApiError::Validation(found)) => {
+            issues.extend(found);
+            T::default()
+        }
+        Err(other) => {
+            issues.push(ValidationIssue::new(&[], other.to_string()));
+            T::default()
+        }
+    }
+}
+
 /// Deserializes and validates `value` into `T`, noting each field serde refuses and putting in
 /// its place what `stand_in` offers for it (given the path and serde's message), then reading
 /// again; it stops at a field with no stand-in. Object-level checks (`refine`) run only when
@@ -94,7 +117,8 @@ pub fn read_all<T: DeserializeOwned + Validate>(
     let mut issues = Vec::new();
     loop {
         match serde_path_to_error::deserialize::<_, T>(&value) {
-            Ok(parsed) => {
+            Ok(mut parsed) => {
+                issues.extend(parsed.read_parts(&value));
                 issues.extend(parsed.validate());
                 if issues.is_empty() {
                     issues = parsed.refine();

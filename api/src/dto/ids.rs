@@ -81,6 +81,8 @@ typed_ids! {
     NotificationId,
     /// A duplicate group's id.
     DuplicateId,
+    /// An external library's id.
+    LibraryId,
 }
 
 /// The bare UUIDs of typed ids, for storage, which knows rows by UUID.

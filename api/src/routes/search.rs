@@ -13,24 +13,26 @@ use uuid::Uuid;
 
 use crate::auth::AuthContext;
 use crate::dto::asset::AssetResponseDto;
+use crate::dto::ids::{AlbumId, LibraryId, PersonId, TagId, uuids};
 use crate::dto::nullable;
 use crate::error::{ApiResult, ValidationIssue};
 use crate::state::AppState;
-use crate::validation::{optional_uuid, uuid_list};
+use crate::validation::Validate;
 
 pub use explore::{cities, explore, person, places, suggestions};
 pub use filtered::{large_assets, metadata, random, statistics};
 
-/// The filters every search shares (Immich's `BaseSearchDto`).
+/// The filters every search shares (Immich's `BaseSearchDto`). The searches read them apart
+/// from their own fields (`Validate::read_parts`), so an issue keeps its path.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchFilterDto {
     #[serde(default)]
-    album_ids: Vec<String>,
+    album_ids: Vec<AlbumId>,
     #[serde(default)]
-    person_ids: Vec<String>,
+    person_ids: Vec<PersonId>,
     #[serde(default, deserialize_with = "nullable")]
-    tag_ids: Option<Option<Vec<String>>>,
+    tag_ids: Option<Option<Vec<TagId>>>,
     #[serde(default, deserialize_with = "nullable")]
     city: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -54,7 +56,7 @@ pub struct SearchFilterDto {
     taken_after: Option<String>,
     taken_before: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    library_id: Option<Option<String>>,
+    library_id: Option<Option<LibraryId>>,
     #[serde(rename = "type")]
     asset_type: Option<AssetType>,
     visibility: Option<AssetVisibility>,
@@ -102,14 +104,16 @@ fn range(issues: &mut Vec<ValidationIssue>, field: &str, value: Option<i64>, min
     }
 }
 
+impl Validate for SearchFilterDto {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.check(&mut issues);
+        issues
+    }
+}
+
 impl SearchFilterDto {
     fn check(&self, issues: &mut Vec<ValidationIssue>) {
-        uuid_list(issues, "albumIds", &self.album_ids);
-        uuid_list(issues, "personIds", &self.person_ids);
-        if let Some(Some(tags)) = &self.tag_ids {
-            uuid_list(issues, "tagIds", tags);
-        }
-        optional_uuid(issues, "libraryId", &self.library_id.clone().flatten());
         for (field, value) in [
             ("createdAfter", &self.created_after),
             ("createdBefore", &self.created_before),
@@ -140,7 +144,7 @@ impl SearchFilterDto {
         };
         SearchFilter {
             owners,
-            album_ids: uuid_list(&mut ignored, "", &self.album_ids),
+            album_ids: uuids(&self.album_ids),
             visibility: visibility.to_string(),
             with_deleted: self.with_deleted == Some(true)
                 || trashed_after.is_some()
@@ -161,11 +165,7 @@ impl SearchFilterDto {
             model: text(&self.model),
             lens_model: text(&self.lens_model),
             rating: self.rating.map(|r| r.map(|r| r as i32)),
-            library_id: self
-                .library_id
-                .clone()
-                .flatten()
-                .and_then(|id| crate::validation::parse_uuid_v4(&id)),
+            library_id: self.library_id.flatten().map(Uuid::from),
             description: self
                 .description
                 .as_deref()
@@ -182,7 +182,7 @@ impl SearchFilterDto {
             requires_exif: self.with_exif == Some(true),
             tag_ids: match &self.tag_ids {
                 Some(Some(tags)) if tags.is_empty() => None,
-                Some(Some(tags)) => Some(uuid_list(&mut ignored, "", tags)),
+                Some(Some(tags)) => Some(uuids(tags)),
                 Some(None) => Some(Vec::new()),
                 None => None,
             },

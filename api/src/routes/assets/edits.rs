@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use darkroom_storage::assets::{self, AssetEdit, AssetVisibility, ExifEdit};
 use darkroom_storage::people;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::access;
 use crate::auth::Auth;
@@ -16,10 +17,11 @@ use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::services::asset_edits;
 use crate::state::AppState;
-use crate::validation::{IdPath, ValidJson, Validate, rules};
+use crate::validation::{IdPath, ValidJson, Validate, read_part, rules};
 
-/// Fields both the single and the bulk update accept.
-#[derive(Debug, Deserialize)]
+/// Fields both the single and the bulk update accept, read apart from each (see
+/// `Validate::read_parts`).
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetEditFields {
     is_favorite: Option<bool>,
@@ -30,6 +32,14 @@ pub struct AssetEditFields {
     #[serde(default, deserialize_with = "nullable")]
     rating: Option<Option<i64>>,
     description: Option<String>,
+}
+
+impl Validate for AssetEditFields {
+    fn validate(&self) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.check(&mut issues);
+        issues
+    }
 }
 
 impl AssetEditFields {
@@ -90,16 +100,16 @@ impl AssetEditFields {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateAssetDto {
-    #[serde(flatten)]
+    #[serde(skip)]
     fields: AssetEditFields,
     #[serde(default, deserialize_with = "nullable")]
     live_photo_video_id: Option<Option<AssetId>>,
 }
 
 impl Validate for UpdateAssetDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
+    fn read_parts(&mut self, body: &Value) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        self.fields.check(&mut issues);
+        self.fields = read_part(body, &mut issues);
         issues
     }
 
@@ -146,7 +156,7 @@ pub async fn update(
 #[serde(rename_all = "camelCase")]
 pub struct AssetBulkUpdateDto {
     ids: Vec<AssetId>,
-    #[serde(flatten)]
+    #[serde(skip)]
     fields: AssetEditFields,
     #[serde(default, deserialize_with = "nullable")]
     duplicate_id: Option<Option<DuplicateId>>,
@@ -155,9 +165,9 @@ pub struct AssetBulkUpdateDto {
 }
 
 impl Validate for AssetBulkUpdateDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
+    fn read_parts(&mut self, body: &Value) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        self.fields.check(&mut issues);
+        self.fields = read_part(body, &mut issues);
         issues
     }
 

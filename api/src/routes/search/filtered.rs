@@ -13,16 +13,16 @@ use super::{SearchFilterDto, dtos, range, searched_users};
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::asset::AssetResponseDto;
-use crate::dto::ids::AssetId;
+use crate::dto::ids::{AssetId, uuids};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
-use crate::validation::{ValidJson, ValidQuery, Validate, uuid_list};
+use crate::validation::{ValidJson, ValidQuery, Validate, read_part};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetadataSearchDto {
-    #[serde(flatten)]
+    #[serde(skip)]
     filters: SearchFilterDto,
     id: Option<AssetId>,
     checksum: Option<String>,
@@ -41,9 +41,14 @@ pub enum Order {
 }
 
 impl Validate for MetadataSearchDto {
+    fn read_parts(&mut self, body: &Value) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.filters = read_part(body, &mut issues);
+        issues
+    }
+
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        self.filters.check(&mut issues);
         range(&mut issues, "page", self.page, 1, 9_007_199_254_740_991);
         issues
     }
@@ -88,7 +93,7 @@ pub async fn metadata(
         access::require_elevated(&auth)?;
     }
     let owners = if !filters.album_ids.is_empty() {
-        let albums = uuid_list(&mut Vec::new(), "albumIds", &filters.album_ids);
+        let albums = uuids(&filters.album_ids);
         for album in albums {
             access::require_album(&state, &auth, Permission::AlbumRead, album).await?;
         }
@@ -150,14 +155,14 @@ pub async fn metadata(
 
 #[derive(Debug, Deserialize)]
 pub struct FilterOnlyDto {
-    #[serde(flatten)]
+    #[serde(skip)]
     filters: SearchFilterDto,
 }
 
 impl Validate for FilterOnlyDto {
-    fn validate(&self) -> Vec<ValidationIssue> {
+    fn read_parts(&mut self, body: &Value) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        self.filters.check(&mut issues);
+        self.filters = read_part(body, &mut issues);
         issues
     }
 }
@@ -195,15 +200,20 @@ pub async fn random(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LargeAssetsQuery {
-    #[serde(flatten)]
+    #[serde(skip)]
     filters: SearchFilterDto,
     min_file_size: Option<i64>,
 }
 
 impl Validate for LargeAssetsQuery {
+    fn read_parts(&mut self, body: &Value) -> Vec<ValidationIssue> {
+        let mut issues = Vec::new();
+        self.filters = read_part(body, &mut issues);
+        issues
+    }
+
     fn validate(&self) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        self.filters.check(&mut issues);
         range(&mut issues, "minFileSize", self.min_file_size, 0, i64::MAX);
         issues
     }

@@ -121,3 +121,86 @@ async fn errors_keep_immichs_shape() {
         .await;
     assert_eq!(slashed_query.status, StatusCode::OK);
 }
+
+/// Every problem of a body comes back at once, each at its path, as zod reports them: bad ids
+/// in lists, the shared search filters (read apart from each search's own fields), the shared
+/// fields of an asset update, and a missing field with the type it takes.
+#[tokio::test]
+async fn every_issue_comes_back_at_its_path() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let good = "8a4c1c3e-2f1b-4d7e-9a7b-0c1d2e3f4a5b";
+    let issues = |body: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|issue| (issue["path"].clone(), issue["message"].clone()))
+            .collect()
+    };
+    let albums = server
+        .call(
+            Method::POST,
+            "/api/albums",
+            Some(&admin),
+            Some(json!({"albumName": "ü", "assetIds": [good, "x", good, "é"]})),
+        )
+        .await;
+    assert_eq!(albums.status, StatusCode::BAD_REQUEST, "{}", albums.body);
+    assert_eq!(
+        issues(&albums.body),
+        [
+            (json!(["assetIds", 1]), json!("Invalid UUID")),
+            (json!(["assetIds", 3]), json!("Invalid UUID")),
+        ]
+    );
+    let search = server
+        .call(
+            Method::POST,
+            "/api/search/metadata",
+            Some(&admin),
+            Some(json!({"albumIds": [good, "nope"], "visibility": "everywhere", "page": 0})),
+        )
+        .await;
+    assert_eq!(search.status, StatusCode::BAD_REQUEST, "{}", search.body);
+    assert_eq!(
+        issues(&search.body),
+        [
+            (json!(["albumIds", 1]), json!("Invalid UUID")),
+            (
+                json!(["visibility"]),
+                json!(r#"Invalid option: expected one of "archive"|"timeline"|"hidden"|"locked""#)
+            ),
+            (json!(["page"]), json!("Too small: expected number to be >=1")),
+        ]
+    );
+    let update = server
+        .call(
+            Method::PUT,
+            "/api/assets",
+            Some(&admin),
+            Some(json!({"ids": ["x"], "visibility": "everywhere"})),
+        )
+        .await;
+    assert_eq!(update.status, StatusCode::BAD_REQUEST, "{}", update.body);
+    assert_eq!(
+        issues(&update.body),
+        [
+            (json!(["ids", 0]), json!("Invalid UUID")),
+            (
+                json!(["visibility"]),
+                json!(r#"Invalid option: expected one of "archive"|"timeline"|"hidden"|"locked""#)
+            ),
+        ]
+    );
+    let partner = server
+        .call(Method::POST, "/api/partners", Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(
+        issues(&partner.body),
+        [(
+            json!(["sharedWithId"]),
+            json!("Invalid input: expected string, received undefined")
+        )]
+    );
+}
