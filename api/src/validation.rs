@@ -229,10 +229,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for Val
     }
 }
 
-/// A `{id}` path parameter, which Immich requires to be a v4 UUID.
-pub struct IdPath(pub Uuid);
+/// A `{id}` path parameter, which Immich requires to be a v4 UUID, read as the kind of id the
+/// route names (`IdPath<AlbumId>` for `/albums/{id}`).
+pub struct IdPath<Id = Uuid>(pub Id);
 
-impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+impl<S: Send + Sync, Id: From<Uuid>> FromRequestParts<S> for IdPath<Id> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -241,7 +242,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let raw = params.get("id").map(String::as_str).unwrap_or("");
         parse_uuid_v4(raw)
-            .map(IdPath)
+            .map(|id| IdPath(Id::from(id)))
             .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["id"])]))
     }
 }

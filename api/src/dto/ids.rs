@@ -83,6 +83,12 @@ typed_ids! {
     DuplicateId,
     /// An external library's id.
     LibraryId,
+    /// An API key's id.
+    ApiKeyId,
+    /// A login session's id.
+    SessionId,
+    /// A resumable upload's id (RUFH or tus).
+    UploadId,
 }
 
 /// The bare UUIDs of typed ids, for storage, which knows rows by UUID.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Auth;
-use crate::dto::ids::{AlbumId, AssetId, UserId};
+use crate::dto::ids::{ActivityId, AlbumId, AssetId, UserId};
 use crate::dto::{UserResponseDto, serialize_iso};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
@@ -46,7 +46,7 @@ pub struct ActivityResponseDto {
 }
 
 async fn dto(state: &AppState, activity: Activity) -> ApiResult<ActivityResponseDto> {
-    let user = user_service::require(&state.db, activity.user_id, true).await?;
+    let user = user_service::require(&state.db, activity.user_id.into(), true).await?;
     Ok(ActivityResponseDto {
         id: activity.id,
         created_at: activity.created_at,
@@ -174,10 +174,14 @@ pub async fn statistics(
 }
 
 /// `DELETE /activities/{id}`: by its author or the album's owner.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    if !activities::may_delete(&state.db, id, auth.user.id).await? {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<ActivityId>,
+) -> ApiResult<StatusCode> {
+    if !activities::may_delete(&state.db, id.0, auth.user.id).await? {
         return Err(access::denied(Permission::ActivityDelete));
     }
-    activities::delete(&state.db, id).await?;
+    activities::delete(&state.db, id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -149,7 +149,7 @@ async fn album_dtos(
     Ok(dtos)
 }
 
-async fn album_dto(state: &AppState, id: Uuid, viewer: Uuid, detail: Detail) -> ApiResult<AlbumResponseDto> {
+async fn album_dto(state: &AppState, id: AlbumId, viewer: Uuid, detail: Detail) -> ApiResult<AlbumResponseDto> {
     let album = find(state, id).await?;
     album_dtos(state, vec![album], viewer, detail)
         .await?
@@ -171,8 +171,8 @@ pub async fn album_for_link(state: &AppState, id: Uuid, owner: Uuid) -> ApiResul
     Ok(dto)
 }
 
-async fn find(state: &AppState, id: Uuid) -> ApiResult<Album> {
-    albums::get(&state.db, id)
+async fn find(state: &AppState, id: AlbumId) -> ApiResult<Album> {
+    albums::get(&state.db, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Album not found"))
 }
@@ -285,7 +285,7 @@ pub async fn create(
         .for_each(|(user, _)| crate::services::notifications::album_invite(&state, id, *user, &auth.user.name));
     Ok((
         StatusCode::CREATED,
-        Json(album_dto(&state, id, auth.user.id, Detail::Written).await?),
+        Json(album_dto(&state, id.into(), auth.user.id, Detail::Written).await?),
     ))
 }
 
@@ -322,9 +322,9 @@ pub async fn statistics(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
 ) -> ApiResult<Json<AlbumResponseDto>> {
-    access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumRead, id.0).await?;
     albums::refresh_thumbnails(&state.db).await?;
     Ok(Json(album_dto(&state, id, auth.user.id, Detail::Read).await?))
 }
@@ -351,14 +351,14 @@ impl Validate for UpdateAlbumDto {}
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     ValidJson(dto): ValidJson<UpdateAlbumDto>,
 ) -> ApiResult<Json<AlbumResponseDto>> {
-    access::require_album(&state, &auth, Permission::AlbumUpdate, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumUpdate, id.0).await?;
     find(&state, id).await?;
     let thumbnail = dto.album_thumbnail_asset_id.map(Uuid::from);
     if let Some(thumbnail) = thumbnail
-        && albums::asset_ids_in(&state.db, id, &[thumbnail]).await?.is_empty()
+        && albums::asset_ids_in(&state.db, id.0, &[thumbnail]).await?.is_empty()
     {
         return Err(ApiError::bad_request("Invalid album thumbnail"));
     }
@@ -372,22 +372,26 @@ pub async fn update(
             AssetOrder::Desc => "desc".to_string(),
         }),
     };
-    albums::update(&state.db, id, &changes).await?;
+    albums::update(&state.db, id.0, &changes).await?;
     Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    access::require_album(&state, &auth, Permission::AlbumDelete, id).await?;
-    albums::delete(&state.db, id).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<AlbumId>,
+) -> ApiResult<StatusCode> {
+    access::require_album(&state, &auth, Permission::AlbumDelete, id.0).await?;
+    albums::delete(&state.db, id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn map_markers(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
 ) -> ApiResult<Json<Vec<MapMarkerResponseDto>>> {
-    access::require_album(&state, &auth, Permission::AlbumRead, id).await?;
-    let markers = darkroom_storage::map::album_markers(&state.db, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumRead, id.0).await?;
+    let markers = darkroom_storage::map::album_markers(&state.db, id.0).await?;
     Ok(Json(markers.into_iter().map(Into::into).collect()))
 }

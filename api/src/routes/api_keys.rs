@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::{Auth, AuthContext, tokens};
+use crate::dto::ids::ApiKeyId;
 use crate::dto::serialize_iso;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::{Permission, covers};
@@ -130,8 +131,8 @@ pub async fn list(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<
     Ok(Json(keys.into_iter().map(Into::into).collect()))
 }
 
-async fn require(state: &AppState, auth: &AuthContext, id: uuid::Uuid) -> ApiResult<ApiKey> {
-    api_keys::get(&state.db, auth.user.id, id)
+async fn require(state: &AppState, auth: &AuthContext, id: ApiKeyId) -> ApiResult<ApiKey> {
+    api_keys::get(&state.db, auth.user.id, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("API Key not found"))
 }
@@ -139,7 +140,7 @@ async fn require(state: &AppState, auth: &AuthContext, id: uuid::Uuid) -> ApiRes
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ApiKeyId>,
 ) -> ApiResult<Json<ApiKeyResponseDto>> {
     Ok(Json(require(&state, &auth, id).await?.into()))
 }
@@ -148,7 +149,7 @@ pub async fn me(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Js
     let Some(key) = &auth.api_key else {
         return Err(ApiError::forbidden("Not authenticated with an API Key"));
     };
-    Ok(Json(require(&state, &auth, key.id).await?.into()))
+    Ok(Json(require(&state, &auth, key.id.into()).await?.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,7 +175,7 @@ impl Validate for ApiKeyUpdateDto {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<ApiKeyId>,
     ValidJson(dto): ValidJson<ApiKeyUpdateDto>,
 ) -> ApiResult<Json<ApiKeyResponseDto>> {
     require(&state, &auth, id).await?;
@@ -186,20 +187,28 @@ pub async fn update(
         ensure_grantable(&auth, permissions, "Cannot grant permissions you do not have")?;
     }
     let names = permissions.as_deref().map(canonical);
-    let key = api_keys::update(&state.db, auth.user.id, id, dto.name.as_deref(), names.as_deref()).await?;
+    let key = api_keys::update(&state.db, auth.user.id, id.0, dto.name.as_deref(), names.as_deref()).await?;
     key.map(|k| Json(k.into()))
         .ok_or_else(|| ApiError::bad_request("API Key not found"))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    if api_keys::delete(&state.db, auth.user.id, id).await? {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<ApiKeyId>,
+) -> ApiResult<StatusCode> {
+    if api_keys::delete(&state.db, auth.user.id, id.0).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::bad_request("API Key not found"))
     }
 }
 
-pub async fn rotate(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
+pub async fn rotate(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<ApiKeyId>,
+) -> ApiResult<Json<Value>> {
     let key = require(&state, &auth, id).await?;
     let held: Vec<Permission> = key.permissions.iter().filter_map(|p| p.parse().ok()).collect();
     ensure_grantable(
@@ -208,7 +217,7 @@ pub async fn rotate(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
         "Cannot rotate an API Key with permissions you do not have",
     )?;
     let secret = tokens::generate();
-    let key = api_keys::rotate(&state.db, auth.user.id, id, &tokens::hash(&secret)).await?;
+    let key = api_keys::rotate(&state.db, auth.user.id, id.0, &tokens::hash(&secret)).await?;
     let key = key.ok_or_else(|| ApiError::bad_request("API Key not found"))?;
     Ok(Json(rotated(key, secret)))
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::dto::ids::AssetId;
 use crate::error::{ApiError, ApiResult};
 use crate::permission::Permission;
 use crate::services::incoming::IncomingFile;
@@ -194,14 +195,14 @@ impl Validate for OriginalQuery {}
 pub async fn download_original(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     ValidQuery(_query): ValidQuery<OriginalQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetDownload, &[id])
+    access::require_assets(&state, &auth, Permission::AssetDownload, &[id.0])
         .await
         .map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id)
+    let asset = darkroom_storage::assets::get(&state.db, id.0)
         .await?
         .ok_or_else(file_serving::not_found)?;
     let path = std::path::Path::new(&asset.original_path);
@@ -260,15 +261,15 @@ fn redirect(to: String) -> Response {
 pub async fn thumbnail(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     ValidQuery(query): ValidQuery<ThumbnailQuery>,
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetView, &[id])
+    access::require_assets(&state, &auth, Permission::AssetView, &[id.0])
         .await
         .map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id)
+    let asset = darkroom_storage::assets::get(&state.db, id.0)
         .await?
         .ok_or_else(file_serving::not_found)?;
     // Redirects keep the query (a shared link's key among it).
@@ -296,7 +297,7 @@ pub async fn thumbnail(
             if WEB_VIEWABLE.contains(&extension.as_str()) {
                 return Ok(redirect(with_query(format!("/api/assets/{id}/original"), None)));
             }
-            if darkroom_storage::asset_jobs::file_path(&state.db, id, "fullsize")
+            if darkroom_storage::asset_jobs::file_path(&state.db, id.0, "fullsize")
                 .await?
                 .is_none()
             {
@@ -310,7 +311,7 @@ pub async fn thumbnail(
         ThumbnailSize::Preview => "preview",
         ThumbnailSize::Thumbnail => "thumbnail",
     };
-    let path = darkroom_storage::asset_jobs::file_path(&state.db, id, kind)
+    let path = darkroom_storage::asset_jobs::file_path(&state.db, id.0, kind)
         .await?
         .ok_or_else(|| ApiError::not_found("Asset media not found"))?;
     let path = std::path::PathBuf::from(path);
@@ -346,19 +347,19 @@ pub async fn thumbnail(
 pub async fn video_playback(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_assets(&state, &auth, Permission::AssetView, &[id])
+    access::require_assets(&state, &auth, Permission::AssetView, &[id.0])
         .await
         .map_err(|_| file_serving::not_found())?;
-    let asset = darkroom_storage::assets::get(&state.db, id)
+    let asset = darkroom_storage::assets::get(&state.db, id.0)
         .await?
         .ok_or_else(file_serving::not_found)?;
     if asset.asset_type != AssetType::Video {
         return Err(ApiError::not_found("Asset not found or asset is not a video"));
     }
-    let encoded = darkroom_storage::asset_jobs::file_path(&state.db, id, "encoded_video").await?;
+    let encoded = darkroom_storage::asset_jobs::file_path(&state.db, id.0, "encoded_video").await?;
     let path = std::path::PathBuf::from(encoded.unwrap_or(asset.original_path));
     if asset.library_id.is_none() && !state.layout.contains(&path) {
         return Err(file_serving::not_found());

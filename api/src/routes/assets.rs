@@ -82,10 +82,10 @@ pub async fn statistics(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
-    let asset = assets::get(&state.db, id)
+    access::require_assets(&state, &auth, Permission::AssetRead, &[id.0]).await?;
+    let asset = assets::get(&state.db, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     // Link guests see no owner, and only the basics when the link hides metadata.
@@ -97,7 +97,7 @@ pub async fn get(
         None => {
             let owner = users::get(&state.db, asset.owner_id, true).await?;
             let people = if asset.owner_id == auth.user.id {
-                people::on_asset(&state.db, id).await?
+                people::on_asset(&state.db, id.0).await?
             } else {
                 Vec::new()
             };
@@ -136,9 +136,9 @@ pub async fn delete(
 pub async fn get_ocr(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
 ) -> ApiResult<Json<Vec<super::faces::AssetOcrResponseDto>>> {
-    access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
+    access::require_assets(&state, &auth, Permission::AssetRead, &[id.0]).await?;
     Ok(Json(super::faces::ocr_of(&state, id).await?))
 }
 

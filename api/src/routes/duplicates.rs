@@ -100,8 +100,12 @@ async fn dismiss(state: &AppState, auth: &AuthContext, ids: &[Uuid]) -> ApiResul
 }
 
 /// `DELETE /duplicates/{id}`: not duplicates after all (no asset is deleted).
-pub async fn dismiss_one(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    dismiss(&state, &auth, &[id]).await
+pub async fn dismiss_one(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<DuplicateId>,
+) -> ApiResult<StatusCode> {
+    dismiss(&state, &auth, &[id.0]).await
 }
 
 /// `DELETE /duplicates {ids}`.

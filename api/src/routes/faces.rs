@@ -104,7 +104,7 @@ pub async fn create(
     let (asset, person_id) = (body.asset_id.0, body.person_id.0);
     access::require_assets(&state, &auth, Permission::AssetUpdate, &[asset]).await?;
     access::require_people(&state, &auth, Permission::PersonRead, &[person_id]).await?;
-    let person = person_or_fail(&state, person_id).await?;
+    let person = person_or_fail(&state, body.person_id).await?;
     let geometry = faces::geometry(&state.db, asset)
         .await?
         .ok_or_else(|| ApiError::not_found("Asset not found"))?;
@@ -186,11 +186,11 @@ impl Validate for AssetFaceDeleteDto {
 pub async fn delete(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<FaceId>,
     ValidJson(body): ValidJson<AssetFaceDeleteDto>,
 ) -> ApiResult<StatusCode> {
-    access::require_faces(&state, &auth, Permission::FaceDelete, &[id]).await?;
-    faces::delete(&state.db, id, body.force == Some(Value::Bool(true))).await?;
+    access::require_faces(&state, &auth, Permission::FaceDelete, &[id.0]).await?;
+    faces::delete(&state.db, id.0, body.force == Some(Value::Bool(true))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,10 +199,10 @@ pub async fn delete(
 pub async fn reassign(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(person_id): IdPath,
+    IdPath(person_id): IdPath<PersonId>,
     ValidJson(body): ValidJson<FaceDto<FaceId>>,
 ) -> ApiResult<Json<PersonResponseDto>> {
-    access::require_people(&state, &auth, Permission::PersonUpdate, &[person_id]).await?;
+    access::require_people(&state, &auth, Permission::PersonUpdate, &[person_id.0]).await?;
     let face_id = body.id.0;
     access::require_faces(&state, &auth, Permission::PersonCreate, &[face_id]).await?;
     let face = faces::get(&state.db, face_id)
@@ -234,8 +234,8 @@ pub async fn move_face(state: &AppState, face: &faces::Face, to: &Person, covers
 }
 
 /// Immich's answer for a person that vanished between the access check and its use.
-pub async fn person_or_fail(state: &AppState, id: Uuid) -> ApiResult<Person> {
-    people::get(&state.db, id)
+pub async fn person_or_fail(state: &AppState, id: PersonId) -> ApiResult<Person> {
+    people::get(&state.db, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Person not found"))
 }
@@ -260,9 +260,9 @@ pub struct AssetOcrResponseDto {
 }
 
 /// The text boxes of `asset`, which the caller may read.
-pub async fn ocr_of(state: &AppState, asset: Uuid) -> ApiResult<Vec<AssetOcrResponseDto>> {
-    let boxes = darkroom_storage::ocr::for_asset(&state.db, asset).await?;
-    let geometry = faces::geometry(&state.db, asset)
+pub async fn ocr_of(state: &AppState, asset: AssetId) -> ApiResult<Vec<AssetOcrResponseDto>> {
+    let boxes = darkroom_storage::ocr::for_asset(&state.db, asset.0).await?;
+    let geometry = faces::geometry(&state.db, asset.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
     let edits = parse_edits(&geometry.edits);

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::{Auth, AuthContext};
 use crate::dto::asset::AssetResponseDto;
-use crate::dto::ids::{AssetId, uuids};
+use crate::dto::ids::{AssetId, MemoryId, uuids};
 use crate::dto::{BulkIdResponseDto, BulkIdsDto, bulk_add, bulk_remove, serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
@@ -71,11 +71,11 @@ async fn dto(state: &AppState, auth: &AuthContext, memory: Memory) -> ApiResult<
 }
 
 /// Only the owner sees or changes a memory, and not once it is deleted.
-async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<Memory> {
-    if memories::owned(&state.db, auth.user.id, &[id]).await?.is_empty() {
+async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: MemoryId) -> ApiResult<Memory> {
+    if memories::owned(&state.db, auth.user.id, &[id.0]).await?.is_empty() {
         return Err(access::denied(permission));
     }
-    memories::get(&state.db, id)
+    memories::get(&state.db, id.0)
         .await?
         .ok_or_else(|| access::denied(permission))
 }
@@ -267,7 +267,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<MemoryId>,
 ) -> ApiResult<Json<MemoryResponseDto>> {
     let memory = find(&state, &auth, Permission::MemoryRead, id).await?;
     Ok(Json(dto(&state, &auth, memory).await?))
@@ -294,14 +294,14 @@ impl Validate for MemoryUpdateDto {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<MemoryId>,
     ValidJson(body): ValidJson<MemoryUpdateDto>,
 ) -> ApiResult<Json<MemoryResponseDto>> {
     find(&state, &auth, Permission::MemoryUpdate, id).await?;
     let ignored = &mut Vec::new();
     memories::update(
         &state.db,
-        id,
+        id.0,
         body.is_saved,
         date(ignored, "", &body.seen_at),
         date(ignored, "", &body.memory_at),
@@ -312,9 +312,13 @@ pub async fn update(
 }
 
 /// `DELETE /memories/{id}`.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<MemoryId>,
+) -> ApiResult<StatusCode> {
     find(&state, &auth, Permission::MemoryDelete, id).await?;
-    memories::delete(&state.db, id).await?;
+    memories::delete(&state.db, id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -322,15 +326,15 @@ pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id):
 pub async fn add_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<MemoryId>,
     ValidJson(body): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::MemoryRead, id).await?;
     let ids = body.ids();
-    let present = memories::contains(&state.db, id, &ids).await?;
+    let present = memories::contains(&state.db, id.0, &ids).await?;
     let allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?;
     let (results, added) = bulk_add(ids, &present, &allowed);
-    memories::change_assets(&state.db, id, &added, &[]).await?;
+    memories::change_assets(&state.db, id.0, &added, &[]).await?;
     Ok(Json(results))
 }
 
@@ -338,13 +342,13 @@ pub async fn add_assets(
 pub async fn remove_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<MemoryId>,
     ValidJson(body): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::MemoryUpdate, id).await?;
     let ids = body.ids();
-    let present = memories::contains(&state.db, id, &ids).await?;
+    let present = memories::contains(&state.db, id.0, &ids).await?;
     let (results, removed) = bulk_remove(ids, &present);
-    memories::change_assets(&state.db, id, &[], &removed).await?;
+    memories::change_assets(&state.db, id.0, &[], &removed).await?;
     Ok(Json(results))
 }

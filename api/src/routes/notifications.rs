@@ -62,9 +62,9 @@ pub async fn search(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<NotificationId>,
 ) -> ApiResult<Json<NotificationDto>> {
-    service::require_owned(&state, auth.user.id, Permission::NotificationRead, &[id]).await?;
+    service::require_owned(&state, auth.user.id, Permission::NotificationRead, &[id.0]).await?;
     Ok(Json(service::get(&state, id).await?))
 }
 
@@ -94,10 +94,10 @@ fn read_at(value: &Option<Option<String>>) -> Option<Option<DateTime<Utc>>> {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<NotificationId>,
     ValidJson(body): ValidJson<NotificationUpdateDto>,
 ) -> ApiResult<Json<NotificationDto>> {
-    service::require_owned(&state, auth.user.id, Permission::NotificationUpdate, &[id]).await?;
+    service::require_owned(&state, auth.user.id, Permission::NotificationUpdate, &[id.0]).await?;
     Ok(Json(match read_at(&body.read_at) {
         Some(read_at) => service::set_read(&state, id, read_at).await?,
         None => service::get(&state, id).await?,
@@ -136,9 +136,13 @@ pub async fn update_many(
 }
 
 /// `DELETE /notifications/{id}`.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    service::require_owned(&state, auth.user.id, Permission::NotificationDelete, &[id]).await?;
-    notifications::delete_many(&state.db, &[id]).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<NotificationId>,
+) -> ApiResult<StatusCode> {
+    service::require_owned(&state, auth.user.id, Permission::NotificationDelete, &[id.0]).await?;
+    notifications::delete_many(&state.db, &[id.0]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -25,7 +25,7 @@ pub struct PartnerResponseDto {
 }
 
 async fn dto(state: &AppState, partner: Partner) -> ApiResult<PartnerResponseDto> {
-    let user = user_service::require(&state.db, partner.user_id, false).await?;
+    let user = user_service::require(&state.db, partner.user_id.into(), false).await?;
     Ok(PartnerResponseDto {
         user: UserResponseDto::from(&user),
         in_timeline: partner.in_timeline,
@@ -72,8 +72,9 @@ impl Validate for PartnerCreateDto {}
 async fn create_with(
     state: &AppState,
     me: Uuid,
-    shared_with: Uuid,
+    shared_with: UserId,
 ) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
+    let shared_with = shared_with.0;
     if partners::exists(&state.db, me, shared_with).await? {
         return Err(ApiError::bad_request("Partner already exists"));
     }
@@ -98,14 +99,14 @@ pub async fn create(
     Auth(auth): Auth,
     ValidJson(body): ValidJson<PartnerCreateDto>,
 ) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
-    create_with(&state, auth.user.id, body.shared_with_id.0).await
+    create_with(&state, auth.user.id, body.shared_with_id).await
 }
 
 /// `POST /partners/{id}` (deprecated form of the above).
 pub async fn create_deprecated(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<(StatusCode, Json<PartnerResponseDto>)> {
     create_with(&state, auth.user.id, id).await
 }
@@ -122,17 +123,17 @@ impl Validate for PartnerUpdateDto {}
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidJson(body): ValidJson<PartnerUpdateDto>,
 ) -> ApiResult<Json<PartnerResponseDto>> {
-    if !partners::set_in_timeline(&state.db, id, auth.user.id, body.in_timeline).await? {
+    if !partners::set_in_timeline(&state.db, id.0, auth.user.id, body.in_timeline).await? {
         return Err(crate::access::denied(Permission::PartnerUpdate));
     }
     Ok(Json(
         dto(
             &state,
             Partner {
-                user_id: id,
+                user_id: id.0,
                 in_timeline: body.in_timeline,
             },
         )
@@ -141,8 +142,14 @@ pub async fn update(
 }
 
 /// `DELETE /partners/{id}`: stop sharing my library with `id`.
-pub async fn remove(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    if !partners::exists(&state.db, auth.user.id, id).await? || !partners::remove(&state.db, auth.user.id, id).await? {
+pub async fn remove(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<UserId>,
+) -> ApiResult<StatusCode> {
+    if !partners::exists(&state.db, auth.user.id, id.0).await?
+        || !partners::remove(&state.db, auth.user.id, id.0).await?
+    {
         return Err(ApiError::bad_request("Partner not found"));
     }
     Ok(StatusCode::NO_CONTENT)

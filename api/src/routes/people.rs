@@ -115,10 +115,11 @@ pub async fn create(
 async fn apply_update<Id>(
     state: &AppState,
     auth: &AuthContext,
-    id: Uuid,
+    id: PersonId,
     fields: &PersonFields<Id, Option<AssetId>>,
     with_color: bool,
 ) -> ApiResult<Person> {
+    let id = id.0;
     access::require_people(state, auth, Permission::PersonUpdate, &[id]).await?;
     let mut changes = fields.changes(with_color);
     if let Some(asset) = fields.feature_asset() {
@@ -137,9 +138,9 @@ async fn apply_update<Id>(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<PersonId>,
 ) -> ApiResult<Json<PersonResponseDto>> {
-    access::require_people(&state, &auth, Permission::PersonRead, &[id]).await?;
+    access::require_people(&state, &auth, Permission::PersonRead, &[id.0]).await?;
     Ok(Json(person_or_fail(&state, id).await?.into()))
 }
 
@@ -147,7 +148,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<PersonId>,
     ValidJson(PersonUpdateDto(body)): ValidJson<PersonUpdateDto>,
 ) -> ApiResult<Json<PersonResponseDto>> {
     Ok(Json(apply_update(&state, &auth, id, &body, true).await?.into()))
@@ -162,7 +163,7 @@ pub async fn update_many(
     let mut results = Vec::with_capacity(body.people.len());
     for item in &body.people {
         let id = item.id.0;
-        let outcome = apply_update(&state, &auth, id, item, false).await;
+        let outcome = apply_update(&state, &auth, item.id, item, false).await;
         if let Err(error) = &outcome {
             tracing::warn!(person = %id, %error, "person update failed");
         }
@@ -204,16 +205,24 @@ pub async fn delete_many(
 }
 
 /// `DELETE /people/{id}`: the person goes; their faces stay, belonging to no one.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    access::require_people(&state, &auth, Permission::PersonDelete, &[id]).await?;
-    remove_people(&state, &[id]).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<PersonId>,
+) -> ApiResult<StatusCode> {
+    access::require_people(&state, &auth, Permission::PersonDelete, &[id.0]).await?;
+    remove_people(&state, &[id.0]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /people/{id}/statistics`: on how many photos of the timeline they are.
-pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
-    access::require_people(&state, &auth, Permission::PersonRead, &[id]).await?;
-    Ok(Json(json!({ "assets": people::asset_count(&state.db, id).await? })))
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<PersonId>,
+) -> ApiResult<Json<Value>> {
+    access::require_people(&state, &auth, Permission::PersonRead, &[id.0]).await?;
+    Ok(Json(json!({ "assets": people::asset_count(&state.db, id.0).await? })))
 }
 
 /// `GET /people/{id}/thumbnail`: the face crop. As in Immich, every failure (access included)
@@ -221,13 +230,15 @@ pub async fn statistics(State(state): State<AppState>, Auth(auth): Auth, IdPath(
 pub async fn thumbnail(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<PersonId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access::require_people(&state, &auth, Permission::PersonRead, &[id])
+    access::require_people(&state, &auth, Permission::PersonRead, &[id.0])
         .await
         .map_err(|_| file_serving::not_found())?;
-    let person = people::get(&state.db, id).await?.ok_or_else(file_serving::not_found)?;
+    let person = people::get(&state.db, id.0)
+        .await?
+        .ok_or_else(file_serving::not_found)?;
     let path = std::path::PathBuf::from(&person.thumbnail_path);
     if person.thumbnail_path.is_empty() || !state.layout.contains(&path) {
         return Err(file_serving::not_found());
@@ -247,10 +258,10 @@ pub async fn thumbnail(
 pub async fn reassign(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<PersonId>,
     ValidJson(body): ValidJson<AssetFaceUpdateDto>,
 ) -> ApiResult<Json<Vec<PersonResponseDto>>> {
-    access::require_people(&state, &auth, Permission::PersonUpdate, &[id]).await?;
+    access::require_people(&state, &auth, Permission::PersonUpdate, &[id.0]).await?;
     let person = person_or_fail(&state, id).await?;
     let mut results = Vec::with_capacity(body.data.len());
     let mut covers = Vec::new();
@@ -274,14 +285,14 @@ pub async fn reassign(
 pub async fn merge(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<PersonId>,
     ValidJson(body): ValidJson<MergePersonDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     let ids = uuids(&body.ids);
-    if ids.contains(&id) {
+    if ids.contains(&id.0) {
         return Err(ApiError::bad_request("Cannot merge a person into themselves"));
     }
-    access::require_people(&state, &auth, Permission::PersonUpdate, &[id]).await?;
+    access::require_people(&state, &auth, Permission::PersonUpdate, &[id.0]).await?;
     let primary = person_or_fail(&state, id).await?;
     let allowed = access::allowed_people(&state, &auth, Permission::PersonMerge, &ids).await?;
     let mut results = Vec::with_capacity(ids.len());

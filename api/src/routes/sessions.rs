@@ -11,6 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::{Auth, AuthContext, tokens};
+use crate::dto::ids::SessionId;
 use crate::dto::{serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult, Context, ValidationIssue};
 use crate::state::AppState;
@@ -103,8 +104,8 @@ pub async fn create(
 }
 
 /// The caller's own session `id`, or Immich's access error naming `permission`.
-async fn require_own(state: &AppState, auth: &AuthContext, id: Uuid, permission: &str) -> ApiResult<Session> {
-    match sessions::get(&state.db, id).await? {
+async fn require_own(state: &AppState, auth: &AuthContext, id: SessionId, permission: &str) -> ApiResult<Session> {
+    match sessions::get(&state.db, id.0).await? {
         Some(session) if session.user_id == auth.user.id => Ok(session),
         _ => Err(ApiError::bad_request(format!("Not found or no {permission} access"))),
     }
@@ -121,22 +122,26 @@ impl Validate for SessionUpdateDto {}
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SessionId>,
     ValidJson(dto): ValidJson<SessionUpdateDto>,
 ) -> ApiResult<Json<SessionResponseDto>> {
     require_own(&state, &auth, id, "session.update").await?;
     let Some(pending) = dto.is_pending_sync_reset else {
         return Err(ApiError::bad_request("No fields to update"));
     };
-    sessions::set_pending_sync_reset(&state.db, id, pending).await?;
+    sessions::set_pending_sync_reset(&state.db, id.0, pending).await?;
     let session = require_own(&state, &auth, id, "session.update").await?;
     Ok(Json(session_dto(session, None)))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<SessionId>,
+) -> ApiResult<StatusCode> {
     require_own(&state, &auth, id, "authDevice.delete").await?;
-    sessions::delete(&state.db, id).await?;
-    crate::events::sessions_deleted(&state, &[id]).await;
+    sessions::delete(&state.db, id.0).await?;
+    crate::events::sessions_deleted(&state, &[id.0]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,8 +151,12 @@ pub async fn delete_all(State(state): State<AppState>, Auth(auth): Auth) -> ApiR
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn lock(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn lock(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<SessionId>,
+) -> ApiResult<StatusCode> {
     require_own(&state, &auth, id, "session.lock").await?;
-    sessions::set_pin_expires_at(&state.db, id, None).await?;
+    sessions::set_pin_expires_at(&state.db, id.0, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

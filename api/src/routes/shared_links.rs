@@ -105,8 +105,8 @@ async fn link_dto(
     })
 }
 
-async fn owned(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<SharedLink> {
-    shared_links::get(&state.db, id, auth.user.id)
+async fn owned(state: &AppState, auth: &AuthContext, id: SharedLinkId) -> ApiResult<SharedLink> {
+    shared_links::get(&state.db, id.0, auth.user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Shared link not found"))
 }
@@ -211,7 +211,7 @@ pub async fn create(
         asset_ids: &asset_ids,
     };
     let id = shared_links::create(&state.db, &new).await.map_err(slug_conflict)?;
-    let link = owned(&state, &auth, id).await?;
+    let link = owned(&state, &auth, id.into()).await?;
     Ok((
         StatusCode::CREATED,
         Json(link_dto(&state, link, Audience::Owner, None).await?),
@@ -335,7 +335,7 @@ pub async fn login(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SharedLinkId>,
 ) -> ApiResult<Json<SharedLinkResponseDto>> {
     let link = owned(&state, &auth, id).await?;
     Ok(Json(link_dto(&state, link, Audience::Owner, None).await?))
@@ -362,7 +362,7 @@ impl Validate for SharedLinkEditDto {}
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SharedLinkId>,
     ValidJson(dto): ValidJson<SharedLinkEditDto>,
 ) -> ApiResult<Json<SharedLinkResponseDto>> {
     owned(&state, &auth, id).await?;
@@ -375,16 +375,20 @@ pub async fn update(
         allow_download: dto.allow_download,
         show_exif: dto.show_metadata,
     };
-    shared_links::update(&state.db, id, &changes)
+    shared_links::update(&state.db, id.0, &changes)
         .await
         .map_err(slug_conflict)?;
     let link = owned(&state, &auth, id).await?;
     Ok(Json(link_dto(&state, link, Audience::Owner, None).await?))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<SharedLinkId>,
+) -> ApiResult<StatusCode> {
     owned(&state, &auth, id).await?;
-    shared_links::delete(&state.db, id).await?;
+    shared_links::delete(&state.db, id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -405,7 +409,7 @@ pub struct AssetIdsResponseDto {
     error: Option<&'static str>,
 }
 
-async fn individual(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<SharedLink> {
+async fn individual(state: &AppState, auth: &AuthContext, id: SharedLinkId) -> ApiResult<SharedLink> {
     let link = owned(state, auth, id).await?;
     if link.link_type != "INDIVIDUAL" {
         return Err(ApiError::bad_request("Invalid shared link type"));
@@ -416,7 +420,7 @@ async fn individual(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult
 pub async fn add_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SharedLinkId>,
     ValidJson(dto): ValidJson<AssetIdsDto>,
 ) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;
@@ -454,7 +458,7 @@ pub async fn add_assets(
 pub async fn remove_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<SharedLinkId>,
     ValidJson(dto): ValidJson<AssetIdsDto>,
 ) -> ApiResult<Json<Vec<AssetIdsResponseDto>>> {
     let link = individual(&state, &auth, id).await?;

@@ -57,9 +57,9 @@ async fn require_stacks(state: &AppState, auth: &AuthContext, permission: Permis
     }
 }
 
-async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<Stack> {
-    require_stacks(state, auth, permission, &[id]).await?;
-    stacks::get(&state.db, id)
+async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: StackId) -> ApiResult<Stack> {
+    require_stacks(state, auth, permission, &[id.0]).await?;
+    stacks::get(&state.db, id.0)
         .await?
         .ok_or_else(|| access::denied(permission))
 }
@@ -130,7 +130,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<StackId>,
 ) -> ApiResult<Json<StackResponseDto>> {
     let stack = find(&state, &auth, Permission::StackRead, id).await?;
     Ok(Json(dto(&state, &auth, stack).await?))
@@ -148,7 +148,7 @@ impl Validate for StackUpdateDto {}
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<StackId>,
     ValidJson(body): ValidJson<StackUpdateDto>,
 ) -> ApiResult<Json<StackResponseDto>> {
     let mut stack = find(&state, &auth, Permission::StackUpdate, id).await?;
@@ -156,7 +156,7 @@ pub async fn update(
         if !stacks::assets(&state.db, &stack).await?.contains(&primary) {
             return Err(ApiError::bad_request("Primary asset must be in the stack"));
         }
-        stacks::set_primary(&state.db, id, primary).await?;
+        stacks::set_primary(&state.db, id.0, primary).await?;
         stack.primary_asset_id = primary;
         changed(&state, &auth).await;
     }
@@ -164,9 +164,13 @@ pub async fn update(
 }
 
 /// `DELETE /stacks/{id}`: its assets become single again.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
-    require_stacks(&state, &auth, Permission::StackDelete, &[id]).await?;
-    stacks::delete(&state.db, &[id]).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<StackId>,
+) -> ApiResult<StatusCode> {
+    require_stacks(&state, &auth, Permission::StackDelete, &[id.0]).await?;
+    stacks::delete(&state.db, &[id.0]).await?;
     changed(&state, &auth).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,7 +192,7 @@ pub async fn delete_all(
 pub async fn remove_asset(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<StackId>,
     Path(params): Path<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let asset = params
@@ -196,7 +200,7 @@ pub async fn remove_asset(
         .and_then(|raw| parse_uuid_v4(raw))
         .ok_or_else(|| ApiError::Validation(vec![invalid_uuid(&["assetId"])]))?;
     let stack = find(&state, &auth, Permission::StackUpdate, id).await?;
-    if stacks::of_asset(&state.db, asset).await? != Some(id) {
+    if stacks::of_asset(&state.db, asset).await? != Some(id.0) {
         return Err(ApiError::bad_request("Asset not in stack"));
     }
     if stack.primary_asset_id == asset {

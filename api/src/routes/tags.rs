@@ -49,8 +49,8 @@ impl From<Tag> for TagResponseDto {
 }
 
 /// The tags directly on an asset, as its response lists them.
-pub async fn of_asset(state: &AppState, asset: Uuid) -> ApiResult<Vec<TagResponseDto>> {
-    Ok(tags::of_assets(&state.db, &[asset])
+pub async fn of_asset(state: &AppState, asset: AssetId) -> ApiResult<Vec<TagResponseDto>> {
+    Ok(tags::of_assets(&state.db, &[asset.0])
         .await?
         .into_iter()
         .map(|(_, tag)| tag.into())
@@ -86,9 +86,9 @@ async fn require_tags(state: &AppState, auth: &AuthContext, permission: Permissi
     }
 }
 
-async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: Uuid) -> ApiResult<Tag> {
-    require_tags(state, auth, permission, &[id]).await?;
-    tags::get(&state.db, id)
+async fn find(state: &AppState, auth: &AuthContext, permission: Permission, id: TagId) -> ApiResult<Tag> {
+    require_tags(state, auth, permission, &[id.0]).await?;
+    tags::get(&state.db, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Tag not found"))
 }
@@ -136,7 +136,7 @@ pub async fn create(
     ValidJson(body): ValidJson<TagCreateDto>,
 ) -> ApiResult<(StatusCode, Json<TagResponseDto>)> {
     let parent = match body.parent_id.flatten() {
-        Some(TagId(id)) => Some(find(&state, &auth, Permission::TagRead, id).await?),
+        Some(id) => Some(find(&state, &auth, Permission::TagRead, id).await?),
         None => None,
     };
     let value = match &parent {
@@ -181,7 +181,7 @@ pub async fn upsert(
 pub async fn get(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<TagId>,
 ) -> ApiResult<Json<TagResponseDto>> {
     Ok(Json(find(&state, &auth, Permission::TagRead, id).await?.into()))
 }
@@ -204,20 +204,24 @@ impl Validate for TagUpdateDto {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<TagId>,
     ValidJson(body): ValidJson<TagUpdateDto>,
 ) -> ApiResult<Json<TagResponseDto>> {
     find(&state, &auth, Permission::TagUpdate, id).await?;
     if let Some(color) = body.color {
-        tags::set_color(&state.db, id, color.as_deref().and_then(hex_color).as_deref()).await?;
+        tags::set_color(&state.db, id.0, color.as_deref().and_then(hex_color).as_deref()).await?;
     }
     Ok(Json(find(&state, &auth, Permission::TagUpdate, id).await?.into()))
 }
 
 /// `DELETE /tags/{id}`: the tag and every tag below it.
-pub async fn delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    IdPath(id): IdPath<TagId>,
+) -> ApiResult<StatusCode> {
     find(&state, &auth, Permission::TagDelete, id).await?;
-    tags::delete(&state.db, id).await?;
+    tags::delete(&state.db, id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -247,15 +251,15 @@ pub async fn tag_many(
 pub async fn add_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<TagId>,
     ValidJson(body): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
-    let present = tags::tagged(&state.db, id, &ids).await?;
+    let present = tags::tagged(&state.db, id.0, &ids).await?;
     let allowed = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids).await?;
     let (results, added) = bulk_add(ids, &present, &allowed);
-    tags::tag_assets(&state.db, &[id], &added).await?;
+    tags::tag_assets(&state.db, &[id.0], &added).await?;
     Ok(Json(results))
 }
 
@@ -263,13 +267,13 @@ pub async fn add_assets(
 pub async fn remove_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<TagId>,
     ValidJson(body): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, &auth, Permission::TagAsset, id).await?;
     let ids = body.ids();
-    let present = tags::tagged(&state.db, id, &ids).await?;
+    let present = tags::tagged(&state.db, id.0, &ids).await?;
     let (results, removed) = bulk_remove(ids, &present);
-    tags::untag_assets(&state.db, id, &removed).await?;
+    tags::untag_assets(&state.db, id.0, &removed).await?;
     Ok(Json(results))
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::Auth;
+use crate::dto::ids::UserId;
 use crate::dto::{AvatarColor, UserAdminResponseDto, UserResponseDto, iso, nullable};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::services::licenses::LicenseKind;
@@ -34,7 +35,11 @@ pub async fn get_me(State(state): State<AppState>, Auth(auth): Auth) -> ApiResul
     Ok(Json(user_service::admin_dto(&state.db, &auth.user).await?))
 }
 
-pub async fn get(State(state): State<AppState>, Auth(_): Auth, IdPath(id): IdPath) -> ApiResult<Json<UserResponseDto>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    IdPath(id): IdPath<UserId>,
+) -> ApiResult<Json<UserResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;
     Ok(Json(UserResponseDto::from(&user)))
 }
@@ -255,10 +260,10 @@ pub async fn delete_profile_image(State(state): State<AppState>, Auth(auth): Aut
 pub async fn get_profile_image(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<Response> {
     let not_found = || ApiError::not_found("Not Found");
-    let user = users::get(&state.db, id, false).await?.ok_or_else(not_found)?;
+    let user = users::get(&state.db, id.0, false).await?.ok_or_else(not_found)?;
     let path = std::path::PathBuf::from(&user.profile_image_path);
     if user.profile_image_path.is_empty() || !state.layout.contains(&path) {
         return Err(not_found());

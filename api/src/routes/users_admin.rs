@@ -128,7 +128,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
@@ -173,13 +173,13 @@ impl Validate for UserAdminUpdateDto {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidJson(dto): ValidJson<UserAdminUpdateDto>,
 ) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;
     if let Some(is_admin) = dto.is_admin
         && is_admin != auth.user.is_admin
-        && id == auth.user.id
+        && id.0 == auth.user.id
     {
         return Err(ApiError::bad_request(
             "Admin status can only be changed by another admin",
@@ -187,13 +187,13 @@ pub async fn update(
     }
     let email = dto.email.map(|e| e.0.to_lowercase());
     if let Some(email) = &email {
-        user_service::ensure_email_available(&state.db, email, Some(id)).await?;
+        user_service::ensure_email_available(&state.db, email, Some(id.0)).await?;
     }
     let storage_label = dto
         .storage_label
         .map(|label| label.as_deref().and_then(user_service::sanitize_storage_label));
     if let Some(Some(label)) = &storage_label {
-        user_service::ensure_storage_label_available(&state.db, label, Some(id)).await?;
+        user_service::ensure_storage_label_available(&state.db, label, Some(id.0)).await?;
     }
     let password_hash = match dto.password.filter(|p| !p.is_empty()) {
         Some(password) => Some(user_service::hash(&password).await?),
@@ -234,7 +234,7 @@ impl Validate for UserAdminDeleteDto {}
 pub async fn delete(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidJson(dto): ValidJson<UserAdminDeleteDto>,
 ) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;
@@ -242,18 +242,21 @@ pub async fn delete(
         return Err(ApiError::forbidden("Cannot delete your own account"));
     }
     // `deleted` users are removed for good after the configured delay; `removing` ones right away.
-    users::soft_delete(&state.db, id, if dto.force { "removing" } else { "deleted" }).await?;
-    let deleted = sessions::delete_all_except(&state.db, id, None).await?;
+    users::soft_delete(&state.db, id.0, if dto.force { "removing" } else { "deleted" }).await?;
+    let deleted = sessions::delete_all_except(&state.db, id.0, None).await?;
     crate::events::sessions_deleted(&state, &deleted).await;
-    albums::set_owner_deleted(&state.db, id, true).await?;
-    crate::events::broadcast(&state, "on_user_delete", Some(serde_json::json!(id))).await;
+    albums::set_owner_deleted(&state.db, id.0, true).await?;
+    crate::events::broadcast(&state, "on_user_delete", Some(serde_json::json!(id.0))).await;
     let user = user_service::require(&state.db, id, true).await?;
     let response = user_service::admin_dto(&state.db, &user).await?;
     if dto.force {
         // Answered first: the job may remove the user at once.
         crate::jobs::enqueue(
             &state,
-            [crate::jobs::Job::UserDelete(crate::jobs::UserJob { id, force: true })],
+            [crate::jobs::Job::UserDelete(crate::jobs::UserJob {
+                id: id.0,
+                force: true,
+            })],
         )
         .await;
     }
@@ -263,14 +266,14 @@ pub async fn delete(
 pub async fn restore(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<Json<UserAdminResponseDto>> {
     let user = user_service::require(&state.db, id, true).await?;
     if user.status == "removing" {
         return Err(ApiError::bad_request("User is being removed and cannot be restored"));
     }
-    users::restore(&state.db, id).await?;
-    albums::set_owner_deleted(&state.db, id, false).await?;
+    users::restore(&state.db, id.0).await?;
+    albums::set_owner_deleted(&state.db, id.0, false).await?;
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(user_service::admin_dto(&state.db, &user).await?))
 }
@@ -278,7 +281,7 @@ pub async fn restore(
 pub async fn get_preferences(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<Json<Value>> {
     let user = user_service::require(&state.db, id, true).await?;
     Ok(Json(preferences::get(&state.db, user.id).await?))
@@ -287,7 +290,7 @@ pub async fn get_preferences(
 pub async fn update_preferences(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidJson(changes): ValidJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let user = user_service::require(&state.db, id, false).await?;
@@ -299,9 +302,9 @@ pub async fn update_preferences(
 pub async fn sessions(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
 ) -> ApiResult<Json<Vec<SessionResponseDto>>> {
-    let rows = sessions::list_by_user(&state.db, id).await?;
+    let rows = sessions::list_by_user(&state.db, id.0).await?;
     Ok(Json(rows.into_iter().map(|s| session_dto(s, None)).collect()))
 }
 
@@ -309,17 +312,17 @@ pub async fn sessions(
 pub async fn statistics(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidQuery(query): ValidQuery<AssetStatsQuery>,
 ) -> ApiResult<Json<AssetStatsResponseDto>> {
-    statistics_of(&state, id, query).await
+    statistics_of(&state, id.0, query).await
 }
 
 /// `GET /admin/users/{id}/calendar-heatmap`: another user's heatmap (a deleted user's is refused).
 pub async fn calendar_heatmap(
     State(state): State<AppState>,
     Auth(_): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UserId>,
     ValidQuery(query): ValidQuery<user_service::HeatmapQuery>,
 ) -> ApiResult<Json<user_service::CalendarHeatmapResponseDto>> {
     let user = user_service::require(&state.db, id, false).await?;

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::access;
+use crate::dto::ids::NotificationId;
 use crate::dto::{serialize_iso, serialize_iso_opt};
 use crate::error::{ApiError, ApiResult};
 use crate::events;
@@ -135,16 +136,20 @@ pub async fn require_owned(state: &AppState, user: Uuid, permission: Permission,
     }
 }
 
-pub async fn get(state: &AppState, id: Uuid) -> ApiResult<NotificationDto> {
-    notifications::get(&state.db, id)
+pub async fn get(state: &AppState, id: NotificationId) -> ApiResult<NotificationDto> {
+    notifications::get(&state.db, id.0)
         .await?
         .map(Into::into)
         .ok_or_else(|| ApiError::bad_request("Notification not found"))
 }
 
 /// Marks one notification read (or unread with `None`).
-pub async fn set_read(state: &AppState, id: Uuid, read_at: Option<DateTime<Utc>>) -> ApiResult<NotificationDto> {
-    notifications::set_read(&state.db, id, read_at)
+pub async fn set_read(
+    state: &AppState,
+    id: NotificationId,
+    read_at: Option<DateTime<Utc>>,
+) -> ApiResult<NotificationDto> {
+    notifications::set_read(&state.db, id.0, read_at)
         .await?
         .map(Into::into)
         .ok_or_else(|| ApiError::bad_request("Notification not found"))

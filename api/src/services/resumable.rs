@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::auth::AuthContext;
+use crate::dto::ids::UploadId;
 use crate::error::{ApiError, ApiResult};
 use crate::services::incoming::IncomingFile;
 use crate::services::uploads::{self, NamedFile, UploadFields, UploadResult};
@@ -87,12 +88,12 @@ pub async fn start(state: &AppState, auth: &AuthContext, upload: NewUpload<'_>) 
         resumable::delete(&state.db, id).await?;
         return Err(error.into());
     }
-    find(state, auth, id).await
+    find(state, auth, id.into()).await
 }
 
 /// The caller's upload `id`: 404 when unknown, 410 (and removed) once expired.
-pub async fn find(state: &AppState, auth: &AuthContext, id: Uuid) -> ApiResult<ResumableUpload> {
-    let upload = resumable::get(&state.db, id, auth.user.id)
+pub async fn find(state: &AppState, auth: &AuthContext, id: UploadId) -> ApiResult<ResumableUpload> {
+    let upload = resumable::get(&state.db, id.0, auth.user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Upload not found"))?;
     if upload.expires_at < Utc::now() {
@@ -232,7 +233,7 @@ pub async fn complete(state: &AppState, auth: &AuthContext, upload: &ResumableUp
     }
     let sha1 = sha1_of(&path).await?;
     if upload.checksum.as_deref().is_some_and(|expected| expected != sha1) {
-        discard(state, upload.id).await?;
+        discard(state, upload.id.into()).await?;
         return Err(ApiError::ChecksumMismatch(
             "File on server does not match provided checksum".into(),
         ));
@@ -261,9 +262,9 @@ pub async fn complete(state: &AppState, auth: &AuthContext, upload: &ResumableUp
 }
 
 /// Forgets an upload and its bytes.
-pub async fn discard(state: &AppState, id: Uuid) -> ApiResult<()> {
-    resumable::delete(&state.db, id).await?;
-    match tokio::fs::remove_file(part_path(state, id)).await {
+pub async fn discard(state: &AppState, id: UploadId) -> ApiResult<()> {
+    resumable::delete(&state.db, id.0).await?;
+    match tokio::fs::remove_file(part_path(state, id.0)).await {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(error) => Err(error.into()),

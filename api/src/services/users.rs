@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens;
 use crate::dto::UserAdminResponseDto;
+use crate::dto::ids::UserId;
 use crate::error::{ApiError, ApiResult, Context, ValidationIssue, on_constraint};
 use crate::validation::Validate;
 
@@ -36,8 +37,8 @@ pub async fn admin_dtos(db: &PgPool, list: &[User]) -> ApiResult<Vec<UserAdminRe
         .collect())
 }
 
-pub async fn require(db: &PgPool, id: Uuid, with_deleted: bool) -> ApiResult<User> {
-    users::get(db, id, with_deleted)
+pub async fn require(db: &PgPool, id: UserId, with_deleted: bool) -> ApiResult<User> {
+    users::get(db, id.0, with_deleted)
         .await?
         .ok_or_else(|| ApiError::bad_request("User not found"))
 }

@@ -22,10 +22,10 @@ use crate::validation::{IdPath, ValidJson, Validate};
 async fn add_to_album(
     state: &AppState,
     auth: &AuthContext,
-    album_id: Uuid,
+    album_id: AlbumId,
     ids: &[Uuid],
 ) -> ApiResult<Vec<BulkIdResponseDto>> {
-    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id, ids)
+    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, album_id.0, ids)
         .await?
         .into_iter()
         .collect();
@@ -47,8 +47,8 @@ async fn add_to_album(
         };
         results.push(BulkIdResponseDto::of(id, error));
     }
-    if albums::add_assets(&state.db, album_id, &added).await? {
-        crate::services::notifications::album_updated(state, album_id, auth.user.id);
+    if albums::add_assets(&state.db, album_id.0, &added).await? {
+        crate::services::notifications::album_updated(state, album_id.0, auth.user.id);
     }
     Ok(results)
 }
@@ -56,11 +56,11 @@ async fn add_to_album(
 pub async fn add_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     ValidJson(dto): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
     find(&state, id).await?;
-    access::require_album(&state, &auth, Permission::AlbumAssetCreate, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumAssetCreate, id.0).await?;
     let ids = dto.ids();
     Ok(Json(add_to_album(&state, &auth, id, &ids).await?))
 }
@@ -98,7 +98,7 @@ pub async fn add_assets_to_albums(
     }
     let mut any_added = false;
     for album_id in albums_allowed {
-        find(&state, album_id).await?;
+        find(&state, album_id.into()).await?;
         if albums::add_assets(&state.db, album_id, &assets_allowed).await? {
             crate::services::notifications::album_updated(&state, album_id, auth.user.id);
             any_added = true;
@@ -116,14 +116,14 @@ pub async fn add_assets_to_albums(
 pub async fn remove_assets(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     ValidJson(dto): ValidJson<BulkIdsDto>,
 ) -> ApiResult<Json<Vec<BulkIdResponseDto>>> {
-    access::require_album(&state, &auth, Permission::AlbumAssetDelete, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumAssetDelete, id.0).await?;
     find(&state, id).await?;
     let ids = dto.ids();
-    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id, &ids).await?.into_iter().collect();
-    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id)
+    let mut present: HashSet<Uuid> = albums::asset_ids_in(&state.db, id.0, &ids).await?.into_iter().collect();
+    let is_owner = access::require_album(&state, &auth, Permission::AlbumDelete, id.0)
         .await
         .is_ok();
     let shareable: HashSet<Uuid> = access::allowed_assets(&state, &auth, Permission::AssetShare, &ids)
@@ -145,7 +145,7 @@ pub async fn remove_assets(
         results.push(BulkIdResponseDto::of(asset_id, error));
     }
     if !removed.is_empty() {
-        albums::remove_assets(&state.db, id, &removed).await?;
+        albums::remove_assets(&state.db, id.0, &removed).await?;
         albums::refresh_thumbnails(&state.db).await?;
     }
     Ok(Json(results))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{AlbumResponseDto, Detail, album_dto, find, require_user};
 use crate::access;
 use crate::auth::{Auth, AuthContext};
-use crate::dto::ids::UserId;
+use crate::dto::ids::{AlbumId, UserId};
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::permission::Permission;
 use crate::state::AppState;
@@ -42,10 +42,10 @@ impl Validate for AddUsersDto {
 pub async fn add_users(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     ValidJson(dto): ValidJson<AddUsersDto>,
 ) -> ApiResult<Json<AlbumResponseDto>> {
-    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumShare, id.0).await?;
     find(&state, id).await?;
     for member in dto.album_users {
         let role = member.role.unwrap_or(AlbumRole::Editor);
@@ -53,12 +53,12 @@ pub async fn add_users(
             return Err(ApiError::bad_request("Cannot add another owner"));
         }
         let user_id = member.user_id.0;
-        if !albums::roles(&state.db, user_id, &[id]).await?.is_empty() {
+        if !albums::roles(&state.db, user_id, &[id.0]).await?.is_empty() {
             continue;
         }
         require_user(&state, user_id).await?;
-        albums::add_member(&state.db, id, user_id, role).await?;
-        crate::services::notifications::album_invite(&state, id, user_id, &auth.user.name);
+        albums::add_member(&state.db, id.0, user_id, role).await?;
+        crate::services::notifications::album_invite(&state, id.0, user_id, &auth.user.name);
     }
     Ok(Json(album_dto(&state, id, auth.user.id, Detail::Written).await?))
 }
@@ -83,33 +83,33 @@ impl Validate for UpdateAlbumUserDto {}
 pub async fn update_user(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     Path(params): Path<HashMap<String, String>>,
     ValidJson(dto): ValidJson<UpdateAlbumUserDto>,
 ) -> ApiResult<StatusCode> {
     let user_id = member_id(&params, &auth)?;
-    access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+    access::require_album(&state, &auth, Permission::AlbumShare, id.0).await?;
     find(&state, id).await?;
-    let current = albums::roles(&state.db, user_id, &[id]).await?;
+    let current = albums::roles(&state.db, user_id, &[id.0]).await?;
     if current.iter().any(|(_, role)| *role == AlbumRole::Owner) {
         return Err(ApiError::bad_request("User is owner"));
     }
     if dto.role == AlbumRole::Owner {
         return Err(ApiError::bad_request("Cannot add another owner"));
     }
-    albums::set_role(&state.db, id, user_id, dto.role).await?;
+    albums::set_role(&state.db, id.0, user_id, dto.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn remove_user(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AlbumId>,
     Path(params): Path<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let user_id = member_id(&params, &auth)?;
     find(&state, id).await?;
-    let role = albums::members(&state.db, &[id], auth.user.id)
+    let role = albums::members(&state.db, &[id.0], auth.user.id)
         .await?
         .into_iter()
         .find(|m| m.user_id == user_id)
@@ -120,8 +120,8 @@ pub async fn remove_user(
         Some(_) => {}
     }
     if user_id != auth.user.id {
-        access::require_album(&state, &auth, Permission::AlbumShare, id).await?;
+        access::require_album(&state, &auth, Permission::AlbumShare, id.0).await?;
     }
-    albums::remove_member(&state.db, id, user_id).await?;
+    albums::remove_member(&state.db, id.0, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

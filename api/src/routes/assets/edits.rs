@@ -124,12 +124,12 @@ impl Validate for UpdateAssetDto {
 pub async fn update(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     ValidJson(dto): ValidJson<UpdateAssetDto>,
 ) -> ApiResult<Json<AssetResponseDto>> {
-    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id]).await?;
+    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id.0]).await?;
     if let Some(video) = dto.live_photo_video_id {
-        asset_edits::set_live_photo_video(&state, auth.user.id, id, video.map(Into::into)).await?;
+        asset_edits::set_live_photo_video(&state, auth.user.id, id.0, video.map(Into::into)).await?;
     }
     let edit = AssetEdit {
         is_favorite: dto.fields.is_favorite,
@@ -137,14 +137,14 @@ pub async fn update(
         ..Default::default()
     };
     let exif = dto.fields.exif_edit();
-    asset_edits::apply(&state, &[id], &edit, &exif).await?;
+    asset_edits::apply(&state, &[id.0], &edit, &exif).await?;
     if !exif.is_empty() {
-        crate::jobs::edited(&state, &[id]).await;
+        crate::jobs::edited(&state, &[id.0]).await;
     }
-    let asset = assets::get(&state.db, id)
+    let asset = assets::get(&state.db, id.0)
         .await?
         .ok_or_else(|| ApiError::bad_request("Asset not found"))?;
-    let people = people::on_asset(&state.db, id).await?;
+    let people = people::on_asset(&state.db, id.0).await?;
     Ok(Json(
         AssetResponseDto::new(asset, auth.user.id, None)
             .without_relations()

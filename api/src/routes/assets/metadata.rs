@@ -38,11 +38,11 @@ impl From<assets::MetadataEntry> for AssetMetadataResponseDto {
 pub async fn get_metadata(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
 ) -> ApiResult<Json<Vec<AssetMetadataResponseDto>>> {
-    access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
+    access::require_assets(&state, &auth, Permission::AssetRead, &[id.0]).await?;
     Ok(Json(
-        assets::metadata(&state.db, id, None)
+        assets::metadata(&state.db, id.0, None)
             .await?
             .into_iter()
             .map(Into::into)
@@ -57,12 +57,12 @@ fn metadata_key(params: &std::collections::HashMap<String, String>) -> String {
 pub async fn get_metadata_key(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     Path(params): Path<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Json<AssetMetadataResponseDto>> {
-    access::require_assets(&state, &auth, Permission::AssetRead, &[id]).await?;
+    access::require_assets(&state, &auth, Permission::AssetRead, &[id.0]).await?;
     let key = metadata_key(&params);
-    let entry = assets::metadata(&state.db, id, Some(&key)).await?.pop();
+    let entry = assets::metadata(&state.db, id.0, Some(&key)).await?.pop();
     entry.map(|entry| Json(entry.into())).ok_or_else(|| {
         ApiError::bad_request(format!(
             r#"Metadata with key "{key}" not found for asset with id "{id}""#
@@ -73,11 +73,11 @@ pub async fn get_metadata_key(
 pub async fn delete_metadata_key(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     Path(params): Path<std::collections::HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id]).await?;
-    assets::delete_metadata(&state.db, &[(id, metadata_key(&params))]).await?;
+    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id.0]).await?;
+    assets::delete_metadata(&state.db, &[(id.0, metadata_key(&params))]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,15 +109,15 @@ fn no_duplicates<'a>(labels: impl Iterator<Item = String> + 'a) -> ApiResult<()>
 pub async fn upsert_metadata(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<AssetId>,
     ValidJson(dto): ValidJson<AssetMetadataUpsertDto>,
 ) -> ApiResult<Json<Vec<AssetMetadataResponseDto>>> {
-    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id]).await?;
+    access::require_assets(&state, &auth, Permission::AssetUpdate, &[id.0]).await?;
     no_duplicates(dto.items.iter().map(|item| item.key.clone()))?;
     let items: Vec<_> = dto
         .items
         .into_iter()
-        .map(|item| (id, item.key, serde_json::Value::Object(item.value)))
+        .map(|item| (id.0, item.key, serde_json::Value::Object(item.value)))
         .collect();
     Ok(Json(
         assets::upsert_metadata(&state.db, &items)

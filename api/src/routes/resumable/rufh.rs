@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{header_number, header_text, set};
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::UploadId;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::asset_media::upload_response;
 use crate::services::resumable::{self, MAX_AGE_HOURS, NewUpload};
@@ -184,7 +185,7 @@ async fn rufh_finish(
     if upload.upload_length.is_none() {
         darkroom_storage::resumable::set_length(&state.db, upload.id, received as i64).await?;
     }
-    let upload = resumable::find(state, auth, upload.id).await?;
+    let upload = resumable::find(state, auth, upload.id.into()).await?;
     let result = resumable::complete(state, auth, &upload).await?;
     let mut response = upload_response(result);
     set_complete(&mut response, version, true);
@@ -249,7 +250,7 @@ fn require_version(headers: &HeaderMap) -> ApiResult<Option<u32>> {
 pub async fn rufh_patch(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UploadId>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -282,7 +283,7 @@ pub async fn rufh_patch(
                         ));
                     }
                     Some(_) => {}
-                    None => darkroom_storage::resumable::set_length(&state.db, id, length as i64).await?,
+                    None => darkroom_storage::resumable::set_length(&state.db, id.0, length as i64).await?,
                 }
             }
             let upload = resumable::find(&state, &auth, id).await?;
@@ -302,7 +303,7 @@ pub async fn rufh_patch(
 pub async fn rufh_head(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UploadId>,
     headers: HeaderMap,
 ) -> Response {
     let version = interop_version(&headers).ok().flatten();
@@ -329,7 +330,7 @@ pub async fn rufh_head(
     )
 }
 
-pub async fn rufh_delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath) -> Response {
+pub async fn rufh_delete(State(state): State<AppState>, Auth(auth): Auth, IdPath(id): IdPath<UploadId>) -> Response {
     rufh(
         None,
         async {

@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use darkroom_storage::resumable::ResumableUpload;
-use uuid::Uuid;
 
 use super::{header_number, header_text, set};
 use crate::auth::{Auth, AuthContext};
+use crate::dto::ids::UploadId;
 use crate::error::{ApiError, ApiResult};
 use crate::services::resumable::{self, NewUpload};
 use crate::services::uploads::{UploadFields, UploadResult};
@@ -177,7 +177,7 @@ pub async fn tus_create(State(state): State<AppState>, Auth(auth): Auth, headers
 pub async fn tus_head(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UploadId>,
     headers: HeaderMap,
 ) -> Response {
     tus(async {
@@ -208,7 +208,7 @@ pub async fn tus_head(
 pub async fn tus_patch(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UploadId>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -218,7 +218,7 @@ pub async fn tus_patch(
 async fn tus_patch_inner(
     state: &AppState,
     auth: &AuthContext,
-    id: Uuid,
+    id: UploadId,
     headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -244,7 +244,7 @@ async fn tus_patch_inner(
 pub async fn tus_delete(
     State(state): State<AppState>,
     Auth(auth): Auth,
-    IdPath(id): IdPath,
+    IdPath(id): IdPath<UploadId>,
     headers: HeaderMap,
 ) -> Response {
     tus(async {
@@ -257,7 +257,13 @@ pub async fn tus_delete(
 }
 
 /// `POST` with `X-HTTP-Method-Override`, for clients behind proxies that drop PATCH.
-pub async fn tus_override(state: State<AppState>, auth: Auth, id: IdPath, headers: HeaderMap, body: Body) -> Response {
+pub async fn tus_override(
+    state: State<AppState>,
+    auth: Auth,
+    id: IdPath<UploadId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match header_text(&headers, "x-http-method-override")
         .map(str::to_ascii_uppercase)
         .as_deref()
