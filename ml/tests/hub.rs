@@ -1,4 +1,4 @@
-//! Fetching a model from a hub: a real HTTP server (Python's `http.server`) serves a model
+//! Fetching models from a hub into the cache: a real HTTP server (Python's `http.server`) serves a model
 //! repository in the Hugging Face hub's layout, as a mirror named by `HF_ENDPOINT` would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -48,19 +48,19 @@ impl ServedFolder {
         std::fs::write(path, content).unwrap();
     }
 
-    /// The repository's listing at `main`, and the files that exist.
-    fn repository(&self, listed: &[&str], present: &[(&str, &[u8])]) {
+    /// `repo`'s listing at `main`, and the files that exist.
+    fn repository(&self, repo: &str, listed: &[&str], present: &[(&str, &[u8])]) {
         let siblings: Vec<serde_json::Value> = listed
             .iter()
             .map(|name| serde_json::json!({"rfilename": name}))
             .collect();
-        let listing = serde_json::json!({"id": REPO, "sha": "0123abcd", "siblings": siblings});
+        let listing = serde_json::json!({"id": repo, "sha": "0123abcd", "siblings": siblings});
         self.put(
-            &format!("api/models/{REPO}/revision/main"),
+            &format!("api/models/{repo}/revision/main"),
             listing.to_string().as_bytes(),
         );
         for (name, content) in present {
-            self.put(&format!("{REPO}/resolve/main/{name}"), content);
+            self.put(&format!("{repo}/resolve/main/{name}"), content);
         }
     }
 }
@@ -93,6 +93,7 @@ async fn a_model_lands_in_immichs_cache_layout_without_the_ignored_files() {
     let hub = ServedFolder::start();
     let weights: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     hub.repository(
+        REPO,
         &[
             "config.json",
             "visual/model.onnx",
@@ -134,7 +135,7 @@ async fn a_model_lands_in_immichs_cache_layout_without_the_ignored_files() {
 async fn a_download_that_fails_leaves_no_half_model() {
     let hub = ServedFolder::start();
     // Listed but absent: the hub answers 404 after the first file came.
-    hub.repository(&["config.json", "visual/model.onnx"], &[("config.json", b"{}")]);
+    hub.repository(REPO, &["config.json", "visual/model.onnx"], &[("config.json", b"{}")]);
     let cache = cache();
     let model = cache.join("clip/ViT-B-32__openai");
     let error = Hub::new(&hub.url, None)
@@ -158,7 +159,7 @@ async fn a_download_that_fails_leaves_no_half_model() {
 #[tokio::test]
 async fn names_outside_the_model_folder_are_refused() {
     let hub = ServedFolder::start();
-    hub.repository(&["config.json", "../../escaped"], &[("config.json", b"{}")]);
+    hub.repository(REPO, &["config.json", "../../escaped"], &[("config.json", b"{}")]);
     let cache = cache();
     let model = cache.join("clip/ViT-B-32__openai");
     let error = Hub::new(&hub.url, None)
@@ -191,4 +192,48 @@ async fn an_unknown_repository_is_a_clear_error() {
         error.to_string(),
         "could not list the files of immich-app/no-such-model: the model hub answered 404 Not Found"
     );
+}
+
+#[tokio::test]
+async fn the_cache_fetches_a_model_once_into_immichs_layout() {
+    use darkroom_ml::cache::{ModelCache, ModelTask, ModelType};
+    let hub = ServedFolder::start();
+    hub.repository(
+        "immich-app/buffalo_l",
+        &["detection/model.onnx", "recognition/model.onnx", "detection/model.rknn"],
+        &[
+            ("detection/model.onnx", b"scrfd"),
+            ("recognition/model.onnx", b"arcface"),
+            ("detection/model.rknn", b"npu"),
+        ],
+    );
+    let root = cache();
+    let cache = ModelCache::new(&root);
+    let client = Hub::new(&hub.url, None).unwrap();
+    let folder = cache
+        .ensure(&client, ModelTask::FacialRecognition, "buffalo_l", ModelType::Detection)
+        .await
+        .unwrap();
+    assert_eq!(folder, root.join("facial-recognition/buffalo_l"));
+    assert_eq!(
+        std::fs::read(folder.join("recognition/model.onnx")).unwrap(),
+        b"arcface"
+    );
+    assert!(
+        !folder.join("detection/model.rknn").exists(),
+        "files for other runtimes are skipped"
+    );
+    // Cached now (as a folder filled by Immich's container would be): the hub is not asked again.
+    drop(hub);
+    let again = cache
+        .ensure(
+            &client,
+            ModelTask::FacialRecognition,
+            "buffalo_l",
+            ModelType::Recognition,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, folder);
+    std::fs::remove_dir_all(&root).unwrap();
 }
