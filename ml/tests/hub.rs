@@ -1,5 +1,6 @@
-//! Fetching models from a hub into the cache: a real HTTP server (Python's `http.server`) serves a model
-//! repository in the Hugging Face hub's layout, as a mirror named by `HF_ENDPOINT` would.
+//! Fetching models from a hub into the cache: a real HTTP server (Python's `http.server`)
+//! serves model repositories in the Hugging Face hub's layout, as a mirror named by
+//! `HF_ENDPOINT` would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};

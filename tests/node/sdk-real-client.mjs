@@ -84,6 +84,19 @@ function bigForm() {
 }
 
 /** `POST /sync/stream` as the mobile app sends it; the JSON lines, parsed. */
+/** Waits until the server's workers are done with an asset (its thumbhash is set): until then
+ * they change it, and a change is rightly sent again by the next sync stream. */
+async function processed(id, token) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const asset = await sdk.getAssetInfo({ id }, bearer(token));
+    if (asset.thumbhash) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`asset ${id} was never processed`);
+}
+
 async function syncStream(token, types) {
   const response = await answered('sync stream', () =>
     fetch(`${baseUrl}/sync/stream`, {
@@ -209,6 +222,9 @@ for (const path of [firstImage, secondImage]) {
   originals.push({ id: uploaded.id, name: basename(path), size: bytes.length });
 }
 const ids = originals.map((asset) => asset.id);
+for (const id of ids) {
+  await processed(id, token);
+}
 
 step('sync stream (compressed JSON lines) holds both assets, then SyncCompleteV1');
 const types = ['AssetsV2', 'AuthUsersV1'];
