@@ -62,6 +62,9 @@ impl Hub {
         let endpoint = Url::parse(endpoint).map_err(|_| HubError::Endpoint(endpoint.to_string()))?;
         let client = reqwest::Client::builder()
             .user_agent(concat!("darkroom-ml/", env!("CARGO_PKG_VERSION")))
+            // A hub that stops answering fails the download instead of holding it forever.
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .read_timeout(std::time::Duration::from_secs(120))
             .build()
             .map_err(|source| HubError::Request {
                 doing: "start an HTTP client".into(),
@@ -103,7 +106,13 @@ impl Hub {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let staging = parent.join(format!(".{folder_name}.partial-{}", uuid::Uuid::new_v4().simple()));
-        let fetched = self.fetch_all(repo, revision, &wanted, &staging).await;
+        let fetched = match tokio::fs::create_dir_all(&staging).await {
+            Ok(()) => self.fetch_all(repo, revision, &wanted, &staging).await,
+            Err(source) => Err(HubError::Write {
+                path: staging.clone(),
+                source,
+            }),
+        };
         let placed = match fetched {
             // Another download of the same model may have finished first: its copy stands.
             Ok(()) => match tokio::fs::rename(&staging, into).await {
