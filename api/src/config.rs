@@ -47,7 +47,9 @@ pub enum ConfigError {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Immich's (NestJS's) log levels: `IMMICH_LOG_LEVEL` and the system config's `logging.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Verbose,
     Debug,

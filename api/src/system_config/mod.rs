@@ -85,8 +85,8 @@ impl SystemConfigStore {
                 "Cannot update configuration while IMMICH_CONFIG_FILE is in use",
             ));
         }
-        let merged = validate(candidate, &self.defaults, false)?;
-        storage_template::check(&read(&merged, &self.defaults)?.storage_template.template)
+        let (merged, typed) = validate(candidate, &self.defaults, false)?;
+        storage_template::check(&typed.storage_template.template)
             .map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
         system_metadata::set(db, STORAGE_KEY, &settings_tree::diff(&merged, &self.defaults)).await?;
         Ok(merged)
@@ -94,9 +94,9 @@ impl SystemConfigStore {
 }
 
 /// Checks a candidate config (with `partial`, some settings only) and returns it laid over the
-/// defaults: first its shape and JSON types against the defaults, then as types (closed sets,
+/// defaults, as JSON and as types: first its shape and JSON types against the defaults, then as types (closed sets,
 /// integers, limits), every problem reported at once.
-fn validate(candidate: &Value, defaults: &Value, partial: bool) -> ApiResult<Value> {
+fn validate(candidate: &Value, defaults: &Value, partial: bool) -> ApiResult<(Value, SystemConfig)> {
     let mut issues = Vec::new();
     let no_rules = |_: &str| LeafRule::default();
     settings_tree::check(candidate, defaults, partial, &no_rules, &mut Vec::new(), &mut issues);
@@ -104,8 +104,8 @@ fn validate(candidate: &Value, defaults: &Value, partial: bool) -> ApiResult<Val
         return Err(ApiError::Validation(issues));
     }
     let merged = settings_tree::merge(defaults, candidate);
-    read(&merged, defaults)?;
-    Ok(merged)
+    let typed = read(&merged, defaults)?;
+    Ok((merged, typed))
 }
 
 /// A config as types; a refused setting is read again as its default so the others are checked.
@@ -138,13 +138,15 @@ fn load_file(path: &Path, defaults: &Value) -> Result<Value, ConfigFileError> {
         })?,
     };
     // A config file may give only some settings; what it gives must be well-formed.
-    validate(&parsed, defaults, true).map_err(|error| ConfigFileError::Invalid {
-        path: shown,
-        message: match error {
-            ApiError::Validation(issues) => issues.first().map(describe).unwrap_or_default(),
-            other => other.to_string(),
-        },
-    })
+    validate(&parsed, defaults, true)
+        .map(|(merged, _)| merged)
+        .map_err(|error| ConfigFileError::Invalid {
+            path: shown,
+            message: match error {
+                ApiError::Validation(issues) => issues.first().map(describe).unwrap_or_default(),
+                other => other.to_string(),
+            },
+        })
 }
 
 /// `ffmpeg.crf: Too big: …`, an issue as a config file's author reads it.
@@ -175,7 +177,7 @@ mod tests {
     #[test]
     fn every_bad_setting_is_reported() {
         let defaults = defaults();
-        assert_eq!(validate(&defaults, &defaults, false).unwrap(), defaults);
+        assert_eq!(validate(&defaults, &defaults, false).unwrap().0, defaults);
         let mut bad = defaults.clone();
         bad["ffmpeg"]["transcode"] = json!("sometimes");
         bad["ffmpeg"]["acceptedVideoCodecs"] = json!(["h264", "mpeg2"]);

@@ -7,6 +7,8 @@ pub use darkroom_media::settings::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::LogLevel;
+
 /// Immich's `SystemConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -442,18 +444,6 @@ pub struct BackupDatabaseConfig {
 pub enum ReleaseChannel {
     Stable,
     ReleaseCandidate,
-}
-
-/// `logging.level`, Immich's (NestJS's) level names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Verbose,
-    Debug,
-    Log,
-    Warn,
-    Error,
-    Fatal,
 }
 
 /// `oauth.tokenEndpointAuthMethod`: how the client authenticates to the token endpoint.
