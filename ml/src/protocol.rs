@@ -14,6 +14,9 @@ pub enum ModelSource {
     /// Multilingual CLIP: an XLM-R text tower beside an OpenCLIP image tower.
     MClip,
     InsightFace,
+    /// Darkroom's light face detector: `mtcnn__<InsightFace pack>` finds faces with MTCNN and
+    /// embeds them with the pack's ArcFace model.
+    Mtcnn,
     Paddle,
 }
 
@@ -21,8 +24,12 @@ pub enum ModelSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
     ClipVisual,
-    ClipTextual { multilingual: bool },
+    ClipTextual {
+        multilingual: bool,
+    },
     FaceDetector,
+    /// MTCNN's three networks in place of SCRFD.
+    MtcnnDetector,
     FaceRecognizer,
     TextDetector,
     TextRecognizer,
@@ -145,7 +152,8 @@ pub fn model_kind(model_name: &str, model_type: ModelType, task: ModelTask) -> O
         (S::OpenClip, Type::Textual, Task::Clip) => Some(K::ClipTextual { multilingual: false }),
         (S::MClip, Type::Textual, Task::Clip) => Some(K::ClipTextual { multilingual: true }),
         (S::InsightFace, Type::Detection, Task::FacialRecognition) => Some(K::FaceDetector),
-        (S::InsightFace, Type::Recognition, Task::FacialRecognition) => Some(K::FaceRecognizer),
+        (S::InsightFace | S::Mtcnn, Type::Recognition, Task::FacialRecognition) => Some(K::FaceRecognizer),
+        (S::Mtcnn, Type::Detection, Task::FacialRecognition) => Some(K::MtcnnDetector),
         (S::Paddle, Type::Detection, Task::Ocr) => Some(K::TextDetector),
         (S::Paddle, Type::Recognition, Task::Ocr) => Some(K::TextRecognizer),
         _ => None,
@@ -162,12 +170,24 @@ pub fn model_source(model_name: &str) -> Option<ModelSource> {
         Some(ModelSource::MClip)
     } else if OPENCLIP_MODELS.contains(&name) {
         Some(ModelSource::OpenClip)
+    } else if mtcnn_recognizer(name).is_some() {
+        Some(ModelSource::Mtcnn)
     } else if PADDLE_MODELS.contains(&name) {
         Some(ModelSource::Paddle)
     } else {
         None
     }
 }
+
+/// The InsightFace pack whose recognition model an `mtcnn__<pack>` name uses.
+pub fn mtcnn_recognizer(model_name: &str) -> Option<&str> {
+    model_name
+        .strip_prefix(MTCNN_PREFIX)
+        .filter(|pack| INSIGHTFACE_MODELS.contains(pack))
+}
+
+/// The prefix of the names that select MTCNN as the face detector.
+pub const MTCNN_PREFIX: &str = "mtcnn__";
 
 const INSIGHTFACE_MODELS: [&str; 4] = ["antelopev2", "buffalo_s", "buffalo_m", "buffalo_l"];
 
