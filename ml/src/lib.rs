@@ -9,4 +9,5 @@ pub mod hub;
 pub mod models;
 pub mod protocol;
 pub mod runtime;
+pub mod service;
 pub mod settings;

@@ -1,1 +1,190 @@
-fn main() {}
+//! `darkroom-ml`: serves Immich's machine-learning protocol on `IMMICH_HOST`:`IMMICH_PORT`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use darkroom_ml::cache::{ModelTask, ModelType};
+use darkroom_ml::hub::Hub;
+use darkroom_ml::protocol::{self, Entry};
+use darkroom_ml::runtime::Runtime;
+use darkroom_ml::service::{self, Registry, Service};
+use darkroom_ml::settings::Settings;
+
+fn main() -> anyhow::Result<()> {
+    return_freed_memory_to_the_system()?;
+    let settings = Settings::from_env().context("reading the settings")?;
+    init_logging(&settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+/// glibc keeps freed memory for reuse unless told otherwise, so a model unloaded after its TTL
+/// would not shrink the process. With fixed thresholds every large block (a model's weights,
+/// ONNX Runtime's arenas) is mapped on its own and unmapped when freed. The variables are read
+/// when the process starts, so the binary starts itself again once with them set.
+fn return_freed_memory_to_the_system() -> anyhow::Result<()> {
+    const TUNED: [(&str, &str); 2] = [
+        ("MALLOC_MMAP_THRESHOLD_", "131072"),
+        ("MALLOC_TRIM_THRESHOLD_", "131072"),
+    ];
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) || std::env::var_os(TUNED[0].0).is_some() {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe().context("finding the running binary")?;
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .envs(TUNED)
+        .exec();
+    Err(error).context("restarting with glibc's allocator tuned")
+}
+
+/// `IMMICH_LOG_LEVEL` as Immich's service reads it (`verbose` and `debug` are debug, `log` is
+/// info); `RUST_LOG` refines it; `NO_COLOR` turns colours off.
+fn init_logging(settings: &Settings) {
+    let level = match settings.log_level.as_str() {
+        "verbose" | "debug" => "debug",
+        "warn" | "warning" => "warn",
+        "error" | "critical" | "fatal" => "error",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},ort=warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(!settings.no_color)
+        .init();
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let runtime = Runtime::init(&settings).context("loading ONNX Runtime (set ORT_DYLIB_PATH to libonnxruntime.so)")?;
+    let hub = Hub::from_env().context("setting up the model hub")?;
+    let address = listen_address(&settings)?;
+    match settings.model_ttl {
+        Some(ttl) => tracing::info!(
+            "Created in-memory cache with unloading after {}s of inactivity.",
+            ttl.as_secs()
+        ),
+        None => tracing::info!("Created in-memory cache with unloading disabled."),
+    }
+    tracing::info!(
+        "Initialized request thread pool with {} threads.",
+        settings.request_threads
+    );
+    let service = Arc::new(Service::new(Registry::new(runtime, settings.clone(), hub)));
+
+    preload(&service, &settings).await;
+    if settings.model_ttl.is_some() {
+        tokio::spawn(unload_idle_models(Arc::clone(&service), settings.model_ttl_poll));
+    }
+
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    tracing::info!(%address, "darkroom-ml listening");
+    axum::serve(listener, service::router(service))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")
+}
+
+/// `IMMICH_HOST` may be written as Python's servers take it: `[::]`, `0.0.0.0`, a name.
+fn listen_address(settings: &Settings) -> anyhow::Result<SocketAddr> {
+    let host = settings.host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { "::" } else { host };
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, settings.port))
+        .with_context(|| format!("IMMICH_HOST={:?} is not an address to listen on", settings.host))?
+        .next()
+        .with_context(|| format!("IMMICH_HOST={:?} names no address", settings.host))
+}
+
+/// Loads the models of `MACHINE_LEARNING_PRELOAD__*` before the first request. A model that
+/// fails to load is logged and loaded again on first use.
+async fn preload(service: &Service, settings: &Settings) {
+    let preload = &settings.preload;
+    let lists = [
+        (&preload.clip_textual, ModelTask::Clip, ModelType::Textual),
+        (&preload.clip_visual, ModelTask::Clip, ModelType::Visual),
+        (
+            &preload.facial_recognition_detection,
+            ModelTask::FacialRecognition,
+            ModelType::Detection,
+        ),
+        (
+            &preload.facial_recognition_recognition,
+            ModelTask::FacialRecognition,
+            ModelType::Recognition,
+        ),
+        (&preload.ocr_detection, ModelTask::Ocr, ModelType::Detection),
+        (&preload.ocr_recognition, ModelTask::Ocr, ModelType::Recognition),
+    ];
+    for (names, task, model_type) in lists {
+        for name in names
+            .iter()
+            .flat_map(|names| names.split(','))
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            let Some(kind) = protocol::model_kind(name, model_type, task) else {
+                tracing::error!(
+                    model = name,
+                    task = task.as_str(),
+                    r#type = model_type.as_str(),
+                    "cannot preload an unknown model"
+                );
+                continue;
+            };
+            let entry = Entry {
+                model_name: name.to_owned(),
+                task,
+                model_type,
+                kind,
+                options: serde_json::Map::new(),
+            };
+            match service.registry.get(&entry).await {
+                Ok(_) => tracing::info!(
+                    model = name,
+                    task = task.as_str(),
+                    r#type = model_type.as_str(),
+                    "preloaded"
+                ),
+                Err(error) => tracing::error!(model = name, %error, "preloading failed"),
+            }
+        }
+    }
+}
+
+async fn unload_idle_models(service: Arc<Service>, poll: std::time::Duration) {
+    let mut interval = tokio::time::interval(poll.max(std::time::Duration::from_secs(1)));
+    loop {
+        interval.tick().await;
+        service.registry.unload_idle().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -59,3 +59,69 @@ pub fn settings(cache: &Path) -> Settings {
 pub fn runtime(settings: &Settings) -> Runtime {
     Runtime::init_from(&onnxruntime_library(), settings).unwrap_or_else(|error| panic!("{error}"))
 }
+
+/// A `darkroom-ml` process on a free port, stopped when dropped.
+pub struct MlService {
+    child: std::process::Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl MlService {
+    /// Starts the binary with the cache at `cache` and extra environment variables, and waits
+    /// until it answers `/ping`.
+    pub fn start(cache: &Path, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or_else(|error| panic!("finding a free port: {error}"));
+        let log = cache.join(format!("darkroom-ml-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|error| panic!("{error}"));
+        let stderr = log_file.try_clone().unwrap_or_else(|error| panic!("{error}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_darkroom-ml"))
+            .env("IMMICH_HOST", "127.0.0.1")
+            .env("IMMICH_PORT", port.to_string())
+            .env("MACHINE_LEARNING_CACHE_FOLDER", cache)
+            .env("ORT_DYLIB_PATH", onnxruntime_library())
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(log_file)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|error| panic!("starting darkroom-ml: {error}"));
+        let service = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return service;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("darkroom-ml did not start:\n{}", service.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The resident memory of the process, in kibibytes.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for MlService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

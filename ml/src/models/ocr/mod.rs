@@ -25,6 +25,23 @@ pub struct TextRecognition {
     pub text_score: Vec<f32>,
 }
 
+/// Placeholder until the OCR work lands: the model's folder, which must already hold the file.
+pub mod download {
+    use std::path::{Path, PathBuf};
+
+    use crate::cache::ModelType;
+    use crate::error::{MlError, Result};
+
+    pub async fn ensure(cache_folder: &Path, model_name: &str, model_type: ModelType) -> Result<PathBuf> {
+        let folder = cache_folder.join("ocr").join(model_name);
+        if folder.join(model_type.as_str()).join("model.onnx").is_file() {
+            Ok(folder)
+        } else {
+            Err(MlError::load(model_name, "OCR models are not fetched yet"))
+        }
+    }
+}
+
 pub struct TextDetector;
 pub struct TextRecognizer;
 

@@ -1,0 +1,100 @@
+//! The HTTP service as Immich's server and clients meet it: the real `darkroom-ml` binary on a
+//! port, spoken to over HTTP with multipart forms.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use reqwest::blocking::{Client, multipart};
+use serde_json::{Value, json};
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn predict(service: &common::MlService, form: multipart::Form) -> (u16, Value) {
+    let response = client()
+        .post(format!("{}/predict", service.url))
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn entries(value: Value) -> multipart::Form {
+    multipart::Form::new().text("entries", value.to_string())
+}
+
+#[test]
+fn root_and_ping_answer_as_immich() {
+    let cache = tempfile::tempdir().unwrap();
+    let service = common::MlService::start(cache.path(), &[]);
+    let root: Value = client()
+        .get(format!("{}/", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(root, json!({"message": "Immich ML"}));
+    let ping = client().get(format!("{}/ping", service.url)).send().unwrap();
+    assert_eq!(ping.status().as_u16(), 200);
+    assert_eq!(ping.text().unwrap(), "pong");
+}
+
+#[test]
+fn bad_requests_get_immichs_status_and_a_message_and_the_service_keeps_serving() {
+    let cache = tempfile::tempdir().unwrap();
+    // A model that is in the cache but broken, and a hub that cannot be reached to fetch it again.
+    let broken = cache.path().join("clip/ViT-B-32__openai/visual");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("model.onnx"), b"not a model").unwrap();
+    let service = common::MlService::start(cache.path(), &[("HF_ENDPOINT", "http://127.0.0.1:9")]);
+    let clip_visual = json!({"clip": {"visual": {"modelName": "ViT-B-32__openai"}}});
+
+    let (status, body) = predict(&service, multipart::Form::new().text("text", "a cat"));
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "entries"]));
+
+    let (status, body) = predict(
+        &service,
+        multipart::Form::new().text("entries", "{not json").text("text", "x"),
+    );
+    assert_eq!((status, body), (422, json!({"detail": "Invalid request format."})));
+
+    let unknown = json!({"clip": {"visual": {"modelName": "no-such-model"}}});
+    let (status, body) = predict(&service, entries(unknown).text("text", "x"));
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("no-such-model"), "{body}");
+
+    let (status, body) = predict(&service, entries(clip_visual.clone()));
+    assert_eq!(
+        (status, body),
+        (400, json!({"detail": "Either image or text must be provided"}))
+    );
+
+    let not_an_image = multipart::Part::bytes(b"\xFF\xD8\xFFgarbage".to_vec()).file_name("blob");
+    let (status, body) = predict(&service, entries(clip_visual.clone()).part("image", not_an_image));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("Failed to decode image"),
+        "{body}"
+    );
+
+    // A 1×1 PNG: decodes, then the model fails to load and cannot be fetched again.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(1, 1)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let image = multipart::Part::bytes(png.into_inner()).file_name("blob");
+    let (status, body) = predict(&service, entries(clip_visual).part("image", image));
+    assert_eq!(status, 500, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("ViT-B-32__openai"), "{body}");
+
+    // Still serving.
+    let ping = client().get(format!("{}/ping", service.url)).send().unwrap();
+    assert_eq!(ping.text().unwrap(), "pong", "{}", service.log_text());
+}
