@@ -130,9 +130,15 @@ async fn predict(State(service): State<Arc<Service>>, multipart: Multipart) -> R
             json!([{"type": "missing", "loc": ["body", "entries"], "msg": "Field required", "input": null}]),
         );
     };
-    match answer(&service, &entries, form.image, form.text).await {
-        Ok(body) => axum::Json(Value::Object(body)).into_response(),
-        Err(error) => error.into_response(),
+    // Immich's worker is stopped after MACHINE_LEARNING_WORKER_TIMEOUT; here the request ends.
+    let timeout = service.registry.settings().request_timeout;
+    match tokio::time::timeout(timeout, answer(&service, &entries, form.image, form.text)).await {
+        Ok(Ok(body)) => axum::Json(Value::Object(body)).into_response(),
+        Ok(Err(error)) => error.into_response(),
+        Err(_) => detail(
+            500,
+            Value::String(format!("Request timed out after {} s", timeout.as_secs())),
+        ),
     }
 }
 
