@@ -8,7 +8,8 @@ use darkroom_ml::cache::{ModelTask, ModelType};
 use darkroom_ml::hub::Hub;
 use darkroom_ml::protocol::{self, Entry};
 use darkroom_ml::runtime::Runtime;
-use darkroom_ml::service::{self, Registry, Service};
+use darkroom_ml::service::worker::WORKER_SOCKET_VARIABLE;
+use darkroom_ml::service::{self, InferenceWorker, Registry, Service};
 use darkroom_ml::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
@@ -19,7 +20,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(settings))
+    match std::env::var_os(WORKER_SOCKET_VARIABLE) {
+        Some(socket) => runtime.block_on(serve_models(settings, socket.into())),
+        None => runtime.block_on(serve(settings)),
+    }
 }
 
 /// glibc keeps freed memory for reuse unless told otherwise, so a model unloaded after its TTL
@@ -60,10 +64,15 @@ fn init_logging(settings: &Settings) {
         .init();
 }
 
+/// The front process: listens on `IMMICH_HOST`:`IMMICH_PORT`, answers `/` and `/ping`, and
+/// passes predictions to the inference worker, started on first use (at once when models are
+/// to be preloaded).
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let runtime = Runtime::init(&settings).context("loading ONNX Runtime (set ORT_DYLIB_PATH to libonnxruntime.so)")?;
-    let hub = Hub::from_env().context("setting up the model hub")?;
     let address = listen_address(&settings)?;
+    let library = darkroom_ml::runtime::library_path();
+    if library.is_absolute() && !library.exists() {
+        tracing::warn!(library = %library.display(), "ORT_DYLIB_PATH names no file: predictions will fail");
+    }
     match settings.model_ttl {
         Some(ttl) => tracing::info!(
             "Created in-memory cache with unloading after {}s of inactivity.",
@@ -75,21 +84,64 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "Initialized request thread pool with {} threads.",
         settings.request_threads
     );
-    let service = Arc::new(Service::new(Registry::new(runtime, settings.clone(), hub)));
-
-    preload(&service, &settings).await;
-    if settings.model_ttl.is_some() {
-        tokio::spawn(unload_idle_models(Arc::clone(&service), settings.model_ttl_poll));
+    let socket = std::env::temp_dir().join(format!("darkroom-ml-{}.sock", std::process::id()));
+    let worker = Arc::new(InferenceWorker::new(socket));
+    if settings.preload != Default::default()
+        && let Err(error) = worker.ensure_running().await
+    {
+        tracing::error!(%error, "could not start the inference worker to preload models");
     }
 
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("listening on {address}"))?;
     tracing::info!(%address, "darkroom-ml listening");
-    axum::serve(listener, service::router(service))
+    let served = axum::serve(listener, service::front_router(Arc::clone(&worker)))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serving")
+        .context("serving");
+    worker.stop().await;
+    served
+}
+
+/// The inference worker: loads ONNX Runtime and the models, answers predictions on the Unix
+/// socket, and exits once it has held no model and answered no request for the TTL.
+async fn serve_models(settings: Settings, socket: std::path::PathBuf) -> anyhow::Result<()> {
+    let runtime = Runtime::init(&settings).context("loading ONNX Runtime (set ORT_DYLIB_PATH to libonnxruntime.so)")?;
+    let hub = Hub::from_env().context("setting up the model hub")?;
+    let service = Arc::new(Service::new(Registry::new(runtime, settings.clone(), hub)));
+    let _ = std::fs::remove_file(&socket);
+    let listener =
+        tokio::net::UnixListener::bind(&socket).with_context(|| format!("listening on {}", socket.display()))?;
+    let preloading = {
+        let service = Arc::clone(&service);
+        let settings = settings.clone();
+        tokio::spawn(async move { preload(&service, &settings).await })
+    };
+    let idle = tokio::sync::Notify::new();
+    let idle = Arc::new(idle);
+    if let Some(ttl) = settings.model_ttl {
+        tokio::spawn(unload_idle_models(
+            Arc::clone(&service),
+            ttl,
+            settings.model_ttl_poll,
+            Arc::clone(&idle),
+        ));
+    }
+    let stop = async move {
+        tokio::select! {
+            _ = idle.notified() => tracing::info!("Shutting down due to inactivity."),
+            _ = front_process_gone() => tracing::info!("The front process is gone; shutting down."),
+            _ = shutdown_signal() => {},
+        }
+    };
+    let served = axum::serve(listener, service::worker_router(service))
+        .with_graceful_shutdown(stop)
+        .await
+        .context("serving the inference worker");
+    preloading.abort();
+    let _ = std::fs::remove_file(&socket);
+    served
 }
 
 /// `IMMICH_HOST` may be written as Python's servers take it: `[::]`, `0.0.0.0`, a name.
@@ -158,11 +210,34 @@ async fn preload(service: &Service, settings: &Settings) {
     }
 }
 
-async fn unload_idle_models(service: Arc<Service>, poll: std::time::Duration) {
+/// Unloads models idle for the TTL; once none is left and no request came for the TTL, tells the
+/// worker to exit.
+async fn unload_idle_models(
+    service: Arc<Service>,
+    ttl: std::time::Duration,
+    poll: std::time::Duration,
+    idle: Arc<tokio::sync::Notify>,
+) {
     let mut interval = tokio::time::interval(poll.max(std::time::Duration::from_secs(1)));
     loop {
         interval.tick().await;
         service.registry.unload_idle().await;
+        if service.is_idle_for(ttl).await {
+            idle.notify_one();
+            return;
+        }
+    }
+}
+
+/// Resolves when the process that started this worker has exited (the worker is re-parented).
+async fn front_process_gone() {
+    let front = std::os::unix::process::parent_id();
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        interval.tick().await;
+        if std::os::unix::process::parent_id() != front {
+            return;
+        }
     }
 }
 

@@ -98,3 +98,57 @@ fn bad_requests_get_immichs_status_and_a_message_and_the_service_keeps_serving()
     let ping = client().get(format!("{}/ping", service.url)).send().unwrap();
     assert_eq!(ping.text().unwrap(), "pong", "{}", service.log_text());
 }
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+fn wait_for_log(service: &common::MlService, needle: &str, times: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count(&service.log_text(), needle) < times {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} ×{times} in:\n{}",
+            service.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Predictions run in a worker process that exits after the TTL, so its memory goes back to the
+/// system, and that is started again by the next prediction, also after it was killed.
+#[test]
+fn the_inference_worker_exits_when_idle_and_comes_back_after_a_crash() {
+    let cache = tempfile::tempdir().unwrap();
+    let service = common::MlService::start(
+        cache.path(),
+        &[
+            ("MACHINE_LEARNING_MODEL_TTL", "1"),
+            ("MACHINE_LEARNING_MODEL_TTL_POLL_S", "1"),
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    );
+    let request = || entries(json!({"clip": {"textual": {"modelName": "ViT-B-32__openai"}}})).text("text", "a dog");
+    // The model cannot be fetched (500), but the worker started to try.
+    assert_eq!(predict(&service, request()).0, 500);
+    wait_for_log(&service, "inference worker started", 1);
+    wait_for_log(&service, "Shutting down due to inactivity.", 1);
+
+    assert_eq!(predict(&service, request()).0, 500);
+    wait_for_log(&service, "inference worker started", 2);
+    let log = service.log_text();
+    let pid = log
+        .lines()
+        .rev()
+        .find_map(|line| line.split("pid=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    let killed = std::process::Command::new("kill").args(["-9", pid]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let (status, body) = predict(&service, request());
+    assert_eq!(status, 500, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("ViT-B-32__openai"), "{body}");
+    wait_for_log(&service, "inference worker started", 3);
+}

@@ -2,9 +2,12 @@
 //! `POST /predict` (a multipart form with `entries` and an `image` or a `text`).
 
 pub mod registry;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -20,15 +23,19 @@ use crate::error::{MlError, Result};
 use crate::models::{Input, Output};
 use crate::protocol::{self, Entries, Entry};
 pub use registry::Registry;
+pub use worker::InferenceWorker;
 
 /// The largest request read: Immich's server sends previews of a few hundred kilobytes, but a
 /// user's own client may send originals.
 const MAX_REQUEST_BYTES: usize = 256 * 1024 * 1024;
 
+/// The models and the requests running on them (the inference worker's side).
 pub struct Service {
     pub registry: Registry,
     /// `MACHINE_LEARNING_REQUEST_THREADS`: how many models run at once.
     permits: Semaphore,
+    in_flight: AtomicUsize,
+    last_request: std::sync::Mutex<Instant>,
 }
 
 impl Service {
@@ -37,11 +44,66 @@ impl Service {
         Self {
             registry,
             permits: Semaphore::new(threads),
+            in_flight: AtomicUsize::new(0),
+            last_request: std::sync::Mutex::new(Instant::now()),
         }
+    }
+
+    /// Whether nothing is loaded or running and no request came for `idle`.
+    pub async fn is_idle_for(&self, idle: Duration) -> bool {
+        let last = *self
+            .last_request
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.in_flight.load(Ordering::SeqCst) == 0 && last.elapsed() >= idle && self.registry.loaded().await == 0
     }
 }
 
-pub fn router(service: Arc<Service>) -> Router {
+/// Counts a request as running while it lives.
+struct InFlight<'a>(&'a Service);
+
+impl<'a> InFlight<'a> {
+    fn start(service: &'a Service) -> Self {
+        service.in_flight.fetch_add(1, Ordering::SeqCst);
+        *service
+            .last_request
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+        Self(service)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        *self
+            .0
+            .last_request
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The service clients talk to: `/` and `/ping` answered here, predictions passed to the
+/// inference worker.
+pub fn front_router(worker: Arc<InferenceWorker>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/ping", get(ping))
+        .route(
+            "/predict",
+            post(
+                |State(worker): State<Arc<InferenceWorker>>, request: axum::extract::Request| async move {
+                    worker.forward(request, MAX_REQUEST_BYTES).await
+                },
+            ),
+        )
+        .layer(DefaultBodyLimit::disable())
+        .with_state(worker)
+}
+
+/// The inference worker's own routes (the same protocol, on its Unix socket).
+pub fn worker_router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/ping", get(ping))
@@ -119,6 +181,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form> {
 }
 
 async fn predict(State(service): State<Arc<Service>>, multipart: Multipart) -> Response {
+    let _in_flight = InFlight::start(&service);
     let form = match read_form(multipart).await {
         Ok(form) => form,
         Err(error) => return error.into_response(),

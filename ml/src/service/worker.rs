@@ -1,0 +1,150 @@
+//! The models run in a child process, the inference worker, which the front process starts on
+//! the first prediction and which exits once its models have been idle for the TTL. Its memory
+//! then goes back to the system whole (ONNX Runtime's library and arenas included), and a crash
+//! inside ONNX Runtime ends one request instead of the service (Immich's container gets the same
+//! from gunicorn restarting its worker).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::Full;
+use serde_json::json;
+use tokio::net::UnixStream;
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+/// The environment variable that starts the binary as the inference worker, listening on the
+/// Unix socket it names.
+pub const WORKER_SOCKET_VARIABLE: &str = "DARKROOM_ML_WORKER_SOCKET";
+
+/// How long a new worker may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct InferenceWorker {
+    socket: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+fn unavailable(message: String) -> Response {
+    tracing::error!(%message, "inference worker unavailable");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(json!({ "detail": message })),
+    )
+        .into_response()
+}
+
+impl InferenceWorker {
+    pub fn new(socket: PathBuf) -> Self {
+        Self {
+            socket,
+            child: Mutex::new(None),
+        }
+    }
+
+    /// Starts the worker unless it runs; waits until it listens.
+    pub async fn ensure_running(&self) -> Result<(), String> {
+        let mut child = self.child.lock().await;
+        if let Some(running) = child.as_mut() {
+            match running.try_wait() {
+                Ok(None) => return Ok(()),
+                Ok(Some(status)) => tracing::info!(%status, "inference worker exited"),
+                Err(error) => tracing::warn!(%error, "cannot tell whether the inference worker runs"),
+            }
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        let exe = std::env::current_exe().map_err(|error| format!("cannot find the darkroom-ml binary: {error}"))?;
+        let mut started = Command::new(exe)
+            .env(WORKER_SOCKET_VARIABLE, &self.socket)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| format!("cannot start the inference worker: {error}"))?;
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        while UnixStream::connect(&self.socket).await.is_err() {
+            if let Ok(Some(status)) = started.try_wait() {
+                return Err(format!("the inference worker exited at start ({status})"));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err("the inference worker did not start in time".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::info!(pid = started.id(), "inference worker started");
+        *child = Some(started);
+        Ok(())
+    }
+
+    /// Passes a request to the worker and its answer back. The body is read first, so that a
+    /// worker that exits as the request arrives (its TTL ran out) can be started again and the
+    /// request sent once more.
+    pub async fn forward(&self, request: Request<Body>, body_limit: usize) -> Response {
+        let (parts, body) = request.into_parts();
+        let body = match axum::body::to_bytes(body, body_limit).await {
+            Ok(body) => body,
+            Err(error) => {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    axum::Json(json!({ "detail": error.to_string() })),
+                )
+                    .into_response();
+            }
+        };
+        let mut last_error = String::new();
+        for _attempt in 0..2 {
+            if let Err(error) = self.ensure_running().await {
+                return unavailable(error);
+            }
+            match send(&self.socket, &parts, body.clone()).await {
+                Ok(response) => return response,
+                Err(error) => {
+                    tracing::warn!(%error, "the inference worker did not answer; starting it again");
+                    self.retire().await;
+                    last_error = error;
+                }
+            }
+        }
+        unavailable(format!("The inference worker stopped: {last_error}"))
+    }
+
+    /// Forgets a worker that did not answer: one exiting after its TTL is given a moment to
+    /// finish, one that hangs is killed.
+    async fn retire(&self) {
+        if let Some(mut child) = self.child.lock().await.take()
+            && tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Stops the worker (at shutdown).
+    pub async fn stop(&self) {
+        if let Some(mut child) = self.child.lock().await.take() {
+            let _ = child.kill().await;
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+async fn send(socket: &Path, parts: &axum::http::request::Parts, body: Bytes) -> Result<Response, String> {
+    let stream = UnixStream::connect(socket).await.map_err(|error| error.to_string())?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|error| error.to_string())?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "connection to the inference worker ended");
+        }
+    });
+    let mut request = Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
+    for (name, value) in &parts.headers {
+        request = request.header(name, value);
+    }
+    let request = request.body(Full::new(body)).map_err(|error| error.to_string())?;
+    let response = sender.send_request(request).await.map_err(|error| error.to_string())?;
+    Ok(response.map(Body::new))
+}
