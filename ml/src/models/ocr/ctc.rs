@@ -55,15 +55,15 @@ impl Alphabet {
         let mut kept = Vec::new();
         let mut previous = None;
         for step in probabilities.chunks_exact(classes) {
-            let (best, probability) = step
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |best, (index, &p)| if p > best.1 { (index, p) } else { best });
+            let (best, probability) =
+                step.iter().enumerate().fold(
+                    (0, f32::MIN),
+                    |best, (index, &p)| if p > best.1 { (index, p) } else { best },
+                );
             if best != 0 && previous != Some(best) {
-                let character = self
-                    .classes
-                    .get(best)
-                    .ok_or_else(|| MlError::output("text recognition", format!("class {best} is not in the alphabet")))?;
+                let character = self.classes.get(best).ok_or_else(|| {
+                    MlError::output("text recognition", format!("class {best} is not in the alphabet"))
+                })?;
                 text.push_str(character);
                 kept.push(round_to(f64::from(probability), 5));
             }

@@ -86,12 +86,7 @@ impl DbPostProcess {
             if short_side < MIN_SIZE + 2.0 {
                 continue;
             }
-            let scaled = corners.map(|[x, y]| {
-                [
-                    scale(x, width, image_width),
-                    scale(y, height, image_height),
-                ]
-            });
+            let scaled = corners.map(|[x, y]| [scale(x, width, image_width), scale(y, height, image_height)]);
             boxes.push(scaled);
             scores.push(score as f32);
         }
@@ -257,7 +252,10 @@ mod tests {
         assert!(scores[0] > 0.75, "{scores:?}");
         let [top_left, top_right, bottom_right, bottom_left] = boxes[0];
         assert!(top_left[0] < 16.0 && top_right[0] > 98.0, "{boxes:?}");
-        assert!(top_left[1] < 20.0 && bottom_left[1] > 38.0 && bottom_right[1] == bottom_left[1], "{boxes:?}");
+        assert!(
+            top_left[1] < 20.0 && bottom_left[1] > 38.0 && bottom_right[1] == bottom_left[1],
+            "{boxes:?}"
+        );
         let strict = DbPostProcess {
             box_threshold: 0.85,
             ..DbPostProcess::default()

@@ -60,11 +60,14 @@ impl TextDetector {
             ..DbPostProcess::default()
         };
         let input = preprocess(image, max_resolution);
-        let outputs = self.session.run(vec![(&self.input_name, Tensor::F32(input.view().into_dyn()))])?;
+        let outputs = self
+            .session
+            .run(vec![(&self.input_name, Tensor::F32(input.view().into_dyn()))])?;
         let map = outputs
             .first()
             .ok_or_else(|| MlError::output(&self.name, "no output"))?;
-        let (map_height, map_width, values) = probability_map(map).map_err(|reason| MlError::output(&self.name, reason))?;
+        let (map_height, map_width, values) =
+            probability_map(map).map_err(|reason| MlError::output(&self.name, reason))?;
         let (boxes, scores) = post_process.boxes(
             ProbabilityMap {
                 values: &values,

@@ -158,7 +158,12 @@ pub async fn ensure(cache_folder: &Path, model_name: &str, model_type: ModelType
 }
 
 /// As [`ensure`], from the files under `base_url`.
-pub async fn ensure_from(base_url: &str, cache_folder: &Path, model_name: &str, model_type: ModelType) -> Result<PathBuf> {
+pub async fn ensure_from(
+    base_url: &str,
+    cache_folder: &Path,
+    model_name: &str,
+    model_type: ModelType,
+) -> Result<PathBuf> {
     let path = model_folder(cache_folder, model_name, model_type)
         .join(model_type.as_str())
         .join("model.onnx");
@@ -194,6 +199,14 @@ impl Failure {
             ),
         }
     }
+}
+
+/// Fetches `url` to `path` when its SHA-256 is `sha256` (see [`download`]); `model` names it in
+/// errors.
+pub async fn fetch_verified(url: &str, sha256: &str, path: &Path, model: &str) -> Result<()> {
+    download(url, sha256, path)
+        .await
+        .map_err(|failure| failure.into_error(model))
 }
 
 /// Fetches `url` into a temporary file beside `path`, checks its SHA-256 and only then renames
@@ -271,11 +284,26 @@ mod tests {
     fn names_pick_immichs_files() {
         let det = |name| model_file(name, ModelType::Detection).map(|f| f.path);
         let rec = |name| model_file(name, ModelType::Recognition).map(|f| f.path);
-        assert_eq!(det("EN__PP-OCRv5_mobile"), Some("onnx/PP-OCRv5/det/ch_PP-OCRv5_det_mobile.onnx"));
-        assert_eq!(det("PP-OCRv5_server"), Some("onnx/PP-OCRv5/det/ch_PP-OCRv5_det_server.onnx"));
-        assert_eq!(rec("PP-OCRv5_server"), Some("onnx/PP-OCRv5/rec/ch_PP-OCRv5_rec_server.onnx"));
-        assert_eq!(rec("ESLAV__PP-OCRv5_mobile"), Some("onnx/PP-OCRv5/rec/eslav_PP-OCRv5_rec_mobile.onnx"));
-        assert_eq!(rec("EL__PP-OCRv5_mobile"), Some("onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile.onnx"));
+        assert_eq!(
+            det("EN__PP-OCRv5_mobile"),
+            Some("onnx/PP-OCRv5/det/ch_PP-OCRv5_det_mobile.onnx")
+        );
+        assert_eq!(
+            det("PP-OCRv5_server"),
+            Some("onnx/PP-OCRv5/det/ch_PP-OCRv5_det_server.onnx")
+        );
+        assert_eq!(
+            rec("PP-OCRv5_server"),
+            Some("onnx/PP-OCRv5/rec/ch_PP-OCRv5_rec_server.onnx")
+        );
+        assert_eq!(
+            rec("ESLAV__PP-OCRv5_mobile"),
+            Some("onnx/PP-OCRv5/rec/eslav_PP-OCRv5_rec_mobile.onnx")
+        );
+        assert_eq!(
+            rec("EL__PP-OCRv5_mobile"),
+            Some("onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile.onnx")
+        );
         assert_eq!(rec("EN__PP-OCRv5_server"), None);
         let cache = Path::new("/cache");
         assert_eq!(

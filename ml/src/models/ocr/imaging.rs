@@ -17,7 +17,11 @@ fn lanczos(x: f64) -> f64 {
             x.sin() / x
         }
     };
-    if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 }
+    if (-3.0..3.0).contains(&x) {
+        sinc(x) * sinc(x / 3.0)
+    } else {
+        0.0
+    }
 }
 
 /// For each output position: the first input position it reads and its fixed-point weights.
@@ -51,48 +55,62 @@ fn clip8(sum: i64) -> u8 {
     (sum >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Pillow's `resize(..., LANCZOS)` of an RGB image: horizontal pass, then vertical, each in
-/// 8-bit fixed point.
+/// Pillow's `resize(..., LANCZOS)` of an RGB image: two passes in 8-bit fixed point, the
+/// horizontal one first unless the image widens while it gets shorter (Pillow 13 then shrinks
+/// first; measured against it).
 pub fn resize_lanczos(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     let (in_width, in_height) = (image.width() as usize, image.height() as usize);
     let (out_width, out_height) = (width as usize, height as usize);
-    let source = image.as_raw();
+    let pixels = if out_width > in_width && out_height < in_height {
+        let shorter = resample_rows(image.as_raw(), in_width, in_height, out_height);
+        resample_columns(&shorter, in_width, out_height, out_width)
+    } else {
+        let narrower = resample_columns(image.as_raw(), in_width, in_height, out_width);
+        resample_rows(&narrower, out_width, in_height, out_height)
+    };
+    RgbImage::from_raw(width, height, pixels).unwrap_or_else(|| RgbImage::new(width, height))
+}
+
+/// Each row of an RGB image resampled from `width` to `out_width` pixels.
+fn resample_columns(source: &[u8], width: usize, height: usize, out_width: usize) -> Vec<u8> {
+    if out_width == width {
+        return source.to_vec();
+    }
     let rounding = 1i64 << (PRECISION_BITS - 1);
-    let horizontal = if out_width == in_width {
-        source.clone()
-    } else {
-        let weights = lanczos_weights(in_width, out_width);
-        let mut out = vec![0u8; out_width * in_height * 3];
-        for y in 0..in_height {
-            let row = &source[y * in_width * 3..(y + 1) * in_width * 3];
-            for (x, (first, taps)) in weights.iter().enumerate() {
-                for channel in 0..3 {
-                    let sum = taps.iter().enumerate().fold(rounding, |sum, (i, w)| {
-                        sum + i64::from(row[(first + i) * 3 + channel]) * w
-                    });
-                    out[(y * out_width + x) * 3 + channel] = clip8(sum);
-                }
-            }
-        }
-        out
-    };
-    let vertical = if out_height == in_height {
-        horizontal
-    } else {
-        let weights = lanczos_weights(in_height, out_height);
-        let mut out = vec![0u8; out_width * out_height * 3];
-        let stride = out_width * 3;
-        for (y, (first, taps)) in weights.iter().enumerate() {
-            for i in 0..stride {
-                let sum = taps.iter().enumerate().fold(rounding, |sum, (t, w)| {
-                    sum + i64::from(horizontal[(first + t) * stride + i]) * w
+    let weights = lanczos_weights(width, out_width);
+    let mut out = vec![0u8; out_width * height * 3];
+    for y in 0..height {
+        let row = &source[y * width * 3..(y + 1) * width * 3];
+        for (x, (first, taps)) in weights.iter().enumerate() {
+            for channel in 0..3 {
+                let sum = taps.iter().enumerate().fold(rounding, |sum, (i, w)| {
+                    sum + i64::from(row[(first + i) * 3 + channel]) * w
                 });
-                out[y * stride + i] = clip8(sum);
+                out[(y * out_width + x) * 3 + channel] = clip8(sum);
             }
         }
-        out
-    };
-    RgbImage::from_raw(width, height, vertical).unwrap_or_else(|| RgbImage::new(width, height))
+    }
+    out
+}
+
+/// Each column of an RGB image `width` pixels wide resampled from `height` to `out_height`.
+fn resample_rows(source: &[u8], width: usize, height: usize, out_height: usize) -> Vec<u8> {
+    if out_height == height {
+        return source.to_vec();
+    }
+    let rounding = 1i64 << (PRECISION_BITS - 1);
+    let weights = lanczos_weights(height, out_height);
+    let stride = width * 3;
+    let mut out = vec![0u8; stride * out_height];
+    for (y, (first, taps)) in weights.iter().enumerate() {
+        for i in 0..stride {
+            let sum = taps.iter().enumerate().fold(rounding, |sum, (t, w)| {
+                sum + i64::from(source[(first + t) * stride + i]) * w
+            });
+            out[y * stride + i] = clip8(sum);
+        }
+    }
+    out
 }
 
 /// Pillow's `transform(size, PERSPECTIVE, coefficients, BICUBIC)`: each output pixel's centre
@@ -157,7 +175,14 @@ pub fn rotate_90_counter_clockwise(image: &RgbImage) -> RgbImage {
 
 /// OpenCV's `resize(..., INTER_LINEAR)` of 8-bit pixels with `channels` values each: 11-bit
 /// fixed-point weights, rows then columns, rounded as its vectorised code does.
-pub fn resize_linear(source: &[u8], width: usize, height: usize, channels: usize, out_width: usize, out_height: usize) -> Vec<u8> {
+pub fn resize_linear(
+    source: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    out_width: usize,
+    out_height: usize,
+) -> Vec<u8> {
     if width == out_width && height == out_height {
         return source.to_vec();
     }

@@ -43,25 +43,37 @@ impl TextRecognizer {
             .first()
             .map(|input| input.name.clone())
             .ok_or_else(|| MlError::load(context.name, "the model has no input"))?;
-        if let Some(classes) = session.outputs().first().and_then(|output| output.shape.last()) {
-            if *classes > 0 && *classes as usize != alphabet.len() {
-                return Err(MlError::load(
-                    context.name,
-                    format!("the model has {classes} classes but its alphabet {}", alphabet.len()),
-                ));
-            }
+        let classes = session
+            .outputs()
+            .first()
+            .and_then(|output| output.shape.last())
+            .copied();
+        if let Some(classes) = classes.filter(|&classes| classes > 0 && classes as usize != alphabet.len()) {
+            return Err(MlError::load(
+                context.name,
+                format!("the model has {classes} classes but its alphabet {}", alphabet.len()),
+            ));
         }
         Ok(Self {
             session,
             input_name,
             alphabet,
-            batch_size: context.settings.max_batch_size_ocr.filter(|&size| size > 0).unwrap_or(DEFAULT_BATCH),
+            batch_size: context
+                .settings
+                .max_batch_size_ocr
+                .filter(|&size| size > 0)
+                .unwrap_or(DEFAULT_BATCH),
             name: context.name.to_owned(),
         })
     }
 
     /// The texts of the detected boxes whose recognition score is above `minScore`.
-    pub fn recognize(&self, image: &RgbImage, detections: &TextDetections, options: &Map<String, Value>) -> Result<TextRecognition> {
+    pub fn recognize(
+        &self,
+        image: &RgbImage,
+        detections: &TextDetections,
+        options: &Map<String, Value>,
+    ) -> Result<TextRecognition> {
         if detections.boxes.is_empty() {
             return Ok(TextRecognition::default());
         }
@@ -77,7 +89,9 @@ impl TextRecognizer {
             for [x, y] in detections.boxes[index] {
                 result.boxes.extend([x / width, y / height]);
             }
-            result.box_score.push(detections.scores.get(index).copied().unwrap_or(0.0));
+            result
+                .box_score
+                .push(detections.scores.get(index).copied().unwrap_or(0.0));
             result.text.push(text);
             result.text_score.push(score);
         }
@@ -96,15 +110,23 @@ impl TextRecognizer {
                 .map(|&index| ratio(&crops[index]))
                 .fold(LINE_MIN_WIDTH as f64 / LINE_HEIGHT as f64, f64::max);
             let input = batch_input(batch.iter().map(|&index| &crops[index]), widest);
-            let outputs = self.session.run(vec![(&self.input_name, Tensor::F32(input.view().into_dyn()))])?;
+            let outputs = self
+                .session
+                .run(vec![(&self.input_name, Tensor::F32(input.view().into_dyn()))])?;
             let output = outputs
                 .first()
                 .ok_or_else(|| MlError::output(&self.name, "no output"))?;
             let [rows, _, classes] = output.shape() else {
-                return Err(MlError::output(&self.name, format!("expected [N, T, C], got {:?}", output.shape())));
+                return Err(MlError::output(
+                    &self.name,
+                    format!("expected [N, T, C], got {:?}", output.shape()),
+                ));
             };
             if *rows != batch.len() {
-                return Err(MlError::output(&self.name, format!("{rows} lines back for {}", batch.len())));
+                return Err(MlError::output(
+                    &self.name,
+                    format!("{rows} lines back for {}", batch.len()),
+                ));
             }
             let values = output.as_standard_layout();
             let values = values
@@ -112,7 +134,9 @@ impl TextRecognizer {
                 .ok_or_else(|| MlError::output(&self.name, "the output is not contiguous"))?;
             let per_line = values.len() / rows;
             for (row, &index) in batch.iter().enumerate() {
-                lines[index] = self.alphabet.decode(&values[row * per_line..(row + 1) * per_line], *classes)?;
+                lines[index] = self
+                    .alphabet
+                    .decode(&values[row * per_line..(row + 1) * per_line], *classes)?;
             }
         }
         Ok(lines)
@@ -195,15 +219,20 @@ fn homography(from: [[f64; 2]; 4], to: [[f64; 2]; 4]) -> [f64; 8] {
         for row in 0..8 {
             if row != column {
                 let factor = system[row][column] / lead;
-                for k in column..9 {
-                    system[row][k] -= factor * system[column][k];
+                let pivot_row = system[column];
+                for (value, pivot_value) in system[row].iter_mut().zip(pivot_row).skip(column) {
+                    *value -= factor * pivot_value;
                 }
             }
         }
     }
     let mut solution = [0.0; 8];
     for (i, value) in solution.iter_mut().enumerate() {
-        *value = if system[i][i].abs() < 1e-12 { 0.0 } else { system[i][8] / system[i][i] };
+        *value = if system[i][i].abs() < 1e-12 {
+            0.0
+        } else {
+            system[i][8] / system[i][i]
+        };
     }
     solution
 }
