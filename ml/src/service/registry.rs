@@ -168,8 +168,11 @@ impl Registry {
                     .await
                     .map_err(download)
             }
+            // One detection model serves every language, so its folder drops the language.
             ModelKind::TextDetector | ModelKind::TextRecognizer => {
-                models::ocr::download::ensure(&self.settings.cache_folder, &key.name, key.model_type).await
+                let cache = &self.settings.cache_folder;
+                models::ocr::download::ensure(cache, &key.name, key.model_type).await?;
+                Ok(models::ocr::download::model_folder(cache, &key.name, key.model_type))
             }
             _ => self
                 .cache

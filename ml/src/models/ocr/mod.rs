@@ -1,10 +1,19 @@
-//! OCR (placeholder: the OCR work replaces this file; the output types are fixed).
+//! OCR as Immich runs it with RapidOCR: PP-OCR's text detector (DB) finds the lines of text,
+//! then its recognizer (CTC) reads each. Both take the image; the recognizer also takes the
+//! detector's boxes.
+
+pub mod ctc;
+pub mod db_postprocess;
+mod detection;
+pub mod download;
+pub mod geometry;
+pub mod imaging;
+mod recognition;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use super::{Input, LoadContext, Model, Output};
-use crate::error::{MlError, Result};
+pub use detection::{TextDetector, input_size, preprocess, reading_order};
+pub use recognition::{TextRecognizer, crop};
 
 /// Text boxes found in an image (four corners each, in its pixel coordinates) and their scores.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -24,39 +33,3 @@ pub struct TextRecognition {
     pub text: Vec<String>,
     pub text_score: Vec<f32>,
 }
-
-/// Placeholder until the OCR work lands: the model's folder, which must already hold the file.
-pub mod download {
-    use std::path::{Path, PathBuf};
-
-    use crate::cache::ModelType;
-    use crate::error::{MlError, Result};
-
-    pub async fn ensure(cache_folder: &Path, model_name: &str, model_type: ModelType) -> Result<PathBuf> {
-        let folder = cache_folder.join("ocr").join(model_name);
-        if folder.join(model_type.as_str()).join("model.onnx").is_file() {
-            Ok(folder)
-        } else {
-            Err(MlError::load(model_name, "OCR models are not fetched yet"))
-        }
-    }
-}
-
-pub struct TextDetector;
-pub struct TextRecognizer;
-
-macro_rules! not_yet {
-    ($($model:ident),*) => {$(
-        impl $model {
-            pub fn load(context: &LoadContext<'_>) -> Result<Self> {
-                Err(MlError::load(context.name, "OCR is not built yet"))
-            }
-        }
-        impl Model for $model {
-            fn predict(&self, _: Input<'_>, _: Option<&Output>, _: &Map<String, Value>) -> Result<Output> {
-                Err(MlError::BadRequest("OCR is not built yet".to_owned()))
-            }
-        }
-    )*};
-}
-not_yet!(TextDetector, TextRecognizer);
