@@ -11,7 +11,7 @@ use darkroom_ml::cache::ModelType;
 use darkroom_ml::decode::decode;
 use darkroom_ml::error::MlError;
 use darkroom_ml::models::clip::resample::{self, Filter};
-use darkroom_ml::models::clip::textual::ClipTokenizer;
+use darkroom_ml::models::clip::textual::{ClipTokenizer, clean_text};
 use darkroom_ml::models::clip::visual::{self, PreprocessConfig};
 use darkroom_ml::models::clip::{TextualEncoder, VisualEncoder};
 use darkroom_ml::models::{Input, LoadContext, Model, Output};
@@ -313,6 +313,8 @@ fn the_tokenizer_matches_python_tokenizers() {
         "a party 🎉 with cake 🍰 and friends 😀👍🏽",
         "café crème brûlée naïve résumé ☃ ✓",
         "  spaces\tand\nnew lines  ",
+        "odd\u{1f}separators\u{a0}and\u{3000}ideographic\u{2028}spaces\u{85}too",
+        "ΣΊΣΥΦΟΣ ΟΔΟΣ İstanbul ǅ",
         "",
         long.as_str(),
     ];
@@ -338,6 +340,16 @@ fn the_tokenizer_matches_python_tokenizers() {
         assert_eq!(tokens.ids, ids, "{text:?}: {}", expected["tokens"]);
         assert_eq!(tokens.attention_mask, mask, "{text:?}");
         assert_eq!(tokens.ids.len(), 77);
+        assert_eq!(
+            clean_text(text, false),
+            expected["cleaned"].as_str().unwrap(),
+            "{text:?}"
+        );
+        assert_eq!(
+            clean_text(text, true),
+            expected["canonical"].as_str().unwrap(),
+            "{text:?}"
+        );
     }
     // The long text is cut to the context length, ending with the end token.
     let long_tokens = tokenizer.encode(&long).unwrap();

@@ -12,10 +12,12 @@ Usage:
   clip_model.py run-textual <folder> <tokens.json>
       tokens.json: {"ids": [...], "attention_mask": [...]}; prints the first output row as JSON.
   clip_model.py tokenize <textual folder> <context length> <texts.json>
-      Prints ids and attention masks from Python tokenizers, set up as Immich sets it up.
+      Prints ids and attention masks from Python tokenizers, set up as Immich sets it up, and
+      each text as Immich's clean_text cleans it.
 """
 
 import json
+import string
 import sys
 from pathlib import Path
 
@@ -178,8 +180,15 @@ def tokenize(textual: Path, context_length: int, texts: list) -> None:
     pad_id = tokenizer.token_to_id(pad_token)
     tokenizer.enable_padding(length=context_length, pad_token=pad_token, pad_id=pad_id)
     tokenizer.enable_truncation(max_length=context_length)
-    encodings = [tokenizer.encode(text) for text in texts]
-    print(json.dumps([{"ids": e.ids, "attention_mask": e.attention_mask, "tokens": e.tokens} for e in encodings]))
+    results = []
+    for text in texts:
+        encoding = tokenizer.encode(text)
+        # Immich's clean_text, plain and canonicalized.
+        cleaned = " ".join(text.split())
+        canonical = cleaned.translate(str.maketrans("", "", string.punctuation)).lower()
+        results.append({"ids": encoding.ids, "attention_mask": encoding.attention_mask, "tokens": encoding.tokens,
+                        "cleaned": cleaned, "canonical": canonical})
+    print(json.dumps(results))
 
 
 def main() -> None:
