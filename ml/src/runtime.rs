@@ -305,6 +305,14 @@ impl Session {
         &self.outputs
     }
 
+    /// The model's first input, which takes the image or text (a load error naming `model`
+    /// when there is none).
+    pub fn first_input(&self, model: &str) -> Result<&Node> {
+        self.inputs
+            .first()
+            .ok_or_else(|| MlError::load(model, "the model has no input"))
+    }
+
     /// Runs the model on named inputs; every output comes back as `f32`, in the graph's order.
     pub fn run(&self, inputs: Vec<(&str, Tensor<'_>)>) -> Result<Vec<ArrayD<f32>>> {
         let mut values = Vec::with_capacity(inputs.len());

@@ -9,10 +9,10 @@ use std::path::Path;
 use image::RgbImage;
 use serde_json::{Map, Value};
 
-use crate::cache::ModelType;
-use crate::error::Result;
+use crate::cache::{ModelTask, ModelType};
+use crate::error::{MlError, Result};
 use crate::protocol::ModelKind;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Session};
 use crate::settings::Settings;
 
 /// What a request gives the models: an image (decoded as Immich decodes it: RGB, no rotation) or
@@ -21,6 +21,51 @@ use crate::settings::Settings;
 pub enum Input<'a> {
     Image(&'a RgbImage),
     Text(&'a str),
+}
+
+impl<'a> Input<'a> {
+    /// The image, or a 400 naming the model that needs one.
+    pub fn image(self, model: &str) -> Result<&'a RgbImage> {
+        match self {
+            Self::Image(image) => Ok(image),
+            Self::Text(_) => Err(MlError::BadRequest(format!("Model '{model}' takes an image, not text"))),
+        }
+    }
+
+    /// The text, or a 400 naming the model that needs one.
+    pub fn text(self, model: &str) -> Result<&'a str> {
+        match self {
+            Self::Text(text) => Ok(text),
+            Self::Image(_) => Err(MlError::BadRequest(format!("Model '{model}' takes text, not an image"))),
+        }
+    }
+}
+
+/// Immich's answer when a model's dependency did not run: the task and type as the request
+/// named them, and the missing model's identity as Python prints it.
+pub fn missing_dependency(
+    task: ModelTask,
+    model_type: ModelType,
+    (needed_type, needed_task): (ModelType, ModelTask),
+) -> MlError {
+    let python_type = match needed_type {
+        ModelType::Detection => "DETECTION",
+        ModelType::Recognition => "RECOGNITION",
+        ModelType::Textual => "TEXTUAL",
+        ModelType::Visual => "VISUAL",
+    };
+    let python_task = match needed_task {
+        ModelTask::FacialRecognition => "FACIAL_RECOGNITION",
+        ModelTask::Clip => "SEARCH",
+        ModelTask::Ocr => "OCR",
+    };
+    MlError::BadRequest(format!(
+        "Task {} of type {} depends on output of (<ModelType.{python_type}: '{}'>, <ModelTask.{python_task}: '{}'>)",
+        task.as_str(),
+        model_type.as_str(),
+        needed_type.as_str(),
+        needed_task.as_str()
+    ))
 }
 
 /// What a model gives back.
@@ -93,6 +138,18 @@ pub struct LoadContext<'a> {
     /// The name the request gave, for logs and errors.
     pub name: &'a str,
     pub model_type: ModelType,
+}
+
+impl LoadContext<'_> {
+    /// `<folder>/<type>/model.onnx`, where Immich keeps a model's ONNX file.
+    pub fn model_path(&self) -> std::path::PathBuf {
+        self.folder.join(self.model_type.as_str()).join("model.onnx")
+    }
+
+    /// A session on the model's ONNX file.
+    pub fn session(&self) -> Result<Session> {
+        self.runtime.load(&self.model_path(), self.name)
+    }
 }
 
 /// Loads a model of `kind` from its folder.

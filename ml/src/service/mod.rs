@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::cache::{ModelTask, ModelType};
 use crate::error::{MlError, Result};
-use crate::models::{Input, Output};
+use crate::models::{Input, Output, missing_dependency};
 use crate::protocol::{self, Entries, Entry};
 pub use registry::Registry;
 pub use worker::InferenceWorker;
@@ -232,7 +232,7 @@ async fn answer(
                 outputs
                     .get(&needed)
                     .cloned()
-                    .ok_or_else(|| missing_dependency(&entry, needed))
+                    .ok_or_else(|| missing_dependency(entry.task, entry.model_type, needed))
             });
             let payload = payload.clone();
             async move {
@@ -253,16 +253,6 @@ async fn answer(
         body.insert("imageWidth".to_owned(), image.width().into());
     }
     Ok(body)
-}
-
-fn missing_dependency(entry: &Entry, (model_type, task): (ModelType, ModelTask)) -> MlError {
-    MlError::BadRequest(format!(
-        "Task {} of type {} depends on output of ({}, {})",
-        entry.task.as_str(),
-        entry.model_type.as_str(),
-        model_type.as_str(),
-        task.as_str()
-    ))
 }
 
 /// Runs one model on the blocking pool, at most `request_threads` at a time.

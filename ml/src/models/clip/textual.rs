@@ -187,7 +187,7 @@ impl TextualEncoder {
     pub fn load(context: &LoadContext<'_>, multilingual: bool) -> Result<Self> {
         let textual_folder = context.folder.join("textual");
         let tokenizer = ClipTokenizer::load(&textual_folder, &context.folder.join("config.json"), context.name)?;
-        let session = context.runtime.load(&textual_folder.join("model.onnx"), context.name)?;
+        let session = context.session()?;
         let flavour = if multilingual {
             Flavour::MultilingualClip
         } else {
@@ -221,12 +221,7 @@ impl TextualEncoder {
 
 impl Model for TextualEncoder {
     fn predict(&self, input: Input<'_>, _: Option<&Output>, options: &Map<String, Value>) -> Result<Output> {
-        let Input::Text(text) = input else {
-            return Err(MlError::BadRequest(format!(
-                "CLIP textual model '{}' takes text, not an image",
-                self.name
-            )));
-        };
+        let text = input.text(&self.name)?;
         // Immich's M-CLIP encoder has no language prefix; only NLLB OpenCLIP models take one.
         let prefix = match (
             self.flavour,

@@ -156,12 +156,8 @@ impl VisualEncoder {
     pub fn load(context: &LoadContext<'_>) -> Result<Self> {
         let folder = context.folder.join("visual");
         let config = PreprocessConfig::read(&folder.join("preprocess_cfg.json"), context.name)?;
-        let session = context.runtime.load(&folder.join("model.onnx"), context.name)?;
-        let input_name = session
-            .inputs()
-            .first()
-            .map(|input| input.name.clone())
-            .ok_or_else(|| MlError::load(context.name, "the visual model has no input"))?;
+        let session = context.session()?;
+        let input_name = session.first_input(context.name)?.name.clone();
         tracing::debug!(model = context.name, ?config, "loaded CLIP visual preprocessing");
         Ok(Self {
             name: context.name.to_owned(),
@@ -178,12 +174,7 @@ impl VisualEncoder {
 
 impl Model for VisualEncoder {
     fn predict(&self, input: Input<'_>, _: Option<&Output>, _: &Map<String, Value>) -> Result<Output> {
-        let Input::Image(image) = input else {
-            return Err(MlError::BadRequest(format!(
-                "CLIP visual model '{}' takes an image, not text",
-                self.name
-            )));
-        };
+        let image = input.image(&self.name)?;
         let tensor = preprocess(image, &self.config).into_dyn();
         let outputs = self
             .session

@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 
 use super::align::{CROP_SIZE, norm_crop};
 use super::{BoundingBox, DetectedFace, FaceDetections};
+use crate::cache::{ModelTask, ModelType};
 use crate::error::{MlError, Result};
-use crate::models::{Input, LoadContext, Model, Output};
+use crate::models::{Input, LoadContext, Model, Output, missing_dependency};
 use crate::runtime::{Session, Tensor};
 
 const INPUT_MEAN: f32 = 127.5;
@@ -26,12 +27,8 @@ pub struct FaceRecognizer {
 
 impl FaceRecognizer {
     pub fn load(context: &LoadContext<'_>) -> Result<Self> {
-        let path = context.folder.join("recognition").join("model.onnx");
-        let session = context.runtime.load(&path, context.name)?;
-        let input = session
-            .inputs()
-            .first()
-            .ok_or_else(|| MlError::load(context.name, "the recognition model has no input"))?;
+        let session = context.session()?;
+        let input = session.first_input(context.name)?;
         let side = i64::from(CROP_SIZE);
         let batch_dimension = match input.shape.as_slice() {
             [batch, 3, height, width] if [*height, *width].iter().all(|&size| size == side || size < 0) => *batch,
@@ -142,16 +139,13 @@ pub fn recognizer_input(crops: &[RgbImage]) -> Array4<f32> {
 impl Model for FaceRecognizer {
     fn predict(&self, input: Input<'_>, dependency: Option<&Output>, _: &Map<String, Value>) -> Result<Output> {
         let Some(Output::FaceDetections(detections)) = dependency else {
-            // Immich's words, naming the (type, task) it needs.
-            return Err(MlError::BadRequest(
-                "Task facial-recognition of type recognition depends on output of \
-                 (<ModelType.DETECTION: 'detection'>, <ModelTask.FACIAL_RECOGNITION: 'facial-recognition'>)"
-                    .to_owned(),
+            return Err(missing_dependency(
+                ModelTask::FacialRecognition,
+                ModelType::Recognition,
+                (ModelType::Detection, ModelTask::FacialRecognition),
             ));
         };
-        let Input::Image(image) = input else {
-            return Err(MlError::BadRequest("Face recognition needs an image".to_owned()));
-        };
+        let image = input.image(&self.name)?;
         Ok(Output::Faces(self.recognize(image, detections)?))
     }
 }

@@ -454,9 +454,7 @@ fn flat(array: &ArrayD<f32>) -> Cow<'_, [f32]> {
 
 impl Model for MtcnnDetector {
     fn predict(&self, input: Input<'_>, _: Option<&Output>, options: &Map<String, Value>) -> Result<Output> {
-        let Input::Image(image) = input else {
-            return Err(MlError::BadRequest("Face detection needs an image".to_owned()));
-        };
+        let image = input.image(&self.name)?;
         Ok(Output::FaceDetections(self.detect(image, min_score(options))?))
     }
 }

@@ -60,12 +60,8 @@ pub struct FaceDetector {
 
 impl FaceDetector {
     pub fn load(context: &LoadContext<'_>) -> Result<Self> {
-        let path = context.folder.join("detection").join("model.onnx");
-        let session = context.runtime.load(&path, context.name)?;
-        let input = session
-            .inputs()
-            .first()
-            .ok_or_else(|| MlError::load(context.name, "the detection model has no input"))?;
+        let session = context.session()?;
+        let input = session.first_input(context.name)?;
         let (input_width, input_height) = match input.shape.as_slice() {
             [_, _, height, width] if *height > 0 && *width > 0 => (*width as usize, *height as usize),
             [_, _, _, _] => (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
@@ -241,9 +237,7 @@ pub fn detector_input(image: &RgbImage, width: usize, height: usize) -> (Array4<
 
 impl Model for FaceDetector {
     fn predict(&self, input: Input<'_>, _: Option<&Output>, options: &Map<String, Value>) -> Result<Output> {
-        let Input::Image(image) = input else {
-            return Err(MlError::BadRequest("Face detection needs an image".to_owned()));
-        };
+        let image = input.image(&self.name)?;
         Ok(Output::FaceDetections(self.detect(image, min_score(options))?))
     }
 }

@@ -30,13 +30,8 @@ pub struct TextDetector {
 impl TextDetector {
     /// The model of `<folder>/detection/model.onnx`.
     pub fn load(context: &LoadContext<'_>) -> Result<Self> {
-        let path = context.folder.join("detection").join("model.onnx");
-        let session = context.runtime.load(&path, context.name)?;
-        let input_name = session
-            .inputs()
-            .first()
-            .map(|input| input.name.clone())
-            .ok_or_else(|| MlError::load(context.name, "the model has no input"))?;
+        let session = context.session()?;
+        let input_name = session.first_input(context.name)?.name.clone();
         Ok(Self {
             session,
             input_name,

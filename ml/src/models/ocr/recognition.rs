@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::ctc::Alphabet;
 use super::geometry::PointF;
 use super::{TextDetections, TextRecognition, imaging};
+use crate::cache::{ModelTask, ModelType};
 use crate::error::{MlError, Result};
-use crate::models::{Input, LoadContext, Model, Output, number_option};
+use crate::models::{Input, LoadContext, Model, Output, missing_dependency, number_option};
 use crate::runtime::{Session, Tensor};
 
 /// Immich's default least text score.
@@ -35,14 +36,9 @@ pub struct TextRecognizer {
 impl TextRecognizer {
     /// The model of `<folder>/recognition/model.onnx`, with the alphabet of its metadata.
     pub fn load(context: &LoadContext<'_>) -> Result<Self> {
-        let path = context.folder.join("recognition").join("model.onnx");
-        let session = context.runtime.load(&path, context.name)?;
-        let alphabet = Alphabet::from_model(&path, context.name)?;
-        let input_name = session
-            .inputs()
-            .first()
-            .map(|input| input.name.clone())
-            .ok_or_else(|| MlError::load(context.name, "the model has no input"))?;
+        let session = context.session()?;
+        let alphabet = Alphabet::from_model(&context.model_path(), context.name)?;
+        let input_name = session.first_input(context.name)?.name.clone();
         let classes = session
             .outputs()
             .first()
@@ -145,12 +141,12 @@ impl TextRecognizer {
 
 impl Model for TextRecognizer {
     fn predict(&self, input: Input<'_>, dependency: Option<&Output>, options: &Map<String, Value>) -> Result<Output> {
-        let Input::Image(image) = input else {
-            return Err(MlError::BadRequest("text recognition takes an image".to_owned()));
-        };
+        let image = input.image(&self.name)?;
         let Some(Output::TextDetections(detections)) = dependency else {
-            return Err(MlError::BadRequest(
-                "text recognition needs the output of text detection".to_owned(),
+            return Err(missing_dependency(
+                ModelTask::Ocr,
+                ModelType::Recognition,
+                (ModelType::Detection, ModelTask::Ocr),
             ));
         };
         Ok(Output::Text(self.recognize(image, detections, options)?))
