@@ -3,6 +3,7 @@
 pub mod clip;
 pub mod faces;
 pub mod ocr;
+pub mod resample;
 
 use std::path::Path;
 

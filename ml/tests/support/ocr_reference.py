@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import rapidocr
+
+import clip_reference
 from PIL import Image, ImageDraw, ImageFont
 
 MODELS = Path(rapidocr.__file__).parent / "models"
@@ -80,7 +82,8 @@ def detector_input(image: Image.Image, max_resolution: float) -> np.ndarray:
     ratio = min(float(max_resolution) / shorter, 1.0)
     height = int(round(int(image.height * ratio) / 32) * 32)
     width = int(round(int(image.width * ratio) / 32) * 32)
-    pixels = np.array(image.resize((width, height), resample=Image.Resampling.LANCZOS), dtype=np.float32)
+    # Pillow 12.2, which Immich 3.0.3 runs, resizes the width before the height.
+    pixels = np.array(clip_reference.resize(image, (width, height), Image.Resampling.LANCZOS), dtype=np.float32)
     pixels = pixels[:, :, ::-1]
     scale = np.float32(1.0) / (np.float32(0.5) * np.float32(255.0))
     pixels = (pixels - np.float32(0.5)) * scale

@@ -4,7 +4,6 @@
 //! `tokenizer.json`, `tokenizer_config.json`).
 
 pub mod languages;
-pub mod resample;
 pub mod textual;
 pub mod visual;
 

@@ -10,8 +10,8 @@ use ndarray::Array4;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::resample::{self, Filter};
 use crate::error::{MlError, Result};
+use crate::models::resample::{self, Filter};
 use crate::models::{Input, LoadContext, Model, Output};
 use crate::runtime::{Session, Tensor};
 

@@ -5,10 +5,11 @@
 use ndarray::{Array4, ArrayD};
 use serde_json::{Map, Value};
 
+use super::TextDetections;
 use super::db_postprocess::{DbPostProcess, ProbabilityMap, ScoreMode};
 use super::geometry::PointF;
-use super::{TextDetections, imaging};
 use crate::error::{MlError, Result};
+use crate::models::resample::{self, Filter};
 use crate::models::{Input, LoadContext, Model, Output, number_option};
 use crate::runtime::{Session, Tensor};
 
@@ -122,7 +123,7 @@ pub fn input_size(width: u32, height: u32, max_resolution: f64) -> (u32, u32) {
 /// not RapidOCR's -1 to 1).
 pub fn preprocess(image: &image::RgbImage, max_resolution: f64) -> Array4<f32> {
     let (width, height) = input_size(image.width(), image.height(), max_resolution);
-    let resized = imaging::resize_lanczos(image, width.max(1), height.max(1));
+    let resized = resample::resize(image, width.max(1), height.max(1), Filter::Lanczos);
     let scale = 1.0f32 / (0.5f32 * 255.0);
     let (w, h) = (resized.width() as usize, resized.height() as usize);
     let mut input = Array4::<f32>::zeros((1, 3, h, w));

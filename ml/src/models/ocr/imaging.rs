@@ -1,117 +1,8 @@
 //! The image operations of Immich's OCR, each as the library Immich calls computes it: Pillow's
-//! LANCZOS resize (detection), Pillow's bicubic perspective transform and 90° turn (crops), and
-//! OpenCV's bilinear resize (recognition).
+//! bicubic perspective transform and 90° turn (crops) and OpenCV's bilinear resize (recognition).
+//! Detection's LANCZOS resize is CLIP's Pillow resampling.
 
 use image::RgbImage;
-
-/// Pillow's fixed-point precision for 8-bit resampling.
-const PRECISION_BITS: u32 = 32 - 8 - 2;
-
-/// Pillow's Lanczos window: sinc(x)·sinc(x/3) on [-3, 3).
-fn lanczos(x: f64) -> f64 {
-    let sinc = |x: f64| {
-        if x == 0.0 {
-            1.0
-        } else {
-            let x = x * std::f64::consts::PI;
-            x.sin() / x
-        }
-    };
-    if (-3.0..3.0).contains(&x) {
-        sinc(x) * sinc(x / 3.0)
-    } else {
-        0.0
-    }
-}
-
-/// For each output position: the first input position it reads and its fixed-point weights.
-fn lanczos_weights(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i64>)> {
-    let scale = in_size as f64 / out_size as f64;
-    let filter_scale = scale.max(1.0);
-    let support = 3.0 * filter_scale;
-    (0..out_size)
-        .map(|out| {
-            let center = (out as f64 + 0.5) * scale;
-            let first = ((center - support + 0.5) as i64).max(0) as usize;
-            let last = ((center + support + 0.5) as i64).min(in_size as i64) as usize;
-            let weights: Vec<f64> = (first..last)
-                .map(|x| lanczos((x as f64 - center + 0.5) / filter_scale))
-                .collect();
-            let total: f64 = weights.iter().sum();
-            let fixed = weights
-                .iter()
-                .map(|w| {
-                    let w = if total == 0.0 { *w } else { w / total };
-                    let scaled = w * f64::from(1u32 << PRECISION_BITS);
-                    (if scaled < 0.0 { scaled - 0.5 } else { scaled + 0.5 }) as i64
-                })
-                .collect();
-            (first, fixed)
-        })
-        .collect()
-}
-
-fn clip8(sum: i64) -> u8 {
-    (sum >> PRECISION_BITS).clamp(0, 255) as u8
-}
-
-/// Pillow's `resize(..., LANCZOS)` of an RGB image: two passes in 8-bit fixed point, the
-/// horizontal one first unless the image widens while it gets shorter (Pillow 13 then shrinks
-/// first; measured against it).
-pub fn resize_lanczos(image: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let (in_width, in_height) = (image.width() as usize, image.height() as usize);
-    let (out_width, out_height) = (width as usize, height as usize);
-    let pixels = if out_width > in_width && out_height < in_height {
-        let shorter = resample_rows(image.as_raw(), in_width, in_height, out_height);
-        resample_columns(&shorter, in_width, out_height, out_width)
-    } else {
-        let narrower = resample_columns(image.as_raw(), in_width, in_height, out_width);
-        resample_rows(&narrower, out_width, in_height, out_height)
-    };
-    RgbImage::from_raw(width, height, pixels).unwrap_or_else(|| RgbImage::new(width, height))
-}
-
-/// Each row of an RGB image resampled from `width` to `out_width` pixels.
-fn resample_columns(source: &[u8], width: usize, height: usize, out_width: usize) -> Vec<u8> {
-    if out_width == width {
-        return source.to_vec();
-    }
-    let rounding = 1i64 << (PRECISION_BITS - 1);
-    let weights = lanczos_weights(width, out_width);
-    let mut out = vec![0u8; out_width * height * 3];
-    for y in 0..height {
-        let row = &source[y * width * 3..(y + 1) * width * 3];
-        for (x, (first, taps)) in weights.iter().enumerate() {
-            for channel in 0..3 {
-                let sum = taps.iter().enumerate().fold(rounding, |sum, (i, w)| {
-                    sum + i64::from(row[(first + i) * 3 + channel]) * w
-                });
-                out[(y * out_width + x) * 3 + channel] = clip8(sum);
-            }
-        }
-    }
-    out
-}
-
-/// Each column of an RGB image `width` pixels wide resampled from `height` to `out_height`.
-fn resample_rows(source: &[u8], width: usize, height: usize, out_height: usize) -> Vec<u8> {
-    if out_height == height {
-        return source.to_vec();
-    }
-    let rounding = 1i64 << (PRECISION_BITS - 1);
-    let weights = lanczos_weights(height, out_height);
-    let stride = width * 3;
-    let mut out = vec![0u8; stride * out_height];
-    for (y, (first, taps)) in weights.iter().enumerate() {
-        for i in 0..stride {
-            let sum = taps.iter().enumerate().fold(rounding, |sum, (t, w)| {
-                sum + i64::from(source[(first + t) * stride + i]) * w
-            });
-            out[y * stride + i] = clip8(sum);
-        }
-    }
-    out
-}
 
 /// Pillow's `transform(size, PERSPECTIVE, coefficients, BICUBIC)`: each output pixel's centre
 /// mapped by the homography `coefficients` (a..h) into the input and sampled there with
@@ -239,14 +130,6 @@ pub fn resize_linear(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lanczos_keeps_a_flat_image_flat() {
-        let image = RgbImage::from_pixel(50, 30, image::Rgb([10, 128, 250]));
-        let resized = resize_lanczos(&image, 32, 64);
-        assert_eq!(resized.dimensions(), (32, 64));
-        assert!(resized.pixels().all(|p| p.0 == [10, 128, 250]));
-    }
 
     #[test]
     fn the_identity_homography_copies() {
