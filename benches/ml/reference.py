@@ -10,7 +10,8 @@ does for each photo, timed from the photo's bytes in memory to the model's outpu
   landmarks (a similarity transform and cv2.warpAffine, as InsightFace's norm_crop), then one
   onnxruntime batch through the ArcFace graph, (x - 127.5) / 127.5 in RGB.
 - ocr: rapidocr's own RapidOCR pipeline with the wheel's detection and recognition models, no
-  angle classifier, the same threads.
+  angle classifier, the same threads, its detector given the input size Immich's would use
+  (1104 × 736 for these 3:2 photos).
 
 With --serve it loads once, prints `{"ready": …}` and then answers each `round` line on stdin
 with one timed pass over the photos as a JSON line, so that a caller can interleave its own
@@ -117,6 +118,10 @@ class Ocr:
                 "Global.use_cls": False,
                 "Global.text_score": 0.8,
                 "Global.log_level": "warning",
+                # Immich's detector scales the shorter side down to 736; rapidocr's "min" only
+                # scales up. On these 3:2 photos (1440 × 960) a long side of 1104 is the same input.
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1104,
                 "Det.model_path": (folder / "detection" / "model.onnx").as_posix(),
                 "Rec.model_path": (folder / "recognition" / "model.onnx").as_posix(),
                 "EngineConfig.onnxruntime.intra_op_num_threads": threads,
