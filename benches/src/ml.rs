@@ -547,10 +547,19 @@ fn mib(kib: u64) -> f64 {
 
 /// The processes of the service: the front and, while it runs, its inference worker.
 fn service_pids(front: u32) -> Vec<u32> {
-    let children = std::fs::read_to_string(format!("/proc/{front}/task/{front}/children")).unwrap_or_default();
-    std::iter::once(front)
-        .chain(children.split_whitespace().filter_map(|pid| pid.parse().ok()))
-        .collect()
+    // Children are listed per thread: the worker is started from whichever thread ran the request.
+    let threads = std::fs::read_dir(format!("/proc/{front}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    let children = threads
+        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<u32>>()
+        });
+    std::iter::once(front).chain(children).collect()
 }
 
 /// A `/proc/<pid>/status` field summed over the service's processes.

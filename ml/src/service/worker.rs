@@ -14,7 +14,7 @@ use http_body_util::Full;
 use serde_json::json;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot, watch};
 
 /// The environment variable that starts the binary as the inference worker, listening on the
 /// Unix socket it names.
@@ -25,7 +25,57 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct InferenceWorker {
     socket: PathBuf,
-    child: Mutex<Option<Child>>,
+    running: Mutex<Option<Running>>,
+}
+
+/// A started worker. A task owns its process and reaps it the moment it exits, so that an exited
+/// worker leaves no zombie behind.
+struct Running {
+    exited: watch::Receiver<bool>,
+    kill: Option<oneshot::Sender<()>>,
+}
+
+impl Running {
+    fn watch(mut child: Child) -> Self {
+        let (exited_sender, exited) = watch::channel(false);
+        let (kill, killed) = oneshot::channel::<()>();
+        let pid = child.id();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status,
+                _ = killed => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            match status {
+                Ok(status) => tracing::info!(pid, %status, "inference worker exited"),
+                Err(error) => tracing::warn!(pid, %error, "cannot tell how the inference worker exited"),
+            }
+            let _ = exited_sender.send(true);
+        });
+        Self {
+            exited,
+            kill: Some(kill),
+        }
+    }
+
+    fn has_exited(&self) -> bool {
+        *self.exited.borrow()
+    }
+
+    /// Waits up to `grace` for the worker to exit, then kills it.
+    async fn retire(mut self, grace: Duration) {
+        let mut exited = self.exited.clone();
+        if tokio::time::timeout(grace, exited.wait_for(|exited| *exited))
+            .await
+            .is_err()
+            && let Some(kill) = self.kill.take()
+        {
+            let _ = kill.send(());
+            let _ = exited.wait_for(|exited| *exited).await;
+        }
+    }
 }
 
 fn unavailable(message: String) -> Response {
@@ -41,19 +91,15 @@ impl InferenceWorker {
     pub fn new(socket: PathBuf) -> Self {
         Self {
             socket,
-            child: Mutex::new(None),
+            running: Mutex::new(None),
         }
     }
 
     /// Starts the worker unless it runs; waits until it listens.
     pub async fn ensure_running(&self) -> Result<(), String> {
-        let mut child = self.child.lock().await;
-        if let Some(running) = child.as_mut() {
-            match running.try_wait() {
-                Ok(None) => return Ok(()),
-                Ok(Some(status)) => tracing::info!(%status, "inference worker exited"),
-                Err(error) => tracing::warn!(%error, "cannot tell whether the inference worker runs"),
-            }
+        let mut running = self.running.lock().await;
+        if running.as_ref().is_some_and(|worker| !worker.has_exited()) {
+            return Ok(());
         }
         let _ = std::fs::remove_file(&self.socket);
         let exe = std::env::current_exe().map_err(|error| format!("cannot find the darkroom-ml binary: {error}"))?;
@@ -73,7 +119,7 @@ impl InferenceWorker {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tracing::info!(pid = started.id(), "inference worker started");
-        *child = Some(started);
+        *running = Some(Running::watch(started));
         Ok(())
     }
 
@@ -112,19 +158,15 @@ impl InferenceWorker {
     /// Forgets a worker that did not answer: one exiting after its TTL is given a moment to
     /// finish, one that hangs is killed.
     async fn retire(&self) {
-        if let Some(mut child) = self.child.lock().await.take()
-            && tokio::time::timeout(Duration::from_secs(5), child.wait())
-                .await
-                .is_err()
-        {
-            let _ = child.kill().await;
+        if let Some(worker) = self.running.lock().await.take() {
+            worker.retire(Duration::from_secs(5)).await;
         }
     }
 
     /// Stops the worker (at shutdown).
     pub async fn stop(&self) {
-        if let Some(mut child) = self.child.lock().await.take() {
-            let _ = child.kill().await;
+        if let Some(worker) = self.running.lock().await.take() {
+            worker.retire(Duration::ZERO).await;
         }
         let _ = std::fs::remove_file(&self.socket);
     }
