@@ -13,38 +13,21 @@ use darkroom_ml::service::{self, InferenceWorker, Registry, Service};
 use darkroom_ml::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
-    return_freed_memory_to_the_system()?;
     let settings = Settings::from_env().context("reading the settings")?;
     init_logging(&settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     match std::env::var_os(WORKER_SOCKET_VARIABLE) {
-        Some(socket) => runtime.block_on(serve_models(settings, socket.into())),
-        None => runtime.block_on(serve(settings)),
+        Some(socket) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(serve_models(settings, socket.into())),
+        // The front only passes requests on: one thread keeps it small.
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(serve(settings)),
     }
-}
-
-/// glibc keeps freed memory for reuse unless told otherwise, so a model unloaded after its TTL
-/// would not shrink the process. With fixed thresholds every large block (a model's weights,
-/// ONNX Runtime's arenas) is mapped on its own and unmapped when freed. The variables are read
-/// when the process starts, so the binary starts itself again once with them set.
-fn return_freed_memory_to_the_system() -> anyhow::Result<()> {
-    const TUNED: [(&str, &str); 2] = [
-        ("MALLOC_MMAP_THRESHOLD_", "131072"),
-        ("MALLOC_TRIM_THRESHOLD_", "131072"),
-    ];
-    if !cfg!(all(target_os = "linux", target_env = "gnu")) || std::env::var_os(TUNED[0].0).is_some() {
-        return Ok(());
-    }
-    use std::os::unix::process::CommandExt as _;
-    let exe = std::env::current_exe().context("finding the running binary")?;
-    let error = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .envs(TUNED)
-        .exec();
-    Err(error).context("restarting with glibc's allocator tuned")
 }
 
 /// `IMMICH_LOG_LEVEL` as Immich's service reads it (`verbose` and `debug` are debug, `log` is

@@ -94,11 +94,10 @@ pub fn front_router(worker: Arc<InferenceWorker>) -> Router {
             "/predict",
             post(
                 |State(worker): State<Arc<InferenceWorker>>, request: axum::extract::Request| async move {
-                    worker.forward(request, MAX_REQUEST_BYTES).await
+                    worker.forward(request).await
                 },
             ),
         )
-        .layer(DefaultBodyLimit::disable())
         .with_state(worker)
 }
 

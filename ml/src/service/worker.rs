@@ -7,10 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use http_body_util::Full;
 use serde_json::json;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
@@ -123,36 +122,30 @@ impl InferenceWorker {
         Ok(())
     }
 
-    /// Passes a request to the worker and its answer back. The body is read first, so that a
-    /// worker that exits as the request arrives (its TTL ran out) can be started again and the
-    /// request sent once more.
-    pub async fn forward(&self, request: Request<Body>, body_limit: usize) -> Response {
-        let (parts, body) = request.into_parts();
-        let body = match axum::body::to_bytes(body, body_limit).await {
-            Ok(body) => body,
-            Err(error) => {
-                return (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    axum::Json(json!({ "detail": error.to_string() })),
-                )
-                    .into_response();
-            }
-        };
+    /// Passes a request to the worker and its answer back, the body streamed through. A worker
+    /// that cannot be reached (it exited as the request arrived, its TTL having run out) is
+    /// started again before anything of the request was sent.
+    pub async fn forward(&self, request: Request<Body>) -> Response {
         let mut last_error = String::new();
         for _attempt in 0..2 {
             if let Err(error) = self.ensure_running().await {
                 return unavailable(error);
             }
-            match send(&self.socket, &parts, body.clone()).await {
-                Ok(response) => return response,
+            match connect(&self.socket).await {
+                Ok(sender) => {
+                    return match send(sender, request).await {
+                        Ok(response) => response,
+                        Err(error) => unavailable(format!("The inference worker stopped: {error}")),
+                    };
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "the inference worker did not answer; starting it again");
+                    tracing::warn!(%error, "the inference worker cannot be reached; starting it again");
                     self.retire().await;
                     last_error = error;
                 }
             }
         }
-        unavailable(format!("The inference worker stopped: {last_error}"))
+        unavailable(format!("The inference worker cannot be reached: {last_error}"))
     }
 
     /// Forgets a worker that did not answer: one exiting after its TTL is given a moment to
@@ -172,9 +165,11 @@ impl InferenceWorker {
     }
 }
 
-async fn send(socket: &Path, parts: &axum::http::request::Parts, body: Bytes) -> Result<Response, String> {
+type Sender = hyper::client::conn::http1::SendRequest<Body>;
+
+async fn connect(socket: &Path) -> Result<Sender, String> {
     let stream = UnixStream::connect(socket).await.map_err(|error| error.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
         .map_err(|error| error.to_string())?;
     tokio::spawn(async move {
@@ -182,11 +177,10 @@ async fn send(socket: &Path, parts: &axum::http::request::Parts, body: Bytes) ->
             tracing::debug!(%error, "connection to the inference worker ended");
         }
     });
-    let mut request = Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
-    for (name, value) in &parts.headers {
-        request = request.header(name, value);
-    }
-    let request = request.body(Full::new(body)).map_err(|error| error.to_string())?;
+    Ok(sender)
+}
+
+async fn send(mut sender: Sender, request: Request<Body>) -> Result<Response, String> {
     let response = sender.send_request(request).await.map_err(|error| error.to_string())?;
     Ok(response.map(Body::new))
 }
