@@ -300,26 +300,12 @@ fn multilingual_text_takes_ids_and_mask() {
     assert_eq!(ours, without_language);
 }
 
-#[test]
-fn the_tokenizer_matches_python_tokenizers() {
-    let model = shared_stand_in();
+/// Tokenizes texts of many scripts with our tokenizer and Python's `tokenizers` on the same
+/// `tokenizer.json`, and compares ids, masks and Immich's cleaning.
+fn assert_tokenizer_matches_python(model: &Path, texts: &[&str], long: &str) {
     let work = tempfile::tempdir().unwrap();
-    let long = "a photo of a cat ".repeat(40);
-    let texts = [
-        "a photo of a cat",
-        "A Dog running on the BEACH at sunset, 2024!",
-        "Schöne Grüße aus München: Straße, Öl, Äpfel",
-        "海边的日落和一只猫",
-        "a party 🎉 with cake 🍰 and friends 😀👍🏽",
-        "café crème brûlée naïve résumé ☃ ✓",
-        "  spaces\tand\nnew lines  ",
-        "odd\u{1f}separators\u{a0}and\u{3000}ideographic\u{2028}spaces\u{85}too",
-        "ΣΊΣΥΦΟΣ ΟΔΟΣ İstanbul ǅ",
-        "",
-        long.as_str(),
-    ];
-    let textual = model.model.join("textual");
-    let tokenizer = ClipTokenizer::load(&textual, &model.model.join("config.json"), "test").unwrap();
+    let textual = model.join("textual");
+    let tokenizer = ClipTokenizer::load(&textual, &model.join("config.json"), "test").unwrap();
     assert_eq!(tokenizer.context_length(), 77);
     let texts_path = work.path().join("texts.json");
     std::fs::write(&texts_path, serde_json::to_string(&texts).unwrap()).unwrap();
@@ -352,9 +338,41 @@ fn the_tokenizer_matches_python_tokenizers() {
         );
     }
     // The long text is cut to the context length, ending with the end token.
-    let long_tokens = tokenizer.encode(&long).unwrap();
+    let long_tokens = tokenizer.encode(long).unwrap();
     assert_eq!(long_tokens.ids[76], long_tokens.ids[long_tokens.ids.len() - 1]);
     assert!(long_tokens.attention_mask.iter().all(|&mask| mask == 1));
+}
+
+const TOKENIZER_TEXTS: [&str; 10] = [
+    "a photo of a cat",
+    "A Dog running on the BEACH at sunset, 2024!",
+    "Schöne Grüße aus München: Straße, Öl, Äpfel",
+    "海边的日落和一只猫",
+    "a party 🎉 with cake 🍰 and friends 😀👍🏽",
+    "café crème brûlée naïve résumé ☃ ✓",
+    "  spaces\tand\nnew lines  ",
+    "odd\u{1f}separators\u{a0}and\u{3000}ideographic\u{2028}spaces\u{85}too",
+    "ΣΊΣΥΦΟΣ ΟΔΟΣ İstanbul ǅ",
+    "",
+];
+
+/// XLM-R, SigLIP and NLLB ship SentencePiece (Unigram) tokenizers: the multilingual stand-in has one.
+#[test]
+fn a_sentencepiece_tokenizer_matches_python_tokenizers() {
+    let model = stand_in("XLM-Roberta-Large-Vit-B-32", true);
+    let long = "ein Foto von einer Katze ".repeat(40);
+    let mut texts = TOKENIZER_TEXTS.to_vec();
+    texts.push(&long);
+    assert_tokenizer_matches_python(&model.model, &texts, &long);
+}
+
+#[test]
+fn the_tokenizer_matches_python_tokenizers() {
+    let model = shared_stand_in();
+    let long = "a photo of a cat ".repeat(40);
+    let mut texts = TOKENIZER_TEXTS.to_vec();
+    texts.push(&long);
+    assert_tokenizer_matches_python(&model.model, &texts, &long);
 }
 
 #[test]

@@ -136,19 +136,42 @@ def clip_tokenizer():
     return tokenizer
 
 
+def sentencepiece_tokenizer():
+    """A SentencePiece-style Unigram tokenizer laid out as XLM-R's, SigLIP's and NLLB's
+    tokenizer.json are (NFKC, `▁` for spaces, `<s> … </s>`, `<pad>`), trained on a few sentences."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace("  ", " ")])
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False
+    )
+    tokenizer.train_from_iterator(SENTENCES * 3, trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", tokenizer.token_to_id("<s>")), ("</s>", tokenizer.token_to_id("</s>"))]
+    )
+    return tokenizer
+
+
 def make(folder: Path, multilingual: bool) -> None:
     rng = np.random.default_rng(7)
-    tokenizer = clip_tokenizer()
     textual = folder / "textual"
     textual.mkdir(parents=True, exist_ok=True)
+    if multilingual:
+        tokenizer = sentencepiece_tokenizer()
+        special = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+        tokenizer_class = "XLMRobertaTokenizer"
+    else:
+        tokenizer = clip_tokenizer()
+        special = {"bos_token": BOS, "eos_token": EOS, "pad_token": EOS, "unk_token": EOS}
+        tokenizer_class = "CLIPTokenizer"
     tokenizer.save(str(textual / "tokenizer.json"))
     (textual / "tokenizer_config.json").write_text(json.dumps(
-        {"bos_token": BOS, "eos_token": EOS, "pad_token": EOS, "unk_token": EOS, "model_max_length": CONTEXT_LENGTH,
-         "tokenizer_class": "CLIPTokenizer"}
+        {**special, "model_max_length": CONTEXT_LENGTH, "tokenizer_class": tokenizer_class}
     ))
-    (textual / "special_tokens_map.json").write_text(json.dumps(
-        {"bos_token": BOS, "eos_token": EOS, "pad_token": EOS, "unk_token": EOS}
-    ))
+    (textual / "special_tokens_map.json").write_text(json.dumps(special))
     save(textual_graph(rng, tokenizer.get_vocab_size(), multilingual), textual / "model.onnx")
     save(visual_graph(rng), folder / "visual" / "model.onnx")
     (folder / "visual" / "preprocess_cfg.json").write_text(json.dumps(
