@@ -152,3 +152,33 @@ fn the_inference_worker_exits_when_idle_and_comes_back_after_a_crash() {
     assert!(body["detail"].as_str().unwrap().contains("ViT-B-32__openai"), "{body}");
     wait_for_log(&service, "inference worker started", 3);
 }
+
+/// One binary for every ONNX Runtime from 1.22 on: the oldest, which `scripts/setup` fetches
+/// beside the current one, loads and runs a model too.
+#[test]
+fn the_same_binary_runs_on_the_oldest_supported_onnxruntime() {
+    let oldest = common::repo_root().join(".tools/onnxruntime-1.22.0/libonnxruntime.so");
+    assert!(oldest.exists(), "{} is missing: run scripts/setup", oldest.display());
+    let cache = tempfile::tempdir().unwrap();
+    let model = cache.path().join("clip/ViT-B-32__openai");
+    common::run_python("clip_model.py", &["make", model.to_str().unwrap()]);
+    let service = common::MlService::start(
+        cache.path(),
+        &[
+            ("ORT_DYLIB_PATH", oldest.to_str().unwrap()),
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    );
+    let (status, body) = predict(
+        &service,
+        entries(json!({"clip": {"textual": {"modelName": "ViT-B-32__openai"}}})).text("text", "ein Hund am Strand"),
+    );
+    assert_eq!(status, 200, "{body}\n{}", service.log_text());
+    let embedding: Vec<f32> = serde_json::from_str(body["clip"].as_str().unwrap()).unwrap();
+    assert!(!embedding.is_empty());
+    assert!(
+        service.log_text().contains("onnxruntime-1.22.0"),
+        "{}",
+        service.log_text()
+    );
+}
