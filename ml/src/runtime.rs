@@ -141,10 +141,8 @@ impl Runtime {
             return Err(MlError::load(model, format!("{} does not exist", path.display())));
         }
         let mut last_error = None;
-        for (index, &provider) in self.providers.iter().enumerate() {
-            // The CPU is always tried last, on its own.
-            let candidates = &self.providers[index..];
-            match self.build(path, provider, candidates) {
+        for &provider in &self.providers {
+            match self.build(path, provider) {
                 Ok(session) => {
                     tracing::info!(model, provider = provider.name(), path = %path.display(), "model loaded");
                     return Ok(Session::new(session, provider));
@@ -162,7 +160,7 @@ impl Runtime {
         ))
     }
 
-    fn build(&self, path: &Path, provider: Provider, _rest: &[Provider]) -> ort::Result<OrtSession> {
+    fn build(&self, path: &Path, provider: Provider) -> ort::Result<OrtSession> {
         let cpu_only = provider == Provider::Cpu;
         // Immich's defaults: on the CPU one thread between operators and two within, so that
         // models running side by side do not fight over cores; on a GPU the runtime's own.
