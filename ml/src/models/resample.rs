@@ -199,30 +199,69 @@ pub fn resize(image: &RgbImage, width: u32, height: u32, filter: Filter) -> RgbI
     }
 }
 
+/// Below this many multiply-adds a pass runs on the calling thread: starting threads would cost
+/// more than they save.
+const PARALLEL_WORK: usize = 2_000_000;
+
+/// Runs `pass` over `output`'s rows (each `stride` bytes), split into bands across the machine's
+/// cores when the pass is large: Immich's server sends 1440-pixel previews, whose horizontal pass
+/// is most of CLIP's preprocessing, and ONNX Runtime's threads are idle while it runs. `pass`
+/// gets the index of a band's first row and the band.
+fn in_bands(output: &mut [u8], stride: usize, work: usize, pass: impl Fn(usize, &mut [u8]) + Sync) {
+    let rows = output.len() / stride.max(1);
+    let threads = if work < PARALLEL_WORK || rows < 2 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(rows)
+            .min(8)
+    };
+    if threads <= 1 {
+        pass(0, output);
+        return;
+    }
+    let band_rows = rows.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut bands = output.chunks_mut(band_rows * stride).enumerate();
+        // The calling thread takes the first band itself.
+        let first = bands.next();
+        for (index, band) in bands {
+            let pass = &pass;
+            scope.spawn(move || pass(index * band_rows, band));
+        }
+        if let Some((_, band)) = first {
+            pass(0, band);
+        }
+    });
+}
+
 fn resample_horizontal(image: &RgbImage, width: u32, filter: Filter) -> RgbImage {
     let kernels = Kernels::new(image.width(), width, filter);
     let input_stride = image.width() as usize * 3;
     let mut output = RgbImage::new(width, image.height());
     let output_stride = width as usize * 3;
-    for (source, row) in image
-        .as_raw()
-        .chunks_exact(input_stride)
-        .zip(output.chunks_exact_mut(output_stride))
-    {
-        for ((pixel, &start), weights) in row.chunks_exact_mut(3).zip(&kernels.first).zip(&kernels.weights) {
-            let taps = &source[start * 3..(start + weights.len()) * 3];
-            let mut sums = [HALF; 3];
-            for (tap, &weight) in taps.chunks_exact(3).zip(weights) {
-                for (sum, &value) in sums.iter_mut().zip(tap) {
+    let taps: usize = kernels.weights.iter().map(Vec::len).sum();
+    let work = taps * image.height() as usize * 3;
+    let input = image.as_raw();
+    in_bands(&mut output, output_stride, work, |first_row, band| {
+        for (row_index, row) in band.chunks_exact_mut(output_stride).enumerate() {
+            let row_start = (first_row + row_index) * input_stride;
+            let source = &input[row_start..row_start + input_stride];
+            for ((pixel, &start), weights) in row.chunks_exact_mut(3).zip(&kernels.first).zip(&kernels.weights) {
+                let taps = &source[start * 3..(start + weights.len()) * 3];
+                // One accumulator per channel, so the loop keeps them in registers.
+                let (mut red, mut green, mut blue) = (HALF, HALF, HALF);
+                for (tap, &weight) in taps.chunks_exact(3).zip(weights) {
                     // Wrapping, as the C int sums (which never overflow for these weights).
-                    *sum = sum.wrapping_add(i32::from(value).wrapping_mul(weight));
+                    red = red.wrapping_add(i32::from(tap[0]).wrapping_mul(weight));
+                    green = green.wrapping_add(i32::from(tap[1]).wrapping_mul(weight));
+                    blue = blue.wrapping_add(i32::from(tap[2]).wrapping_mul(weight));
                 }
-            }
-            for (value, sum) in pixel.iter_mut().zip(sums) {
-                *value = clip8(sum);
+                pixel.copy_from_slice(&[clip8(red), clip8(green), clip8(blue)]);
             }
         }
-    }
+    });
     output
 }
 
@@ -231,24 +270,24 @@ fn resample_vertical(image: &RgbImage, height: u32, filter: Filter) -> RgbImage 
     let input = image.as_raw();
     let stride = image.width() as usize * 3;
     let mut output = RgbImage::new(image.width(), height);
-    // Row by row: integer sums do not depend on the order they are added in.
-    let mut sums = vec![HALF; stride];
-    for ((row, &start), weights) in output
-        .chunks_exact_mut(stride)
-        .zip(&kernels.first)
-        .zip(&kernels.weights)
-    {
-        sums.fill(HALF);
-        for (offset, &weight) in weights.iter().enumerate() {
-            let source = &input[(start + offset) * stride..(start + offset + 1) * stride];
-            for (sum, &value) in sums.iter_mut().zip(source) {
-                *sum = sum.wrapping_add(i32::from(value).wrapping_mul(weight));
+    let taps: usize = kernels.weights.iter().map(Vec::len).sum();
+    in_bands(&mut output, stride, taps * stride, |first_row, band| {
+        // Row by row: integer sums do not depend on the order they are added in.
+        let mut sums = vec![HALF; stride];
+        let rows = band.chunks_exact_mut(stride);
+        for ((row, &start), weights) in rows.zip(&kernels.first[first_row..]).zip(&kernels.weights[first_row..]) {
+            sums.fill(HALF);
+            for (offset, &weight) in weights.iter().enumerate() {
+                let source = &input[(start + offset) * stride..(start + offset + 1) * stride];
+                for (sum, &value) in sums.iter_mut().zip(source) {
+                    *sum = sum.wrapping_add(i32::from(value).wrapping_mul(weight));
+                }
+            }
+            for (value, &sum) in row.iter_mut().zip(&sums) {
+                *value = clip8(sum);
             }
         }
-        for (value, &sum) in row.iter_mut().zip(&sums) {
-            *value = clip8(sum);
-        }
-    }
+    });
     output
 }
 
