@@ -21,10 +21,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
 
+mod server;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -35,6 +36,7 @@ use darkroom_ml::protocol::ModelKind;
 use darkroom_ml::runtime::Runtime;
 use darkroom_ml::settings::Settings;
 use serde_json::{Map, Value, json};
+use server::MlServer;
 
 const CLIP_MODEL: &str = "ViT-B-32__openai";
 const FACE_MODEL: &str = "mtcnn__buffalo_l";
@@ -283,172 +285,6 @@ fn ocr_pipeline(cache: &Path) -> Result<Pipeline> {
     }))
 }
 
-/// `from` as a tree of hard links under `to` (made again each time): the service clears a model's
-/// folder when the model fails to load, which must not take the generated models with it.
-fn link_tree(from: &Path, to: &Path) -> Result<()> {
-    if to.exists() {
-        std::fs::remove_dir_all(to)?;
-    }
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            link_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::hard_link(entry.path(), &target).or_else(|_| std::fs::copy(entry.path(), &target).map(|_| ()))?;
-        }
-    }
-    Ok(())
-}
-
-/// The release `darkroom-ml` binary on a port of its own, its log kept; killed on drop.
-struct MlServer {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl MlServer {
-    fn start(cache: &Path, port: u16, ttl: Option<(u64, u64)>) -> Result<Self> {
-        let binary = ml_binary();
-        if !binary.is_file() {
-            bail!(
-                "{} is missing: cargo build --release -p darkroom-ml -p darkroom-benches (or set DARKROOM_ML)",
-                binary.display()
-            );
-        }
-        let served = cache.with_file_name(format!("served-cache-{port}"));
-        link_tree(cache, &served)?;
-        let (ttl, poll) = ttl.unwrap_or((0, 10));
-        let mut child = Command::new(&binary)
-            .env("IMMICH_HOST", "127.0.0.1")
-            .env("IMMICH_PORT", port.to_string())
-            .env("IMMICH_LOG_LEVEL", "info")
-            .env("NO_COLOR", "1")
-            .env("MACHINE_LEARNING_CACHE_FOLDER", &served)
-            .env("MACHINE_LEARNING_MODEL_TTL", ttl.to_string())
-            .env("MACHINE_LEARNING_MODEL_TTL_POLL_S", poll.to_string())
-            .env("MACHINE_LEARNING_MODEL_INTRA_OP_THREADS", threads().to_string())
-            .env("MACHINE_LEARNING_MODEL_INTER_OP_THREADS", "1")
-            .env("ORT_DYLIB_PATH", onnxruntime_library()?)
-            .env("HF_ENDPOINT", "http://127.0.0.1:9") // the cache is complete: nothing is fetched
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let mut server = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> Result<()> {
-        let client = reqwest::blocking::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = client.get(format!("{}/ping", self.url)).send()
-                && response.text().is_ok_and(|text| text == "pong")
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("darkroom-ml exited ({status}):\n{}", self.log_text());
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("darkroom-ml did not answer /ping within 30 s:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    fn log_count(&self, needle: &str) -> usize {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|line| line.contains(needle))
-            .count()
-    }
-
-    /// One `/predict` as Immich's server sends it; the answer's JSON.
-    fn predict(
-        &self,
-        client: &reqwest::blocking::Client,
-        entries: &Value,
-        image: Option<&[u8]>,
-        text: Option<&str>,
-    ) -> Result<Value> {
-        let mut form = reqwest::blocking::multipart::Form::new().text("entries", entries.to_string());
-        if let Some(bytes) = image {
-            form = form.part(
-                "image",
-                reqwest::blocking::multipart::Part::bytes(bytes.to_vec()).file_name("blob"),
-            );
-        }
-        if let Some(text) = text {
-            form = form.text("text", text.to_owned());
-        }
-        let response = client.post(format!("{}/predict", self.url)).multipart(form).send()?;
-        let status = response.status();
-        let body = response.text()?;
-        if !status.is_success() {
-            let failures: Vec<String> = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|line| line.contains("failed to load"))
-                .cloned()
-                .collect();
-            bail!(
-                "darkroom-ml answered {status} to {entries}: {body}\n  its log: {}\n  (are the models merged into this branch?)",
-                failures.join("\n  ")
-            );
-        }
-        Ok(serde_json::from_str(&body)?)
-    }
-}
-
-impl Drop for MlServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What `/predict` gave, in the words the pipelines use.
 fn describe(answer: &Value) -> String {
     if let Some(embedding) = answer["clip"].as_str() {
@@ -466,6 +302,8 @@ fn describe(answer: &Value) -> String {
 struct Part {
     name: &'static str,
     entries: Value,
+    /// Whether Immich's service knows the models (it has no MTCNN).
+    immich_knows_models: bool,
     pipeline: fn(&Path) -> Result<Pipeline>,
 }
 
@@ -500,8 +338,27 @@ fn compare(part: &Part, port: u16) -> Result<()> {
         .map(|(_, bytes)| Ok(describe(&server.predict(&client, &part.entries, Some(bytes), None)?)))
         .collect::<Result<_>>()?; // loads the models, and the warm-up pass
     println!("  darkroom-ml over HTTP: {answers:?}");
+    let immich = match part.immich_knows_models {
+        true => MlServer::start_immich(&cache, port + 20)?,
+        false => None,
+    };
+    if let Some(immich) = &immich {
+        let answers: Vec<String> = inputs
+            .iter()
+            .map(|(_, bytes)| Ok(describe(&immich.predict(&client, &part.entries, Some(bytes), None)?)))
+            .collect::<Result<_>>()?;
+        println!("  {} over HTTP: {answers:?}", immich.name);
+    }
 
-    let (mut python, mut library, mut http) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut python, mut library, mut http, mut immich_http) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // One pass of every photo through a service over HTTP.
+    let over_http = |server: &MlServer| -> Result<Duration> {
+        let started = Instant::now();
+        for (_, bytes) in &inputs {
+            std::hint::black_box(server.predict(&client, &part.entries, Some(bytes), None)?);
+        }
+        Ok(started.elapsed())
+    };
     for round in 1..=rounds() {
         let python_time = reference.round()?;
         let started = Instant::now();
@@ -509,14 +366,18 @@ fn compare(part: &Part, port: u16) -> Result<()> {
             std::hint::black_box(pipeline(bytes)?);
         }
         let library_time = started.elapsed();
-        let started = Instant::now();
-        for (_, bytes) in &inputs {
-            std::hint::black_box(server.predict(&client, &part.entries, Some(bytes), None)?);
-        }
-        let http_time = started.elapsed();
+        let http_time = over_http(&server)?;
         let rate = |time: Duration| count / time.as_secs_f64();
+        let immich_line = match &immich {
+            Some(immich) => {
+                let time = over_http(immich)?;
+                immich_http.push(rate(time));
+                format!(", Immich's service over HTTP {:.2}", rate(time))
+            }
+            None => String::new(),
+        };
         println!(
-            "  round {round}: Python {:.2}, darkroom-ml in-process {:.2}, over HTTP {:.2} photos/s",
+            "  round {round}: Python {:.2}, darkroom-ml in-process {:.2}, over HTTP {:.2}{immich_line} photos/s",
             rate(python_time),
             rate(library_time),
             rate(http_time)
@@ -538,6 +399,14 @@ fn compare(part: &Part, port: u16) -> Result<()> {
         http / python
     );
     println!("  ratio darkroom-ml in-process / Python: {:.2}x", library / python);
+    if !immich_http.is_empty() {
+        let immich = median(immich_http);
+        println!(
+            "  ratio darkroom-ml over HTTP / Immich's service over HTTP: {:.2}x  (Immich's service: {immich:.2} photos/s, {:.0} ms/photo)",
+            http / immich,
+            1000.0 / immich
+        );
+    }
     Ok(())
 }
 
@@ -647,6 +516,7 @@ fn main() -> Result<()> {
         Part {
             name: "clip",
             entries: json!({"clip": {"visual": {"modelName": CLIP_MODEL}}}),
+            immich_knows_models: true,
             pipeline: clip_pipeline,
         },
         Part {
@@ -655,6 +525,7 @@ fn main() -> Result<()> {
                 "detection": {"modelName": FACE_MODEL, "options": {"minScore": 0.7}},
                 "recognition": {"modelName": FACE_MODEL}
             }}),
+            immich_knows_models: false,
             pipeline: faces_pipeline,
         },
         Part {
@@ -663,6 +534,7 @@ fn main() -> Result<()> {
                 "detection": {"modelName": OCR_MODEL, "options": {"minScore": 0.5, "maxResolution": 736}},
                 "recognition": {"modelName": OCR_MODEL, "options": {"minScore": 0.8}}
             }}),
+            immich_knows_models: true,
             pipeline: ocr_pipeline,
         },
     ];
