@@ -12,6 +12,7 @@ pub mod file_serving;
 pub mod geodata;
 pub mod jobs;
 pub mod logging;
+pub mod machine_learning;
 pub mod panic_guard;
 pub mod permission;
 pub mod routes;

@@ -4,14 +4,16 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use darkroom_storage::database::VectorExtension;
 use darkroom_storage::media_layout::{MediaLayout, StorageFolder};
 use darkroom_storage::queue::JobQueue;
-use darkroom_storage::{Database, StorageError, system_metadata, version_history};
+use darkroom_storage::{Database, StorageError, embeddings, system_metadata, version_history};
 use serde_json::json;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
+use crate::services::smart_search;
 use crate::state::AppState;
 use crate::system_config::{ConfigFileError, SystemConfigStore};
 
@@ -82,11 +84,14 @@ async fn connect_redis(config: &Config) -> Result<JobQueue, StartupError> {
 pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     let system_config = SystemConfigStore::new(&config)?;
     let database = connect(&config).await?;
-    if config.database.skip_migrations {
+    let vector_extension = if config.database.skip_migrations {
         tracing::warn!("DB_SKIP_MIGRATIONS is set: not touching the schema");
+        config.database.vector_extension.unwrap_or(VectorExtension::PgVector)
     } else {
-        database.prepare(config.database.vector_extension).await?;
-    }
+        let extension = database.prepare(config.database.vector_extension).await?;
+        embeddings::ensure_indexes(database.pool(), extension).await?;
+        extension
+    };
     let db = database.pool().clone();
     let layout = MediaLayout::new(config.media_location.clone());
     check_media_folders(&db, &layout, config.ignore_mount_check_errors).await?;
@@ -98,10 +103,19 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     }
     version_history::record(&db, &crate::version::api_version_string()).await?;
     let jobs = connect_redis(&config).await?;
-    let state = AppState::new(db, jobs, config, system_config);
+    let skip_migrations = config.database.skip_migrations;
+    let state = AppState::new(db, vector_extension, jobs, config, system_config);
     crate::routes::mark_onboarded_when_config_file(&state)
         .await
         .map_err(|e| StartupError::Api(e.to_string()))?;
+    if !skip_migrations {
+        let settings = state.system_config.typed(&state.db).await;
+        let synced = match settings {
+            Ok(settings) => smart_search::sync_dimension(&state, &settings, None).await,
+            Err(error) => Err(error),
+        };
+        synced.map_err(|e| StartupError::Api(format!("matching the CLIP embeddings to the model: {e}")))?;
+    }
     Ok(state)
 }
 
@@ -201,6 +215,7 @@ pub async fn serve(
             crate::geodata::import_if_needed(&state).await;
         })
     });
+    crate::machine_learning::spawn_availability_checks(state.downgrade());
     let relay = tokio::spawn(crate::events::relay(state.clone()));
     let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();

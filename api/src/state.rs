@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use darkroom_storage::PgPool;
+use darkroom_storage::database::VectorExtension;
 use darkroom_storage::media_layout::MediaLayout;
 use darkroom_storage::queue::JobQueue;
 
 use crate::auth::limiter::{LoginLimiter, LoginLimits};
 use crate::config::Config;
+use crate::machine_learning::MlClient;
+use crate::services::smart_search::QueryEmbeddings;
 use crate::system_config::SystemConfigStore;
 
 #[derive(Clone)]
@@ -18,6 +21,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: PgPool,
+    /// What embeddings are stored and indexed with.
+    pub vector_extension: VectorExtension,
     pub config: Config,
     pub layout: MediaLayout,
     pub system_config: SystemConfigStore,
@@ -38,6 +43,9 @@ pub struct Inner {
     /// Socket.IO: `io` sends events, the layer answers `/api/socket.io`.
     pub io: socketioxide::SocketIo,
     pub socket_layer: socketioxide::layer::SocketIoLayer,
+    /// The machine-learning service(s).
+    pub ml: MlClient,
+    pub query_embeddings: QueryEmbeddings,
 }
 
 /// A handle that does not keep the state alive (for callbacks the state itself owns).
@@ -59,22 +67,20 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: PgPool, jobs: JobQueue, config: Config, system_config: SystemConfigStore) -> Self {
-        Self::with_login_limits(db, jobs, config, system_config, LoginLimits::default())
-    }
-
-    pub fn with_login_limits(
+    pub fn new(
         db: PgPool,
+        vector_extension: VectorExtension,
         jobs: JobQueue,
         config: Config,
         system_config: SystemConfigStore,
-        limits: LoginLimits,
     ) -> Self {
+        let limits = LoginLimits::default();
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
         let (socket_layer, io) = crate::events::new_socket_io();
         let state = Self(Arc::new(Inner {
             db,
+            vector_extension,
             config,
             layout,
             system_config,
@@ -90,9 +96,16 @@ impl AppState {
             exiftool: darkroom_media::Exiftool::new(config_timeout),
             io,
             socket_layer,
+            ml: MlClient::new(),
+            query_embeddings: QueryEmbeddings::default(),
         }));
-        crate::events::register(&state.io, WeakState(Arc::downgrade(&state.0)));
+        crate::events::register(&state.io, state.downgrade());
         state
+    }
+
+    /// A handle for tasks that must not keep the state alive.
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
     }
 
     /// Loopback is always trusted; other proxies come from `IMMICH_TRUSTED_PROXIES`.

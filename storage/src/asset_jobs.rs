@@ -304,3 +304,38 @@ pub async fn remove_sidecar(pool: &PgPool, id: Uuid) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Assets CLIP should look at: all of them with `force`, else those without an embedding. Only
+/// assets with a preview (CLIP reads it) and not hidden (a live photo's video part).
+pub async fn needing_clip(pool: &PgPool, force: bool) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT a.id FROM asset a
+           WHERE a."deletedAt" IS NULL AND a.visibility <> 'hidden'
+             AND EXISTS (SELECT 1 FROM asset_file f WHERE f."assetId" = a.id AND f.type = 'preview' AND NOT f."isEdited")
+             AND ($1 OR NOT EXISTS (SELECT 1 FROM smart_search s WHERE s."assetId" = a.id))
+           ORDER BY a."createdAt""#,
+        force
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// What a machine-learning job sends: the asset's preview, unless the asset is hidden.
+#[derive(Debug, Clone)]
+pub struct PreviewSource {
+    pub owner_id: Uuid,
+    pub is_hidden: bool,
+    pub preview_path: Option<String>,
+}
+
+pub async fn preview_source(pool: &PgPool, id: Uuid) -> Result<Option<PreviewSource>> {
+    Ok(sqlx::query_as!(
+        PreviewSource,
+        r#"SELECT a."ownerId" AS owner_id, a.visibility = 'hidden' AS "is_hidden!",
+                  (SELECT f.path FROM asset_file f WHERE f."assetId" = a.id AND f.type = 'preview' AND NOT f."isEdited") AS preview_path
+           FROM asset a WHERE a.id = $1 AND a."deletedAt" IS NULL"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?)
+}

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth_changes;
 pub mod database;
 pub mod duplicates;
+pub mod embeddings;
 mod error;
 pub mod exif;
 pub mod faces;

@@ -83,8 +83,8 @@ fn field(filter: &FieldFilter) -> (bool, Option<&str>) {
     (filter.is_some(), filter.as_ref().and_then(|v| v.as_deref()))
 }
 
-/// The query with the filters between `$head` and `$tail`; the filters are `$1`–`$42`, any
-/// further parameters follow them.
+/// The query with the filters between `$head` and `$tail`; `$head` ends with the `FROM` that
+/// names the asset `a`. The filters are `$1`–`$42`, any further parameters follow them.
 macro_rules! filtered {
     ($macro:ident, $filter:expr, $head:tt, $tail:tt $(, $extra:expr)*) => {{
         let f: &SearchFilter = $filter;
@@ -92,7 +92,7 @@ macro_rules! filtered {
         let (make, model, lens) = (field(&f.make), field(&f.model), field(&f.lens_model));
         sqlx::$macro!(
             $head
-                + r#" FROM asset a LEFT JOIN asset_exif e ON e."assetId" = a.id
+                + r#" LEFT JOIN asset_exif e ON e."assetId" = a.id
                 WHERE ($1::uuid[] IS NULL OR a."ownerId" = ANY($1))
                   AND (cardinality($2::uuid[]) = 0 OR (SELECT count(DISTINCT aa."albumId") FROM album_asset aa
                        WHERE aa."assetId" = a.id AND aa."albumId" = ANY($2)) = cardinality($2))
@@ -183,7 +183,7 @@ pub async fn find(
     Ok(filtered!(
         query_scalar,
         filter,
-        "SELECT a.id",
+        "SELECT a.id FROM asset a",
         r#" AND ($43::bigint IS NULL OR e."fileSizeInByte" > $43)
             ORDER BY CASE WHEN $44 = 'random' THEN random() END,
                      CASE WHEN $44 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
@@ -199,11 +199,47 @@ pub async fn find(
     .await?)
 }
 
+/// Ids of matching assets with a CLIP embedding, nearest to `embedding` (pgvector's text form)
+/// first, `limit` from `offset`. The vector index finds the nearest; pgvector's iterative scan
+/// keeps it looking while the filters discard what it found.
+pub async fn find_nearest(
+    pool: &PgPool,
+    filter: &SearchFilter,
+    embedding: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Uuid>> {
+    let mut tx = pool.begin().await?;
+    // The index returns `ef_search` candidates per round; a page deeper than that needs more.
+    let candidates = (limit + offset).clamp(40, 1000);
+    for setting in [
+        format!("SET LOCAL hnsw.ef_search = {candidates}"),
+        "SET LOCAL hnsw.iterative_scan = strict_order".to_owned(),
+    ] {
+        sqlx::query(&setting).execute(&mut *tx).await?;
+    }
+    let ids = filtered!(
+        query_scalar,
+        filter,
+        r#"SELECT a.id FROM smart_search s JOIN asset a ON a.id = s."assetId""#,
+        r#" ORDER BY s.embedding <=> $43::text::vector LIMIT $44 OFFSET $45"#,
+        embedding,
+        limit,
+        offset
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
 /// How many assets match.
 pub async fn count(pool: &PgPool, filter: &SearchFilter) -> Result<i64> {
-    Ok(filtered!(query_scalar, filter, r#"SELECT count(*) AS "count!""#, "")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        filtered!(query_scalar, filter, r#"SELECT count(*) AS "count!" FROM asset a"#, "")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Distinct non-empty values of one EXIF field among `owners`' timeline assets, narrowed by

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+pub mod ml;
 pub mod spec;
 
 use std::path::PathBuf;

@@ -47,6 +47,7 @@ pub enum Job {
     AssetExtractMetadata(AssetJob),
     AssetGenerateThumbnails(AssetJob),
     AssetEncodeVideo(AssetJob),
+    SmartSearch(AssetJob),
     SidecarWrite(AssetJob),
     SidecarCheck(AssetJob),
     AssetDeleteCheck {},
@@ -68,6 +69,7 @@ impl Job {
             Self::AssetExtractMetadata(_) => Queue::MetadataExtraction,
             Self::AssetGenerateThumbnails(_) => Queue::ThumbnailGeneration,
             Self::AssetEncodeVideo(_) => Queue::VideoConversion,
+            Self::SmartSearch(_) => Queue::SmartSearch,
             Self::SidecarWrite(_) | Self::SidecarCheck(_) => Queue::Sidecar,
             Self::AssetDeleteCheck {}
             | Self::UserDeleteCheck {}

@@ -12,6 +12,7 @@ mod metadata;
 mod queue;
 pub mod schedule;
 mod sidecars;
+mod smart_search;
 mod thumbnails;
 mod video;
 pub mod worker;
@@ -97,6 +98,18 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
             Job::SidecarCheck,
             asset_jobs::needing_sidecar_check(&state.db, force).await?,
         ),
+        Queue::SmartSearch => {
+            let config = state.system_config.typed(&state.db).await?;
+            if !crate::services::smart_search::is_enabled(&config.machine_learning) {
+                return Ok(());
+            }
+            if force {
+                // Every embedding is made again; a dimension left over from a failed change is fixed too.
+                darkroom_storage::embeddings::delete_all_clip(&state.db).await?;
+                crate::services::smart_search::sync_dimension(state, &config, None).await?;
+            }
+            (Job::SmartSearch, asset_jobs::needing_clip(&state.db, force).await?)
+        }
         Queue::BackupDatabase => {
             enqueue(state, [Job::DatabaseBackup {}]).await;
             return Ok(());

@@ -55,10 +55,11 @@ impl Queue {
 
     /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
     /// be started yet.
-    pub const RUNNING: [Queue; 6] = [
+    pub const RUNNING: [Queue; 7] = [
         Queue::MetadataExtraction,
         Queue::ThumbnailGeneration,
         Queue::VideoConversion,
+        Queue::SmartSearch,
         Queue::Sidecar,
         Queue::BackgroundTask,
         Queue::BackupDatabase,

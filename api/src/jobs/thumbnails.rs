@@ -147,6 +147,10 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
     if source.asset_type == AssetType::Video {
         enqueue(state, [Job::AssetEncodeVideo(AssetJob::of(id))]).await;
     }
+    // A new upload goes on to machine learning, which looks at the preview just made.
+    if reason == Some(Reason::Upload) {
+        enqueue(state, [Job::SmartSearch(AssetJob { id, reason })]).await;
+    }
     // A new upload is ready to show: tell its owner's clients.
     if reason == Some(Reason::Upload)
         && let Some(asset) = assets::get(&state.db, id).await?

@@ -256,6 +256,7 @@ api_routes! {
 
     // Search by metadata
     POST "/search/metadata", Access::shared(P::AssetRead) => search::metadata;
+    POST "/search/smart", Access::permission(P::AssetRead) => search::smart;
     POST "/search/random", Access::permission(P::AssetRead) => search::random;
     POST "/search/statistics", Access::permission(P::AssetStatistics) => search::statistics;
     POST "/search/large-assets", Access::permission(P::AssetRead) => search::large_assets;

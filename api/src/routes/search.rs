@@ -3,6 +3,7 @@
 
 mod explore;
 mod filtered;
+mod smart;
 
 use chrono::{DateTime, Utc};
 use darkroom_storage::assets::{self, AssetType, AssetVisibility};
@@ -21,6 +22,7 @@ use crate::validation::Validate;
 
 pub use explore::{cities, explore, person, places, suggestions};
 pub use filtered::{large_assets, metadata, random, statistics};
+pub use smart::smart;
 
 /// The filters every search shares (Immich's `BaseSearchDto`). The searches read them apart
 /// from their own fields (`Validate::read_parts`), so an issue keeps its path.

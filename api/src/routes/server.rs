@@ -40,11 +40,14 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 /// and Darkroom has it.
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.typed(&state.db).await?;
-    // Not built yet, whatever the settings say: machine learning (smart search, faces, duplicate
-    // detection, OCR), face import from sidecars, OAuth and real-time transcoding.
+    // Not built yet, whatever the settings say: faces, duplicate detection, OCR, face import
+    // from sidecars, OAuth and real-time transcoding.
     let not_built = false;
+    // Machine learning counts while a configured service answers (or nobody checks).
+    let ml = &c.machine_learning;
+    let ml_available = ml.enabled && state.ml.is_available(ml);
     Ok(Json(json!({
-        "smartSearch": not_built,
+        "smartSearch": ml_available && ml.clip.enabled,
         "facialRecognition": not_built,
         "duplicateDetection": not_built,
         "map": c.map.enabled,

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::services::smart_search;
 use crate::state::AppState;
 use crate::system_config::storage_template;
 use crate::validation::ValidJson;
@@ -23,7 +24,10 @@ pub async fn update(
     Auth(_): Auth,
     ValidJson(candidate): ValidJson<Value>,
 ) -> ApiResult<Json<Value>> {
+    let previous = state.system_config.typed(&state.db).await?;
     let updated = state.system_config.update(&state.db, &candidate).await?;
+    let now = state.system_config.typed(&state.db).await?;
+    smart_search::sync_dimension(&state, &now, Some(&previous.machine_learning.clip.model_name)).await?;
     crate::events::broadcast(&state, "on_config_update", None).await;
     Ok(Json(updated))
 }

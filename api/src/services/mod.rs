@@ -7,6 +7,7 @@ pub mod licenses;
 pub mod notifications;
 pub mod preferences;
 pub mod resumable;
+pub mod smart_search;
 pub mod sync;
 pub mod trash;
 pub mod uploads;

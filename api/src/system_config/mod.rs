@@ -88,6 +88,7 @@ impl SystemConfigStore {
         let (merged, typed) = validate(candidate, &self.defaults, false)?;
         storage_template::check(&typed.storage_template.template)
             .map_err(|reason| ApiError::bad_request(format!("Invalid storage template: {reason}")))?;
+        crate::services::smart_search::check_model(&typed)?;
         system_metadata::set(db, STORAGE_KEY, &settings_tree::diff(&merged, &self.defaults)).await?;
         Ok(merged)
     }

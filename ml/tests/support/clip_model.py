@@ -2,11 +2,13 @@
 it for darkroom-ml's CLIP tests. Small random weights; no torch.
 
 Usage:
-  clip_model.py make <folder> [--multilingual]
+  clip_model.py make <folder> [--multilingual] [--dim N]
       <folder>/config.json, visual/{model.onnx, preprocess_cfg.json},
       textual/{model.onnx, tokenizer.json, tokenizer_config.json, special_tokens_map.json}.
       OpenCLIP: visual input `image` float32 [1,3,224,224], textual input `text` int32 [1,77];
       M-CLIP (--multilingual): textual inputs `input_ids` and `attention_mask` int32 [1,77].
+      Embeddings have 32 values, or N (a server stores a model's embeddings at the dimension
+      of the model it is named after: 512 for ViT-B-32__openai).
   clip_model.py run-visual <folder> <tensor.f32>
       Prints the visual model's first output row (not normalised) as JSON.
   clip_model.py run-textual <folder> <tokens.json>
@@ -217,7 +219,11 @@ def tokenize(textual: Path, context_length: int, texts: list) -> None:
 def main() -> None:
     command, folder = sys.argv[1], Path(sys.argv[2])
     if command == "make":
-        make(folder, "--multilingual" in sys.argv[3:])
+        global EMBED_DIM
+        options = sys.argv[3:]
+        if "--dim" in options:
+            EMBED_DIM = int(options[options.index("--dim") + 1])
+        make(folder, "--multilingual" in options)
     elif command == "run-visual":
         tensor = np.fromfile(sys.argv[3], dtype="<f4").reshape(1, 3, 224, 224)
         first_row(folder, "visual", {"image": tensor})

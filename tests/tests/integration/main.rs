@@ -15,6 +15,7 @@ mod clients;
 mod heatmap;
 mod hostile_text;
 mod jobs;
+mod machine_learning;
 mod memories;
 mod notifications;
 mod organising;

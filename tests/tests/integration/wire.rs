@@ -549,12 +549,13 @@ async fn patch_is_accepted_beside_put() {
     );
 }
 
-/// What `/server/features` says the web and mobile apps may show exists: nothing of machine
-/// learning, OAuth or real-time transcoding, whatever the settings say.
+/// What `/server/features` says the web and mobile apps may show exists: smart search while
+/// machine learning is on and answers; nothing of faces, OCR, OAuth or real-time transcoding
+/// yet, whatever the settings say.
 #[tokio::test(flavor = "multi_thread")]
 async fn features_only_claim_what_exists() {
-    let server = TestServer::start().await;
-    // Immich's defaults switch machine learning on.
+    let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_ENABLED", "false")]).await;
+    // Immich's defaults switch machine learning on; the environment switched it off.
     let features = server.call(Method::GET, "/api/server/features", None, None).await.body;
     for absent in [
         "smartSearch",

@@ -70,6 +70,23 @@ pub struct SearchResponseDto {
     assets: SearchAssetResponseDto,
 }
 
+impl SearchResponseDto {
+    /// A page of assets (these searches find no albums).
+    pub(super) fn assets(items: Vec<AssetResponseDto>, next_page: Option<String>) -> Self {
+        let count = items.len();
+        Self {
+            albums: json!({"total": 0, "count": 0, "items": [], "facets": []}),
+            assets: SearchAssetResponseDto {
+                total: count,
+                count,
+                items,
+                facets: Vec::new(),
+                next_page,
+            },
+        }
+    }
+}
+
 /// A checksum as the web sends it: base64 (28 characters) or hex.
 fn decode_checksum(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
@@ -140,17 +157,7 @@ pub async fn metadata(
     let next_page = (ids.len() as i64 > size).then(|| (page + 1).to_string());
     ids.truncate(size as usize);
     let items = dtos(&state, &auth, &ids, filters.with_exif == Some(true)).await?;
-    let count = items.len();
-    Ok(Json(SearchResponseDto {
-        albums: json!({"total": 0, "count": 0, "items": [], "facets": []}),
-        assets: SearchAssetResponseDto {
-            total: count,
-            count,
-            items,
-            facets: Vec::new(),
-            next_page,
-        },
-    }))
+    Ok(Json(SearchResponseDto::assets(items, next_page)))
 }
 
 #[derive(Debug, Deserialize)]

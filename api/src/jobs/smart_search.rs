@@ -1,0 +1,53 @@
+//! The smart-search queue: each asset's preview through CLIP, its embedding into `smart_search`.
+
+use darkroom_storage::{asset_jobs, embeddings};
+use uuid::Uuid;
+
+use super::Reason;
+use super::handlers::{JobError, media_path, system_config};
+use crate::machine_learning::MlError;
+use crate::services::smart_search;
+use crate::state::AppState;
+
+/// A service that did not answer may answer later; an answer it could not give will not change.
+impl From<MlError> for JobError {
+    fn from(error: MlError) -> Self {
+        match error {
+            MlError::AllUrlsFailed { .. } => Self::Retry(error.to_string()),
+            MlError::ReadImage { ref source, .. } if source.kind() != std::io::ErrorKind::NotFound => {
+                Self::Retry(error.to_string())
+            }
+            MlError::Disabled | MlError::ReadImage { .. } | MlError::UnexpectedAnswer { .. } => {
+                Self::Fatal(error.to_string())
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip(state), fields(asset = %id))]
+pub(super) async fn encode_clip(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
+    let config = system_config(state).await?;
+    let ml = &config.machine_learning;
+    if !smart_search::is_enabled(ml) {
+        return Ok(());
+    }
+    let Some(source) = asset_jobs::preview_source(&state.db, id).await? else {
+        return Ok(()); // deleted meanwhile
+    };
+    if source.is_hidden {
+        return Ok(());
+    }
+    let preview = source
+        .preview_path
+        .ok_or_else(|| JobError::Fatal("the asset has no preview to encode".to_owned()))?;
+    let embedding = state.ml.encode_image(ml, &media_path(state, &preview)?).await?;
+    // An embedding of a model no longer configured would not compare with the others.
+    let now = system_config(state).await?;
+    if now.machine_learning.clip.model_name != ml.clip.model_name {
+        tracing::debug!("the CLIP model changed while encoding; skipped");
+        return Ok(());
+    }
+    embeddings::upsert_clip(&state.db, id, &embedding).await?;
+    let _ = reason;
+    Ok(())
+}
