@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AssetJob, Job, UserJob, backup, maintenance, metadata, sidecars, smart_search, thumbnails, video};
+use super::{
+    AssetJob, Job, UserJob, backup, duplicates, maintenance, metadata, sidecars, smart_search, thumbnails, video,
+};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
 
@@ -46,6 +48,7 @@ pub async fn run(state: &AppState, job: Job) -> Result<(), JobError> {
         }
         Job::AssetEncodeVideo(asset) => video::encode_video(state, asset.id).await,
         Job::SmartSearch(AssetJob { id, reason }) => smart_search::encode_clip(state, id, reason).await,
+        Job::AssetDetectDuplicates(asset) => duplicates::detect_duplicates(state, asset.id).await,
         Job::SidecarWrite(asset) => sidecars::write_sidecar(state, asset.id).await,
         Job::SidecarCheck(asset) => sidecars::check_sidecar(state, asset.id).await,
         Job::AssetDeleteCheck {} => maintenance::asset_delete_check(state).await,

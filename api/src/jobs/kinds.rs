@@ -48,6 +48,7 @@ pub enum Job {
     AssetGenerateThumbnails(AssetJob),
     AssetEncodeVideo(AssetJob),
     SmartSearch(AssetJob),
+    AssetDetectDuplicates(AssetJob),
     SidecarWrite(AssetJob),
     SidecarCheck(AssetJob),
     AssetDeleteCheck {},
@@ -70,6 +71,7 @@ impl Job {
             Self::AssetGenerateThumbnails(_) => Queue::ThumbnailGeneration,
             Self::AssetEncodeVideo(_) => Queue::VideoConversion,
             Self::SmartSearch(_) => Queue::SmartSearch,
+            Self::AssetDetectDuplicates(_) => Queue::DuplicateDetection,
             Self::SidecarWrite(_) | Self::SidecarCheck(_) => Queue::Sidecar,
             Self::AssetDeleteCheck {}
             | Self::UserDeleteCheck {}

@@ -5,6 +5,7 @@
 //! `start` with `force: false`, which queues exactly the assets still lacking that output.
 
 mod backup;
+mod duplicates;
 mod handlers;
 pub mod kinds;
 mod maintenance;
@@ -109,6 +110,16 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
                 crate::services::smart_search::sync_dimension(state, &config, None).await?;
             }
             (Job::SmartSearch, asset_jobs::needing_clip(&state.db, force).await?)
+        }
+        Queue::DuplicateDetection => {
+            let config = state.system_config.typed(&state.db).await?;
+            if !crate::services::smart_search::is_duplicate_detection_enabled(&config.machine_learning) {
+                return Ok(());
+            }
+            (
+                Job::AssetDetectDuplicates,
+                darkroom_storage::duplicates::needing_detection(&state.db, force).await?,
+            )
         }
         Queue::BackupDatabase => {
             enqueue(state, [Job::DatabaseBackup {}]).await;

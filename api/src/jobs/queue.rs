@@ -55,11 +55,12 @@ impl Queue {
 
     /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
     /// be started yet.
-    pub const RUNNING: [Queue; 7] = [
+    pub const RUNNING: [Queue; 8] = [
         Queue::MetadataExtraction,
         Queue::ThumbnailGeneration,
         Queue::VideoConversion,
         Queue::SmartSearch,
+        Queue::DuplicateDetection,
         Queue::Sidecar,
         Queue::BackgroundTask,
         Queue::BackupDatabase,

@@ -3,8 +3,8 @@
 use darkroom_storage::{asset_jobs, embeddings};
 use uuid::Uuid;
 
-use super::Reason;
 use super::handlers::{JobError, media_path, system_config};
+use super::{AssetJob, Job, Reason, enqueue};
 use crate::machine_learning::MlError;
 use crate::services::smart_search;
 use crate::state::AppState;
@@ -48,6 +48,9 @@ pub(super) async fn encode_clip(state: &AppState, id: Uuid, reason: Option<Reaso
         return Ok(());
     }
     embeddings::upsert_clip(&state.db, id, &embedding).await?;
-    let _ = reason;
+    // A new upload is compared with the rest of the library next.
+    if reason == Some(Reason::Upload) {
+        enqueue(state, [Job::AssetDetectDuplicates(AssetJob { id, reason })]).await;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::auth::Auth;
 use crate::dto::iso;
 use crate::error::{ApiError, ApiResult};
 use crate::services::licenses::{self, KeySet, LicenseKind};
+use crate::services::smart_search;
 use crate::state::AppState;
 use crate::validation::{ValidJson, Validate};
 use crate::version::{API_VERSION, DARKROOM_VERSION};
@@ -40,16 +41,16 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 /// and Darkroom has it.
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.typed(&state.db).await?;
-    // Not built yet, whatever the settings say: faces, duplicate detection, OCR, face import
+    // Not built yet, whatever the settings say: faces, OCR, face import
     // from sidecars, OAuth and real-time transcoding.
     let not_built = false;
     // Machine learning counts while a configured service answers (or nobody checks).
     let ml = &c.machine_learning;
     let ml_available = ml.enabled && state.ml.is_available(ml);
     Ok(Json(json!({
-        "smartSearch": ml_available && ml.clip.enabled,
+        "smartSearch": ml_available && smart_search::is_enabled(ml),
         "facialRecognition": not_built,
-        "duplicateDetection": not_built,
+        "duplicateDetection": ml_available && smart_search::is_duplicate_detection_enabled(ml),
         "map": c.map.enabled,
         "reverseGeocoding": c.reverse_geocoding.enabled,
         "importFaces": not_built,

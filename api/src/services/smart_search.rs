@@ -47,6 +47,11 @@ pub fn is_enabled(ml: &MachineLearningConfig) -> bool {
     ml.enabled && ml.clip.enabled
 }
 
+/// Whether look-alikes are grouped: it needs the CLIP embeddings.
+pub fn is_duplicate_detection_enabled(ml: &MachineLearningConfig) -> bool {
+    is_enabled(ml) && ml.duplicate_detection.enabled
+}
+
 /// The embedding of a search text, from the cache or the machine-learning service.
 pub async fn text_embedding(
     state: &AppState,

@@ -1,4 +1,5 @@
 //! Machine learning on the server, against a real darkroom-ml started by the tests: smart
-//! search so far.
+//! search and duplicate detection so far.
 
+mod duplicates;
 mod smart_search;
