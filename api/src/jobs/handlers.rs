@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    AssetJob, Job, UserJob, backup, duplicates, maintenance, metadata, sidecars, smart_search, thumbnails, video,
+    AssetJob, Job, UserJob, backup, duplicates, faces, maintenance, metadata, sidecars, smart_search, thumbnails, video,
 };
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
@@ -49,6 +49,10 @@ pub async fn run(state: &AppState, job: Job) -> Result<(), JobError> {
         Job::AssetEncodeVideo(asset) => video::encode_video(state, asset.id).await,
         Job::SmartSearch(AssetJob { id, reason }) => smart_search::encode_clip(state, id, reason).await,
         Job::AssetDetectDuplicates(asset) => duplicates::detect_duplicates(state, asset.id).await,
+        Job::AssetDetectFaces(asset) => faces::detect_faces(state, asset.id).await,
+        Job::FacialRecognition(face) => faces::recognise_face(state, face).await,
+        Job::FacialRecognitionQueueAll(run) => faces::queue_recognition(state, run).await,
+        Job::PersonGenerateThumbnail(person) => faces::person_thumbnail(state, person.id).await,
         Job::SidecarWrite(asset) => sidecars::write_sidecar(state, asset.id).await,
         Job::SidecarCheck(asset) => sidecars::check_sidecar(state, asset.id).await,
         Job::AssetDeleteCheck {} => maintenance::asset_delete_check(state).await,

@@ -40,6 +40,31 @@ pub struct UserJob {
     pub force: bool,
 }
 
+/// A job about one face: recognising it. A `deferred` face had too few look-alikes to found a
+/// person of its own and is tried once more after the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceJob {
+    pub id: Uuid,
+    #[serde(default)]
+    pub deferred: bool,
+}
+
+/// A job about one person (their thumbnail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonJob {
+    pub id: Uuid,
+}
+
+/// Queues recognition for faces: nobody's (`force`: all, people made anew), or, `nightly`,
+/// only when faces were added since the last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecognitionRun {
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default)]
+    pub nightly: bool,
+}
+
 /// Every job kind. Jobs without a payload carry `{}` as Immich's do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", content = "data")]
@@ -49,6 +74,10 @@ pub enum Job {
     AssetEncodeVideo(AssetJob),
     SmartSearch(AssetJob),
     AssetDetectDuplicates(AssetJob),
+    AssetDetectFaces(AssetJob),
+    FacialRecognition(FaceJob),
+    FacialRecognitionQueueAll(RecognitionRun),
+    PersonGenerateThumbnail(PersonJob),
     SidecarWrite(AssetJob),
     SidecarCheck(AssetJob),
     AssetDeleteCheck {},
@@ -72,6 +101,9 @@ impl Job {
             Self::AssetEncodeVideo(_) => Queue::VideoConversion,
             Self::SmartSearch(_) => Queue::SmartSearch,
             Self::AssetDetectDuplicates(_) => Queue::DuplicateDetection,
+            Self::AssetDetectFaces(_) => Queue::FaceDetection,
+            Self::FacialRecognition(_) | Self::FacialRecognitionQueueAll(_) => Queue::FacialRecognition,
+            Self::PersonGenerateThumbnail(_) => Queue::ThumbnailGeneration,
             Self::SidecarWrite(_) | Self::SidecarCheck(_) => Queue::Sidecar,
             Self::AssetDeleteCheck {}
             | Self::UserDeleteCheck {}

@@ -6,6 +6,7 @@
 
 mod backup;
 mod duplicates;
+mod faces;
 mod handlers;
 pub mod kinds;
 mod maintenance;
@@ -25,7 +26,7 @@ use darkroom_storage::queue::QueueError;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use kinds::{AssetJob, Job, Reason, UserJob};
+pub use kinds::{AssetJob, FaceJob, Job, PersonJob, Reason, RecognitionRun, UserJob};
 pub use queue::Queue;
 
 use crate::error::{ApiError, ApiResult, Context};
@@ -120,6 +121,28 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
                 Job::AssetDetectDuplicates,
                 darkroom_storage::duplicates::needing_detection(&state.db, force).await?,
             )
+        }
+        Queue::FaceDetection => {
+            let config = state.system_config.typed(&state.db).await?;
+            if !crate::services::smart_search::is_face_recognition_enabled(&config.machine_learning) {
+                return Ok(());
+            }
+            if force {
+                let thumbnails = darkroom_storage::face_recognition::delete_detected_faces(&state.db).await?;
+                faces::remove_thumbnails(state, thumbnails).await;
+            }
+            (
+                Job::AssetDetectFaces,
+                darkroom_storage::face_recognition::needing_detection(&state.db, force).await?,
+            )
+        }
+        Queue::FacialRecognition => {
+            enqueue(
+                state,
+                [Job::FacialRecognitionQueueAll(RecognitionRun { force, nightly: false })],
+            )
+            .await;
+            return Ok(());
         }
         Queue::BackupDatabase => {
             enqueue(state, [Job::DatabaseBackup {}]).await;

@@ -55,12 +55,14 @@ impl Queue {
 
     /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
     /// be started yet.
-    pub const RUNNING: [Queue; 8] = [
+    pub const RUNNING: [Queue; 10] = [
         Queue::MetadataExtraction,
         Queue::ThumbnailGeneration,
         Queue::VideoConversion,
         Queue::SmartSearch,
         Queue::DuplicateDetection,
+        Queue::FaceDetection,
+        Queue::FacialRecognition,
         Queue::Sidecar,
         Queue::BackgroundTask,
         Queue::BackupDatabase,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Local, Timelike};
 
-use super::{Job, Queue, enqueue};
+use super::{Job, Queue, RecognitionRun, enqueue};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
 
@@ -88,6 +88,13 @@ pub async fn queue_nightly(state: &AppState, config: &SystemConfig) {
     }
     if tasks.sync_quota_usage {
         enqueue(state, [Job::UserSyncUsage {}]).await;
+    }
+    if tasks.cluster_new_faces {
+        let run = RecognitionRun {
+            force: false,
+            nightly: true,
+        };
+        enqueue(state, [Job::FacialRecognitionQueueAll(run)]).await;
     }
     if tasks.missing_thumbnails
         && let Err(error) = super::queue_all(state, Queue::ThumbnailGeneration, false).await

@@ -149,7 +149,8 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
     }
     // A new upload goes on to machine learning, which looks at the preview just made.
     if reason == Some(Reason::Upload) {
-        enqueue(state, [Job::SmartSearch(AssetJob { id, reason })]).await;
+        let job = AssetJob { id, reason };
+        enqueue(state, [Job::SmartSearch(job), Job::AssetDetectFaces(job)]).await;
     }
     // A new upload is ready to show: tell its owner's clients.
     if reason == Some(Reason::Upload)

@@ -168,10 +168,7 @@ impl MlClient {
     /// The CLIP embedding of the image at `path` (the asset's preview).
     #[tracing::instrument(skip(self, config))]
     pub async fn encode_image(&self, config: &MachineLearningConfig, path: &Path) -> Result<String, MlError> {
-        let bytes = tokio::fs::read(path).await.map_err(|source| MlError::ReadImage {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = read_image(path).await?;
         let entries = json!({"clip": {"visual": {"modelName": config.clip.model_name}}});
         let answer: ClipAnswer = self.predict(config, entries, Payload::Image(bytes)).await?;
         Ok(answer.clip)
@@ -193,6 +190,56 @@ impl MlClient {
         let answer: ClipAnswer = self.predict(config, entries, Payload::Text(text.to_owned())).await?;
         Ok(answer.clip)
     }
+}
+
+/// A face the service found: its box on the picture it was sent, and its embedding.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DetectedFace {
+    #[serde(rename = "boundingBox")]
+    pub bounding_box: BoundingBox,
+    /// In pgvector's text form.
+    pub embedding: String,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct BoundingBox {
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+/// The faces on a picture of `image_width` × `image_height`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DetectedFaces {
+    #[serde(rename = "imageWidth")]
+    pub image_width: u32,
+    #[serde(rename = "imageHeight")]
+    pub image_height: u32,
+    #[serde(rename = "facial-recognition")]
+    pub faces: Vec<DetectedFace>,
+}
+
+impl MlClient {
+    /// The faces on the image at `path` (the asset's preview), each with its embedding.
+    #[tracing::instrument(skip(self, config))]
+    pub async fn detect_faces(&self, config: &MachineLearningConfig, path: &Path) -> Result<DetectedFaces, MlError> {
+        let bytes = read_image(path).await?;
+        let faces = &config.facial_recognition;
+        let entries = json!({"facial-recognition": {
+            "detection": {"modelName": faces.model_name, "options": {"minScore": faces.min_score}},
+            "recognition": {"modelName": faces.model_name}
+        }});
+        self.predict(config, entries, Payload::Image(bytes)).await
+    }
+}
+
+async fn read_image(path: &Path) -> Result<Vec<u8>, MlError> {
+    tokio::fs::read(path).await.map_err(|source| MlError::ReadImage {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// `path` resolved against `base` as a browser resolves `new URL(path, base)`.

@@ -188,13 +188,14 @@ impl SearchFilterDto {
                 Some(None) => Some(Vec::new()),
                 None => None,
             },
+            person_ids: uuids(&self.person_ids),
             ..SearchFilter::default()
         }
     }
 
-    /// Filters on things this version does not have (people, recognised text) match nothing.
+    /// Filters on things this version does not have (recognised text) match nothing.
     fn matches_nothing(&self) -> bool {
-        !self.person_ids.is_empty() || self.ocr.as_deref().is_some_and(|o| !o.trim().is_empty())
+        self.ocr.as_deref().is_some_and(|o| !o.trim().is_empty())
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 /// and Darkroom has it.
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.typed(&state.db).await?;
-    // Not built yet, whatever the settings say: faces, OCR, face import
+    // Not built yet, whatever the settings say: OCR, face import
     // from sidecars, OAuth and real-time transcoding.
     let not_built = false;
     // Machine learning counts while a configured service answers (or nobody checks).
@@ -49,7 +49,7 @@ pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let ml_available = ml.enabled && state.ml.is_available(ml);
     Ok(Json(json!({
         "smartSearch": ml_available && smart_search::is_enabled(ml),
-        "facialRecognition": not_built,
+        "facialRecognition": ml_available && smart_search::is_face_recognition_enabled(ml),
         "duplicateDetection": ml_available && smart_search::is_duplicate_detection_enabled(ml),
         "map": c.map.enabled,
         "reverseGeocoding": c.reverse_geocoding.enabled,

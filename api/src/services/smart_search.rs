@@ -47,6 +47,11 @@ pub fn is_enabled(ml: &MachineLearningConfig) -> bool {
     ml.enabled && ml.clip.enabled
 }
 
+/// Whether faces are detected and recognised.
+pub fn is_face_recognition_enabled(ml: &MachineLearningConfig) -> bool {
+    ml.enabled && ml.facial_recognition.enabled
+}
+
 /// Whether look-alikes are grouped: it needs the CLIP embeddings.
 pub fn is_duplicate_detection_enabled(ml: &MachineLearningConfig) -> bool {
     is_enabled(ml) && ml.duplicate_detection.enabled

@@ -1,5 +1,6 @@
 //! Machine learning on the server, against a real darkroom-ml started by the tests: smart
-//! search and duplicate detection so far.
+//! search, duplicate detection, faces and people.
 
 mod duplicates;
+mod faces;
 mod smart_search;
