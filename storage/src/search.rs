@@ -58,6 +58,8 @@ pub struct SearchFilter {
     pub tag_ids: Option<Vec<Uuid>>,
     /// Assets on which every one of these people is seen.
     pub person_ids: Vec<Uuid>,
+    /// Assets whose read text matches these search tokens (a trigram word match).
+    pub ocr: Option<String>,
 }
 
 /// How results are ordered.
@@ -86,7 +88,7 @@ fn field(filter: &FieldFilter) -> (bool, Option<&str>) {
 }
 
 /// The query with the filters between `$head` and `$tail`; `$head` ends with the `FROM` that
-/// names the asset `a`. The filters are `$1`–`$43`, any further parameters follow them.
+/// names the asset `a`. The filters are `$1`–`$44`, any further parameters follow them.
 macro_rules! filtered {
     ($macro:ident, $filter:expr, $head:tt, $tail:tt $(, $extra:expr)*) => {{
         let f: &SearchFilter = $filter;
@@ -125,7 +127,9 @@ macro_rules! filtered {
                        ELSE (SELECT count(DISTINCT c.id_ancestor) FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant
                              WHERE ta."assetId" = a.id AND c.id_ancestor = ANY($42)) = cardinality($42) END)
                   AND (cardinality($43::uuid[]) = 0 OR (SELECT count(DISTINCT f."personId") FROM asset_face f
-                       WHERE f."assetId" = a.id AND f."personId" = ANY($43) AND f."deletedAt" IS NULL AND f."isVisible") = cardinality($43))"#
+                       WHERE f."assetId" = a.id AND f."personId" = ANY($43) AND f."deletedAt" IS NULL AND f."isVisible") = cardinality($43))
+                  AND ($44::text IS NULL OR EXISTS (SELECT 1 FROM ocr_search o WHERE o."assetId" = a.id
+                       AND f_unaccent(o.text) %>> f_unaccent($44)))"#
                 + $tail,
             f.owners.as_deref(),
             &f.album_ids,
@@ -169,7 +173,8 @@ macro_rules! filtered {
             f.without_stacked,
             f.requires_exif,
             f.tag_ids.as_deref(),
-            &f.person_ids
+            &f.person_ids,
+            f.ocr.as_deref()
             $(, $extra)*
         )
     }};
@@ -189,12 +194,12 @@ pub async fn find(
         query_scalar,
         filter,
         "SELECT a.id FROM asset a",
-        r#" AND ($44::bigint IS NULL OR e."fileSizeInByte" > $44)
-            ORDER BY CASE WHEN $45 = 'random' THEN random() END,
-                     CASE WHEN $45 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
-                     CASE WHEN $45 = 'asc' THEN a."fileCreatedAt" END ASC,
-                     CASE WHEN $45 = 'desc' THEN a."fileCreatedAt" END DESC
-            LIMIT $46 OFFSET $47"#,
+        r#" AND ($45::bigint IS NULL OR e."fileSizeInByte" > $45)
+            ORDER BY CASE WHEN $46 = 'random' THEN random() END,
+                     CASE WHEN $46 = 'size' THEN e."fileSizeInByte" END DESC NULLS LAST,
+                     CASE WHEN $46 = 'asc' THEN a."fileCreatedAt" END ASC,
+                     CASE WHEN $46 = 'desc' THEN a."fileCreatedAt" END DESC
+            LIMIT $47 OFFSET $48"#,
         min_file_size,
         order.as_str(),
         limit,
@@ -227,7 +232,7 @@ pub async fn find_nearest(
         query_scalar,
         filter,
         r#"SELECT a.id FROM smart_search s JOIN asset a ON a.id = s."assetId""#,
-        r#" ORDER BY s.embedding <=> $44::text::vector LIMIT $45 OFFSET $46"#,
+        r#" ORDER BY s.embedding <=> $45::text::vector LIMIT $46 OFFSET $47"#,
         embedding,
         limit,
         offset

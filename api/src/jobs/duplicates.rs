@@ -6,13 +6,14 @@ use darkroom_storage::duplicates;
 use uuid::Uuid;
 
 use super::handlers::{JobError, system_config};
+use crate::machine_learning::is_duplicate_detection_enabled;
 use crate::state::AppState;
 
 #[tracing::instrument(skip(state), fields(asset = %id))]
 pub(super) async fn detect_duplicates(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let config = system_config(state).await?;
     let ml = &config.machine_learning;
-    if !crate::services::smart_search::is_duplicate_detection_enabled(ml) {
+    if !is_duplicate_detection_enabled(ml) {
         return Ok(());
     }
     let Some(asset) = duplicates::detection_subject(&state.db, id).await? else {

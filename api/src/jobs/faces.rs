@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::handlers::{JobError, media_path, system_config, write_atomically};
 use super::{FaceJob, Job, PersonJob, Queue, RecognitionRun, enqueue};
 use crate::machine_learning::BoundingBox;
-use crate::services::smart_search::is_face_recognition_enabled;
+use crate::machine_learning::is_face_recognition_enabled;
 use crate::state::AppState;
 
 /// Where the last recognition run is remembered (Immich's key).

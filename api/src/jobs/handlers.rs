@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    AssetJob, Job, UserJob, backup, duplicates, faces, maintenance, metadata, sidecars, smart_search, thumbnails, video,
+    AssetJob, Job, UserJob, backup, duplicates, faces, maintenance, metadata, ocr, sidecars, smart_search, thumbnails,
+    video,
 };
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
@@ -53,6 +54,7 @@ pub async fn run(state: &AppState, job: Job) -> Result<(), JobError> {
         Job::FacialRecognition(face) => faces::recognise_face(state, face).await,
         Job::FacialRecognitionQueueAll(run) => faces::queue_recognition(state, run).await,
         Job::PersonGenerateThumbnail(person) => faces::person_thumbnail(state, person.id).await,
+        Job::Ocr(asset) => ocr::read_text(state, asset.id).await,
         Job::SidecarWrite(asset) => sidecars::write_sidecar(state, asset.id).await,
         Job::SidecarCheck(asset) => sidecars::check_sidecar(state, asset.id).await,
         Job::AssetDeleteCheck {} => maintenance::asset_delete_check(state).await,

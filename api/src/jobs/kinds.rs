@@ -78,6 +78,7 @@ pub enum Job {
     FacialRecognition(FaceJob),
     FacialRecognitionQueueAll(RecognitionRun),
     PersonGenerateThumbnail(PersonJob),
+    Ocr(AssetJob),
     SidecarWrite(AssetJob),
     SidecarCheck(AssetJob),
     AssetDeleteCheck {},
@@ -104,6 +105,7 @@ impl Job {
             Self::AssetDetectFaces(_) => Queue::FaceDetection,
             Self::FacialRecognition(_) | Self::FacialRecognitionQueueAll(_) => Queue::FacialRecognition,
             Self::PersonGenerateThumbnail(_) => Queue::ThumbnailGeneration,
+            Self::Ocr(_) => Queue::Ocr,
             Self::SidecarWrite(_) | Self::SidecarCheck(_) => Queue::Sidecar,
             Self::AssetDeleteCheck {}
             | Self::UserDeleteCheck {}

@@ -11,6 +11,7 @@ mod handlers;
 pub mod kinds;
 mod maintenance;
 mod metadata;
+mod ocr;
 mod queue;
 pub mod schedule;
 mod sidecars;
@@ -102,7 +103,7 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
         ),
         Queue::SmartSearch => {
             let config = state.system_config.typed(&state.db).await?;
-            if !crate::services::smart_search::is_enabled(&config.machine_learning) {
+            if !crate::machine_learning::is_smart_search_enabled(&config.machine_learning) {
                 return Ok(());
             }
             if force {
@@ -114,7 +115,7 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
         }
         Queue::DuplicateDetection => {
             let config = state.system_config.typed(&state.db).await?;
-            if !crate::services::smart_search::is_duplicate_detection_enabled(&config.machine_learning) {
+            if !crate::machine_learning::is_duplicate_detection_enabled(&config.machine_learning) {
                 return Ok(());
             }
             (
@@ -124,7 +125,7 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
         }
         Queue::FaceDetection => {
             let config = state.system_config.typed(&state.db).await?;
-            if !crate::services::smart_search::is_face_recognition_enabled(&config.machine_learning) {
+            if !crate::machine_learning::is_face_recognition_enabled(&config.machine_learning) {
                 return Ok(());
             }
             if force {
@@ -143,6 +144,13 @@ pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult
             )
             .await;
             return Ok(());
+        }
+        Queue::Ocr => {
+            let config = state.system_config.typed(&state.db).await?;
+            if !crate::machine_learning::is_ocr_enabled(&config.machine_learning) {
+                return Ok(());
+            }
+            (Job::Ocr, darkroom_storage::ocr::needing_ocr(&state.db, force).await?)
         }
         Queue::BackupDatabase => {
             enqueue(state, [Job::DatabaseBackup {}]).await;

@@ -55,7 +55,7 @@ impl Queue {
 
     /// The queues whose work Darkroom does today; the others exist (counts, pause) but cannot
     /// be started yet.
-    pub const RUNNING: [Queue; 10] = [
+    pub const RUNNING: [Queue; 11] = [
         Queue::MetadataExtraction,
         Queue::ThumbnailGeneration,
         Queue::VideoConversion,
@@ -63,6 +63,7 @@ impl Queue {
         Queue::DuplicateDetection,
         Queue::FaceDetection,
         Queue::FacialRecognition,
+        Queue::Ocr,
         Queue::Sidecar,
         Queue::BackgroundTask,
         Queue::BackupDatabase,

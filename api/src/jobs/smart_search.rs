@@ -5,8 +5,7 @@ use uuid::Uuid;
 
 use super::handlers::{JobError, media_path, system_config};
 use super::{AssetJob, Job, Reason, enqueue};
-use crate::machine_learning::MlError;
-use crate::services::smart_search;
+use crate::machine_learning::{MlError, is_smart_search_enabled};
 use crate::state::AppState;
 
 /// A service that did not answer may answer later; an answer it could not give will not change.
@@ -28,7 +27,7 @@ impl From<MlError> for JobError {
 pub(super) async fn encode_clip(state: &AppState, id: Uuid, reason: Option<Reason>) -> Result<(), JobError> {
     let config = system_config(state).await?;
     let ml = &config.machine_learning;
-    if !smart_search::is_enabled(ml) {
+    if !is_smart_search_enabled(ml) {
         return Ok(());
     }
     let Some(source) = asset_jobs::preview_source(&state.db, id).await? else {

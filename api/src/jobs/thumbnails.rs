@@ -150,7 +150,11 @@ pub(super) async fn generate_thumbnails(state: &AppState, id: Uuid, reason: Opti
     // A new upload goes on to machine learning, which looks at the preview just made.
     if reason == Some(Reason::Upload) {
         let job = AssetJob { id, reason };
-        enqueue(state, [Job::SmartSearch(job), Job::AssetDetectFaces(job)]).await;
+        enqueue(
+            state,
+            [Job::SmartSearch(job), Job::AssetDetectFaces(job), Job::Ocr(job)],
+        )
+        .await;
     }
     // A new upload is ready to show: tell its owner's clients.
     if reason == Some(Reason::Upload)

@@ -20,6 +20,26 @@ use crate::system_config::sections::MachineLearningConfig;
 
 pub use clip_models::clip_dimension;
 
+/// Whether CLIP runs: machine learning and smart search both enabled.
+pub fn is_smart_search_enabled(ml: &MachineLearningConfig) -> bool {
+    ml.enabled && ml.clip.enabled
+}
+
+/// Whether faces are detected and recognised.
+pub fn is_face_recognition_enabled(ml: &MachineLearningConfig) -> bool {
+    ml.enabled && ml.facial_recognition.enabled
+}
+
+/// Whether text is read on photos.
+pub fn is_ocr_enabled(ml: &MachineLearningConfig) -> bool {
+    ml.enabled && ml.ocr.enabled
+}
+
+/// Whether look-alikes are grouped: it needs the CLIP embeddings.
+pub fn is_duplicate_detection_enabled(ml: &MachineLearningConfig) -> bool {
+    is_smart_search_enabled(ml) && ml.duplicate_detection.enabled
+}
+
 #[derive(Debug, Error)]
 pub enum MlError {
     #[error("Machine learning request '{request}' failed for all URLs")]
@@ -232,6 +252,40 @@ impl MlClient {
             "recognition": {"modelName": faces.model_name}
         }});
         self.predict(config, entries, Payload::Image(bytes)).await
+    }
+}
+
+/// The text read on a picture: one entry per line, `box` holding each line's four corners as
+/// eight numbers (fractions of the picture's size).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReadText {
+    pub text: Vec<String>,
+    #[serde(rename = "box")]
+    pub boxes: Vec<f32>,
+    #[serde(rename = "boxScore")]
+    pub box_scores: Vec<f32>,
+    #[serde(rename = "textScore")]
+    pub text_scores: Vec<f32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OcrAnswer {
+    ocr: ReadText,
+}
+
+impl MlClient {
+    /// The lines of text on the image at `path` (the asset's preview).
+    #[tracing::instrument(skip(self, config))]
+    pub async fn read_text(&self, config: &MachineLearningConfig, path: &Path) -> Result<ReadText, MlError> {
+        let bytes = read_image(path).await?;
+        let ocr = &config.ocr;
+        let entries = json!({"ocr": {
+            "detection": {"modelName": ocr.model_name,
+                          "options": {"minScore": ocr.min_detection_score, "maxResolution": ocr.max_resolution}},
+            "recognition": {"modelName": ocr.model_name, "options": {"minScore": ocr.min_recognition_score}}
+        }});
+        let answer: OcrAnswer = self.predict(config, entries, Payload::Image(bytes)).await?;
+        Ok(answer.ocr)
     }
 }
 

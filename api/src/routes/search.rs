@@ -189,13 +189,13 @@ impl SearchFilterDto {
                 None => None,
             },
             person_ids: uuids(&self.person_ids),
+            ocr: self
+                .ocr
+                .as_deref()
+                .map(|text| darkroom_storage::ocr::search_tokens(text).join(" "))
+                .filter(|tokens| !tokens.is_empty()),
             ..SearchFilter::default()
         }
-    }
-
-    /// Filters on things this version does not have (recognised text) match nothing.
-    fn matches_nothing(&self) -> bool {
-        self.ocr.as_deref().is_some_and(|o| !o.trim().is_empty())
     }
 }
 

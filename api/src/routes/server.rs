@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::auth::Auth;
 use crate::dto::iso;
 use crate::error::{ApiError, ApiResult};
+use crate::machine_learning;
 use crate::services::licenses::{self, KeySet, LicenseKind};
-use crate::services::smart_search;
 use crate::state::AppState;
 use crate::validation::{ValidJson, Validate};
 use crate::version::{API_VERSION, DARKROOM_VERSION};
@@ -41,16 +41,16 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 /// and Darkroom has it.
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.typed(&state.db).await?;
-    // Not built yet, whatever the settings say: OCR, face import
+    // Not built yet, whatever the settings say: face import
     // from sidecars, OAuth and real-time transcoding.
     let not_built = false;
     // Machine learning counts while a configured service answers (or nobody checks).
     let ml = &c.machine_learning;
     let ml_available = ml.enabled && state.ml.is_available(ml);
     Ok(Json(json!({
-        "smartSearch": ml_available && smart_search::is_enabled(ml),
-        "facialRecognition": ml_available && smart_search::is_face_recognition_enabled(ml),
-        "duplicateDetection": ml_available && smart_search::is_duplicate_detection_enabled(ml),
+        "smartSearch": ml_available && machine_learning::is_smart_search_enabled(ml),
+        "facialRecognition": ml_available && machine_learning::is_face_recognition_enabled(ml),
+        "duplicateDetection": ml_available && machine_learning::is_duplicate_detection_enabled(ml),
         "map": c.map.enabled,
         "reverseGeocoding": c.reverse_geocoding.enabled,
         "importFaces": not_built,
@@ -59,7 +59,7 @@ pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "trash": c.trash.enabled,
         "oauth": not_built,
         "oauthAutoLaunch": not_built,
-        "ocr": not_built,
+        "ocr": ml_available && machine_learning::is_ocr_enabled(ml),
         "passwordLogin": c.password_login.enabled,
         "configFile": state.system_config.is_read_only(),
         "email": c.notifications.smtp.enabled,

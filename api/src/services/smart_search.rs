@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use darkroom_storage::embeddings::{self, EmbeddingTable};
 
 use crate::error::{ApiError, ApiResult, Context};
-use crate::machine_learning::clip_dimension;
+use crate::machine_learning::{clip_dimension, is_smart_search_enabled};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
 use crate::system_config::sections::MachineLearningConfig;
@@ -40,21 +40,6 @@ impl QueryEmbeddings {
         entries.push_front((key, embedding));
         entries.truncate(QUERY_CACHE_SIZE);
     }
-}
-
-/// Whether CLIP runs: machine learning and smart search both enabled.
-pub fn is_enabled(ml: &MachineLearningConfig) -> bool {
-    ml.enabled && ml.clip.enabled
-}
-
-/// Whether faces are detected and recognised.
-pub fn is_face_recognition_enabled(ml: &MachineLearningConfig) -> bool {
-    ml.enabled && ml.facial_recognition.enabled
-}
-
-/// Whether look-alikes are grouped: it needs the CLIP embeddings.
-pub fn is_duplicate_detection_enabled(ml: &MachineLearningConfig) -> bool {
-    is_enabled(ml) && ml.duplicate_detection.enabled
 }
 
 /// The embedding of a search text, from the cache or the machine-learning service.
@@ -94,7 +79,7 @@ pub fn check_model(config: &SystemConfig) -> ApiResult<()> {
 #[tracing::instrument(skip(state, config))]
 pub async fn sync_dimension(state: &AppState, config: &SystemConfig, previous_model: Option<&str>) -> ApiResult<()> {
     let ml = &config.machine_learning;
-    if !is_enabled(ml) {
+    if !is_smart_search_enabled(ml) {
         return Ok(());
     }
     let Some(wanted) = clip_dimension(&ml.clip.model_name) else {

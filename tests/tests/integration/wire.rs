@@ -549,9 +549,9 @@ async fn patch_is_accepted_beside_put() {
     );
 }
 
-/// What `/server/features` says the web and mobile apps may show exists: smart search and
-/// duplicate detection while machine learning is on and answers; nothing of faces, OCR, OAuth
-/// or real-time transcoding yet, whatever the settings say.
+/// What `/server/features` says the web and mobile apps may show exists: machine learning's
+/// screens only while it is on (and answers: see the machine_learning tests); nothing of face
+/// import, OAuth or real-time transcoding yet, whatever the settings say.
 #[tokio::test(flavor = "multi_thread")]
 async fn features_only_claim_what_exists() {
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_ENABLED", "false")]).await;

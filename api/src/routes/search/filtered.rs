@@ -141,7 +141,7 @@ pub async fn metadata(
         SearchOrder::NewestFirst
     };
     let empty_checksum = dto.checksum.is_some() && filter.checksum.is_none();
-    let mut ids = if filters.matches_nothing() || empty_checksum {
+    let mut ids = if empty_checksum {
         Vec::new()
     } else {
         search::find(
@@ -183,9 +183,6 @@ async fn filtered_ids(
 ) -> ApiResult<Vec<Uuid>> {
     if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
-    }
-    if filters.matches_nothing() {
-        return Ok(Vec::new());
     }
     let owners = searched_users(state, auth, filters.visibility != Some(AssetVisibility::Locked)).await?;
     let filter = filters.filter(Some(owners), auth);
@@ -253,11 +250,7 @@ pub async fn statistics(
     if filters.visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(&auth)?;
     }
-    let total = if filters.matches_nothing() {
-        0
-    } else {
-        let owners = searched_users(&state, &auth, true).await?;
-        search::count(&state.db, &filters.filter(Some(owners), &auth)).await?
-    };
+    let owners = searched_users(&state, &auth, true).await?;
+    let total = search::count(&state.db, &filters.filter(Some(owners), &auth)).await?;
     Ok(Json(json!({ "total": total })))
 }

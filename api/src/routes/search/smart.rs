@@ -15,6 +15,7 @@ use crate::access;
 use crate::auth::Auth;
 use crate::dto::ids::AssetId;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::machine_learning::is_smart_search_enabled;
 use crate::permission::Permission;
 use crate::services::smart_search;
 use crate::state::AppState;
@@ -56,7 +57,7 @@ pub async fn smart(
     }
     let config = state.system_config.typed(&state.db).await?;
     let ml = &config.machine_learning;
-    if !smart_search::is_enabled(ml) {
+    if !is_smart_search_enabled(ml) {
         return Err(ApiError::bad_request("Smart search is not enabled"));
     }
     for &album in &filters.album_ids {
@@ -79,19 +80,15 @@ pub async fn smart(
     let size = filters.size.unwrap_or(100);
     let page = dto.page.unwrap_or(1);
     let owners = searched_users(&state, &auth, filters.visibility != Some(AssetVisibility::Locked)).await?;
-    let mut ids = if filters.matches_nothing() {
-        Vec::new()
-    } else {
-        let filter = filters.filter(Some(owners), &auth);
-        search::find_nearest(
-            &state.db,
-            &filter,
-            &embedding,
-            size + 1,
-            (page - 1).saturating_mul(size),
-        )
-        .await?
-    };
+    let filter = filters.filter(Some(owners), &auth);
+    let mut ids = search::find_nearest(
+        &state.db,
+        &filter,
+        &embedding,
+        size + 1,
+        (page - 1).saturating_mul(size),
+    )
+    .await?;
     let next_page = (ids.len() as i64 > size).then(|| (page + 1).to_string());
     ids.truncate(size as usize);
     let items = dtos(&state, &auth, &ids, filters.with_exif == Some(true)).await?;

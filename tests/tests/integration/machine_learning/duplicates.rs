@@ -1,7 +1,7 @@
 //! Duplicate detection: copies of a photo (the same pixels, other metadata) uploaded apart end
 //! up in one group on the `/duplicates` page; a different photo stays out.
 
-use darkroom_tests::ml::MlService;
+use darkroom_tests::ml::{MlService, only};
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -54,6 +54,9 @@ async fn copies_of_a_photo_form_one_group() {
     let ml = MlService::start();
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
     let admin = server.admin_token().await;
+    server
+        .update_config(&admin, |config| only(config, &["clip", "duplicates"]))
+        .await;
     let files = photo_with_copies(21, 2);
     let original = upload(&server, &admin, "original.jpg", &files[0]).await;
     let other = upload(&server, &admin, "other.jpg", &photo_with_copies(99, 0)[0]).await;

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use darkroom_tests::TestServer;
-use darkroom_tests::ml::{FACE_MODEL, MlService, photo};
+use darkroom_tests::ml::{FACE_MODEL, MlService, only, photo};
 use image::{DynamicImage, ImageFormat, RgbImage};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -57,6 +57,7 @@ async fn the_same_face_in_three_photos_becomes_one_person() {
     let stranger = server.user_token(&admin, "stranger@example.com").await;
     server
         .update_config(&admin, |config| {
+            only(config, &["faces"]);
             config["machineLearning"]["facialRecognition"]["modelName"] = json!(FACE_MODEL)
         })
         .await;

@@ -3,7 +3,7 @@
 //! caller may see; changing the model re-sizes the embeddings.
 
 use darkroom_storage::database::VectorExtension;
-use darkroom_tests::ml::{CLIP_DIMENSION, MlService};
+use darkroom_tests::ml::{CLIP_DIMENSION, MlService, only};
 use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -68,6 +68,7 @@ async fn uploads_are_found_by_text_and_by_a_similar_photo() {
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
     let admin = server.admin_token().await;
     let user = server.user_token(&admin, "stranger@example.com").await;
+    server.update_config(&admin, |config| only(config, &["clip"])).await;
     let beach = upload(&server, &admin, "beach.jpg", 11).await;
     let forest = upload(&server, &admin, "forest.jpg", 12).await;
     wait_for_embeddings(&server, &ml, 2).await;
