@@ -95,9 +95,9 @@ pub async fn owned(pool: &PgPool, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>
 #[derive(Debug, Clone, Copy)]
 pub struct PeoplePage {
     pub with_hidden: bool,
-    /// Ordered by likeness to a face: without face embeddings every distance is unknown, so
-    /// only hidden-last and favourites-first remain of the order.
-    pub by_likeness: bool,
+    /// Ordered by likeness to this face (its embedding against each person's cover face's),
+    /// after hidden-last and favourites-first.
+    pub closest_to_face: Option<Uuid>,
     pub offset: i64,
     pub limit: i64,
 }
@@ -119,14 +119,16 @@ pub async fn list_for_user(pool: &PgPool, owner: Uuid, page: PeoplePage) -> Resu
            HAVING p.name <> '' OR count(f."assetId") >= coalesce(
              (SELECT value -> 'people' ->> 'minimumFaces' FROM user_metadata WHERE "userId" = $1 AND key = 'preferences'), '3')::int
            ORDER BY p."isHidden", p."isFavorite" DESC,
-                    CASE WHEN $3 THEN NULL ELSE nullif(p.name, '') IS NULL END,
-                    CASE WHEN $3 THEN NULL ELSE count(f."assetId") END DESC,
-                    CASE WHEN $3 THEN NULL ELSE nullif(p.name, '') END NULLS LAST,
+                    (SELECT s.embedding FROM face_search s WHERE s."faceId" = p."faceAssetId")
+                      <=> (SELECT s.embedding FROM face_search s WHERE s."faceId" = $3::uuid) NULLS LAST,
+                    CASE WHEN $3::uuid IS NOT NULL THEN NULL ELSE nullif(p.name, '') IS NULL END,
+                    CASE WHEN $3::uuid IS NOT NULL THEN NULL ELSE count(f."assetId") END DESC,
+                    CASE WHEN $3::uuid IS NOT NULL THEN NULL ELSE nullif(p.name, '') END NULLS LAST,
                     p."createdAt"
            OFFSET $4 LIMIT $5"#,
         owner,
         page.with_hidden,
-        page.by_likeness,
+        page.closest_to_face,
         page.offset,
         page.limit
     )

@@ -374,11 +374,7 @@ pub async fn asset_jobs(
         AssetJobName::RefreshMetadata => Job::AssetExtractMetadata,
         AssetJobName::RegenerateThumbnail => Job::AssetGenerateThumbnails,
         AssetJobName::TranscodeVideo => Job::AssetEncodeVideo,
-        AssetJobName::RefreshFaces => {
-            return Err(ApiError::bad_request(
-                "Face detection does not run in this version of Darkroom yet",
-            ));
-        }
+        AssetJobName::RefreshFaces => Job::AssetDetectFaces,
     };
     jobs::enqueue(&state, ids.iter().map(|&id| kind(AssetJob::of(id)))).await;
     Ok(StatusCode::NO_CONTENT)

@@ -44,28 +44,28 @@ pub struct PeopleResponseDto {
 }
 
 /// `GET /people`: a page of the caller's people, with how many there are and how many hidden.
-/// `closestPersonId`/`closestAssetId` order people by likeness of face embeddings, which
-/// Darkroom has none of: with every distance unknown Immich's order is then hidden-last and
-/// favourites-first only, which is what they give here (after the same 404 Immich gives for
-/// a person without a cover face).
+/// `closestPersonId` (their cover face) or `closestAssetId` (which, as in Immich, names a face)
+/// orders them by likeness to that face, as the web's merge and reassign dialogs ask.
 pub async fn list(
     State(state): State<AppState>,
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<PersonSearchQuery>,
 ) -> ApiResult<Json<PeopleResponseDto>> {
     let (page, size) = query.paging(&mut Vec::new());
+    let mut closest_to_face = query.closest_asset_id.map(Uuid::from);
     if let Some(closest) = query.closest_person_id {
         let person = people::get(&state.db, closest.0)
             .await?
             .filter(|p| p.owner_id == auth.user.id);
-        if person.and_then(|p| p.face_asset_id).is_none() {
-            return Err(ApiError::not_found("Person not found"));
-        }
+        closest_to_face = Some(
+            person
+                .and_then(|p| p.face_asset_id)
+                .ok_or_else(|| ApiError::not_found("Person not found"))?,
+        );
     }
-    let by_likeness = query.closest_person_id.is_some() || query.closest_asset_id.is_some();
     let window = PeoplePage {
         with_hidden: query.with_hidden.unwrap_or(false),
-        by_likeness,
+        closest_to_face,
         offset: (page - 1).saturating_mul(size),
         limit: size + 1,
     };

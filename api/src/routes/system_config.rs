@@ -27,7 +27,13 @@ pub async fn update(
     let previous = state.system_config.typed(&state.db).await?;
     let updated = state.system_config.update(&state.db, &candidate).await?;
     let now = state.system_config.typed(&state.db).await?;
-    smart_search::sync_dimension(&state, &now, Some(&previous.machine_learning.clip.model_name)).await?;
+    let previous_model = &previous.machine_learning.clip.model_name;
+    smart_search::sync_dimension(&state, &now, Some(previous_model)).await?;
+    // A new model's embeddings are made for the whole library at once, without a trip to the
+    // jobs page.
+    if *previous_model != now.machine_learning.clip.model_name {
+        crate::jobs::queue_all(&state, crate::jobs::Queue::SmartSearch, false).await?;
+    }
     crate::events::broadcast(&state, "on_config_update", None).await;
     Ok(Json(updated))
 }

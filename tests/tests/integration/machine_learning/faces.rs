@@ -164,6 +164,40 @@ async fn the_same_face_in_three_photos_becomes_one_person() {
         .body;
     assert_eq!(by_name[0]["id"], json!(person));
 
+    // The merge dialog's order: by likeness to the person's cover face.
+    let closest = server
+        .call(
+            Method::GET,
+            &format!("/api/people?closestPersonId={person}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(closest.status, StatusCode::OK, "{}", closest.body);
+    assert_eq!(closest.body["people"][0]["id"], json!(person));
+
+    // Detecting a photo's faces again finds the same face and keeps it (and its person).
+    let face_id = faces[0]["id"].clone();
+    let refreshed = server
+        .call(
+            Method::POST,
+            "/api/assets/jobs",
+            Some(&admin),
+            Some(json!({"assetIds": [assets[0]], "name": "refresh-faces"})),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::NO_CONTENT, "{}", refreshed.body);
+    wait_until("the faces detected again", &ml, || async {
+        count(&server, "SELECT count(*) FROM asset_job_status WHERE \"facesRecognizedAt\" > now() - interval '1 minute' AND \"facesRecognizedAt\" > (SELECT max(\"updatedAt\") FROM asset_face)").await >= 1
+    })
+    .await;
+    let again = server
+        .call(Method::GET, &format!("/api/faces?id={}", assets[0]), Some(&admin), None)
+        .await
+        .body;
+    assert_eq!(again[0]["id"], face_id, "{again}");
+    assert_eq!(again[0]["person"]["id"], json!(person));
+
     // Another user sees none of it.
     let theirs = server
         .call(Method::GET, "/api/people", Some(&stranger), None)
