@@ -183,8 +183,8 @@ mod tests {
     fn list_counts_follow_immich() {
         assert_eq!(vectorchord_lists(0), 1);
         assert_eq!(vectorchord_lists(127_999), 1);
-        // 128 thousand: 25 leading zeros, so 2^7.
-        assert_eq!(vectorchord_lists(128_000), 128);
+        // 128 thousand: 24 leading zeros, so 2^8.
+        assert_eq!(vectorchord_lists(128_000), 256);
         assert_eq!(vectorchord_lists(1_000_000), 1024);
         // √4,000,000 = 2,000: 21 leading zeros, so 2^12.
         assert_eq!(vectorchord_lists(4_000_000), 4096);
