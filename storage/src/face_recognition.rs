@@ -8,26 +8,6 @@ use uuid::Uuid;
 
 use crate::Result;
 
-/// An asset as face detection sees it.
-#[derive(Debug, Clone)]
-pub struct DetectionSubject {
-    pub owner_id: Uuid,
-    pub is_hidden: bool,
-    pub preview_path: Option<String>,
-}
-
-pub async fn detection_subject(pool: &PgPool, id: Uuid) -> Result<Option<DetectionSubject>> {
-    Ok(sqlx::query_as!(
-        DetectionSubject,
-        r#"SELECT a."ownerId" AS owner_id, a.visibility = 'hidden' AS "is_hidden!",
-                  (SELECT f.path FROM asset_file f WHERE f."assetId" = a.id AND f.type = 'preview' AND NOT f."isEdited") AS preview_path
-           FROM asset a WHERE a.id = $1 AND a."deletedAt" IS NULL"#,
-        id
-    )
-    .fetch_optional(pool)
-    .await?)
-}
-
 /// A face already on the asset: where it is, on a picture of which size, and where it came from.
 #[derive(Debug, Clone)]
 pub struct KnownFace {

@@ -3,17 +3,16 @@
 //! people), and people's thumbnails (their cover face cut from its preview).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
 use darkroom_media::decode::{DecodeLimits, decode_still};
 use darkroom_media::face_crop::{FaceBox, person_thumbnail as cut_face};
 use darkroom_storage::face_recognition::{self as storage, DetectedFace, FaceQuery, KnownFace};
-use darkroom_storage::media_layout::StorageFolder;
 use darkroom_storage::{faces, system_metadata};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path, system_config, write_atomically};
+use super::handlers::{JobError, media_path, preview_to_analyse, system_config, write_atomically};
+use super::thumbnails::sharded_thumbnail_path;
 use super::{FaceJob, Job, PersonJob, Queue, RecognitionRun, enqueue};
 use crate::machine_learning::BoundingBox;
 use crate::machine_learning::is_face_recognition_enabled;
@@ -47,16 +46,10 @@ pub(super) async fn detect_faces(state: &AppState, id: Uuid) -> Result<(), JobEr
     if !is_face_recognition_enabled(ml) {
         return Ok(());
     }
-    let Some(asset) = storage::detection_subject(&state.db, id).await? else {
-        return Ok(()); // deleted meanwhile
-    };
-    if asset.is_hidden {
+    let Some(preview) = preview_to_analyse(state, id, "look for faces on").await? else {
         return Ok(());
-    }
-    let preview = asset
-        .preview_path
-        .ok_or_else(|| JobError::Fatal("the asset has no preview to look for faces on".to_owned()))?;
-    let found = state.ml.detect_faces(ml, &media_path(state, &preview)?).await?;
+    };
+    let found = state.ml.detect_faces(ml, &preview).await?;
     let known = storage::known_faces(&state.db, id).await?;
     // Faces machine learning found before and no longer finds go.
     let mut not_found_again: HashSet<Uuid> = known.iter().filter(|f| f.from_machine_learning).map(|f| f.id).collect();
@@ -231,18 +224,6 @@ pub(super) async fn queue_recognition(state: &AppState, run: RecognitionRun) -> 
     Ok(())
 }
 
-/// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>.jpeg`, as Immich files people's thumbnails.
-fn person_thumbnail_path(state: &AppState, owner: Uuid, person: Uuid) -> PathBuf {
-    let name = person.to_string();
-    state
-        .layout
-        .folder(StorageFolder::Thumbnails)
-        .join(owner.to_string())
-        .join(&name[0..2])
-        .join(&name[2..4])
-        .join(format!("{name}.jpeg"))
-}
-
 #[tracing::instrument(skip(state), fields(person = %id))]
 pub(super) async fn person_thumbnail(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let Some(source) = storage::thumbnail_source(&state.db, id).await? else {
@@ -270,7 +251,8 @@ pub(super) async fn person_thumbnail(state: &AppState, id: Uuid) -> Result<(), J
     })
     .await
     .map_err(|error| JobError::Fatal(format!("cutting the face stopped: {error}")))??;
-    let path = person_thumbnail_path(state, source.owner_id, id);
+    // `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>.jpeg`, as Immich files people's thumbnails.
+    let path = sharded_thumbnail_path(state, source.owner_id, id, &format!("{id}.jpeg"));
     write_atomically(&path, &jpeg).await?;
     storage::set_thumbnail(&state.db, id, &path.to_string_lossy()).await?;
     crate::events::send(state, source.owner_id, "on_person_thumbnail", json!(id)).await;

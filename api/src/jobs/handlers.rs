@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use uuid::Uuid;
+
 use super::{
     AssetJob, Job, UserJob, backup, duplicates, faces, maintenance, metadata, ocr, sidecars, smart_search, thumbnails,
     video,
@@ -86,6 +88,21 @@ pub(super) fn media_path(state: &AppState, stored: &str) -> Result<PathBuf, JobE
     } else {
         Err(JobError::Fatal(format!("{stored} is outside the media folder")))
     }
+}
+
+/// The preview a machine-learning job sends (`doing` says what for, in the error when it is
+/// missing), or `None` when there is nothing to do: the asset is gone or hidden.
+pub(super) async fn preview_to_analyse(state: &AppState, id: Uuid, doing: &str) -> Result<Option<PathBuf>, JobError> {
+    let Some(source) = darkroom_storage::asset_jobs::preview_source(&state.db, id).await? else {
+        return Ok(None);
+    };
+    if source.is_hidden {
+        return Ok(None);
+    }
+    let preview = source
+        .preview_path
+        .ok_or_else(|| JobError::Fatal(format!("the asset has no preview to {doing}")))?;
+    media_path(state, &preview).map(Some)
 }
 
 /// Writes next to `path` and renames, so a reader never sees half a file.

@@ -1,11 +1,10 @@
 //! The OCR queue: the lines of text machine learning reads on each preview, into `asset_ocr`
 //! (shown over the photo) and `ocr_search` (what the text search matches).
 
-use darkroom_storage::asset_jobs;
 use darkroom_storage::ocr::{self, ReadText};
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path, system_config};
+use super::handlers::{JobError, preview_to_analyse, system_config};
 use crate::machine_learning::is_ocr_enabled;
 use crate::state::AppState;
 
@@ -16,16 +15,10 @@ pub(super) async fn read_text(state: &AppState, id: Uuid) -> Result<(), JobError
     if !is_ocr_enabled(ml) {
         return Ok(());
     }
-    let Some(source) = asset_jobs::preview_source(&state.db, id).await? else {
-        return Ok(()); // deleted meanwhile
-    };
-    if source.is_hidden {
+    let Some(preview) = preview_to_analyse(state, id, "read text on").await? else {
         return Ok(());
-    }
-    let preview = source
-        .preview_path
-        .ok_or_else(|| JobError::Fatal("the asset has no preview to read text on".to_owned()))?;
-    let read = state.ml.read_text(ml, &media_path(state, &preview)?).await?;
+    };
+    let read = state.ml.read_text(ml, &preview).await?;
     let expected = read.text.len();
     if read.boxes.len() != expected * 8 || read.box_scores.len() != expected || read.text_scores.len() != expected {
         return Err(JobError::Fatal(format!(

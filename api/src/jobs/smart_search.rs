@@ -1,9 +1,9 @@
 //! The smart-search queue: each asset's preview through CLIP, its embedding into `smart_search`.
 
-use darkroom_storage::{asset_jobs, embeddings};
+use darkroom_storage::embeddings;
 use uuid::Uuid;
 
-use super::handlers::{JobError, media_path, system_config};
+use super::handlers::{JobError, preview_to_analyse, system_config};
 use super::{AssetJob, Job, Reason, enqueue};
 use crate::machine_learning::{MlError, is_smart_search_enabled};
 use crate::state::AppState;
@@ -30,16 +30,10 @@ pub(super) async fn encode_clip(state: &AppState, id: Uuid, reason: Option<Reaso
     if !is_smart_search_enabled(ml) {
         return Ok(());
     }
-    let Some(source) = asset_jobs::preview_source(&state.db, id).await? else {
-        return Ok(()); // deleted meanwhile
-    };
-    if source.is_hidden {
+    let Some(preview) = preview_to_analyse(state, id, "encode").await? else {
         return Ok(());
-    }
-    let preview = source
-        .preview_path
-        .ok_or_else(|| JobError::Fatal("the asset has no preview to encode".to_owned()))?;
-    let embedding = state.ml.encode_image(ml, &media_path(state, &preview)?).await?;
+    };
+    let embedding = state.ml.encode_image(ml, &preview).await?;
     // An embedding of a model no longer configured would not compare with the others.
     let now = system_config(state).await?;
     if now.machine_learning.clip.model_name != ml.clip.model_name {

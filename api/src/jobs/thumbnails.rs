@@ -17,8 +17,9 @@ use crate::events;
 use crate::state::AppState;
 use crate::system_config::sections::ImageConfig;
 
-/// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_<kind>.<ext>`
-fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension: &str) -> PathBuf {
+/// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<file name>`: Immich's folders for what is made of an
+/// asset or a person.
+pub(super) fn sharded_thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, file_name: &str) -> PathBuf {
     let name = id.to_string();
     state
         .layout
@@ -26,7 +27,12 @@ fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension
         .join(owner.to_string())
         .join(&name[0..2])
         .join(&name[2..4])
-        .join(format!("{name}_{kind}.{extension}"))
+        .join(file_name)
+}
+
+/// `thumbs/<owner>/<id[0:2]>/<id[2:4]>/<id>_<kind>.<ext>`
+fn thumbnail_path(state: &AppState, owner: Uuid, id: Uuid, kind: &str, extension: &str) -> PathBuf {
+    sharded_thumbnail_path(state, owner, id, &format!("{id}_{kind}.{extension}"))
 }
 
 fn settings(image: &ImageConfig) -> ThumbnailSettings {

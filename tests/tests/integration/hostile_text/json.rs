@@ -230,7 +230,9 @@ async fn fixtures(server: &TestServer, admin: &str) -> Fixtures {
 /// bytes that are not UTF-8; DELETEs last, so the fixtures live as long as possible.
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_text_in_every_json_field_is_answered_without_a_5xx() {
-    let server = TestServer::start().await;
+    // A real machine-learning service, so that smart search encodes the hostile texts too.
+    let ml = darkroom_tests::ml::MlService::start();
+    let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
     let admin = server.admin_token().await;
     let fixtures = fixtures(&server, &admin).await;
     // An API key outlives logout, password changes and session deletions that the bodies cause.

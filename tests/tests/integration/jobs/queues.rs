@@ -136,7 +136,7 @@ async fn queues_are_watched_paused_and_refilled_from_the_database() {
     let not_yet = server
         .call(
             Method::PUT,
-            "/api/jobs/faceDetection",
+            "/api/jobs/library",
             Some(&admin),
             Some(json!({"command": "start"})),
         )
