@@ -25,6 +25,8 @@ pub struct TimelineFilter {
     pub by_created_at: bool,
     /// Only assets with this tag or one below it.
     pub tag_id: Option<Uuid>,
+    /// Only assets on which this person's face is seen.
+    pub person_id: Option<Uuid>,
 }
 
 impl TimelineFilter {
@@ -53,6 +55,7 @@ pub async fn buckets(pool: &PgPool, filter: &TimelineFilter, ascending: bool) ->
             if filter.album_id.is_none()
                 && filter.bbox.is_none()
                 && filter.tag_id.is_none()
+                && filter.person_id.is_none()
                 && !filter.by_created_at =>
         {
             counted_buckets(pool, owners, filter).await?
@@ -95,7 +98,8 @@ async fn counted_buckets(pool: &PgPool, owners: &[Uuid], filter: &TimelineFilter
 
 /// A timeline query over assets `a`: `$head` (the SELECT and FROM), the filter all timelines
 /// share, then `$tail`. The filter's parameters come first: $1 owners, $2 album, $3 favourite,
-/// $4 trashed, $5 visibility, $6 stack primaries only, $7 tag, $8–$11 west, south, east, north.
+/// $4 trashed, $5 visibility, $6 stack primaries only, $7 tag, $8–$11 west, south, east, north,
+/// $12 person.
 macro_rules! timeline_query {
     ($row:ident, $head:literal, $tail:literal, $filter:expr $(, $arg:expr)* $(,)?) => {{
         let filter: &TimelineFilter = $filter;
@@ -112,7 +116,9 @@ macro_rules! timeline_query {
              AND (NOT $6 OR a."stackId" IS NULL OR NOT EXISTS (SELECT 1 FROM stack s WHERE s.id = a."stackId" AND s."primaryAssetId" <> a.id))
              AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM tag_closure c JOIN tag_asset ta ON ta."tagId" = c.id_descendant WHERE c.id_ancestor = $7 AND ta."assetId" = a.id))
              AND ($8::float8 IS NULL OR EXISTS (SELECT 1 FROM asset_exif x WHERE x."assetId" = a.id AND x.latitude BETWEEN $9 AND $11
-                  AND CASE WHEN $8 <= $10 THEN x.longitude BETWEEN $8 AND $10 ELSE x.longitude >= $8 OR x.longitude <= $10 END))"#
+                  AND CASE WHEN $8 <= $10 THEN x.longitude BETWEEN $8 AND $10 ELSE x.longitude >= $8 OR x.longitude <= $10 END))
+             AND ($12::uuid IS NULL OR EXISTS (SELECT 1 FROM asset_face f WHERE f."assetId" = a.id AND f."personId" = $12
+                  AND f."deletedAt" IS NULL AND f."isVisible"))"#
                 + $tail,
             filter.owners.as_deref(),
             filter.album_id,
@@ -125,6 +131,7 @@ macro_rules! timeline_query {
             south,
             east,
             north,
+            filter.person_id,
             $($arg,)*
         )
     }};
@@ -134,7 +141,7 @@ async fn scanned_buckets(pool: &PgPool, filter: &TimelineFilter) -> Result<Vec<B
     Ok(timeline_query!(
         Bucket,
         r#"SELECT month::date::text AS "time_bucket!", count AS "count!" FROM (
-             SELECT date_trunc('MONTH', (CASE WHEN $12 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC') AS month, count(*) AS count
+             SELECT date_trunc('MONTH', (CASE WHEN $13 THEN a."createdAt" ELSE a."localDateTime" END) AT TIME ZONE 'UTC') AS month, count(*) AS count
              FROM asset a"#,
         r#"
              GROUP BY 1
@@ -200,10 +207,10 @@ pub async fn bucket(
            FROM asset a
            JOIN timeline_exif e ON e."assetId" = a.id"#,
         r#"
-             AND ($12 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $13::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $14::date))
+             AND ($13 OR ((a."localDateTime" AT TIME ZONE 'UTC')::date >= $14::date AND (a."localDateTime" AT TIME ZONE 'UTC')::date < $15::date))
              -- The same month and owners once more on the EXIF side, so it is read as one range.
-             AND ($12 OR (e."localDay" >= $13::date AND e."localDay" < $14::date AND ($1::uuid[] IS NULL OR e."ownerId" = ANY($1))))
-             AND (NOT $12 OR (a."createdAt" >= $15 AND a."createdAt" < $16))"#,
+             AND ($13 OR (e."localDay" >= $14::date AND e."localDay" < $15::date AND ($1::uuid[] IS NULL OR e."ownerId" = ANY($1))))
+             AND (NOT $13 OR (a."createdAt" >= $16 AND a."createdAt" < $17))"#,
         filter,
         filter.by_created_at,
         month,

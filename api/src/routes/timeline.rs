@@ -118,13 +118,10 @@ impl Validate for TimeBucketQuery {
     }
 }
 
-/// What the caller may see under these parameters, checked as Immich checks them; `None` when
-/// the answer is certainly empty (a person: faces are not recognised yet).
-async fn filter_for(
-    state: &AppState,
-    auth: &AuthContext,
-    query: &TimeBucketQuery,
-) -> ApiResult<Option<TimelineFilter>> {
+/// What the caller may see under these parameters, checked as Immich checks them. A person only
+/// narrows the photos of the owners the caller may see: as in Immich, whose person it is is
+/// not checked.
+async fn filter_for(state: &AppState, auth: &AuthContext, query: &TimeBucketQuery) -> ApiResult<TimelineFilter> {
     let visibility = query.visibility;
     if visibility == Some(AssetVisibility::Locked) {
         access::require_elevated(auth)?;
@@ -157,9 +154,6 @@ async fn filter_for(
             "withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets",
         ));
     }
-    if query.person_id.is_some() {
-        return Ok(None);
-    }
     let mut owners = user_id.map(|user| vec![user]);
     if query.with_partners == Some(true)
         && let Some(owners) = owners.as_mut()
@@ -175,7 +169,7 @@ async fn filter_for(
             }
         }
     }
-    Ok(Some(TimelineFilter {
+    Ok(TimelineFilter {
         owners,
         album_id,
         is_favorite: query.is_favorite,
@@ -185,7 +179,8 @@ async fn filter_for(
         bbox: query.bbox.as_deref().and_then(|b| parse_bbox(b).ok()),
         by_created_at: query.order_by == Some(OrderBy::CreatedAt),
         tag_id,
-    }))
+        person_id: query.person_id.map(Uuid::from),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -201,9 +196,7 @@ pub async fn buckets(
     Auth(auth): Auth,
     ValidQuery(query): ValidQuery<TimeBucketQuery>,
 ) -> ApiResult<Json<Vec<TimeBucketsResponseDto>>> {
-    let Some(filter) = filter_for(&state, &auth, &query).await? else {
-        return Ok(Json(Vec::new()));
-    };
+    let filter = filter_for(&state, &auth, &query).await?;
     let ascending = query.order == Some(Order::Asc);
     let rows = timeline::buckets(&state.db, &filter, ascending).await?;
     Ok(Json(
@@ -400,9 +393,7 @@ pub async fn bucket(
         with_coordinates,
         with_stacked: query.with_stacked == Some(true),
     };
-    let Some(filter) = filter_for(&state, &auth, &query).await? else {
-        return Ok(Json(columns(Vec::new())));
-    };
+    let filter = filter_for(&state, &auth, &query).await?;
     // Buckets start on the first of a month; any other day names no bucket.
     if month.day() != 1 {
         return Ok(Json(columns(Vec::new())));
