@@ -82,6 +82,18 @@ pub async fn edited(state: &AppState, ids: &[Uuid]) {
     enqueue(state, ids.iter().map(|&id| Job::SidecarWrite(AssetJob::of(id)))).await;
 }
 
+/// After people were given another cover face: their thumbnails are cut again from it (a
+/// person new to faces gets their first one).
+pub async fn covers_changed(state: &AppState, people: &[Uuid]) {
+    if !people.is_empty() {
+        enqueue(
+            state,
+            people.iter().map(|&id| Job::PersonGenerateThumbnail(PersonJob { id })),
+        )
+        .await;
+    }
+}
+
 /// `start` of a queue: every asset lacking its output (or all, with `force`).
 pub async fn queue_all(state: &AppState, queue: Queue, force: bool) -> ApiResult<()> {
     let (kind, ids): (fn(AssetJob) -> Job, _) = match queue {

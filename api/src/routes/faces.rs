@@ -152,7 +152,8 @@ pub async fn create(
     };
     faces::create_manual(&state.db, &face).await?;
     if person.face_asset_id.is_none() {
-        people::pick_cover_faces(&state.db, &[person.id]).await?;
+        let covered = people::pick_cover_faces(&state.db, &[person.id]).await?;
+        crate::jobs::covers_changed(&state, &covered).await;
     }
     Ok(StatusCode::CREATED)
 }
@@ -212,7 +213,8 @@ pub async fn reassign(
     let mut covers = Vec::new();
     move_face(&state, &face, &person, &mut covers).await?;
     if !covers.is_empty() {
-        people::pick_cover_faces(&state.db, &covers).await?;
+        let covered = people::pick_cover_faces(&state.db, &covers).await?;
+        crate::jobs::covers_changed(&state, &covered).await;
     }
     Ok(Json(person_or_fail(&state, person_id).await?.into()))
 }

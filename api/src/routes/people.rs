@@ -1,6 +1,6 @@
-//! `/people`: the caller's people — listed, named, hidden, merged, given faces. Darkroom does
-//! not recognise faces yet, so people come from faces drawn by hand (`POST /faces`) or from a
-//! database Immich filled; everything here works without face embeddings.
+//! `/people`: the caller's people — listed, named, hidden, merged, given faces. People come
+//! from face recognition, from faces drawn by hand (`POST /faces`) or from a database Immich
+//! filled; everything here but the likeness order works without face embeddings.
 
 mod requests;
 
@@ -128,10 +128,14 @@ async fn apply_update<Id>(
         changes.face_asset_id =
             Some(face.ok_or_else(|| ApiError::bad_request("Invalid assetId for feature face or asset is offline"))?);
     }
-    people::update(&state.db, id, &changes)
+    let person = people::update(&state.db, id, &changes)
         .await
         .map_err(refused_birth_date)?
-        .ok_or_else(|| ApiError::bad_request("Person not found"))
+        .ok_or_else(|| ApiError::bad_request("Person not found"))?;
+    if fields.feature_asset().is_some() {
+        crate::jobs::covers_changed(state, &[id]).await;
+    }
+    Ok(person)
 }
 
 /// `GET /people/{id}`.
@@ -275,7 +279,8 @@ pub async fn reassign(
     covers.sort_unstable();
     covers.dedup();
     if !covers.is_empty() {
-        people::pick_cover_faces(&state.db, &covers).await?;
+        let covered = people::pick_cover_faces(&state.db, &covers).await?;
+        crate::jobs::covers_changed(&state, &covered).await;
     }
     Ok(Json(results))
 }

@@ -279,11 +279,25 @@ async fn thumbnails_text_and_other_users() {
     let ada = person(&server, &owner, json!({"name": "Ada"})).await;
     let ada_face = face(&server, &owner, &ada, &photo, 10).await;
 
-    // No thumbnail yet: Immich's bare 404.
+    // No thumbnail (a person without faces): Immich's bare 404.
+    let bea = person(&server, &owner, json!({"name": "Bea"})).await;
     let none = server
-        .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&owner), None)
+        .call(Method::GET, &format!("/api/people/{bea}/thumbnail"), Some(&owner), None)
         .await;
     assert_eq!((none.status, none.message()), (StatusCode::NOT_FOUND, "Not Found"));
+    // The face drawn for Ada became her cover, and her thumbnail is cut from it.
+    let mut cut = false;
+    for _ in 0..200 {
+        let reply = server
+            .call(Method::GET, &format!("/api/people/{ada}/thumbnail"), Some(&owner), None)
+            .await;
+        cut = reply.status == StatusCode::OK && reply.bytes.starts_with(b"\xff\xd8");
+        if cut {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(cut, "Ada's thumbnail was never cut");
     let file = server.media.join("thumbs").join("ada.jpeg");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, b"\xff\xd8\xff\xe0 a face \xff\xd9").unwrap();
