@@ -56,7 +56,7 @@ async fn ack(server: &TestServer, token: &str, lines: &[Value]) {
 }
 
 /// Syncs, checks the types that arrived, acks them all, and checks nothing comes again.
-async fn expect_once(server: &TestServer, token: &str, types: &[&str], expected: &[&str]) -> Vec<Value> {
+pub(crate) async fn expect_once(server: &TestServer, token: &str, types: &[&str], expected: &[&str]) -> Vec<Value> {
     let lines = sync(server, token, types).await;
     assert_eq!(lines.last().unwrap()["type"], json!("SyncCompleteV1"), "{lines:?}");
     assert_eq!(kinds(&lines), expected, "{lines:#?}");
@@ -80,7 +80,7 @@ async fn upload(server: &TestServer, token: &str, seed: u32) -> String {
 }
 
 /// Waits until no job is queued or running, so assets stop changing under the test.
-async fn settle(server: &TestServer, admin: &str) {
+pub(crate) async fn settle(server: &TestServer, admin: &str) {
     // The queues are read one after another, so one look can miss a job that a finishing job
     // (sidecar write → metadata) hands on; only several quiet looks in a row mean quiet.
     let mut quiet_looks = 0;
@@ -100,7 +100,7 @@ async fn settle(server: &TestServer, admin: &str) {
     panic!("the job queues never went quiet");
 }
 
-async fn user_id(server: &TestServer, token: &str) -> String {
+pub(crate) async fn user_id(server: &TestServer, token: &str) -> String {
     server.call(Method::GET, "/api/users/me", Some(token), None).await.body["id"]
         .as_str()
         .unwrap()

@@ -2,52 +2,12 @@
 //! and clustered into one person with a thumbnail; the person is found in searches and stays
 //! invisible to other users.
 
-use std::io::Cursor;
-
 use darkroom_tests::TestServer;
-use darkroom_tests::ml::{FACE_MODEL, MlService, only, photo};
-use image::{DynamicImage, ImageFormat, RgbImage};
+use darkroom_tests::ml::MlService;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Three photos of the same face: scikit-image's astronaut as a PNG, as a JPEG, and placed
-/// on a larger canvas.
-fn three_photos() -> Vec<(&'static str, Vec<u8>)> {
-    let original = photo("astronaut.png");
-    let picture = image::load_from_memory(&original).unwrap().to_rgb8();
-    let encode = |image: DynamicImage, format: ImageFormat| {
-        let mut bytes = Cursor::new(Vec::new());
-        image.write_to(&mut bytes, format).unwrap();
-        bytes.into_inner()
-    };
-    let jpeg = encode(DynamicImage::ImageRgb8(picture.clone()), ImageFormat::Jpeg);
-    let mut canvas = RgbImage::from_pixel(800, 640, image::Rgb([40, 60, 90]));
-    image::imageops::overlay(&mut canvas, &picture, 200, 64);
-    let placed = encode(DynamicImage::ImageRgb8(canvas), ImageFormat::Jpeg);
-    vec![
-        ("astronaut.png", original),
-        ("astronaut.jpg", jpeg),
-        ("astronaut-framed.jpg", placed),
-    ]
-}
-
-async fn wait_until<F, Fut>(what: &str, ml: &MlService, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{what} never happened; darkroom-ml said:\n{}", ml.log_text());
-}
-
-async fn count(server: &TestServer, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&mut server.db().await).await.unwrap()
-}
+use super::{count, one_person_in_three_photos, wait_until};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_face_in_three_photos_becomes_one_person() {
@@ -55,60 +15,11 @@ async fn the_same_face_in_three_photos_becomes_one_person() {
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
     let admin = server.admin_token().await;
     let stranger = server.user_token(&admin, "stranger@example.com").await;
-    server
-        .update_config(&admin, |config| {
-            only(config, &["faces"]);
-            config["machineLearning"]["facialRecognition"]["modelName"] = json!(FACE_MODEL)
-        })
-        .await;
-    let mut assets = Vec::new();
-    for (name, bytes) in three_photos() {
-        let reply = server.upload(&admin, name, &bytes, &[]).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        assets.push(reply.body["id"].as_str().unwrap().to_string());
-    }
-    wait_until("three faces with embeddings", &ml, || async {
-        count(
-            &server,
-            "SELECT count(*) FROM asset_face f JOIN face_search s ON s.\"faceId\" = f.id",
-        )
-        .await
-            >= 3
-    })
-    .await;
-    // The third face has two look-alikes (minFaces 3 with itself): a person is founded. The
-    // others join at the next run over faces that are nobody's (nightly, or "missing").
-    wait_until("a person", &ml, || async {
-        count(&server, "SELECT count(*) FROM person").await == 1
-    })
-    .await;
-    // As an admin presses "missing" once the queue is idle (a busy queue answers that it runs).
-    wait_until("the recognition queue accepting a run", &ml, || async {
-        let started = server
-            .call(
-                Method::PUT,
-                "/api/jobs/facialRecognition",
-                Some(&admin),
-                Some(json!({"command": "start", "force": false})),
-            )
-            .await;
-        assert!(
-            started.status.is_success() || started.message() == "Job is already running",
-            "{}",
-            started.body
-        );
-        started.status.is_success()
-    })
-    .await;
-    wait_until("every face recognised", &ml, || async {
-        count(&server, "SELECT count(*) FROM asset_face WHERE \"personId\" IS NULL").await == 0
-    })
-    .await;
+    let (assets, person) = one_person_in_three_photos(&server, &admin, &admin, &ml).await;
     assert_eq!(count(&server, "SELECT count(*) FROM asset_face").await, 3);
-
     let people = server.call(Method::GET, "/api/people", Some(&admin), None).await.body;
     assert_eq!(people["total"], json!(1), "{people}");
-    let person = people["people"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(people["people"][0]["id"], json!(person));
     let statistics = server
         .call(
             Method::GET,
@@ -119,19 +30,6 @@ async fn the_same_face_in_three_photos_becomes_one_person() {
         .await
         .body;
     assert_eq!(statistics["assets"], json!(3));
-    wait_until("the person's thumbnail", &ml, || async {
-        let reply = server
-            .call(
-                Method::GET,
-                &format!("/api/people/{person}/thumbnail"),
-                Some(&admin),
-                None,
-            )
-            .await;
-        reply.status == StatusCode::OK
-    })
-    .await;
-
     // Each photo's face, with its box on the picture the detector saw.
     let faces = server
         .call(Method::GET, &format!("/api/faces?id={}", assets[0]), Some(&admin), None)
