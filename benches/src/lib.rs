@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod ml_service;
+pub mod vectors;
+
 pub fn psql(database: &str, sql: &str) -> Result<String> {
     let output = Command::new("psql")
         .args([
@@ -74,12 +77,40 @@ impl BenchServer {
 
     /// Creates the database and media folder, starts the server and waits for it to answer.
     pub async fn start(name: &str, media: PathBuf, port: u16) -> Result<Self> {
+        Self::start_with(name, media, port, &[]).await
+    }
+
+    /// As [`Self::start`], with more environment for the server.
+    pub async fn start_with(name: &str, media: PathBuf, port: u16, env: &[(&str, &str)]) -> Result<Self> {
         let database = format!("darkroom_bench_{name}");
         psql("postgres", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))?;
         psql("postgres", &format!("CREATE DATABASE {database}"))?;
         let _ = std::fs::remove_dir_all(&media);
         std::fs::create_dir_all(&media)?;
+        Self::spawn(database, media, port, env).await
+    }
+
+    /// With `DARKROOM_BENCH_KEEP_DATABASE` set, the database and media folder an earlier run
+    /// kept are used as they are (`true`); otherwise both are made anew.
+    pub async fn start_or_reuse(name: &str, media: PathBuf, port: u16) -> Result<(Self, bool)> {
+        let database = format!("darkroom_bench_{name}");
+        let kept = std::env::var_os("DARKROOM_BENCH_KEEP_DATABASE").is_some()
+            && media.exists()
+            && psql(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_database WHERE datname = '{database}'"),
+            )? == "1";
+        if kept {
+            eprintln!("using the kept database {database}");
+            Ok((Self::spawn(database, media, port, &[]).await?, true))
+        } else {
+            Ok((Self::start(name, media, port).await?, false))
+        }
+    }
+
+    async fn spawn(database: String, media: PathBuf, port: u16, env: &[(&str, &str)]) -> Result<Self> {
         let child = Self::command(&database, &media, port)
+            .envs(env.iter().copied())
             .spawn()
             .context("start darkroom-server (build it with cargo build --release)")?;
         let server = Self {
@@ -112,17 +143,21 @@ impl BenchServer {
         self.child.id()
     }
 
-    /// Signs up an admin and returns an API key with every permission.
+    /// Signs up an admin (unless a kept database has one) and returns an API key with every
+    /// permission.
     pub async fn admin_api_key(&self) -> Result<String> {
         let client = reqwest::Client::new();
         let api = format!("{}/api", self.url);
         let credentials = serde_json::json!({"email": "admin@example.com", "password": "password", "name": "Admin"});
-        client
+        let sign_up = client
             .post(format!("{api}/auth/admin-sign-up"))
             .json(&credentials)
             .send()
-            .await?
-            .error_for_status()?;
+            .await?;
+        let has_admin = psql(&self.database, r#"SELECT count(*) FROM "user" WHERE "isAdmin""#)? == "1";
+        if !sign_up.status().is_success() && !has_admin {
+            bail!("admin sign-up answered {}", sign_up.status());
+        }
         let login: serde_json::Value = client
             .post(format!("{api}/auth/login"))
             .json(&credentials)
@@ -164,4 +199,57 @@ impl Drop for BenchServer {
 pub fn percentile(sorted: &[Duration], pct: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * pct / 100.0).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// `count` assets with EXIF for `owner`, spread evenly over 2005–2024 but for `busy` extra
+/// ones in June 2024.
+pub fn generate_assets(database: &str, owner: &str, count: u64, busy: u64, salt: &str) -> Result<()> {
+    psql(
+        database,
+        &format!(
+            r#"INSERT INTO asset (id, "ownerId", type, "originalPath", "originalFileName", checksum, "checksumAlgorithm",
+                                  "fileCreatedAt", "fileModifiedAt", "localDateTime", width, height, thumbhash)
+               SELECT gen_random_uuid(), '{owner}', CASE WHEN n % 20 = 0 THEN 'VIDEO' ELSE 'IMAGE' END, '/bench/{salt}/' || n,
+                      'IMG_' || n || '.jpg', substring(sha256(('{salt}' || n)::bytea) FROM 1 FOR 20), 'sha1', t, t, t, 4000, 3000,
+                      '\x1f0816042a5867778877788778877887'::bytea
+               FROM (SELECT n, CASE WHEN n <= {busy} THEN timestamptz '2024-06-01' + n * interval '4 minutes'
+                                    ELSE timestamptz '2005-01-01' + ((n * 631) % 10512000) * interval '1 minute' END AS t
+                     FROM generate_series(1, {count}) n) s"#
+        ),
+    )?;
+    psql(
+        database,
+        &format!(
+            r#"INSERT INTO asset_exif ("assetId", make, model, "exifImageWidth", "exifImageHeight", "fileSizeInByte", "dateTimeOriginal",
+                                       latitude, longitude, city, country, "timeZone")
+               SELECT id, 'Bench', 'Camera', 4000, 3000, 3000000, "fileCreatedAt", 48.85, 2.35, 'Paris', 'France', 'UTC'
+               FROM asset WHERE "ownerId" = '{owner}'"#
+        ),
+    )?;
+    Ok(())
+}
+
+pub async fn login(url: &str, email: &str, password: &str) -> Result<String> {
+    let body = serde_json::json!({"email": email, "password": password});
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/auth/login"))
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(reply["accessToken"].as_str().context("no token")?.to_string())
+}
+
+/// Chrome's, Firefox's and Node's `fetch`'s header (zstd wins where offered).
+pub const CHROME_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+/// Sends `accept_encoding` and decodes the answers, as browsers and the apps do.
+pub fn decoding_client(accept_encoding: &'static str) -> Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        reqwest::header::HeaderValue::from_static(accept_encoding),
+    );
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }

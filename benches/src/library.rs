@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use darkroom_benches::{BenchServer, memory_kib, percentile, psql};
+use darkroom_benches::{
+    BenchServer, CHROME_ACCEPT_ENCODING, decoding_client, generate_assets, login, memory_kib, percentile, psql,
+};
 use darkroom_storage::timeline::{self, TimelineFilter};
 use futures::StreamExt;
 
@@ -29,49 +31,6 @@ const PARTNER_LIBRARY: u64 = 100_000;
 const BUSY_MONTH_EXTRA: u64 = 4_834;
 const ROUNDS: usize = 100;
 
-/// `count` assets with EXIF for `owner`, spread evenly over 2005–2024 but for `busy` extra
-/// ones in June 2024.
-fn generate(database: &str, owner: &str, count: u64, busy: u64, salt: &str) -> Result<()> {
-    psql(
-        database,
-        &format!(
-            r#"INSERT INTO asset (id, "ownerId", type, "originalPath", "originalFileName", checksum, "checksumAlgorithm",
-                                  "fileCreatedAt", "fileModifiedAt", "localDateTime", width, height, thumbhash)
-               SELECT gen_random_uuid(), '{owner}', CASE WHEN n % 20 = 0 THEN 'VIDEO' ELSE 'IMAGE' END, '/bench/{salt}/' || n,
-                      'IMG_' || n || '.jpg', substring(sha256(('{salt}' || n)::bytea) FROM 1 FOR 20), 'sha1', t, t, t, 4000, 3000,
-                      '\x1f0816042a5867778877788778877887'::bytea
-               FROM (SELECT n, CASE WHEN n <= {busy} THEN timestamptz '2024-06-01' + n * interval '4 minutes'
-                                    ELSE timestamptz '2005-01-01' + ((n * 631) % 10512000) * interval '1 minute' END AS t
-                     FROM generate_series(1, {count}) n) s"#
-        ),
-    )?;
-    psql(
-        database,
-        &format!(
-            r#"INSERT INTO asset_exif ("assetId", make, model, "exifImageWidth", "exifImageHeight", "fileSizeInByte", "dateTimeOriginal",
-                                       latitude, longitude, city, country, "timeZone")
-               SELECT id, 'Bench', 'Camera', 4000, 3000, 3000000, "fileCreatedAt", 48.85, 2.35, 'Paris', 'France', 'UTC'
-               FROM asset WHERE "ownerId" = '{owner}'"#
-        ),
-    )?;
-    Ok(())
-}
-
-async fn login(url: &str, email: &str, password: &str) -> Result<String> {
-    let body = serde_json::json!({"email": email, "password": password});
-    let reply: serde_json::Value = reqwest::Client::new()
-        .post(format!("{url}/api/auth/login"))
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(reply["accessToken"].as_str().context("no token")?.to_string())
-}
-
-/// Chrome's, Firefox's and Node's `fetch`'s header (zstd wins where offered).
-const CHROME_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
-
 /// Sends no `Accept-Encoding`, so answers come uncompressed.
 fn plain_client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
@@ -80,16 +39,6 @@ fn plain_client() -> Result<reqwest::Client> {
         .no_zstd()
         .no_deflate()
         .build()?)
-}
-
-/// Sends `accept_encoding` and decodes the answers, as browsers and the apps do.
-fn decoding_client(accept_encoding: &'static str) -> Result<reqwest::Client> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::ACCEPT_ENCODING,
-        reqwest::header::HeaderValue::from_static(accept_encoding),
-    );
-    Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }
 
 /// The size on the wire and the encoding the server chose for `accept_encoding`.
@@ -204,8 +153,8 @@ async fn main() -> Result<()> {
         .error_for_status()?;
 
     let started = Instant::now();
-    generate(&server.database, &owner, LIBRARY, BUSY_MONTH_EXTRA, "own")?;
-    generate(&server.database, &partner_id, PARTNER_LIBRARY, 0, "partner")?;
+    generate_assets(&server.database, &owner, LIBRARY, BUSY_MONTH_EXTRA, "own")?;
+    generate_assets(&server.database, &partner_id, PARTNER_LIBRARY, 0, "partner")?;
     psql(&server.database, "VACUUM ANALYZE")?;
     let month: i64 = psql(&server.database, &format!(r#"SELECT count(*) FROM asset WHERE "ownerId" = '{owner}' AND "localDateTime" >= '2024-06-01' AND "localDateTime" < '2024-07-01'"#))?.parse()?;
     println!(

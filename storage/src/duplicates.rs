@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::embeddings::{self, EmbeddingTable};
 
 /// Groups that shrank to one shown asset are no groups: the link goes.
 pub async fn dissolve_singletons(pool: &PgPool, owner: Uuid) -> Result<()> {
@@ -114,9 +115,7 @@ pub async fn look_alikes(
     max_distance: f64,
 ) -> Result<Vec<LookAlike>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL hnsw.iterative_scan = strict_order")
-        .execute(&mut *tx)
-        .await?;
+    embeddings::tune_search(&mut tx, EmbeddingTable::Clip, 0).await?;
     let found = sqlx::query_as!(
         LookAlike,
         r#"WITH nearest AS (

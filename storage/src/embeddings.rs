@@ -4,7 +4,9 @@
 //! Embeddings cross this module as pgvector's text form (`[0.1,-0.2,…]`), which is also the form
 //! the machine-learning service answers with, so no vector type is needed on the Rust side.
 
-use sqlx::PgPool;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sqlx::{PgConnection, PgPool};
 use tracing::info;
 use uuid::Uuid;
 
@@ -35,6 +37,13 @@ impl EmbeddingTable {
             Self::Clip => "clip_index",
             Self::Face => "face_index",
         }
+    }
+
+    /// How many of a VectorChord index's lists a search probes, as Immich sets it: an eighth
+    /// of the lists, rounded up (1 until the index is known).
+    fn probes(self) -> &'static AtomicI64 {
+        static PROBES: [AtomicI64; 2] = [AtomicI64::new(1), AtomicI64::new(1)];
+        &PROBES[self as usize]
     }
 
     /// The index as Immich makes it for `extension`: HNSW with m = 16 and ef_construction = 300
@@ -124,7 +133,10 @@ pub async fn ensure_indexes(pool: &PgPool, extension: VectorExtension) -> Result
         )
         .fetch_optional(pool)
         .await?;
-        if definition.is_some_and(|definition| definition.to_lowercase().contains(method)) {
+        if let Some(definition) = definition.filter(|definition| definition.to_lowercase().contains(method)) {
+            if let Some(lists) = listed_lists(&definition) {
+                table.probes().store(probes_for(lists), Ordering::Relaxed);
+            }
             continue;
         }
         info!(
@@ -142,7 +154,36 @@ pub async fn ensure_indexes(pool: &PgPool, extension: VectorExtension) -> Result
             sqlx::query(&statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        table
+            .probes()
+            .store(probes_for(vectorchord_lists(rows)), Ordering::Relaxed);
     }
+    Ok(())
+}
+
+/// The list count in a `vchordrq` index's definition (`lists = [1024]`).
+fn listed_lists(definition: &str) -> Option<i64> {
+    let (_, rest) = definition.split_once("lists = [")?;
+    rest.split(']').next()?.trim().parse().ok()
+}
+
+fn probes_for(lists: i64) -> i64 {
+    (lists + 7) / 8
+}
+
+/// Sets up a transaction for a nearest-neighbour search on `table`, in one round trip: pgvector's
+/// HNSW looks at `candidates` entries per round (at least 40, its default) and keeps looking,
+/// nearest first, while filters discard what it found; VectorChord probes Immich's share of its
+/// lists. Each setting is a placeholder where its extension is not in use.
+pub async fn tune_search(connection: &mut PgConnection, table: EmbeddingTable, candidates: i64) -> Result<()> {
+    sqlx::query(
+        "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true),
+                set_config('vchordrq.probes', $2, true)",
+    )
+    .bind(candidates.clamp(40, 1000).to_string())
+    .bind(table.probes().load(Ordering::Relaxed).to_string())
+    .execute(connection)
+    .await?;
     Ok(())
 }
 
@@ -188,5 +229,15 @@ mod tests {
         assert_eq!(vectorchord_lists(1_000_000), 1024);
         // √4,000,000 = 2,000: 21 leading zeros, so 2^12.
         assert_eq!(vectorchord_lists(4_000_000), 4096);
+    }
+
+    #[test]
+    fn probes_are_an_eighth_of_the_lists_an_index_was_built_with() {
+        let definition = EmbeddingTable::Clip.index_ddl(VectorExtension::VectorChord, 1_000_000);
+        assert_eq!(listed_lists(&definition), Some(1024));
+        assert_eq!(probes_for(1024), 128);
+        assert_eq!(probes_for(1), 1);
+        let hnsw = EmbeddingTable::Clip.index_ddl(VectorExtension::PgVector, 1_000_000);
+        assert_eq!(listed_lists(&hnsw), None);
     }
 }

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Result;
+use crate::embeddings::{self, EmbeddingTable};
 
 /// A face already on the asset: where it is, on a picture of which size, and where it came from.
 #[derive(Debug, Clone)]
@@ -187,9 +188,7 @@ pub struct FaceQuery<'a> {
 /// `limit` (the face itself included).
 pub async fn near_faces(pool: &PgPool, query: &FaceQuery<'_>) -> Result<Vec<NearFace>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL hnsw.iterative_scan = strict_order")
-        .execute(&mut *tx)
-        .await?;
+    embeddings::tune_search(&mut tx, EmbeddingTable::Face, query.limit).await?;
     let found = sqlx::query_as!(
         NearFace,
         r#"WITH nearest AS (

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::assets::AssetType;
+use crate::embeddings::{self, EmbeddingTable};
 
 /// An EXIF field to match: absent (no filter), `Some(None)` (the field is empty) or a value.
 pub type FieldFilter = Option<Option<String>>;
@@ -220,14 +221,7 @@ pub async fn find_nearest(
     offset: i64,
 ) -> Result<Vec<Uuid>> {
     let mut tx = pool.begin().await?;
-    // The index returns `ef_search` candidates per round; a page deeper than that needs more.
-    let candidates = (limit + offset).clamp(40, 1000);
-    for setting in [
-        format!("SET LOCAL hnsw.ef_search = {candidates}"),
-        "SET LOCAL hnsw.iterative_scan = strict_order".to_owned(),
-    ] {
-        sqlx::query(&setting).execute(&mut *tx).await?;
-    }
+    embeddings::tune_search(&mut tx, EmbeddingTable::Clip, limit + offset).await?;
     let ids = filtered!(
         query_scalar,
         filter,

@@ -109,6 +109,11 @@ pub(super) async fn detect_faces(state: &AppState, id: Uuid) -> Result<(), JobEr
     Ok(())
 }
 
+/// How many of the nearest faces recognition reads at once, and then, when all of them are
+/// within reach and nobody's, how many more.
+const NEIGHBOURHOOD: i64 = 64;
+const WIDER_NEIGHBOURHOOD: i64 = 1024;
+
 /// Immich's incremental clustering: a face with at least `minFaces` look-alikes within
 /// `maxDistance` (itself included) on the timeline is a core face and joins their person or
 /// founds one; others wait (deferred) and then join the nearest face that has a person.
@@ -130,11 +135,16 @@ pub(super) async fn recognise_face(state: &AppState, job: FaceJob) -> Result<(),
         .ok_or_else(|| JobError::Fatal("the face has no embedding".to_owned()))?;
     let settings = &ml.facial_recognition;
     let min_faces = settings.min_faces.max(1);
+    // One search answers both of Immich's questions: whether the face is a core face (it has
+    // `minFaces` look-alikes within reach) and the nearest face within reach that is someone's.
+    // A page that is not full has seen every face within reach; only a full one leaves a person
+    // to look for further away, as Immich's second search does.
+    let neighbourhood = min_faces.max(NEIGHBOURHOOD);
     let mut query = FaceQuery {
         owner: face.owner_id,
         embedding: &embedding,
         max_distance: settings.max_distance.as_f64().unwrap_or(0.5),
-        limit: min_faces,
+        limit: neighbourhood,
         with_person: false,
         taken_on: face.file_created_at.date_naive(),
     };
@@ -152,7 +162,15 @@ pub(super) async fn recognise_face(state: &AppState, job: FaceJob) -> Result<(),
         return Ok(());
     }
     let mut person = matches.iter().find_map(|near| near.person_id);
-    if person.is_none() {
+    let mut full = matches.len() as i64 >= neighbourhood;
+    if person.is_none() && full {
+        query.limit = WIDER_NEIGHBOURHOOD;
+        let wider = storage::near_faces(&state.db, &query).await?;
+        person = wider.iter().find_map(|near| near.person_id);
+        full = wider.len() as i64 >= WIDER_NEIGHBOURHOOD;
+    }
+    if person.is_none() && full {
+        // Only here is a filtered search worth its cost: its plan grows with everyone's faces.
         query.limit = 1;
         query.with_person = true;
         person = storage::near_faces(&state.db, &query)

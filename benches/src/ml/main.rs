@@ -21,85 +21,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark stops at the first failure
 
-mod server;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use darkroom_benches::memory_kib;
+use darkroom_benches::ml_service::{
+    CLIP_MODEL, FACE_MODEL, MlServer, OCR_MODEL, onnxruntime_library, prepare, python, service_kib, service_pids,
+    threads,
+};
 use darkroom_ml::cache::ModelType;
 use darkroom_ml::models::{self, Input, LoadContext, Model, Output};
 use darkroom_ml::protocol::ModelKind;
 use darkroom_ml::runtime::Runtime;
 use darkroom_ml::settings::Settings;
 use serde_json::{Map, Value, json};
-use server::MlServer;
-
-const CLIP_MODEL: &str = "ViT-B-32__openai";
-const FACE_MODEL: &str = "mtcnn__buffalo_l";
-const OCR_MODEL: &str = "PP-OCRv5_mobile";
-
-fn threads() -> usize {
-    std::env::var("BENCH_ML_THREADS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2)
-}
 
 fn rounds() -> usize {
     std::env::var("BENCH_ML_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(5)
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("BENCH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".tools/ml/bin/python"))
-}
-
-/// `DARKROOM_ML`, else the `darkroom-ml` built beside this binary (same target folder and
-/// profile).
-fn ml_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("DARKROOM_ML") {
-        return PathBuf::from(path);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join("darkroom-ml")))
-        .unwrap_or_else(|| PathBuf::from("target/release/darkroom-ml"))
-}
-
-fn onnxruntime_library() -> Result<PathBuf> {
-    let path = std::env::var_os("ORT_DYLIB_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".tools/onnxruntime/libonnxruntime.so"));
-    std::fs::canonicalize(&path)
-        .with_context(|| format!("no ONNX Runtime library at {} (run ./scripts/setup)", path.display()))
-}
-
-/// Makes the part's models and the photos when missing; the folder that holds `cache/` and
-/// `photos/`.
-fn prepare(part: &str) -> Result<PathBuf> {
-    let root = std::env::var_os("BENCH_ML_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/ml-bench-models"));
-    let output = Command::new(python())
-        .args(["benches/ml/models.py".as_ref(), root.as_os_str(), part.as_ref()])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running benches/ml/models.py with .tools/ml (run ./scripts/setup)")?;
-    if !output.status.success() {
-        bail!("benches/ml/models.py {part} failed");
-    }
-    let text = String::from_utf8(output.stdout)?;
-    Ok(PathBuf::from(
-        text.lines().last().context("models.py printed no folder")?.trim(),
-    ))
 }
 
 fn photos(models: &Path, kind: &str) -> Result<Vec<(String, Vec<u8>)>> {
@@ -412,28 +355,6 @@ fn compare(part: &Part, port: u16) -> Result<()> {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// The processes of the service: the front and, while it runs, its inference worker.
-fn service_pids(front: u32) -> Vec<u32> {
-    // Children are listed per thread: the worker is started from whichever thread ran the request.
-    let threads = std::fs::read_dir(format!("/proc/{front}/task"))
-        .into_iter()
-        .flatten()
-        .flatten();
-    let children = threads
-        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|pid| pid.parse().ok())
-                .collect::<Vec<u32>>()
-        });
-    std::iter::once(front).chain(children).collect()
-}
-
-/// A `/proc/<pid>/status` field summed over the service's processes.
-fn service_kib(front: u32, field: &str) -> Result<u64> {
-    service_pids(front).into_iter().map(|pid| memory_kib(pid, field)).sum()
 }
 
 /// Idle RSS, RSS with CLIP visual + textual and faces loaded through `/predict`, and RSS after

@@ -1,7 +1,7 @@
 //! The machine-learning services the benchmark talks to over HTTP: the release `darkroom-ml`,
 //! and, when `IMMICH_ML_SOURCE` names a checkout of Immich's `machine-learning` folder, Immich's
 //! own service (gunicorn + FastAPI) run from it with `IMMICH_ML_PYTHON`, so both answer the same
-//! client the same requests.
+//! client the same requests; and where their binaries, threads and models come from.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::{ml_binary, onnxruntime_library, threads};
+use crate::memory_kib;
+
+pub const CLIP_MODEL: &str = "ViT-B-32__openai";
+pub const FACE_MODEL: &str = "mtcnn__buffalo_l";
+pub const OCR_MODEL: &str = "PP-OCRv5_mobile";
 
 /// `from` as a tree of hard links under `to` (made again each time): the service clears a model's
 /// folder when the model fails to load, which must not take the generated models with it.
@@ -221,4 +225,79 @@ impl Drop for MlServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub fn threads() -> usize {
+    std::env::var("BENCH_ML_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2)
+}
+
+pub fn python() -> PathBuf {
+    std::env::var_os("BENCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".tools/ml/bin/python"))
+}
+
+/// `DARKROOM_ML`, else the `darkroom-ml` built beside this binary (same target folder and
+/// profile).
+pub fn ml_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DARKROOM_ML") {
+        return PathBuf::from(path);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("darkroom-ml")))
+        .unwrap_or_else(|| PathBuf::from("target/release/darkroom-ml"))
+}
+
+pub fn onnxruntime_library() -> Result<PathBuf> {
+    let path = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".tools/onnxruntime/libonnxruntime.so"));
+    std::fs::canonicalize(&path)
+        .with_context(|| format!("no ONNX Runtime library at {} (run ./scripts/setup)", path.display()))
+}
+
+/// Makes the part's models and the photos when missing; the folder that holds `cache/` and
+/// `photos/`.
+pub fn prepare(part: &str) -> Result<PathBuf> {
+    let root = std::env::var_os("BENCH_ML_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/ml-bench-models"));
+    let output = Command::new(python())
+        .args(["benches/ml/models.py".as_ref(), root.as_os_str(), part.as_ref()])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running benches/ml/models.py with .tools/ml (run ./scripts/setup)")?;
+    if !output.status.success() {
+        bail!("benches/ml/models.py {part} failed");
+    }
+    let text = String::from_utf8(output.stdout)?;
+    Ok(PathBuf::from(
+        text.lines().last().context("models.py printed no folder")?.trim(),
+    ))
+}
+
+/// The processes of the service: the front and, while it runs, its inference worker.
+pub fn service_pids(front: u32) -> Vec<u32> {
+    // Children are listed per thread: the worker is started from whichever thread ran the request.
+    let threads = std::fs::read_dir(format!("/proc/{front}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    let children = threads
+        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<u32>>()
+        });
+    std::iter::once(front).chain(children).collect()
+}
+
+/// A `/proc/<pid>/status` field summed over the service's processes.
+pub fn service_kib(front: u32, field: &str) -> Result<u64> {
+    service_pids(front).into_iter().map(|pid| memory_kib(pid, field)).sum()
 }
