@@ -141,9 +141,10 @@ async fn run(count: u64, port: u16) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(7);
     let pool = PgPool::connect_with(options(&database)).await?;
     let mut connection = pool.acquire().await?;
-    let all: Vec<Uuid> = sqlx::query_scalar("SELECT \"assetId\" FROM smart_search TABLESAMPLE BERNOULLI (1) LIMIT 5000")
-        .fetch_all(&mut *connection)
-        .await?;
+    let all: Vec<Uuid> =
+        sqlx::query_scalar("SELECT \"assetId\" FROM smart_search TABLESAMPLE BERNOULLI (1) LIMIT 5000")
+            .fetch_all(&mut *connection)
+            .await?;
     let queries: Vec<Uuid> = (0..QUERIES).map(|_| all[rng.random_range(0..all.len())]).collect();
     let client = decoding_client(CHROME_ACCEPT_ENCODING)?;
     // Warm-up: the first pass reads the index into the page cache.
@@ -187,16 +188,26 @@ async fn run(count: u64, port: u16) -> Result<()> {
 
     // Vectors between two clusters, as a text's embedding lies among photos: rows sampled
     // one by one (a block sample would take its pairs from one cluster, stored side by side).
-    let pairs: Vec<String> =
-        sqlx::query_scalar("SELECT embedding::text FROM smart_search TABLESAMPLE BERNOULLI (1) ORDER BY random() LIMIT $1")
-            .bind(2 * RECALL_QUERIES as i64)
-            .fetch_all(&mut *connection)
-            .await?;
+    let pairs: Vec<String> = sqlx::query_scalar(
+        "SELECT embedding::text FROM smart_search TABLESAMPLE BERNOULLI (1) ORDER BY random() LIMIT $1",
+    )
+    .bind(2 * RECALL_QUERIES as i64)
+    .fetch_all(&mut *connection)
+    .await?;
     let mut between = Vec::new();
     for pair in pairs.chunks_exact(2) {
-        let parse = |text: &str| -> Vec<f32> { text.trim_matches(['[', ']']).split(',').map(|x| x.parse().unwrap()).collect() };
+        let parse = |text: &str| -> Vec<f32> {
+            text.trim_matches(['[', ']'])
+                .split(',')
+                .map(|x| x.parse().unwrap())
+                .collect()
+        };
         let (a, b) = (parse(&pair[0]), parse(&pair[1]));
-        let mixed: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y + rng.random_range(-0.02..0.02)).collect();
+        let mixed: Vec<f32> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| x + y + rng.random_range(-0.02..0.02))
+            .collect();
         let norm = mixed.iter().map(|x| x * x).sum::<f32>().sqrt();
         let vector = as_text(&mixed.iter().map(|x| x / norm).collect::<Vec<_>>());
         let exact = nearest(&mut connection, &owner, &vector, 10, true).await?;

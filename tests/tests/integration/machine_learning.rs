@@ -17,6 +17,8 @@ use image::{DynamicImage, ImageFormat, RgbImage};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::sync::user_id;
+
 /// Three photos of the same face: scikit-image's astronaut as a PNG, as a JPEG, and placed
 /// on a larger canvas.
 fn three_photos() -> Vec<(&'static str, Vec<u8>)> {
@@ -131,6 +133,45 @@ async fn one_person_in_three_photos(
     })
     .await;
     (assets, person)
+}
+
+/// An owner, their partner and a stranger, signed in (in that order), with the owner's three
+/// photos clustered into one person and shared with the partner.
+struct Household {
+    admin: String,
+    tokens: [String; 3],
+    owner_id: String,
+    assets: Vec<String>,
+    person: String,
+}
+
+impl Household {
+    async fn sharing_one_person(server: &TestServer, ml: &MlService) -> Self {
+        let admin = server.admin_token().await;
+        let mut tokens = Vec::new();
+        for email in ["owner@example.com", "partner@example.com", "stranger@example.com"] {
+            tokens.push(server.user_token(&admin, email).await);
+        }
+        let tokens: [String; 3] = tokens.try_into().unwrap();
+        let owner_id = user_id(server, &tokens[0]).await;
+        let partner_id = user_id(server, &tokens[1]).await;
+        let (assets, person) = one_person_in_three_photos(server, &admin, &tokens[0], ml).await;
+        let owner = Caller {
+            server,
+            token: &tokens[0],
+        };
+        let shared = json!({"sharedWithId": partner_id});
+        owner
+            .answer(Method::POST, "/partners", Some(shared), StatusCode::CREATED)
+            .await;
+        Self {
+            admin,
+            tokens,
+            owner_id,
+            assets,
+            person,
+        }
+    }
 }
 
 /// One user's calls, each checked for its status and, for a refusal, Immich's message.

@@ -8,8 +8,7 @@ use darkroom_tests::ml::MlService;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Caller, one_person_in_three_photos};
-use crate::sync::user_id;
+use super::{Caller, Household};
 
 impl Caller<'_> {
     /// How many assets `POST /search/metadata {personIds: [person]}` finds.
@@ -107,20 +106,14 @@ async fn face_asset(them: &Caller<'_>, face: &str) -> String {
 async fn a_partner_sees_the_faces_on_shared_photos_but_never_the_owners_people() {
     let ml = MlService::start();
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
-    let admin = server.admin_token().await;
-    let tokens = [
-        server.user_token(&admin, "owner@example.com").await,
-        server.user_token(&admin, "partner@example.com").await,
-        server.user_token(&admin, "stranger@example.com").await,
-    ];
+    let Household {
+        admin: _,
+        tokens,
+        owner_id,
+        assets,
+        person,
+    } = Household::sharing_one_person(&server, &ml).await;
     let [owner, partner, stranger] = tokens.each_ref().map(|token| Caller { server: &server, token });
-    let owner_id = user_id(&server, owner.token).await;
-    let partner_id = user_id(&server, partner.token).await;
-    let (assets, person) = one_person_in_three_photos(&server, &admin, owner.token, &ml).await;
-    let shared = json!({"sharedWithId": partner_id});
-    owner
-        .answer(Method::POST, "/partners", Some(shared), StatusCode::CREATED)
-        .await;
     owner
         .ok(
             Method::PUT,

@@ -9,8 +9,8 @@ use darkroom_tests::ml::MlService;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Caller, one_person_in_three_photos, wait_until};
-use crate::sync::{expect_once, settle, user_id};
+use super::{Caller, Household, wait_until};
+use crate::sync::{expect_once, settle};
 
 const TYPES: [&str; 2] = ["PeopleV1", "AssetFacesV2"];
 const BOX: [&str; 4] = ["boundingBoxX1", "boundingBoxY1", "boundingBoxX2", "boundingBoxY2"];
@@ -45,20 +45,14 @@ fn of_kind(lines: &[Value], kind: &str) -> Vec<Value> {
 async fn recognised_people_and_faces_reach_their_owners_phone_only() {
     let ml = MlService::start();
     let server = TestServer::start_with(&[("IMMICH_MACHINE_LEARNING_URL", &ml.url)]).await;
-    let admin = server.admin_token().await;
-    let tokens = [
-        server.user_token(&admin, "owner@example.com").await,
-        server.user_token(&admin, "partner@example.com").await,
-        server.user_token(&admin, "stranger@example.com").await,
-    ];
+    let Household {
+        admin,
+        tokens,
+        owner_id,
+        assets,
+        person,
+    } = Household::sharing_one_person(&server, &ml).await;
     let [owner, partner, stranger] = tokens.each_ref().map(|token| Caller { server: &server, token });
-    let owner_id = user_id(&server, owner.token).await;
-    let partner_id = user_id(&server, partner.token).await;
-    let (assets, person) = one_person_in_three_photos(&server, &admin, owner.token, &ml).await;
-    let shared = json!({"sharedWithId": partner_id});
-    owner
-        .answer(Method::POST, "/partners", Some(shared), StatusCode::CREATED)
-        .await;
     let shown = json!({"inTimeline": true});
     partner
         .ok(Method::PUT, &format!("/partners/{owner_id}"), Some(shown))
