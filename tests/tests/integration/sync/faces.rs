@@ -15,7 +15,7 @@ async fn people_of_an_immich_database_reach_their_owners_phone() {
         .as_str()
         .unwrap()
         .to_string();
-    // People come from a database Immich filled: Darkroom recognises no faces yet.
+    // People as a database Immich filled them (machine_learning::sync_of_faces has recognised ones).
     let person: String = sqlx::query_scalar(r#"INSERT INTO person ("ownerId", name, "birthDate") VALUES ($1::uuid, 'Sam', '1990-02-03') RETURNING id::text"#)
         .bind(&me)
         .fetch_one(&mut server.db().await)
@@ -65,7 +65,7 @@ async fn faces_text_and_edits_of_an_immich_database_reach_their_owners_phone() {
     expect_once(&server, &owner, &types, &[]).await;
     expect_once(&server, &owner, &["AssetsV2"], &["AssetV2"]).await;
 
-    // Faces, text and edits come from a database Immich filled: Darkroom makes none yet.
+    // Faces, text and edits as a database Immich filled them.
     let mut db = server.db().await;
     let person: String =
         sqlx::query_scalar(r#"INSERT INTO person ("ownerId", name) VALUES ($1::uuid, 'Sam') RETURNING id::text"#)
