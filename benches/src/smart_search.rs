@@ -213,7 +213,7 @@ async fn run(count: u64, port: u16) -> Result<()> {
         let exact = nearest(&mut connection, &owner, &vector, 10, true).await?;
         between.push((vector, exact));
     }
-    for page in [101, 1001] {
+    for page in [101, 301, 1001] {
         let (mut hits, mut samples) = (0, Vec::new());
         for (vector, exact) in &between {
             let started = Instant::now();
@@ -227,7 +227,7 @@ async fn run(count: u64, port: u16) -> Result<()> {
             hits as f64 / (between.len() * 10) as f64,
             between.len()
         );
-        summary(&format!("  the query alone, page of {}", page - 1), samples);
+        summary(&format!("the query alone, page of {}", page - 1), samples);
     }
 
     let vector = embeddings::clip_embedding(&pool, queries[0])
