@@ -158,17 +158,10 @@ impl BenchServer {
         if !sign_up.status().is_success() && !has_admin {
             bail!("admin sign-up answered {}", sign_up.status());
         }
-        let login: serde_json::Value = client
-            .post(format!("{api}/auth/login"))
-            .json(&credentials)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = login["accessToken"].as_str().context("no token")?;
+        let token = login(&self.url, "admin@example.com", "password").await?;
         let key: serde_json::Value = client
             .post(format!("{api}/api-keys"))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .json(&serde_json::json!({"name": "bench", "permissions": ["all"]}))
             .send()
             .await?

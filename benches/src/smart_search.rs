@@ -26,6 +26,7 @@ use anyhow::{Context, Result, bail};
 use darkroom_benches::vectors::{DIMENSION, as_text, load_embeddings, options};
 use darkroom_benches::{BenchServer, CHROME_ACCEPT_ENCODING, decoding_client, generate_assets, percentile, psql};
 use darkroom_storage::embeddings::{self, EmbeddingTable};
+use darkroom_storage::search::{self, SearchFilter};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -63,32 +64,31 @@ async fn smart_search(
     Ok((took, ids))
 }
 
-/// The nearest `limit` assets of `owner` to `vector`, through the index (with the settings the
-/// server's search uses for a page of that size) or by an exact scan.
-async fn nearest(
-    connection: &mut PgConnection,
-    owner: &str,
-    vector: &str,
-    limit: i64,
-    exact: bool,
-) -> Result<Vec<String>> {
+/// The nearest 10 assets of `owner` to `vector` by an exact scan, the index switched off.
+async fn exact_nearest(connection: &mut PgConnection, owner: &str, vector: &str) -> Result<Vec<String>> {
     let mut tx = connection.begin().await?;
-    if exact {
-        tx.execute("SET LOCAL enable_indexscan = off").await?;
-    } else {
-        embeddings::tune_search(&mut tx, EmbeddingTable::Clip, limit).await?;
-    }
+    tx.execute("SET LOCAL enable_indexscan = off").await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         r#"SELECT a.id FROM smart_search s JOIN asset a ON a.id = s."assetId"
            WHERE a."ownerId" = $1::uuid AND a."deletedAt" IS NULL AND a.visibility IN ('timeline', 'archive')
-           ORDER BY s.embedding <=> $2::vector LIMIT $3"#,
+           ORDER BY s.embedding <=> $2::vector LIMIT 10"#,
     )
     .bind(owner)
     .bind(vector)
-    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(ids.iter().map(Uuid::to_string).collect())
+}
+
+/// The nearest `limit` assets of `owner` to `vector` through the server's own search.
+async fn indexed_nearest(pool: &PgPool, owner: &str, vector: &str, limit: i64) -> Result<Vec<String>> {
+    let filter = SearchFilter {
+        owners: Some(vec![owner.parse()?]),
+        visibility: "not-locked".to_owned(),
+        ..SearchFilter::default()
+    };
+    let ids = search::find_nearest(pool, &filter, vector, limit, 0).await?;
     Ok(ids.iter().map(Uuid::to_string).collect())
 }
 
@@ -170,7 +170,7 @@ async fn run(count: u64, port: u16) -> Result<()> {
             .await?
             .context("query without embedding")?;
         let started = Instant::now();
-        exact_pages.push(nearest(&mut connection, &owner, &vector, 10, true).await?);
+        exact_pages.push(exact_nearest(&mut connection, &owner, &vector).await?);
         exact_samples.push(started.elapsed());
     }
     summary("exact scan (no index), the query alone", exact_samples);
@@ -210,14 +210,14 @@ async fn run(count: u64, port: u16) -> Result<()> {
             .collect();
         let norm = mixed.iter().map(|x| x * x).sum::<f32>().sqrt();
         let vector = as_text(&mixed.iter().map(|x| x / norm).collect::<Vec<_>>());
-        let exact = nearest(&mut connection, &owner, &vector, 10, true).await?;
+        let exact = exact_nearest(&mut connection, &owner, &vector).await?;
         between.push((vector, exact));
     }
     for page in [101, 301, 1001] {
         let (mut hits, mut samples) = (0, Vec::new());
         for (vector, exact) in &between {
             let started = Instant::now();
-            let indexed = nearest(&mut connection, &owner, vector, page, false).await?;
+            let indexed = indexed_nearest(&pool, &owner, vector, page).await?;
             samples.push(started.elapsed());
             hits += overlap(&indexed, exact);
         }
