@@ -52,6 +52,56 @@ pub struct QueueCounts {
     pub paused: u64,
 }
 
+/// How many jobs one sweep of the workers wants from a queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub queue: &'a str,
+    pub count: usize,
+}
+
+/// The jobs a sweep took from a queue; the first `reclaimed` were taken over from a worker
+/// that stopped.
+#[derive(Debug, Default)]
+pub struct Taken {
+    pub jobs: Vec<Job>,
+    pub reclaimed: usize,
+}
+
+/// The workers' sweep (see [`JobQueue::take_due`]). KEYS: stream, delayed set and paused flag
+/// of each queue; ARGV: group, consumer, now (ms), idle (ms), then each queue's count.
+static SWEEP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local group, consumer, now, idle = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+          local swept = {}
+          for queue = 1, #KEYS / 3 do
+            local stream, delayed, paused = KEYS[3 * queue - 2], KEYS[3 * queue - 1], KEYS[3 * queue]
+            local count = tonumber(ARGV[4 + queue])
+            local taken, reclaimed = {}, 0
+            if count > 0 and redis.call('EXISTS', paused) == 0 then
+              redis.pcall('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+              local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
+              for _, job in ipairs(due) do
+                redis.call('XADD', stream, '*', 'job', job)
+                redis.call('ZREM', delayed, job)
+              end
+              taken = redis.call('XAUTOCLAIM', stream, group, consumer, idle, '0', 'COUNT', count)[2]
+              reclaimed = #taken
+              if #taken < count then
+                local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - #taken,
+                                         'STREAMS', stream, '>')
+                if fresh then
+                  for _, entry in ipairs(fresh[1][2]) do
+                    table.insert(taken, entry)
+                  end
+                end
+              end
+            end
+            swept[queue] = {reclaimed, taken}
+          end
+          return swept",
+    )
+});
+
 #[derive(Clone)]
 pub struct JobQueue {
     conn: ConnectionManager,
@@ -151,44 +201,32 @@ impl JobQueue {
         Ok(())
     }
 
-    /// Up to `count` jobs nobody has taken yet.
-    pub async fn take(&self, queue: &str, count: usize) -> QueueResult<Vec<Job>> {
-        self.ensure_group(queue).await?;
+    /// One sweep of the workers, in one round trip and atomically: for each queue wanted and
+    /// not paused, due retries move back into it, jobs another worker took but left untouched
+    /// for `idle_ms` (it most likely died with them) are taken over, then jobs nobody has taken
+    /// yet, up to the count wanted in all. The answer follows the order of `wanted`.
+    pub async fn take_due(&self, wanted: &[Wanted<'_>], idle_ms: u64) -> QueueResult<Vec<Taken>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = SWEEP.prepare_invoke();
+        invocation.arg(GROUP).arg(&self.consumer).arg(now_ms()).arg(idle_ms);
+        for want in wanted {
+            invocation
+                .key(self.key(want.queue, "stream"))
+                .key(self.key(want.queue, "delayed"))
+                .key(self.key(want.queue, "paused"))
+                .arg(want.count);
+        }
         let mut conn = self.conn.clone();
-        let reply: Option<Vec<(String, StreamEntries)>> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(count)
-            .arg("STREAMS")
-            .arg(self.key(queue, "stream"))
-            .arg(">")
-            .query_async(&mut conn)
-            .await?;
+        let reply: Vec<(usize, StreamEntries)> = invocation.invoke_async(&mut conn).await?;
         Ok(reply
             .into_iter()
-            .flatten()
-            .flat_map(|(_, entries)| decode_entries(entries))
+            .map(|(reclaimed, entries)| Taken {
+                jobs: decode_entries(entries),
+                reclaimed,
+            })
             .collect())
-    }
-
-    /// Up to `count` jobs that another worker took but has not touched for `idle_ms`: it
-    /// most likely died with them.
-    pub async fn reclaim(&self, queue: &str, idle_ms: u64, count: usize) -> QueueResult<Vec<Job>> {
-        self.ensure_group(queue).await?;
-        let mut conn = self.conn.clone();
-        let reply: (String, StreamEntries, Vec<String>) = redis::cmd("XAUTOCLAIM")
-            .arg(self.key(queue, "stream"))
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg(idle_ms)
-            .arg("0")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
-        Ok(decode_entries(reply.1))
     }
 
     /// Tells the others that these jobs are still being worked on.
@@ -209,10 +247,12 @@ impl JobQueue {
         Ok(())
     }
 
-    async fn remove(&self, queue: &str, id: &str) -> QueueResult<()> {
+    /// Acknowledges and deletes a job's entry, in a transaction that may go on with what
+    /// becomes of the job, so it is never both gone and unrecorded.
+    fn removal(&self, queue: &str, id: &str) -> redis::Pipeline {
         let stream = self.key(queue, "stream");
-        let mut conn = self.conn.clone();
-        redis::pipe()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("XACK")
             .arg(&stream)
             .arg(GROUP)
@@ -221,23 +261,23 @@ impl JobQueue {
             .cmd("XDEL")
             .arg(&stream)
             .arg(id)
+            .ignore();
+        pipe
+    }
+
+    pub async fn complete(&self, queue: &str, job: &Job) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        self.removal(queue, &job.id)
+            .incr(self.key(queue, "completed"), 1)
             .ignore()
             .query_async::<()>(&mut conn)
             .await?;
         Ok(())
     }
 
-    pub async fn complete(&self, queue: &str, job: &Job) -> QueueResult<()> {
-        self.remove(queue, &job.id).await?;
-        let mut conn = self.conn.clone();
-        let _: i64 = conn.incr(self.key(queue, "completed"), 1).await?;
-        Ok(())
-    }
-
     /// Takes an entry no worker can read off the queue into `<queue>:unreadable` (the newest
     /// 1,000 are kept, with the reason), so it is neither retried nor taken over forever.
     pub async fn set_aside(&self, queue: &str, job: &Job, reason: &str) -> QueueResult<()> {
-        self.remove(queue, &job.id).await?;
         let entry = FailedJob {
             job: job.job.clone(),
             error: reason.to_string(),
@@ -245,7 +285,7 @@ impl JobQueue {
         };
         let key = self.key(queue, "unreadable");
         let mut conn = self.conn.clone();
-        redis::pipe()
+        self.removal(queue, &job.id)
             .lpush(&key, serde_json::to_string(&entry).unwrap_or_default())
             .ignore()
             .ltrim(&key, 0, 999)
@@ -258,57 +298,30 @@ impl JobQueue {
     /// Takes a job off the queue as failed: back later when `retry_at_ms` is given, else into
     /// the failed list with `error`.
     pub async fn fail(&self, queue: &str, job: &Job, error: &str, retry_at_ms: Option<i64>) -> QueueResult<()> {
-        self.remove(queue, &job.id).await?;
-        let mut conn = self.conn.clone();
         let mut next = job.job.clone();
         next.attempts += 1;
+        let mut pipe = self.removal(queue, &job.id);
         match retry_at_ms {
-            Some(at) => {
-                let _: i64 = conn
-                    .zadd(
-                        self.key(queue, "delayed"),
-                        serde_json::to_string(&next).unwrap_or_default(),
-                        at,
-                    )
-                    .await?;
-            }
+            Some(at) => pipe.zadd(
+                self.key(queue, "delayed"),
+                serde_json::to_string(&next).unwrap_or_default(),
+                at,
+            ),
             None => {
                 let failed = FailedJob {
                     job: next,
                     error: error.to_string(),
                     failed_at: now_ms(),
                 };
-                let _: i64 = conn
-                    .lpush(
-                        self.key(queue, "failed"),
-                        serde_json::to_string(&failed).unwrap_or_default(),
-                    )
-                    .await?;
+                pipe.lpush(
+                    self.key(queue, "failed"),
+                    serde_json::to_string(&failed).unwrap_or_default(),
+                )
             }
-        }
-        Ok(())
-    }
-
-    /// Moves retries whose time has come back into the queue (atomically, so two workers
-    /// never both move one).
-    pub async fn promote_delayed(&self, queue: &str) -> QueueResult<usize> {
-        self.ensure_group(queue).await?;
-        let script = redis::Script::new(
-            r"local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
-              for _, job in ipairs(due) do
-                redis.call('XADD', KEYS[2], '*', 'job', job)
-                redis.call('ZREM', KEYS[1], job)
-              end
-              return #due",
-        );
+        };
         let mut conn = self.conn.clone();
-        let moved: usize = script
-            .key(self.key(queue, "delayed"))
-            .key(self.key(queue, "stream"))
-            .arg(now_ms())
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(moved)
+        pipe.ignore().query_async::<()>(&mut conn).await?;
+        Ok(())
     }
 
     pub async fn counts(&self, queue: &str) -> QueueResult<QueueCounts> {

@@ -6,13 +6,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use darkroom_storage::queue::Job as StoredJob;
+use darkroom_storage::queue::{Job as StoredJob, Wanted};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::handlers::{self, JobError};
 use super::{Queue, concurrency};
 use crate::state::AppState;
+use crate::system_config::SystemConfig;
 
 /// Attempts before a job that keeps failing is given up.
 const MAX_ATTEMPTS: u32 = 3;
@@ -54,22 +55,13 @@ async fn work(state: AppState) {
             }
             config_read = Instant::now();
         }
-        let mut started_any = false;
-        for queue in Queue::RUNNING {
-            match fill(
-                &state,
-                queue,
-                concurrency(&config, queue),
-                &in_flight,
-                &finished,
-                reclaim_after,
-            )
-            .await
-            {
-                Ok(started) => started_any |= started > 0,
-                Err(error) => tracing::warn!(%queue, %error, "job queue unavailable"),
+        let started_any = match fill(&state, &config, &in_flight, &finished, reclaim_after).await {
+            Ok(started) => started > 0,
+            Err(error) => {
+                tracing::warn!(%error, "job queues unavailable");
+                false
             }
-        }
+        };
         if last_heartbeat.elapsed() > reclaim_after / 3 {
             heartbeat(&state, &in_flight).await;
             last_heartbeat = Instant::now();
@@ -98,50 +90,63 @@ async fn heartbeat(state: &AppState, in_flight: &Mutex<InFlight>) {
     }
 }
 
-/// Starts jobs on `queue` up to its concurrency; returns how many it started.
+/// Starts jobs on every queue up to its concurrency, in one round trip to Redis; returns how
+/// many it started.
 async fn fill(
     state: &AppState,
-    queue: Queue,
-    limit: usize,
+    config: &SystemConfig,
     in_flight: &Arc<Mutex<InFlight>>,
     finished: &Arc<Notify>,
     reclaim_after: Duration,
 ) -> Result<usize, darkroom_storage::queue::QueueError> {
-    let running = in_flight
-        .lock()
-        .map(|g| g.ids.get(&queue).map_or(0, Vec::len))
-        .unwrap_or(limit);
-    let waiting_for_places = queue == Queue::MetadataExtraction && state.places_loading.load(Ordering::SeqCst);
-    if running >= limit || waiting_for_places || state.jobs.is_paused(queue.as_str()).await? {
-        return Ok(0);
-    }
-    state.jobs.promote_delayed(queue.as_str()).await?;
-    let free = limit - running;
-    let mut jobs = state
+    let places_loading = state.places_loading.load(Ordering::SeqCst);
+    let wanted: Vec<(Queue, usize)> = {
+        let Ok(running) = in_flight.lock() else {
+            return Ok(0);
+        };
+        Queue::RUNNING
+            .into_iter()
+            .filter(|&queue| !(queue == Queue::MetadataExtraction && places_loading))
+            .map(|queue| {
+                let busy = running.ids.get(&queue).map_or(0, Vec::len);
+                (queue, concurrency(config, queue).saturating_sub(busy))
+            })
+            .filter(|&(_, free)| free > 0)
+            .collect()
+    };
+    let asked: Vec<Wanted<'_>> = wanted
+        .iter()
+        .map(|&(queue, count)| Wanted {
+            queue: queue.as_str(),
+            count,
+        })
+        .collect();
+    let swept = state
         .jobs
-        .reclaim(queue.as_str(), reclaim_after.as_millis() as u64, free)
+        .take_due(&asked, reclaim_after.as_millis() as u64)
         .await?;
-    if !jobs.is_empty() {
-        tracing::info!(%queue, count = jobs.len(), "took over jobs of a worker that stopped");
-    }
-    if jobs.len() < free {
-        jobs.extend(state.jobs.take(queue.as_str(), free - jobs.len()).await?);
-    }
-    let started = jobs.len();
-    for job in jobs {
-        if let Ok(mut guard) = in_flight.lock() {
-            guard.ids.entry(queue).or_default().push(job.id.clone());
+    let mut started = 0;
+    for (&(queue, _), taken) in wanted.iter().zip(swept) {
+        if taken.reclaimed > 0 {
+            tracing::info!(%queue, count = taken.reclaimed, "took over jobs of a worker that stopped");
         }
-        let (state, in_flight, finished) = (state.clone(), in_flight.clone(), finished.clone());
-        tokio::spawn(async move {
-            execute(&state, queue, &job).await;
-            if let Ok(mut guard) = in_flight.lock()
-                && let Some(ids) = guard.ids.get_mut(&queue)
-            {
-                ids.retain(|id| *id != job.id);
+        started += taken.jobs.len();
+        for job in taken.jobs {
+            if let Ok(mut guard) = in_flight.lock() {
+                guard.ids.entry(queue).or_default().push(job.id.clone());
             }
-            finished.notify_waiters();
-        });
+            let (state, in_flight, finished) = (state.clone(), in_flight.clone(), finished.clone());
+            tokio::spawn(async move {
+                execute(&state, queue, &job).await;
+                if let Ok(mut guard) = in_flight.lock()
+                    && let Some(ids) = guard.ids.get_mut(&queue)
+                {
+                    ids.retain(|id| *id != job.id);
+                }
+                // A permit is kept when the sweep is busy elsewhere, so the next one starts at once.
+                finished.notify_one();
+            });
+        }
     }
     Ok(started)
 }
