@@ -116,8 +116,8 @@ async fn main() -> Result<()> {
     .parse()?;
     let failed = queue_counts(&client, &server.url, &key).await?["failed"].clone();
     println!(
-        "facial recognition of {count} faces (concurrency {}, minFaces {}, maxDistance {}): {took:.1} s, {:.0} faces/s",
-        config["job"]["facialRecognition"]["concurrency"],
+        // One job at a time, as Immich runs this queue.
+        "facial recognition of {count} faces (one at a time, minFaces {}, maxDistance {}): {took:.1} s, {:.0} faces/s",
         config["machineLearning"]["facialRecognition"]["minFaces"],
         config["machineLearning"]["facialRecognition"]["maxDistance"],
         count as f64 / took

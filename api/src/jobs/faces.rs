@@ -112,7 +112,7 @@ pub(super) async fn detect_faces(state: &AppState, id: Uuid) -> Result<(), JobEr
 /// How many of the nearest faces recognition reads at once, and then, when all of them are
 /// within reach and nobody's, how many more.
 const NEIGHBOURHOOD: i64 = 64;
-const WIDER_NEIGHBOURHOOD: i64 = 1024;
+const WIDER_NEIGHBOURHOOD: i64 = 256;
 
 /// Immich's incremental clustering: a face with at least `minFaces` look-alikes within
 /// `maxDistance` (itself included) on the timeline is a core face and joins their person or
