@@ -30,6 +30,8 @@ enum Command {
     GrantAdmin { email: Option<String> },
     /// Take admin rights from a user (prompts for the e-mail unless given).
     RevokeAdmin { email: Option<String> },
+    /// Exit 0 when this container's API answers its ping (the image's health check).
+    Healthcheck,
 }
 
 const BLOCKING_THREADS: usize = 6;
@@ -86,7 +88,34 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::GrantAdmin { email } => set_admin(&config, email, true).await,
         Command::RevokeAdmin { email } => set_admin(&config, email, false).await,
+        Command::Healthcheck => healthcheck(&config).await,
     }
+}
+
+/// Asks the API on this host for `/api/server/ping`, as Immich's image does; a workers-only
+/// process has no API and is healthy while it runs.
+async fn healthcheck(config: &Config) -> Result<()> {
+    if !config.workers_api {
+        println!("API worker excluded, skipping");
+        return Ok(());
+    }
+    let host = match config.host {
+        Some(host) if !host.is_unspecified() => host,
+        _ => std::net::Ipv4Addr::LOCALHOST.into(),
+    };
+    let url = format!("http://{}/api/server/ping", std::net::SocketAddr::new(host, config.port));
+    let answer = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await
+        .with_context(|| format!("asking {url}"))?;
+    let status = answer.status();
+    let body: serde_json::Value = answer.json().await.with_context(|| format!("reading {url}"))?;
+    if !status.is_success() || body != serde_json::json!({"res": "pong"}) {
+        bail!("{url} answered {status} {body}");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> Result<()> {

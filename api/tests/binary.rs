@@ -204,3 +204,30 @@ async fn an_unreachable_database_is_retried_then_named() {
         "no password in output"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_passes_while_the_api_answers_and_fails_when_nothing_does() {
+    let server = TestServer::start().await;
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let check = |port: &str, extra: &[(&str, &str)]| {
+        let mut check = command(&server, &["healthcheck"]);
+        check.env("IMMICH_HOST", "0.0.0.0").env("IMMICH_PORT", port);
+        for (name, value) in extra {
+            check.env(name, value);
+        }
+        check.output()
+    };
+    let healthy = check(&port, &[]).await.unwrap();
+    assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = check(&closed.to_string(), &[]).await.unwrap();
+    assert!(!down.status.success(), "nothing listens on {closed}");
+    assert!(String::from_utf8_lossy(&down.stderr).contains("/api/server/ping"));
+
+    // A workers-only container has no API to ask.
+    let workers = check(&closed.to_string(), &[("IMMICH_WORKERS_INCLUDE", "microservices")])
+        .await
+        .unwrap();
+    assert!(workers.status.success());
+}

@@ -14,6 +14,9 @@ use darkroom_ml::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env().context("reading the settings")?;
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck(&settings);
+    }
     init_logging(&settings);
     match std::env::var_os(WORKER_SOCKET_VARIABLE) {
         Some(socket) => tokio::runtime::Builder::new_multi_thread()
@@ -28,6 +31,32 @@ fn main() -> anyhow::Result<()> {
             .context("starting the async runtime")?
             .block_on(serve(settings)),
     }
+}
+
+/// `darkroom-ml healthcheck`, the image's health check: `/ping` on this host answers `pong`
+/// within two seconds, as Immich's service checks itself.
+fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    let mut address = listen_address(settings)?;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{address}/ping");
+    let body = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(async {
+            let answer = reqwest::Client::new()
+                .get(&url)
+                .timeout(std::time::Duration::from_secs(2))
+                .send()
+                .await?
+                .error_for_status()?;
+            answer.text().await
+        })
+        .with_context(|| format!("asking {url}"))?;
+    anyhow::ensure!(body == "pong", "{url} answered {body:?}");
+    Ok(())
 }
 
 /// `IMMICH_LOG_LEVEL` as Immich's service reads it (`verbose` and `debug` are debug, `log` is

@@ -43,6 +43,20 @@ fn root_and_ping_answer_as_immich() {
     let ping = client().get(format!("{}/ping", service.url)).send().unwrap();
     assert_eq!(ping.status().as_u16(), 200);
     assert_eq!(ping.text().unwrap(), "pong");
+
+    let healthcheck = |port: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_darkroom-ml"))
+            .arg("healthcheck")
+            .env("IMMICH_HOST", "0.0.0.0")
+            .env("IMMICH_PORT", port)
+            .output()
+            .unwrap()
+    };
+    let port = service.url.rsplit(':').next().unwrap();
+    assert!(healthcheck(port).status.success(), "the image's health check passes");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = healthcheck(&closed.to_string());
+    assert!(!down.status.success(), "and fails when nothing answers");
 }
 
 #[test]
