@@ -54,8 +54,9 @@ fn root_and_ping_answer_as_immich() {
     };
     let port = service.url.rsplit(':').next().unwrap();
     assert!(healthcheck(port).status.success(), "the image's health check passes");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let down = healthcheck(&closed.to_string());
+    // Held open and never answered (a port let go could be another test's service by then).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = healthcheck(&silent.local_addr().unwrap().port().to_string());
     assert!(!down.status.success(), "and fails when nothing answers");
 }
 
@@ -168,7 +169,7 @@ fn the_inference_worker_exits_when_idle_and_comes_back_after_a_crash() {
 }
 
 /// One binary for every ONNX Runtime from 1.22 on: the oldest, which `scripts/setup` fetches
-/// beside the current one, loads and runs a model too.
+/// beside the current one, loads and runs a model too; `/metrics` counts the run.
 #[test]
 fn the_same_binary_runs_on_the_oldest_supported_onnxruntime() {
     let oldest = common::repo_root().join(".tools/onnxruntime-1.22.0/libonnxruntime.so");
@@ -183,11 +184,33 @@ fn the_same_binary_runs_on_the_oldest_supported_onnxruntime() {
             ("HF_ENDPOINT", "http://127.0.0.1:9"),
         ],
     );
+    let metrics = || {
+        client()
+            .get(format!("{}/metrics", service.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    assert!(metrics().contains("darkroom_ml_models_loaded 0"), "nothing loaded yet");
     let (status, body) = predict(
         &service,
         entries(json!({"clip": {"textual": {"modelName": "ViT-B-32__openai"}}})).text("text", "ein Hund am Strand"),
     );
     assert_eq!(status, 200, "{body}\n{}", service.log_text());
+    let after = metrics();
+    assert!(after.contains("darkroom_ml_models_loaded 1"), "{after}");
+    let runs = after
+        .lines()
+        .find(|line| line.starts_with("darkroom_ml_inference_duration_seconds_count{"))
+        .unwrap_or_else(|| panic!("no inference counted:\n{after}"));
+    assert!(
+        runs.contains(r#"model_name="ViT-B-32__openai""#)
+            && runs.contains(r#"model_task="clip""#)
+            && runs.contains(r#"model_type="textual""#)
+            && runs.ends_with(" 1"),
+        "{runs}"
+    );
     let embedding: Vec<f32> = serde_json::from_str(body["clip"].as_str().unwrap()).unwrap();
     assert!(!embedding.is_empty());
     assert!(

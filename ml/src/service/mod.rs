@@ -1,6 +1,7 @@
 //! The HTTP service, as Immich's machine-learning container answers: `GET /`, `GET /ping` and
 //! `POST /predict` (a multipart form with `entries` and an `image` or a `text`).
 
+mod metrics;
 pub mod registry;
 pub mod worker;
 
@@ -22,6 +23,7 @@ use crate::cache::{ModelTask, ModelType};
 use crate::error::{MlError, Result};
 use crate::models::{Input, Output, missing_dependency};
 use crate::protocol::{self, Entries, Entry};
+use metrics::Metrics;
 pub use registry::Registry;
 pub use worker::InferenceWorker;
 
@@ -36,6 +38,7 @@ pub struct Service {
     permits: Semaphore,
     in_flight: AtomicUsize,
     last_request: std::sync::Mutex<Instant>,
+    metrics: Metrics,
 }
 
 impl Service {
@@ -46,6 +49,7 @@ impl Service {
             permits: Semaphore::new(threads),
             in_flight: AtomicUsize::new(0),
             last_request: std::sync::Mutex::new(Instant::now()),
+            metrics: Metrics::new(),
         }
     }
 
@@ -98,6 +102,7 @@ pub fn front_router(worker: Arc<InferenceWorker>) -> Router {
                 },
             ),
         )
+        .route("/metrics", get(metrics::front_metrics))
         .with_state(worker)
 }
 
@@ -107,6 +112,7 @@ pub fn worker_router(service: Arc<Service>) -> Router {
         .route("/", get(root))
         .route("/ping", get(ping))
         .route("/predict", post(predict))
+        .route("/metrics", get(metrics::worker_metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
 }
@@ -268,7 +274,10 @@ async fn run(
         .await
         .map_err(|_| MlError::BadRequest("The service is shutting down".to_owned()))?;
     let options = entry.options.clone();
-    tokio::task::spawn_blocking(move || model.predict(payload.input(), dependency.as_deref(), &options))
+    let started = Instant::now();
+    let output = tokio::task::spawn_blocking(move || model.predict(payload.input(), dependency.as_deref(), &options))
         .await
-        .map_err(|error| MlError::output("model", format!("the run stopped: {error}")))?
+        .map_err(|error| MlError::output("model", format!("the run stopped: {error}")))?;
+    service.metrics.inference_finished(entry, started.elapsed());
+    output
 }

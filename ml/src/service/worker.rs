@@ -122,6 +122,22 @@ impl InferenceWorker {
         Ok(())
     }
 
+    /// Passes a request to a worker already running (for what it knows, not worth starting it
+    /// for); `None` when none runs.
+    pub async fn forward_if_running(&self, request: Request<Body>) -> Option<Response> {
+        let running = self
+            .running
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|worker| !worker.has_exited());
+        if !running {
+            return None;
+        }
+        let sender = connect(&self.socket).await.ok()?;
+        send(sender, request).await.ok()
+    }
+
     /// Passes a request to the worker and its answer back, the body streamed through. A worker
     /// that cannot be reached (it exited as the request arrived, its TTL having run out) is
     /// started again before anything of the request was sent.
