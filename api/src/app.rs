@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub fn build(state: AppState) -> Router {
     let api = routes::api_router(&state)
         .merge(routes::resumable_routes(&state))
+        .route_layer(middleware::from_fn(mark_route))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         // Uploads stream without a size limit; JSON bodies are capped by `ValidJson`.
@@ -39,7 +40,7 @@ pub fn build(state: AppState) -> Router {
     let app = app
         .layer(crate::panic_guard::layer())
         .layer(crate::compression::layer())
-        .layer(middleware::from_fn(correlate))
+        .layer(middleware::from_fn_with_state(state.clone(), correlate))
         .layer(socket_layer)
         .layer(middleware::from_fn(crate::unread_body::drain_unread_body))
         .with_state(state);
@@ -86,10 +87,22 @@ async fn custom_css(State(state): State<AppState>) -> Result<Response, ApiError>
     Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], css).into_response())
 }
 
+/// The template of the route that answered (`/api/assets/{id}`), for the metrics: paths with
+/// ids would make a series per asset.
+#[derive(Clone)]
+struct RouteTemplate(String);
+
+async fn mark_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let template = RouteTemplate(matched.as_str().to_owned());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(template);
+    response
+}
+
 /// Gives every request a correlation id (the client's `X-Correlation-ID` if it sent a sane one),
 /// runs it inside a span carrying that id so every log line of the request names it, and returns
 /// the id in the response header.
-async fn correlate(request: Request, next: Next) -> Response {
+async fn correlate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get("x-correlation-id")
@@ -98,8 +111,16 @@ async fn correlate(request: Request, next: Next) -> Response {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
+    let method = request.method().clone();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
+    let route = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map_or("", |route| route.0.as_str());
+    state
+        .metrics
+        .request_finished(method.as_str(), route, status.as_u16(), started.elapsed());
     span.in_scope(|| {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         if status.is_server_error() {

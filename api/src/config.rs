@@ -233,6 +233,8 @@ pub struct Config {
     /// ffmpeg, heif-convert and exiftool get this long per file (`DARKROOM_MEDIA_TOOL_TIMEOUT_SECONDS`).
     pub media_tool_timeout: Duration,
     pub build_info: BuildInfo,
+    /// Which metrics are exported, and on which ports.
+    pub telemetry: crate::telemetry::TelemetryConfig,
     /// How long start-up keeps retrying an unreachable database.
     pub database_wait: Duration,
 }
@@ -267,7 +269,7 @@ impl EnvReader {
         }
     }
 
-    fn parse<T>(
+    pub(crate) fn parse<T>(
         &self,
         name: &str,
         default: T,
@@ -418,6 +420,7 @@ impl Config {
                 |v| v.parse().ok(),
                 "seconds",
             )?),
+            telemetry: crate::telemetry::TelemetryConfig::from_env(env)?,
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,

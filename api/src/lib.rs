@@ -22,6 +22,7 @@ pub mod settings_tree;
 pub mod state;
 pub mod structured_fields;
 pub mod system_config;
+pub mod telemetry;
 pub mod unread_body;
 pub mod validation;
 pub mod version;

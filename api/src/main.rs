@@ -103,7 +103,10 @@ async fn healthcheck(config: &Config) -> Result<()> {
         Some(host) if !host.is_unspecified() => host,
         _ => std::net::Ipv4Addr::LOCALHOST.into(),
     };
-    let url = format!("http://{}/api/server/ping", std::net::SocketAddr::new(host, config.port));
+    let url = format!(
+        "http://{}/api/server/ping",
+        std::net::SocketAddr::new(host, config.port)
+    );
     let answer = reqwest::Client::new()
         .get(&url)
         .timeout(std::time::Duration::from_secs(2))

@@ -217,6 +217,7 @@ pub async fn serve(
     });
     crate::machine_learning::spawn_availability_checks(state.downgrade());
     let relay = tokio::spawn(crate::events::relay(state.clone()));
+    let metrics = tokio::spawn(crate::telemetry::serve(state.clone()));
     let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();
     // Answers go out as soon as they are written, not when the client acknowledges the last
@@ -229,6 +230,7 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     relay.abort();
+    metrics.abort();
     auth_changes.abort();
     for task in [workers, geodata].into_iter().flatten() {
         task.abort();

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::machine_learning::MlClient;
 use crate::services::smart_search::QueryEmbeddings;
 use crate::system_config::SystemConfigStore;
+use crate::telemetry::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -46,6 +47,7 @@ pub struct Inner {
     /// The machine-learning service(s).
     pub ml: MlClient,
     pub query_embeddings: QueryEmbeddings,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A handle that does not keep the state alive (for callbacks the state itself owns).
@@ -78,6 +80,7 @@ impl AppState {
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
         let (socket_layer, io) = crate::events::new_socket_io();
+        let metrics = Arc::new(Metrics::new(config.telemetry.clone(), config.workers_api));
         let state = Self(Arc::new(Inner {
             db,
             vector_extension,
@@ -96,8 +99,9 @@ impl AppState {
             exiftool: darkroom_media::Exiftool::new(config_timeout),
             io,
             socket_layer,
-            ml: MlClient::new(),
+            ml: MlClient::new(metrics.clone()),
             query_embeddings: QueryEmbeddings::default(),
+            metrics,
         }));
         crate::events::register(&state.io, state.downgrade());
         state

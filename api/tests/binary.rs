@@ -220,14 +220,17 @@ async fn healthcheck_passes_while_the_api_answers_and_fails_when_nothing_does() 
     let healthy = check(&port, &[]).await.unwrap();
     assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let down = check(&closed.to_string(), &[]).await.unwrap();
-    assert!(!down.status.success(), "nothing listens on {closed}");
+    // Held open and never answered (a port let go could be another test's server by then).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = listener.local_addr().unwrap().port().to_string();
+    let down = check(&silent, &[]).await.unwrap();
+    assert!(!down.status.success(), "nothing answers on {silent}");
     assert!(String::from_utf8_lossy(&down.stderr).contains("/api/server/ping"));
 
     // A workers-only container has no API to ask.
-    let workers = check(&closed.to_string(), &[("IMMICH_WORKERS_INCLUDE", "microservices")])
+    let workers = check(&silent, &[("IMMICH_WORKERS_INCLUDE", "microservices")])
         .await
         .unwrap();
     assert!(workers.status.success());
+    drop(listener);
 }

@@ -22,7 +22,7 @@ pub use files::{
     DownloadScope, Downloadable, downloadable, folders, ids_in_folder, originals, set_sidecar_path, sidecar_path,
 };
 pub use uploads::{NewUpload, UploadOutcome, create_upload, find_by_checksum, find_by_checksums};
-pub use usage::{AssetCounts, StatisticsFilter, UserUsage, statistics, usage_by_user};
+pub use usage::{AssetCounts, LibraryTotals, StatisticsFilter, UserUsage, library_totals, statistics, usage_by_user};
 
 /// Who may see an asset in lists: Immich's `asset_visibility_enum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Deserialize, serde::Serialize)]

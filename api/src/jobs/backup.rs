@@ -29,6 +29,20 @@ fn is_routine_backup(name: &str) -> bool {
     new_style || old_style
 }
 
+/// When the newest routine backup in `folder` was written; `None` when there is none.
+pub async fn last_routine_backup(folder: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut entries = tokio::fs::read_dir(folder).await.ok()?;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if is_routine_backup(&entry.file_name().to_string_lossy())
+            && let Ok(written) = entry.metadata().await.and_then(|m| m.modified())
+        {
+            newest = newest.max(Some(written));
+        }
+    }
+    newest
+}
+
 /// The `pg_dump` matching the server's major version (Debian keeps one per version).
 fn pg_dump_for(major: u32) -> String {
     let versioned = format!("/usr/lib/postgresql/{major}/bin/pg_dump");

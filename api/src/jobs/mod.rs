@@ -20,6 +20,8 @@ mod thumbnails;
 mod video;
 pub mod worker;
 
+pub use backup::last_routine_backup;
+
 use std::collections::BTreeMap;
 
 use darkroom_storage::asset_jobs;

@@ -14,6 +14,7 @@ use super::handlers::{self, JobError};
 use super::{Queue, concurrency};
 use crate::state::AppState;
 use crate::system_config::SystemConfig;
+use crate::telemetry::JobOutcome;
 
 /// Attempts before a job that keeps failing is given up.
 const MAX_ATTEMPTS: u32 = 3;
@@ -121,10 +122,7 @@ async fn fill(
             count,
         })
         .collect();
-    let swept = state
-        .jobs
-        .take_due(&asked, reclaim_after.as_millis() as u64)
-        .await?;
+    let swept = state.jobs.take_due(&asked, reclaim_after.as_millis() as u64).await?;
     let mut started = 0;
     for (&(queue, _), taken) in wanted.iter().zip(swept) {
         if taken.reclaimed > 0 {
@@ -174,13 +172,18 @@ async fn execute(state: &AppState, queue: Queue, job: &StoredJob) {
             return;
         }
     };
+    let started = Instant::now();
+    state.metrics.job_started(queue);
     let outcome = handlers::run(state, kind).instrument(span).await;
-    let recorded = match outcome {
-        Ok(()) => state.jobs.complete(queue.as_str(), job).await,
+    let (recorded, ended) = match outcome {
+        Ok(()) => (state.jobs.complete(queue.as_str(), job).await, JobOutcome::Success),
         Err(JobError::Fatal(reason)) => {
             tracing::warn!(%queue, job = %job.job.name, data = %job.job.data, %reason, "job failed");
             crate::services::notifications::job_failed(state, &job.job.name, &reason);
-            state.jobs.fail(queue.as_str(), job, &reason, None).await
+            (
+                state.jobs.fail(queue.as_str(), job, &reason, None).await,
+                JobOutcome::Failed,
+            )
         }
         Err(JobError::Retry(reason)) => {
             let attempt = job.job.attempts + 1;
@@ -190,9 +193,17 @@ async fn execute(state: &AppState, queue: Queue, job: &StoredJob) {
             if retry_at.is_none() {
                 crate::services::notifications::job_failed(state, &job.job.name, &reason);
             }
-            state.jobs.fail(queue.as_str(), job, &reason, retry_at).await
+            let ended = if retry_at.is_some() {
+                JobOutcome::Retrying
+            } else {
+                JobOutcome::Failed
+            };
+            (state.jobs.fail(queue.as_str(), job, &reason, retry_at).await, ended)
         }
     };
+    state
+        .metrics
+        .job_finished(queue, &job.job.name, ended, started.elapsed());
     if let Err(error) = recorded {
         // The job stays pending and another worker takes it over later.
         tracing::error!(%queue, %error, "could not record a job's outcome");

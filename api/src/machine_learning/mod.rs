@@ -6,7 +6,7 @@ pub mod clip_models;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::state::WeakState;
 use crate::system_config::sections::MachineLearningConfig;
+use crate::telemetry::Metrics;
 
 pub use clip_models::clip_dimension;
 
@@ -68,23 +69,32 @@ pub struct MlClient {
     http: reqwest::Client,
     /// Whether each URL answered its last request or check.
     healthy: Mutex<HashMap<String, bool>>,
-}
-
-impl Default for MlClient {
-    fn default() -> Self {
-        Self::new()
-    }
+    metrics: Arc<Metrics>,
 }
 
 impl MlClient {
-    pub fn new() -> Self {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
             healthy: Mutex::new(HashMap::new()),
+            metrics,
         }
+    }
+
+    /// Each configured URL and whether it may answer, as [`Self::is_available`] judges it.
+    pub fn availability(&self, config: &MachineLearningConfig) -> Vec<(String, bool)> {
+        let health = self.health();
+        config
+            .urls
+            .iter()
+            .map(|url| {
+                let up = !config.availability_checks.enabled || health.get(url).copied().unwrap_or(true);
+                (url.clone(), up)
+            })
+            .collect()
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
@@ -111,11 +121,7 @@ impl MlClient {
     /// Whether a configured URL may answer: one not yet checked counts, one whose last check or
     /// request failed does not (with checks off, any URL counts).
     pub fn is_available(&self, config: &MachineLearningConfig) -> bool {
-        if !config.availability_checks.enabled {
-            return !config.urls.is_empty();
-        }
-        let health = self.health();
-        config.urls.iter().any(|url| health.get(url).copied().unwrap_or(true))
+        self.availability(config).iter().any(|(_, up)| *up)
     }
 
     /// Pings every URL once (`GET <url>/ping`), within the configured timeout.
@@ -150,6 +156,24 @@ impl MlClient {
         if !config.enabled {
             return Err(MlError::Disabled);
         }
+        let task = entries
+            .as_object()
+            .and_then(|tasks| tasks.keys().next())
+            .cloned()
+            .unwrap_or_default();
+        let started = std::time::Instant::now();
+        let answer = self.try_urls(config, entries, payload).await;
+        self.metrics
+            .ml_request_finished(&task, answer.is_ok(), started.elapsed());
+        answer
+    }
+
+    async fn try_urls<T: DeserializeOwned>(
+        &self,
+        config: &MachineLearningConfig,
+        entries: Value,
+        payload: Payload,
+    ) -> Result<T, MlError> {
         let request = entries.to_string();
         for url in self.ordered_urls(config) {
             let Some(predict) = endpoint(&url, "predict") else {

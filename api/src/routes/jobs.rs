@@ -117,6 +117,7 @@ pub async fn command(
                 return Err(ApiError::bad_request("Job is already running"));
             }
             jobs::queue_all(&state, queue, dto.force).await?;
+            state.metrics.queue_started(queue);
         }
         QueueCommand::Pause if queue == Queue::BackgroundTask => {
             return Err(ApiError::bad_request("The BackgroundTask queue cannot be paused"));

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use darkroom_storage::media_layout::StorageFolder;
 use darkroom_storage::{assets, system_metadata, users, version_history};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -152,15 +151,13 @@ pub async fn about(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Js
 }
 
 pub async fn storage(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<Json<Value>> {
-    let path = state.layout.folder(StorageFolder::Library);
-    let stat = nix::sys::statvfs::statvfs(&path)
-        .or_else(|_| nix::sys::statvfs::statvfs(state.layout.root()))
-        .map_err(|e| ApiError::internal_from(format!("reading the free space of {}", path.display()), e))?;
-    let block = stat.fragment_size() as u64;
-    let total = stat.blocks() as u64 * block;
-    let free = stat.blocks_free() as u64 * block;
-    let available = stat.blocks_available() as u64 * block;
-    let used = total.saturating_sub(free);
+    let space = crate::services::disk_space::of_media(&state.layout).map_err(|e| {
+        ApiError::internal_from(
+            format!("reading the free space of {}", state.layout.root().display()),
+            e,
+        )
+    })?;
+    let (total, used, available) = (space.total, space.used(), space.available);
     let percentage = if total == 0 {
         Value::Null
     } else {

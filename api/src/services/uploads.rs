@@ -398,6 +398,7 @@ pub async fn create_asset(
                 sidecar.commit();
             }
             tracing::info!(asset = %id, size, "asset uploaded");
+            state.metrics.uploaded(size.unsigned_abs());
             if let Some(video) = upload.live_photo_video_id {
                 // The video became the still's motion part: clients drop it from their timelines.
                 crate::events::send(state, owner, "on_asset_hidden", serde_json::json!(video)).await;

@@ -94,3 +94,23 @@ pub async fn usage_by_user(pool: &PgPool) -> Result<Vec<UserUsage>> {
     .fetch_all(pool)
     .await?)
 }
+
+/// The whole library at a glance, cheap enough for every metrics scrape: users, assets not
+/// deleted, and the bytes users' uploads take (their quota use).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LibraryTotals {
+    pub users: i64,
+    pub assets: i64,
+    pub bytes: i64,
+}
+
+pub async fn library_totals(pool: &PgPool) -> Result<LibraryTotals> {
+    Ok(sqlx::query_as!(
+        LibraryTotals,
+        r#"SELECT count(*) AS "users!", coalesce(sum("quotaUsageInBytes"), 0)::bigint AS "bytes!",
+                  (SELECT count(*) FROM asset WHERE "deletedAt" IS NULL) AS "assets!"
+           FROM "user" WHERE "deletedAt" IS NULL"#
+    )
+    .fetch_one(pool)
+    .await?)
+}

@@ -28,5 +28,6 @@ mod shared_links;
 mod startup;
 mod sync;
 mod tags;
+mod telemetry;
 mod timeline;
 mod wire;
