@@ -75,14 +75,19 @@ pub struct Metrics {
     pub(super) process_cpu: CounterVec,
 }
 
+// Metric names and labels are constants here: a bad one is a programming error, and the
+// telemetry tests construct every instrument.
+#[expect(clippy::expect_used, reason = "constant metric names")]
 fn gauge(name: &str, help: &str) -> IntGauge {
     IntGauge::new(name, help).expect("a valid metric name")
 }
 
+#[expect(clippy::expect_used, reason = "constant metric names")]
 fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid metric name")
 }
 
+#[expect(clippy::expect_used, reason = "constant metric names")]
 fn histogram_vec(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
     HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels).expect("a valid metric name")
 }
@@ -108,6 +113,7 @@ pub(super) fn snake_case(name: &str) -> String {
 
 impl Metrics {
     /// The instruments; `serves_api` says which port carries the process-wide ones.
+    #[expect(clippy::expect_used, reason = "constant metric names")]
     pub fn new(config: TelemetryConfig, serves_api: bool) -> Self {
         let per_queue = |what: &str| -> HashMap<Queue, (String, String)> {
             Queue::ALL
@@ -276,17 +282,24 @@ impl Metrics {
             .job_outcomes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let counter = outcomes.entry((job.to_owned(), status)).or_insert_with(|| {
+        let key = (job.to_owned(), status);
+        if !outcomes.contains_key(&key) {
             let name = format!("immich_jobs_{}_{}_total", snake_case(job), status.as_str());
-            let counter = IntCounter::new(name, format!("{job} jobs that ended in {}", status.as_str()))
-                .expect("a valid metric name");
+            let counter = match IntCounter::new(name, format!("{job} jobs that ended in {}", status.as_str())) {
+                Ok(counter) => counter,
+                Err(error) => {
+                    tracing::warn!(%error, job, "no metric for this job");
+                    return;
+                }
+            };
             if self.config.is_on(Group::Job)
                 && let Err(error) = self.workers.register(Box::new(counter.clone()))
             {
                 tracing::warn!(%error, "a metric could not be registered");
             }
-            counter
-        });
+            outcomes.insert(key.clone(), counter);
+        }
+        let Some(counter) = outcomes.get(&key) else { return };
         counter.inc();
     }
 
