@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -14,6 +15,7 @@ use tower::Layer;
 use tower::util::MapRequestLayer;
 use tracing::Instrument;
 
+use crate::access_log::{AccessEntry, LoggedBody};
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
@@ -100,8 +102,8 @@ async fn mark_route(matched: MatchedPath, request: Request, next: Next) -> Respo
 }
 
 /// Gives every request a correlation id (the client's `X-Correlation-ID` if it sent a sane one),
-/// runs it inside a span carrying that id so every log line of the request names it, and returns
-/// the id in the response header.
+/// runs it inside a span carrying that id so every log line of the request names it, returns
+/// the id in the response header, counts the request and writes its access-log line.
 async fn correlate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -110,25 +112,30 @@ async fn correlate(State(state): State<AppState>, request: Request, next: Next) 
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
-    let started = Instant::now();
-    let method = request.method().clone();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let (parts, body) = request.into_parts();
+    let mut entry = AccessEntry {
+        client_ip: crate::auth::client_ip(&state, &parts),
+        method: parts.method.to_string(),
+        route: String::new(),
+        path: parts.uri.path().to_owned(),
+        status: 0,
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|agent| agent.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        correlation_id: id.clone(),
+        started: Instant::now(),
+    };
+    let mut response = next.run(Request::from_parts(parts, body)).instrument(span).await;
     let status = response.status();
-    let route = response
-        .extensions()
-        .get::<RouteTemplate>()
-        .map_or("", |route| route.0.as_str());
+    if let Some(route) = response.extensions().get::<RouteTemplate>() {
+        entry.route.clone_from(&route.0);
+    }
     state
         .metrics
-        .request_finished(method.as_str(), route, status.as_u16(), started.elapsed());
-    span.in_scope(|| {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), ms, "request finished");
-        } else {
-            tracing::debug!(status = status.as_u16(), ms, "request finished");
-        }
-    });
+        .request_finished(&entry.method, &entry.route, status.as_u16(), entry.started.elapsed());
     if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
         // Limits hit outside our extractors still answer in Immich's shape.
         response = ApiError::PayloadTooLarge.into_response();
@@ -136,7 +143,8 @@ async fn correlate(State(state): State<AppState>, request: Request, next: Next) 
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-correlation-id", value);
     }
-    response
+    entry.status = response.status().as_u16();
+    response.map(|body| Body::new(LoggedBody::new(body, entry)))
 }
 
 fn is_json(response: &Response) -> bool {

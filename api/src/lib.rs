@@ -1,6 +1,7 @@
 //! Darkroom's API server: Immich's REST API over axum, backed by `darkroom-storage`.
 
 pub mod access;
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod compression;

@@ -155,6 +155,18 @@ async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
         "a UUID when the client sends none"
     );
 
+    // A failed login through a proxy (loopback is trusted): the address is the client's.
+    let refused = client
+        .post(format!("{url}/api/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("user-agent", "brute/1.0")
+        .json(&json!({"email": "nobody@example.com", "password": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(!refused.bytes().await.unwrap().is_empty());
+
     child.start_kill().unwrap();
     let output = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&output.stdout);
@@ -172,6 +184,41 @@ async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
             .iter()
             .all(|line| line["level"].is_string() && line["timestamp"].is_string())
     );
+
+    // The access log and the failed login, with the fields Loki and CrowdSec read.
+    let failed = lines
+        .iter()
+        .find(|line| line["kind"] == "login_failed")
+        .unwrap_or_else(|| panic!("no failed login logged:\n{logs}"));
+    assert_eq!(failed["client_ip"], "203.0.113.9");
+    assert_eq!(failed["email"], "nobody@example.com");
+    assert_eq!(
+        failed["message"],
+        "Failed login attempt for user nobody@example.com from ip address 203.0.113.9"
+    );
+    let access = lines
+        .iter()
+        .find(|line| line["kind"] == "access" && line["path"] == "/api/auth/login")
+        .unwrap_or_else(|| panic!("no access line for the login:\n{logs}"));
+    assert_eq!(access["message"], "request");
+    assert_eq!(access["client_ip"], "203.0.113.9");
+    assert_eq!(access["method"], "POST");
+    assert_eq!(access["route"], "/api/auth/login");
+    assert_eq!(access["status"], 401);
+    assert_eq!(access["user_agent"], "brute/1.0");
+    assert_eq!(access["complete"], true);
+    assert!(access["bytes"].as_u64().unwrap() > 0, "{access}");
+    assert!(access["duration_ms"].as_f64().unwrap() > 0.0, "{access}");
+    assert_eq!(access["correlation_id"].as_str().unwrap().len(), 36);
+    let me = lines
+        .iter()
+        .find(|line| line["kind"] == "access" && line["correlation_id"] == "trace-me-4711")
+        .unwrap_or_else(|| panic!("no access line for /api/users/me:\n{logs}"));
+    assert_eq!(
+        (me["route"].as_str(), me["status"].as_u64()),
+        (Some("/api/users/me"), Some(401))
+    );
+    assert_eq!(me["client_ip"], "127.0.0.1");
 }
 
 #[tokio::test(flavor = "multi_thread")]

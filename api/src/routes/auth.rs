@@ -91,7 +91,7 @@ pub async fn login(
     let email = dto.email.to_lowercase();
     let ip = authn::client_ip(&state, &parts);
     if let Err(retry_after_secs) = state.login_limiter.check(ip, &email) {
-        tracing::warn!(%ip, "login throttled after repeated failures");
+        tracing::warn!(kind = "login_throttled", client_ip = %ip, email, "login throttled after repeated failures");
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
 
@@ -101,7 +101,13 @@ pub async fn login(
     let matches = user_service::verify(&dto.password, hash).await?;
     let Some(user) = user.filter(|u| matches && !u.password.is_empty()) else {
         state.login_limiter.record_failure(ip, &email);
-        tracing::warn!(%ip, "failed login attempt");
+        // Immich's words, so log parsers written for Immich (CrowdSec's) read ours too.
+        tracing::warn!(
+            kind = "login_failed",
+            client_ip = %ip,
+            email,
+            "Failed login attempt for user {email} from ip address {ip}"
+        );
         return Err(ApiError::unauthorized("Incorrect email or password"));
     };
     state.login_limiter.record_success(&email);
