@@ -32,6 +32,9 @@ enum Command {
     RevokeAdmin { email: Option<String> },
     /// Exit 0 when this container's API answers its ping (the image's health check).
     Healthcheck,
+    /// Replace the database with a backup in the media folder's `backups/` (a restore point is
+    /// written first; stop the other server processes before).
+    RestoreDatabase { filename: String },
 }
 
 const BLOCKING_THREADS: usize = 6;
@@ -89,6 +92,14 @@ async fn run(command: Command) -> Result<()> {
         Command::GrantAdmin { email } => set_admin(&config, email, true).await,
         Command::RevokeAdmin { email } => set_admin(&config, email, false).await,
         Command::Healthcheck => healthcheck(&config).await,
+        Command::RestoreDatabase { filename } => {
+            let state = server::prepare(config).await?;
+            darkroom_api::services::database_backups::restore(&state, &filename)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("Database restored from {filename}.");
+            Ok(())
+        }
     }
 }
 

@@ -88,6 +88,11 @@ impl Database {
         &self.pool
     }
 
+    /// The database behind a pool already open (to migrate it again after a restore).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
     /// Makes the vector extension available and applies pending migrations.
     /// sqlx holds a PostgreSQL advisory lock while migrating, so servers starting together don't race;
     /// on an up-to-date database this is one small query.

@@ -43,66 +43,95 @@ pub async fn last_routine_backup(folder: &Path) -> Option<std::time::SystemTime>
     newest
 }
 
-/// The `pg_dump` matching the server's major version (Debian keeps one per version).
-fn pg_dump_for(major: u32) -> String {
-    let versioned = format!("/usr/lib/postgresql/{major}/bin/pg_dump");
+/// A PostgreSQL client program matching the server's major version (Debian keeps one per
+/// version).
+pub fn pg_tool(major: u32, program: &str) -> String {
+    let versioned = format!("/usr/lib/postgresql/{major}/bin/{program}");
     if Path::new(&versioned).exists() {
         versioned
     } else {
-        "pg_dump".into()
+        program.into()
     }
 }
 
-#[tracing::instrument(skip_all)]
-pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
+/// The server's version and major version; only 14 to 18 can be backed up and restored, as in
+/// Immich.
+pub async fn supported_server_version(state: &AppState) -> Result<(String, u32), JobError> {
     let version = darkroom_storage::maintenance::server_version(&state.db).await?;
     let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
     if !(14..19).contains(&major) {
         return Err(JobError::Fatal(format!("Unsupported PostgreSQL version: {version}")));
     }
+    Ok((version, major))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn database_backup(state: &AppState) -> Result<(), JobError> {
+    let folder = write_backup(state, "").await?;
+    let keep = system_config(state).await?.backup.database.keep_last_amount.max(1) as usize;
+    prune(&folder, keep).await?;
+    Ok(())
+}
+
+/// Writes `<prefix>immich-db-backup-<stamp>-v<version>-pg<version>.sql.gz` into `backups/`
+/// (`restore-point-` before a restore); returns the folder.
+pub async fn write_backup(state: &AppState, prefix: &str) -> Result<std::path::PathBuf, JobError> {
+    let (version, major) = supported_server_version(state).await?;
     let folder = state.layout.folder(StorageFolder::Backups);
     tokio::fs::create_dir_all(&folder).await?;
     let (major_api, minor_api, patch_api) = crate::version::API_VERSION;
     let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
-    let name = format!("{PREFIX}{stamp}-v{major_api}.{minor_api}.{patch_api}-pg{version}.sql.gz");
+    let name = format!("{prefix}{PREFIX}{stamp}-v{major_api}.{minor_api}.{patch_api}-pg{version}.sql.gz");
     let target = folder.join(&name);
     let partial = folder.join(format!("{name}.tmp"));
-    if let Err(error) = dump(state, &pg_dump_for(major), &partial).await {
+    if let Err(error) = dump(state, &pg_tool(major, "pg_dump"), &partial).await {
         let _ = tokio::fs::remove_file(&partial).await;
         tracing::error!(%error, "database backup failed");
         return Err(JobError::Fatal(format!("Database Backup Failure: {error}")));
     }
     tokio::fs::rename(&partial, &target).await?;
     tracing::info!(file = %target.display(), "database backup written");
-    let keep = system_config(state).await?.backup.database.keep_last_amount.max(1) as usize;
-    prune(&folder, keep).await?;
-    Ok(())
+    Ok(folder)
+}
+
+/// The arguments that point a PostgreSQL client program at our database, and the password to
+/// give it in its environment.
+pub fn connection_args(state: &AppState) -> (Vec<String>, Option<String>) {
+    let database = &state.config.database;
+    match &database.url {
+        Some(url) => (vec![url.expose().to_owned()], None),
+        None => (
+            vec![
+                "--username".into(),
+                database.username.clone(),
+                "--host".into(),
+                database.hostname.clone(),
+                "--port".into(),
+                database.port.to_string(),
+                "--dbname".into(),
+                database.database_name.clone(),
+            ],
+            Some(database.password.expose().to_owned()),
+        ),
+    }
+}
+
+/// A PostgreSQL client command with only `PATH` (and the password) in its environment.
+pub fn pg_command(state: &AppState, program: &str) -> Command {
+    let (args, password) = connection_args(state);
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
 }
 
 async fn dump(state: &AppState, pg_dump: &str, output: &Path) -> Result<(), String> {
-    let database = &state.config.database;
-    let mut command = Command::new(pg_dump);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    match &database.url {
-        Some(url) => {
-            command.arg(url.expose());
-        }
-        None => {
-            command
-                .args([
-                    "--username",
-                    &database.username,
-                    "--host",
-                    &database.hostname,
-                    "--port",
-                    &database.port.to_string(),
-                    &database.database_name,
-                ])
-                .env("PGPASSWORD", database.password.expose());
-        }
-    }
+    let mut command = pg_command(state, pg_dump);
     command
         .args(["--clean", "--if-exists"])
         .stdout(Stdio::piped())

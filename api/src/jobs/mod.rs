@@ -4,7 +4,7 @@
 //! so running it twice is harmless (delivery is at-least-once) and a lost Redis is rebuilt by
 //! `start` with `force: false`, which queues exactly the assets still lacking that output.
 
-mod backup;
+pub mod backup;
 mod duplicates;
 mod faces;
 mod handlers;

@@ -8,6 +8,7 @@ mod asset_media;
 mod assets;
 mod auth;
 mod config;
+mod database_backups;
 mod download;
 mod duplicates;
 mod faces;
@@ -129,6 +130,12 @@ api_routes! {
     DELETE "/users/profile-image", Access::permission(P::UserProfileImageDelete) => users::delete_profile_image;
     GET "/users/{id}", Access::permission(P::UserRead) => users::get;
     GET "/users/{id}/profile-image", Access::permission(P::UserProfileImageRead) => users::get_profile_image;
+
+    // Database backups (admin)
+    GET "/admin/database-backups", Access::admin(P::Maintenance) => database_backups::list;
+    DELETE "/admin/database-backups", Access::admin(P::BackupDelete) => database_backups::delete;
+    POST "/admin/database-backups/upload", Access::admin(P::BackupUpload) => database_backups::upload;
+    GET "/admin/database-backups/{filename}", Access::admin(P::BackupDownload) => database_backups::download;
 
     // Users (admin)
     GET "/admin/users", Access::admin(P::AdminUserRead) => users_admin::search;

@@ -1,6 +1,7 @@
 //! Business logic, one module per area; handlers call these and map results to DTOs.
 
 pub mod asset_edits;
+pub mod database_backups;
 pub mod disk_space;
 pub mod email;
 pub mod incoming;

@@ -1,6 +1,7 @@
 //! Background jobs on Redis: uploads get their metadata and thumbnails, queues can be watched
 //! and steered, a dead worker's job is done by another, and bad files fail with a reason.
 
+mod backups;
 mod maintenance;
 mod photos;
 mod queues;
