@@ -129,7 +129,13 @@ impl DatabaseConfig {
             })?;
             options = options.ssl_mode(mode);
         }
-        Ok(options.application_name("darkroom"))
+        Ok(options.application_name(&Self::application_name()))
+    }
+
+    /// How this process's connections name themselves in `pg_stat_activity`: a restore ends
+    /// every other connection to the database but its own.
+    pub fn application_name() -> String {
+        format!("darkroom-{}", std::process::id())
     }
 
     /// `host:port` for messages (never the password).

@@ -33,7 +33,7 @@ enum Command {
     /// Exit 0 when this container's API answers its ping (the image's health check).
     Healthcheck,
     /// Replace the database with a backup in the media folder's `backups/` (a restore point is
-    /// written first; stop the other server processes before).
+    /// written first). Stop the server before and start it again after.
     RestoreDatabase { filename: String },
 }
 

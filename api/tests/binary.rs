@@ -281,3 +281,54 @@ async fn healthcheck_passes_while_the_api_answers_and_fails_when_nothing_does() 
     assert!(workers.status.success());
     drop(listener);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_database_puts_a_backup_back() {
+    let mut server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let started = server
+        .call(
+            Method::POST,
+            "/api/jobs",
+            Some(&admin),
+            Some(json!({"name": "backup-database"})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::NO_CONTENT);
+    let backups = server.media.join("backups");
+    let mut name = None;
+    for _ in 0..200 {
+        name = std::fs::read_dir(&backups).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .find(|name| name.starts_with("immich-db-backup-") && name.ends_with(".sql.gz"))
+        });
+        if name.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let name = name.expect("a backup was written");
+    let user = server.user_token(&admin, "later@example.com").await;
+
+    let restored = run(&server, &["restore-database", &name], "").await;
+    assert!(
+        restored.contains(&format!("Database restored from {name}.")),
+        "{restored}"
+    );
+    // As the help says, the server is started again after a restore from the command line.
+    server.restart().await.unwrap();
+    // The user made after the backup is gone with their session; the admin is still there.
+    let me = server.call(Method::GET, "/api/users/me", Some(&user), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let admin_me = server.call(Method::GET, "/api/users/me", Some(&admin), None).await;
+    assert_eq!(admin_me.status, StatusCode::OK);
+
+    let refused = command(&server, &["restore-database", "../../etc/passwd.sql"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Invalid backup name!"));
+}

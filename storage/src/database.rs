@@ -88,11 +88,6 @@ impl Database {
         &self.pool
     }
 
-    /// The database behind a pool already open (to migrate it again after a restore).
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
     /// Makes the vector extension available and applies pending migrations.
     /// sqlx holds a PostgreSQL advisory lock while migrating, so servers starting together don't race;
     /// on an up-to-date database this is one small query.
@@ -136,5 +131,17 @@ impl Database {
             sqlx::raw_sql(&ddl).execute(&self.pool).await?;
         }
         Ok(extension)
+    }
+}
+
+/// Closes the pool's idle connections, so the next queries open fresh ones: after the schema
+/// was replaced (a restore), statements the old connections prepared name types that are gone.
+pub async fn renew_idle_connections(pool: &PgPool) {
+    let mut stale = Vec::new();
+    while let Some(connection) = pool.try_acquire() {
+        stale.push(connection);
+    }
+    for connection in stale {
+        let _ = connection.close().await;
     }
 }

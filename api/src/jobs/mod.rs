@@ -21,6 +21,7 @@ mod video;
 pub mod worker;
 
 pub use backup::last_routine_backup;
+pub use handlers::JobError;
 
 use std::collections::BTreeMap;
 

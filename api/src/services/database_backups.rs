@@ -87,7 +87,7 @@ pub async fn delete(state: &AppState, names: &[String]) -> ApiResult<()> {
     for path in paths {
         tokio::fs::remove_file(&path)
             .await
-            .with_context(|| format!("deleting {}", path.display()))?;
+            .map_err(|error| ApiError::internal_from(format!("deleting {}", path.display()), error))?;
     }
     Ok(())
 }
@@ -136,13 +136,9 @@ pub async fn restore(state: &AppState, name: &str) -> ApiResult<()> {
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(ApiError::bad_request(format!("Backup {name} not found")));
     }
-    let (_, major) = dumps::supported_server_version(state)
-        .await
-        .map_err(|error| ApiError::internal(error.to_string()))?;
+    let (_, major) = dumps::supported_server_version(state).await.map_err(job_failed)?;
     let psql = dumps::pg_tool(major, "psql");
-    let folder = dumps::write_backup(state, "restore-point-")
-        .await
-        .map_err(|error| ApiError::internal(error.to_string()))?;
+    let folder = dumps::write_backup(state, "restore-point-").await.map_err(job_failed)?;
     let restore_point = newest_restore_point(&folder).await?;
     let restored = async {
         load(state, &psql, &path).await?;
@@ -159,12 +155,22 @@ pub async fn restore(state: &AppState, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// The backup code shared with the job answers in the job's terms.
+fn job_failed(error: crate::jobs::JobError) -> ApiError {
+    match error {
+        crate::jobs::JobError::Retry(reason) | crate::jobs::JobError::Fatal(reason) => ApiError::internal(reason),
+    }
+}
+
 async fn newest_restore_point(folder: &std::path::Path) -> ApiResult<PathBuf> {
     let mut newest: Option<String> = None;
-    let mut entries = tokio::fs::read_dir(folder).await.context("reading the backups folder")?;
+    let mut entries = tokio::fs::read_dir(folder)
+        .await
+        .context("reading the backups folder")?;
     while let Some(entry) = entries.next_entry().await.context("reading the backups folder")? {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("restore-point-") && name.ends_with(".sql.gz") && newest.as_ref().is_none_or(|n| name > *n) {
+        if name.starts_with("restore-point-") && name.ends_with(".sql.gz") && newest.as_ref().is_none_or(|n| name > *n)
+        {
             newest = Some(name);
         }
     }
@@ -177,13 +183,17 @@ async fn newest_restore_point(folder: &std::path::Path) -> ApiResult<PathBuf> {
 /// any error leaves the database as it was.
 async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResult<()> {
     let user = state.config.database.username.replace('"', "\"\"");
+    // Other processes' connections go (their locks would hold the restore up); this process's
+    // pool keeps its own, which hold nothing while the restore runs.
+    let ours = crate::config::DatabaseConfig::application_name();
     let reset = format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-           WHERE datname = current_database() AND pid <> pg_backend_pid(); \
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> '{ours}'; \
          DROP SCHEMA public CASCADE; CREATE SCHEMA public; \
          GRANT ALL ON SCHEMA public TO \"{user}\"; GRANT ALL ON SCHEMA public TO public;"
     );
-    let file = std::fs::File::open(backup).with_context(|| format!("opening {}", backup.display()))?;
+    let file = std::fs::File::open(backup)
+        .map_err(|error| ApiError::internal_from(format!("opening {}", backup.display()), error))?;
     let mut unzip = None;
     let input: Stdio = if backup.extension().is_some_and(|e| e == "gz") {
         let mut gzip = tokio::process::Command::new("gzip")
@@ -197,7 +207,7 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
         let out: Stdio = gzip
             .stdout
             .take()
-            .context("reading gzip's output")?
+            .ok_or_else(|| ApiError::internal("reading gzip's output"))?
             .try_into()
             .context("passing gzip's output on")?;
         unzip = Some(gzip);
@@ -206,7 +216,13 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
         file.into()
     };
     let psql = dumps::pg_command(state, psql)
-        .args(["--single-transaction", "--set", "ON_ERROR_STOP=on", "--quiet", "--output=/dev/null"])
+        .args([
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=on",
+            "--quiet",
+            "--output=/dev/null",
+        ])
         .args(["--command", &reset, "--file", "-"])
         .stdin(input)
         .stdout(Stdio::null())
@@ -214,17 +230,23 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
         .kill_on_drop(true)
         .output()
         .await
-        .with_context(|| format!("running {psql}"))?;
+        .context("running psql")?;
     if let Some(gzip) = unzip {
         let unzipped = gzip.wait_with_output().await.context("waiting for gzip")?;
         if !unzipped.status.success() {
             let stderr = String::from_utf8_lossy(&unzipped.stderr);
-            return Err(ApiError::bad_request(format!("The backup could not be read: {}", stderr.trim())));
+            return Err(ApiError::bad_request(format!(
+                "The backup could not be read: {}",
+                stderr.trim()
+            )));
         }
     }
     if !psql.status.success() {
         let stderr = String::from_utf8_lossy(&psql.stderr);
-        return Err(ApiError::bad_request(format!("The backup could not be restored: {}", stderr.trim())));
+        return Err(ApiError::bad_request(format!(
+            "The backup could not be restored: {}",
+            stderr.trim()
+        )));
     }
     Ok(())
 }
@@ -232,6 +254,7 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
 /// Brings a restored schema to this version and checks it has an admin; forgets what this
 /// process remembered of the old database.
 async fn finish_restore(state: &AppState) -> ApiResult<()> {
+    darkroom_storage::database::renew_idle_connections(&state.db).await;
     darkroom_storage::database::Database::from_pool(state.db.clone())
         .prepare(Some(state.vector_extension))
         .await
@@ -251,7 +274,14 @@ mod tests {
     fn backup_names_stay_in_their_folder() {
         assert!(is_valid_name("immich-db-backup-20261126T020000-v3.2.2-pg15.19.sql.gz"));
         assert!(is_valid_name("uploaded-mine.sql"));
-        for bad in ["../etc/passwd.sql", "a b.sql.gz", "notes.txt", ".sql", "x.sql.gz.tmp", "/abs.sql"] {
+        for bad in [
+            "../etc/passwd.sql",
+            "a b.sql.gz",
+            "notes.txt",
+            ".sql",
+            "x.sql.gz.tmp",
+            "/abs.sql",
+        ] {
             assert!(!is_valid_name(bad), "{bad}");
         }
     }
