@@ -92,6 +92,7 @@ impl Database {
     /// sqlx holds a PostgreSQL advisory lock while migrating, so servers starting together don't race;
     /// on an up-to-date database this is one small query.
     pub async fn prepare(&self, wanted: Option<VectorExtension>) -> Result<VectorExtension> {
+        self.refuse_newer_schema().await?;
         let extension = self.ensure_vector_extension(wanted).await?;
         let applied = MIGRATOR.iter().count();
         MIGRATOR.run(&self.pool).await?;
@@ -101,6 +102,29 @@ impl Database {
             "database schema is up to date"
         );
         Ok(extension)
+    }
+
+    /// An older Darkroom never writes to a database a newer one migrated: it stops at once,
+    /// naming the migration it does not know.
+    async fn refuse_newer_schema(&self) -> Result<()> {
+        // sqlx's own bookkeeping table, absent until the first migration ran.
+        let applied: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT version, description FROM _sqlx_migrations \
+             WHERE to_regclass('_sqlx_migrations') IS NOT NULL ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .or_else(|error| match &error {
+            sqlx::Error::Database(e) if e.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+            _ => Err(error),
+        })?;
+        let unknown = applied
+            .into_iter()
+            .find(|(version, _)| !MIGRATOR.iter().any(|known| known.version == *version));
+        match unknown {
+            Some((version, description)) => Err(StorageError::DatabaseNewer { version, description }),
+            None => Ok(()),
+        }
     }
 
     async fn ensure_vector_extension(&self, wanted: Option<VectorExtension>) -> Result<VectorExtension> {

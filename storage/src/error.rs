@@ -13,6 +13,12 @@ pub enum StorageError {
     NoVectorExtension,
     #[error("vector extension `{0}` is not available in this PostgreSQL server")]
     VectorExtensionUnavailable(&'static str),
+    #[error(
+        "The database was brought to a newer schema than this Darkroom knows (its migration {version} \
+         `{description}`); nothing was changed. Start the Darkroom version that did it, or restore a \
+         backup taken before the upgrade."
+    )]
+    DatabaseNewer { version: i64, description: String },
     #[error("{0}")]
     Conflict(&'static str),
     /// A row the caller was sure of is gone (deleted meanwhile).

@@ -454,10 +454,14 @@ async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthC
 /// The client's address: the socket peer, or the first untrusted hop of `X-Forwarded-For` when the
 /// peer is a trusted proxy (loopback always is, like Immich's `trust proxy`).
 pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
+    // Listening on `[::]`, an IPv4 client arrives as `::ffff:a.b.c.d`; logs and limits name it
+    // as it is known.
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
+        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| {
+            addr.ip().to_canonical()
+        });
     if !state.is_trusted_proxy(peer) {
         return peer;
     }
@@ -467,7 +471,8 @@ pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .map(|hop| hop.to_canonical())
         .collect();
     forwarded
         .into_iter()

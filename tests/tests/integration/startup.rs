@@ -305,3 +305,51 @@ async fn start_up_sweeps_what_interrupted_uploads_left() {
     assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(&orphan).unwrap().count(), 0);
 }
+
+/// A newer Darkroom migrates an older one's database in place, from the repository's first
+/// schema on; an older Darkroom than its database stops before writing anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_schema_is_migrated_in_place_and_a_newer_one_refused() {
+    let mut server = TestServer::start().await;
+    let mut db = server.db().await;
+    sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public; CREATE EXTENSION IF NOT EXISTS vector;")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let mut oldest = sqlx::migrate!("../migrations");
+    oldest.migrations = std::borrow::Cow::Owned(oldest.migrations[..1].to_vec());
+    oldest.run(&mut db).await.unwrap();
+    let password = darkroom_api::services::users::hash("Schöne alte Zeit").await.unwrap();
+    sqlx::query(
+        r#"INSERT INTO "user" (email, name, password, "isAdmin", "shouldChangePassword")
+           VALUES ('old@example.com', 'Ältester Nutzer', $1, true, false)"#,
+    )
+    .bind(password)
+    .execute(&mut db)
+    .await
+    .unwrap();
+
+    server.restart().await.unwrap();
+    let token = server.login("old@example.com", "Schöne alte Zeit").await;
+    let me = server.call(Method::GET, "/api/users/me", Some(&token), None).await;
+    assert_eq!(me.body["name"], "Ältester Nutzer");
+    let albums = server.call(Method::GET, "/api/albums", Some(&token), None).await;
+    assert_eq!(albums.status, StatusCode::OK, "the later tables exist");
+
+    let count = "SELECT count(*) FROM _sqlx_migrations";
+    let before: i64 = sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99991231000000, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let refused = server.restart().await.unwrap_err();
+    assert!(
+        refused.contains("newer schema than this Darkroom knows") && refused.contains("from the future"),
+        "{refused}"
+    );
+    let after: i64 = sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap();
+    assert_eq!(after, before + 1, "nothing was migrated");
+}
