@@ -1,5 +1,5 @@
 //! `darkroom-migrations-bench [count]`: safe upgrades, measured. A database at the repository's
-//! first released schema (the migrations of 2026-11-25) holding `count` (default 1,000,000)
+//! oldest schema with assets (its first two migrations) holding `count` (default 1,000,000)
 //! assets is brought to this version by the server's own start-up step, beside the same SQL fed
 //! to `psql` on an identical copy (the reference). Then the step is timed with nothing left to
 //! migrate, beside one query's round trip. `DARKROOM_BENCH_KEEP_DATABASE=1` keeps the databases.
@@ -21,8 +21,8 @@ use darkroom_benches::{generate_assets, psql};
 use darkroom_storage::database::{Database, VectorExtension};
 use sqlx::{Connection, PgConnection};
 
-/// The migrations of the first release.
-const FIRST_RELEASE: usize = 17;
+/// The migrations of the oldest schema that holds assets.
+const OLDEST: usize = 2;
 
 fn recreate(name: &str, template: Option<&str>) -> Result<()> {
     psql("postgres", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
@@ -46,13 +46,13 @@ async fn main() -> Result<()> {
     let base = format!("darkroom_bench_migrations_{count}");
     recreate(&base, None)?;
     psql(&base, "CREATE EXTENSION IF NOT EXISTS vector")?;
-    let mut first_release = sqlx::migrate!("../migrations");
-    let later: Vec<String> = first_release.migrations[FIRST_RELEASE..]
+    let mut oldest = sqlx::migrate!("../migrations");
+    let later: Vec<String> = oldest.migrations[OLDEST..]
         .iter()
         .map(|m| format!("{}_{}.sql", m.version, m.description.replace(' ', "_")))
         .collect();
-    first_release.migrations = Cow::Owned(first_release.migrations[..FIRST_RELEASE].to_vec());
-    first_release
+    oldest.migrations = Cow::Owned(oldest.migrations[..OLDEST].to_vec());
+    oldest
         .run(&mut PgConnection::connect_with(&options(&base)).await?)
         .await?;
     let owner = psql(
@@ -63,7 +63,7 @@ async fn main() -> Result<()> {
     generate_assets(&base, &owner, count, 0, "upgrade")?;
     psql(&base, "VACUUM ANALYZE")?;
     println!(
-        "{count} assets at the first release's schema loaded in {:.0} s; {} migrations to go",
+        "{count} assets at the oldest schema loaded in {:.0} s; {} migrations to go",
         loading.elapsed().as_secs_f64(),
         later.len()
     );
@@ -102,7 +102,7 @@ async fn main() -> Result<()> {
         bail!("psql could not apply {later:?}");
     }
     println!(
-        "upgrade from the first release, {count} assets: {:.2} s (the same SQL through psql: {:.2} s, ratio {:.2})",
+        "upgrade from the oldest schema, {count} assets: {:.2} s (the same SQL through psql: {:.2} s, ratio {:.2})",
         upgrade.as_secs_f64(),
         by_psql.as_secs_f64(),
         upgrade.as_secs_f64() / by_psql.as_secs_f64()
