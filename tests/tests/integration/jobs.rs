@@ -49,6 +49,20 @@ async fn queue(server: &TestServer, token: &str, name: &str) -> Value {
         .body
 }
 
+/// Presses "Create Database Dump" and waits until it is written.
+async fn back_up_now(server: &TestServer, admin: &str) {
+    let created = server
+        .call(
+            Method::POST,
+            "/api/jobs",
+            Some(admin),
+            Some(json!({"name": "backup-database"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::NO_CONTENT);
+    wait_for_queue_idle(server, admin, "backupDatabase", 1).await;
+}
+
 async fn wait_for_queue_idle(server: &TestServer, token: &str, queue_name: &str, completed: u64) {
     for _ in 0..400 {
         let stats = queue(server, token, queue_name).await["statistics"].clone();

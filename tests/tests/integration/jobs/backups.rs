@@ -1,11 +1,11 @@
 //! `/admin/database-backups*` and a restore: back up, wipe, restore, and find everyone and
 //! everything as it was.
 
-use darkroom_tests::{TestServer, fixtures};
+use darkroom_tests::{Reply, TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::wait_for_queue_idle;
+use super::back_up_now;
 
 async fn listed(server: &TestServer, admin: &str) -> Vec<(String, u64)> {
     let list = server
@@ -24,6 +24,18 @@ async fn listed(server: &TestServer, admin: &str) -> Vec<(String, u64)> {
             )
         })
         .collect()
+}
+
+async fn upload(server: &TestServer, admin: &str, file_name: &'static str, bytes: Vec<u8>) -> Reply {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name);
+    server
+        .send(
+            server
+                .request(Method::POST, "/api/admin/database-backups/upload")
+                .bearer_auth(admin)
+                .multipart(reqwest::multipart::Form::new().part("file", part)),
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,16 +62,7 @@ async fn backups_are_listed_downloaded_uploaded_deleted_and_restored() {
     let album = album.body["id"].as_str().unwrap().to_owned();
     assert!(listed(&server, &admin).await.is_empty());
 
-    let started = server
-        .call(
-            Method::POST,
-            "/api/jobs",
-            Some(&admin),
-            Some(json!({"name": "backup-database"})),
-        )
-        .await;
-    assert_eq!(started.status, StatusCode::NO_CONTENT);
-    wait_for_queue_idle(&server, &admin, "backupDatabase", 1).await;
+    back_up_now(&server, &admin).await;
     let backups = listed(&server, &admin).await;
     assert_eq!(backups.len(), 1, "{backups:?}");
     let (name, size) = backups[0].clone();
@@ -78,15 +81,7 @@ async fn backups_are_listed_downloaded_uploaded_deleted_and_restored() {
     assert_eq!(&download.bytes[..2], &[0x1f, 0x8b]);
 
     // Upload it back under another name; uploaded backups come after the server's own.
-    let part = reqwest::multipart::Part::bytes(download.bytes.clone()).file_name("from-the-nas.sql.gz");
-    let uploaded = server
-        .send(
-            server
-                .request(Method::POST, "/api/admin/database-backups/upload")
-                .bearer_auth(&admin)
-                .multipart(reqwest::multipart::Form::new().part("file", part)),
-        )
-        .await;
+    let uploaded = upload(&server, &admin, "from-the-nas.sql.gz", download.bytes.clone()).await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{:?}", uploaded.body);
     let names: Vec<String> = listed(&server, &admin).await.into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, vec![name.clone(), "uploaded-from-the-nas.sql.gz".to_owned()]);
@@ -103,15 +98,7 @@ async fn backups_are_listed_downloaded_uploaded_deleted_and_restored() {
             .await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
     }
-    let part = reqwest::multipart::Part::bytes(b"SELECT 1;".to_vec()).file_name("evil.sh");
-    let refused = server
-        .send(
-            server
-                .request(Method::POST, "/api/admin/database-backups/upload")
-                .bearer_auth(&admin)
-                .multipart(reqwest::multipart::Form::new().part("file", part)),
-        )
-        .await;
+    let refused = upload(&server, &admin, "evil.sh", b"SELECT 1;".to_vec()).await;
     assert_eq!(
         (refused.status, refused.message()),
         (StatusCode::BAD_REQUEST, "Invalid backup name!")

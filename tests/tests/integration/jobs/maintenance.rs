@@ -6,7 +6,7 @@ use darkroom_tests::{TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::{temp_dir, upload_file, wait_for_queue_idle};
+use super::{back_up_now, temp_dir, upload_file, wait_for_queue_idle};
 
 async fn user_id(server: &TestServer, token: &str) -> String {
     server.call(Method::GET, "/api/users/me", Some(token), None).await.body["id"]
@@ -241,16 +241,7 @@ fn backups(server: &TestServer) -> Vec<String> {
 async fn database_backups_by_hand_and_on_schedule() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
-    let created = server
-        .call(
-            Method::POST,
-            "/api/jobs",
-            Some(&admin),
-            Some(json!({"name": "backup-database"})),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::NO_CONTENT);
-    wait_for_queue_idle(&server, &admin, "backupDatabase", 1).await;
+    back_up_now(&server, &admin).await;
     let first = backups(&server);
     assert_eq!(first.len(), 1, "{first:?}");
     let name = &first[0];
