@@ -3,10 +3,11 @@
 
     ort-from-wheels.py OUT_DIR WHEEL [WHEEL ...]
 
-From the onnxruntime wheel: onnxruntime/capi/*.so* except the Python extension. From other
-wheels (CUDA's runtime libraries from nvidia-*): every lib/*.so* they carry. Wheels cannot hold
-symbolic links, so byte-identical copies (libopenvino.so, .so.2541, .so.2025.4.1) become links
-to one file. libonnxruntime.so is made a link to the versioned library.
+From the onnxruntime wheel: onnxruntime/capi/*.so* except the Python extension and the
+TensorRT provider. From other wheels (CUDA's runtime libraries from nvidia-*): every lib/*.so*
+they carry. Wheels cannot hold symbolic links, so byte-identical copies (libopenvino.so,
+.so.2541, .so.2025.4.1) become links to one file. libonnxruntime.so is made a link to the
+versioned library.
 """
 
 import hashlib
@@ -22,7 +23,8 @@ def wanted(name: str) -> bool:
     if ".so" not in path.name or name.endswith("/"):
         return False
     if path.parts[:2] == ("onnxruntime", "capi"):
-        return "pybind11_state" not in path.name
+        # TensorRT's provider needs TensorRT, which no wheel here brings; darkroom-ml never asks for it.
+        return "pybind11_state" not in path.name and "providers_tensorrt" not in path.name
     return "lib" in path.parts[:-1]
 
 
