@@ -107,17 +107,15 @@ impl Database {
     /// An older Darkroom never writes to a database a newer one migrated: it stops at once,
     /// naming the migration it does not know.
     async fn refuse_newer_schema(&self) -> Result<()> {
-        // sqlx's own bookkeeping table, absent until the first migration ran.
-        let applied: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT version, description FROM _sqlx_migrations \
-             WHERE to_regclass('_sqlx_migrations') IS NOT NULL ORDER BY version",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .or_else(|error| match &error {
-            sqlx::Error::Database(e) if e.code().as_deref() == Some("42P01") => Ok(Vec::new()),
-            _ => Err(error),
-        })?;
+        // sqlx's own bookkeeping table, absent (42P01) until the first migration ran.
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&self.pool)
+                .await
+                .or_else(|error| match &error {
+                    sqlx::Error::Database(e) if e.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+                    _ => Err(error),
+                })?;
         let unknown = applied
             .into_iter()
             .find(|(version, _)| !MIGRATOR.iter().any(|known| known.version == *version));

@@ -99,11 +99,11 @@ pub async fn store_upload(
     mut body: impl Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 ) -> ApiResult<String> {
     let base = original_name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let name = format!("uploaded-{base}");
-    let target = path_of(state, &name).map_err(|_| ApiError::bad_request(INVALID_NAME))?;
     if !is_valid_name(base) {
         return Err(ApiError::bad_request(INVALID_NAME));
     }
+    let name = format!("uploaded-{base}");
+    let target = path_of(state, &name)?;
     tokio::fs::create_dir_all(folder(state))
         .await
         .context("creating the backups folder")?;

@@ -91,10 +91,16 @@ async fn refresh(state: &AppState, port: Port) {
     let metrics = &state.metrics;
     let config = metrics.config();
     let process_wide = (port == Port::Api) == state.config.workers_api;
-    if port == Port::Api && config.is_on(Group::Api) {
+    let wants_users = port == Port::Api && config.is_on(Group::Api);
+    let wants_library = process_wide && config.is_on(Group::Host);
+    if wants_users || wants_library {
         match darkroom_storage::assets::library_totals(&state.db).await {
-            Ok(totals) => metrics.users.set(totals.users),
-            Err(error) => tracing::warn!(%error, "metrics: counting the users"),
+            Ok(totals) => {
+                metrics.users.set(totals.users);
+                metrics.library_assets.set(totals.assets);
+                metrics.library_bytes.set(totals.bytes);
+            }
+            Err(error) => tracing::warn!(%error, "metrics: counting the users and the library"),
         }
     }
     if port == Port::Workers && config.is_on(Group::Job) {
@@ -163,13 +169,6 @@ async fn refresh_host(state: &AppState) {
             metrics.disk_size.set(space.total as i64);
         }
         Err(error) => tracing::warn!(%error, "metrics: reading the media disk"),
-    }
-    match darkroom_storage::assets::library_totals(&state.db).await {
-        Ok(totals) => {
-            metrics.library_assets.set(totals.assets);
-            metrics.library_bytes.set(totals.bytes);
-        }
-        Err(error) => tracing::warn!(%error, "metrics: measuring the library"),
     }
     if let Some(usage) = process_usage() {
         metrics.process_memory.set(usage.resident_bytes);
