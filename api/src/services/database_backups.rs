@@ -14,8 +14,8 @@ use crate::state::AppState;
 
 const INVALID_NAME: &str = "Invalid backup name!";
 
-/// A backup file: Immich's `[\d\w-.]+\.sql(\.gz)?` — letters, digits, `_`, `-` and `.` only, so
-/// a name never leaves the folder.
+/// A backup file: Immich's `[\d\w-.]+\.sql(\.gz)?` — ASCII letters and digits (JavaScript's
+/// `\w`), `_`, `-` and `.` only, so a name never leaves the folder.
 pub fn is_valid_name(name: &str) -> bool {
     let stem = name.strip_suffix(".sql.gz").or_else(|| name.strip_suffix(".sql"));
     stem.is_some_and(|stem| {
@@ -23,7 +23,7 @@ pub fn is_valid_name(name: &str) -> bool {
             && name != ".sql"
             && name
                 .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
             && !name.starts_with('.')
     })
 }
@@ -281,6 +281,7 @@ mod tests {
             ".sql",
             "x.sql.gz.tmp",
             "/abs.sql",
+            "été.sql",
         ] {
             assert!(!is_valid_name(bad), "{bad}");
         }

@@ -129,7 +129,7 @@ impl Metrics {
             workers: Registry::new(),
             http_duration: histogram_vec(
                 "http_server_duration",
-                "Measures the duration of inbound HTTP requests, in milliseconds.",
+                "How long HTTP requests took in milliseconds, by method, route template and status",
                 &MILLISECOND_BUCKETS,
                 &["http_method", "http_route", "http_status_code"],
             ),
