@@ -1,5 +1,6 @@
 //! The whole HTTP application: `/api` routes, discovery, custom CSS and the web app, wrapped in
-//! correlation ids, request logging, compression, caught panics and drained request bodies.
+//! correlation ids, request logging, compression, caught panics and drained request bodies;
+//! in maintenance mode, the maintenance API instead.
 
 use std::time::Instant;
 
@@ -11,8 +12,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use tower::Layer;
 use tower::util::MapRequestLayer;
+use tower::{Layer, ServiceExt};
 use tracing::Instrument;
 
 use crate::access_log::{AccessEntry, LoggedBody};
@@ -37,9 +38,19 @@ pub fn build(state: AppState) -> Router {
         None => app.fallback(not_found),
     };
     let socket_layer = state.socket_layer.clone();
+    let maintenance_api = routes::maintenance::router(&state)
+        .route_layer(middleware::from_fn(mark_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::disable());
+    let maintenance = Router::new().nest("/api", maintenance_api).with_state(state.clone());
     // Outermost first: unread request bodies are drained after any answer, even the socket's;
     // the correlation id's span covers compression and caught panics.
     let app = app
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), maintenance),
+            maintenance_gate,
+        ))
         .layer(crate::panic_guard::layer())
         .layer(crate::compression::layer())
         .layer(middleware::from_fn_with_state(state.clone(), correlate))
@@ -48,6 +59,39 @@ pub fn build(state: AppState) -> Router {
         .with_state(state);
     // A layer on a router runs after routing, so the path is trimmed by a router around it.
     Router::new().fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(app))
+}
+
+/// In maintenance mode, `/api` is the maintenance API, and the web app's pages send the
+/// browser to the maintenance page, as Immich's maintenance worker does.
+async fn maintenance_gate(
+    State((state, maintenance)): State<(AppState, Router)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.maintenance.is_active() {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return match maintenance.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    let web_root = state.config.web_root();
+    let is_page = request.method() == Method::GET
+        && !path.starts_with("/maintenance")
+        && !matches!(path, "/.well-known/immich" | "/custom.css")
+        && web_root.join("index.html").is_file()
+        && (path.contains("..") || !web_root.join(path.trim_start_matches('/')).is_file());
+    if is_page {
+        let target = format!(
+            "/maintenance?{}",
+            serde_urlencoded::to_string([("continue", path)]).unwrap_or_default()
+        );
+        return (StatusCode::FOUND, [(header::LOCATION, target)]).into_response();
+    }
+    next.run(request).await
 }
 
 /// `/api/assets/` is `/api/assets`, as Express routes by default (clients and Immich's own tests

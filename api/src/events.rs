@@ -34,6 +34,17 @@ pub fn new_socket_io() -> (socketioxide::layer::SocketIoLayer, SocketIo) {
 pub fn register(io: &SocketIo, state: WeakState) {
     io.ns("/", async move |socket: SocketRef| {
         let Some(state) = state.upgrade() else { return };
+        if state.maintenance.is_active() {
+            // The maintenance page listens for progress: in full when signed in to it.
+            let token = crate::auth::cookie(&socket.req_parts().headers, crate::maintenance::TOKEN_COOKIE);
+            let signed_in = token.is_some_and(|token| state.maintenance.verify(token).is_some());
+            socket.join(if signed_in {
+                crate::maintenance::PRIVATE_ROOM
+            } else {
+                crate::maintenance::PUBLIC_ROOM
+            });
+            return;
+        }
         match crate::auth::authenticate(&state, socket.req_parts()).await {
             Ok(auth) if auth.shared_link.is_none() => {
                 socket.join(auth.user.id.to_string());
@@ -57,6 +68,32 @@ pub fn register(io: &SocketIo, state: WeakState) {
 
 fn channel(state: &AppState) -> String {
     format!("{}:events", state.config.redis.key_prefix)
+}
+
+/// Where processes tell each other what changed (Immich's server-side events).
+fn server_channel(state: &AppState) -> String {
+    format!("{}:server-events", state.config.redis.key_prefix)
+}
+
+/// What one process tells the others; `origin` names the sender, which hears itself too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event")]
+pub enum ServerEvent {
+    /// Maintenance mode began or ended: read the stored state again.
+    MaintenanceChanged { origin: Uuid },
+    /// A maintenance action progressed.
+    MaintenanceStatus {
+        origin: Uuid,
+        status: crate::maintenance::MaintenanceStatus,
+    },
+}
+
+/// Tells every process (this one included) about `event`.
+pub async fn to_servers(state: &AppState, event: ServerEvent) {
+    let message = serde_json::to_string(&event).unwrap_or_default();
+    if let Err(error) = state.jobs.publish(&server_channel(state), &message).await {
+        tracing::warn!(%error, ?event, "could not tell the other processes");
+    }
 }
 
 async fn publish(state: &AppState, envelope: Envelope) {
@@ -83,8 +120,8 @@ async fn deliver(state: &AppState, envelope: Envelope) {
     }
 }
 
-/// Sends `event` with `data` to a user's (or session's) clients.
-pub async fn send(state: &AppState, room: Uuid, event: &str, data: Value) {
+/// Sends `event` with `data` to a room's clients: a user's or session's (by id), or a named one.
+pub async fn send(state: &AppState, room: impl std::fmt::Display, event: &str, data: Value) {
     publish(
         state,
         Envelope {
@@ -116,20 +153,26 @@ pub async fn broadcast(state: &AppState, event: &str, data: Option<Value>) {
     .await;
 }
 
-/// Delivers what any process published to the clients connected here, until dropped.
+/// Delivers what any process published to the clients connected here, and passes what
+/// processes tell each other on, until dropped.
 pub async fn relay(state: AppState) {
     let url = state.config.redis.connection_url();
+    let (clients, servers) = (channel(&state), server_channel(&state));
     loop {
         match redis::Client::open(url.as_str()) {
             Ok(client) => match client.get_async_pubsub().await {
                 Ok(mut pubsub) => {
-                    if pubsub.subscribe(channel(&state)).await.is_ok() {
+                    if pubsub.subscribe(&[&clients, &servers]).await.is_ok() {
                         let mut messages = pubsub.into_on_message();
                         while let Some(message) = messages.next().await {
                             let Ok(payload) = message.get_payload::<String>() else {
                                 continue;
                             };
-                            if let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) {
+                            if message.get_channel_name() == servers {
+                                if let Ok(event) = serde_json::from_str::<ServerEvent>(&payload) {
+                                    crate::maintenance::on_server_event(&state, event).await;
+                                }
+                            } else if let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) {
                                 deliver(&state, envelope).await;
                             }
                         }

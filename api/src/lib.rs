@@ -14,6 +14,7 @@ pub mod geodata;
 pub mod jobs;
 pub mod logging;
 pub mod machine_learning;
+pub mod maintenance;
 pub mod panic_guard;
 pub mod permission;
 pub mod routes;

@@ -35,6 +35,10 @@ enum Command {
     /// Replace the database with a backup in the media folder's `backups/` (a restore point is
     /// written first). Stop the server before and start it again after.
     RestoreDatabase { filename: String },
+    /// Put the running server into maintenance mode (or stay in it) and print a sign-in link.
+    EnableMaintenanceMode,
+    /// Take the running server out of maintenance mode.
+    DisableMaintenanceMode,
 }
 
 const BLOCKING_THREADS: usize = 6;
@@ -94,10 +98,40 @@ async fn run(command: Command) -> Result<()> {
         Command::Healthcheck => healthcheck(&config).await,
         Command::RestoreDatabase { filename } => {
             let state = server::prepare(config).await?;
-            darkroom_api::services::database_backups::restore(&state, &filename)
+            darkroom_api::services::database_backups::restore(&state, &filename, &|_, _| {})
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("Database restored from {filename}.");
+            Ok(())
+        }
+        Command::EnableMaintenanceMode => {
+            let state = server::prepare(config).await?;
+            let (url, already) = darkroom_api::maintenance::enable_from_command_line(&state)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "{}\n\nSign in to it at:\n{url}",
+                if already {
+                    "The server was in maintenance mode already."
+                } else {
+                    "The server is now in maintenance mode."
+                }
+            );
+            Ok(())
+        }
+        Command::DisableMaintenanceMode => {
+            let state = server::prepare(config).await?;
+            let already = darkroom_api::maintenance::disable_from_command_line(&state)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "{}",
+                if already {
+                    "The server was not in maintenance mode."
+                } else {
+                    "The server has left maintenance mode."
+                }
+            );
             Ok(())
         }
     }
@@ -141,7 +175,7 @@ async fn serve(config: Config) -> Result<()> {
         let state = server::prepare(config).await?;
         tracing::info!("running the job workers only (IMMICH_WORKERS_INCLUDE/EXCLUDE)");
         tokio::select! {
-            () = darkroom_api::jobs::worker::run(state) => {}
+            () = server::run_workers_only(state) => {}
             () = server::shutdown_signal() => {}
         }
         return Ok(());

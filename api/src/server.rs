@@ -116,7 +116,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         };
         synced.map_err(|e| StartupError::Api(format!("matching the CLIP embeddings to the model: {e}")))?;
     }
+    // Before any worker starts: a server stopped in maintenance mode comes back in it.
+    crate::maintenance::load(&state)
+        .await
+        .map_err(|e| StartupError::Api(format!("reading the maintenance state: {e}")))?;
     Ok(state)
+}
+
+/// A process with the workers and no API: the job queues, and what other processes announce.
+pub async fn run_workers_only(state: AppState) {
+    tokio::join!(crate::events::relay(state.clone()), crate::jobs::worker::run(state));
 }
 
 /// Immich's `.immich` marker check: a folder seen before must still hold its marker (else the
@@ -217,6 +226,9 @@ pub async fn serve(
     });
     crate::machine_learning::spawn_availability_checks(state.downgrade());
     let relay = tokio::spawn(crate::events::relay(state.clone()));
+    if let Err(error) = crate::maintenance::resume(&state).await {
+        tracing::error!(%error, "could not resume maintenance mode");
+    }
     let metrics = tokio::spawn(crate::telemetry::serve(state.clone()));
     let auth_changes = tokio::spawn(crate::auth::cache::follow_changes(state.clone()));
     let app = crate::app::build(state).into_make_service_with_connect_info::<SocketAddr>();

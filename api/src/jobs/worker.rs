@@ -100,6 +100,10 @@ async fn fill(
     finished: &Arc<Notify>,
     reclaim_after: Duration,
 ) -> Result<usize, darkroom_storage::queue::QueueError> {
+    // Maintenance mode rests the workers; the jobs wait in their queues.
+    if state.maintenance.is_active() {
+        return Ok(0);
+    }
     let places_loading = state.places_loading.load(Ordering::SeqCst);
     let wanted: Vec<(Queue, usize)> = {
         let Ok(running) = in_flight.lock() else {

@@ -13,6 +13,7 @@ mod download;
 mod duplicates;
 mod faces;
 mod jobs;
+pub mod maintenance;
 mod map;
 mod memories;
 mod notifications;
@@ -136,6 +137,13 @@ api_routes! {
     DELETE "/admin/database-backups", Access::admin(P::BackupDelete) => database_backups::delete;
     POST "/admin/database-backups/upload", Access::admin(P::BackupUpload) => database_backups::upload;
     GET "/admin/database-backups/{filename}", Access::admin(P::BackupDownload) => database_backups::download;
+    POST "/admin/database-backups/start-restore", Access::public() => maintenance::start_restore;
+
+    // Maintenance (admin); in maintenance mode `maintenance::router` answers instead
+    POST "/admin/maintenance", Access::admin(P::Maintenance) => maintenance::enter;
+    GET "/admin/maintenance/status", Access::public() => maintenance::status;
+    GET "/admin/maintenance/detect-install", Access::admin(P::Maintenance) => maintenance::detect_install;
+    POST "/admin/maintenance/login", Access::public() => maintenance::login;
 
     // Users (admin)
     GET "/admin/users", Access::admin(P::AdminUserRead) => users_admin::search;

