@@ -486,15 +486,24 @@ async fn announce(state: &AppState, switched: bool, is_maintenance_mode: bool) {
 
 /// This process changed mode: its clients of the other mode reconnect (the web app reloads
 /// when its socket comes back, as after Immich's restart) and its workers look at the queues
-/// again. Clients that already connected in the new mode stay.
+/// again. Clients that already connected in the new mode stay. Leaving, it forgets what it
+/// knew of a database that a restore may have replaced.
 fn switched_here(state: &AppState, entered: bool) {
     state.job_wake.notify_waiters();
-    let io = state.io.clone();
+    let state = state.clone();
     tokio::spawn(async move {
+        if !entered {
+            darkroom_storage::database::renew_idle_connections(&state.db).await;
+            state.auth_cache.forget_everything();
+        }
         // Time for `AppRestartV1` to reach them first.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let rooms = [PRIVATE_ROOM, PUBLIC_ROOM];
-        let of_the_old_mode = if entered { io.except(rooms) } else { io.within(rooms) };
+        let of_the_old_mode = if entered {
+            state.io.except(rooms)
+        } else {
+            state.io.within(rooms)
+        };
         if let Err(error) = of_the_old_mode.disconnect().await {
             tracing::debug!(%error, "could not close the sockets of the old mode");
         }

@@ -109,6 +109,8 @@ async fn a_backup_is_restored_from_maintenance_mode_and_a_bad_one_changes_nothin
     back_up_now(&server, &admin).await;
     let backup = newest_backup(&server, &admin).await;
     new_album(&server, &user, "after").await;
+    let other = server.sibling(&[]).await;
+    let other_url = other.url.clone().unwrap();
 
     let entered = server
         .call(
@@ -155,8 +157,21 @@ async fn a_backup_is_restored_from_maintenance_mode_and_a_bad_one_changes_nothin
         "{tasks:?}"
     );
 
-    // As at the backup: the later album is gone, the user's session still works.
+    // As at the backup: the later album is gone, the user's session still works, in the other
+    // API process too.
     assert_eq!(album_names(&server, &user).await, ["Été"]);
+    wait_for_mode(&other_url, false).await;
+    let seen_there: Value = darkroom_tests::browser_like_client()
+        .get(format!("{other_url}/api/albums"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen_there[0]["albumName"], "Été", "{seen_there}");
+    assert_eq!(seen_there.as_array().unwrap().len(), 1);
 
     // A backup that is not SQL: the public sees that it failed, the admin why.
     let uploaded = upload(
