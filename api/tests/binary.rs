@@ -356,6 +356,13 @@ async fn wait_for_maintenance(server: &TestServer, wanted: bool) {
     panic!("the server did not follow the command (maintenance mode {wanted})");
 }
 
+async fn maintenance_login(server: &TestServer, token: &str) -> darkroom_tests::Reply {
+    let body = json!({ "token": token });
+    server
+        .call(Method::POST, "/api/admin/maintenance/login", None, Some(body))
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn maintenance_mode_is_switched_from_the_command_line_while_the_server_runs() {
     let server = TestServer::start().await;
@@ -370,14 +377,7 @@ async fn maintenance_mode_is_switched_from_the_command_line_while_the_server_run
         .unwrap();
     assert!(link.starts_with("https://my.immich.app/maintenance?token="), "{link}");
     let token = link.split_once("token=").unwrap().1;
-    let login = server
-        .call(
-            Method::POST,
-            "/api/admin/maintenance/login",
-            None,
-            Some(json!({ "token": token })),
-        )
-        .await;
+    let login = maintenance_login(&server, token).await;
     assert_eq!(
         (login.status, login.body),
         (StatusCode::CREATED, json!({"username": "cli-admin"}))
@@ -387,14 +387,7 @@ async fn maintenance_mode_is_switched_from_the_command_line_while_the_server_run
     let again = run(&server, &["enable-maintenance-mode"], "").await;
     assert!(again.contains("was in maintenance mode already"), "{again}");
     let token = again.lines().find_map(|line| line.split_once("token=")).unwrap().1;
-    let login = server
-        .call(
-            Method::POST,
-            "/api/admin/maintenance/login",
-            None,
-            Some(json!({ "token": token })),
-        )
-        .await;
+    let login = maintenance_login(&server, token).await;
     assert_eq!(login.status, StatusCode::CREATED);
 
     let disabled = run(&server, &["disable-maintenance-mode"], "").await;

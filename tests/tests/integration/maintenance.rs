@@ -37,6 +37,20 @@ fn maintenance_cookie(reply: &Reply) -> String {
     pair
 }
 
+/// Has the admin enter maintenance mode; returns the maintenance cookie.
+async fn enter_maintenance(server: &TestServer, admin: &str) -> String {
+    let entered = server
+        .call(
+            Method::POST,
+            "/api/admin/maintenance",
+            Some(admin),
+            Some(json!({"action": "start"})),
+        )
+        .await;
+    assert_eq!(entered.status, StatusCode::CREATED, "{}", entered.body);
+    maintenance_cookie(&entered)
+}
+
 /// A request with the maintenance cookie.
 async fn with_cookie(server: &TestServer, method: Method, path: &str, cookie: &str, body: Option<Value>) -> Reply {
     let mut request = server.request(method, path).header("cookie", cookie);
@@ -291,15 +305,7 @@ async fn the_web_app_is_sent_to_the_maintenance_page() {
     std::fs::write(www.join("_app/immutable/start.js"), "start()").unwrap();
     let server = TestServer::start_with(&[("IMMICH_BUILD_DATA", build.path().to_str().unwrap())]).await;
     let admin = server.admin_token().await;
-    let entered = server
-        .call(
-            Method::POST,
-            "/api/admin/maintenance",
-            Some(&admin),
-            Some(json!({"action": "start"})),
-        )
-        .await;
-    assert_eq!(entered.status, StatusCode::CREATED);
+    enter_maintenance(&server, &admin).await;
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

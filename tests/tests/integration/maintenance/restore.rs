@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{maintenance_cookie, wait_for_mode, wait_for_status, with_cookie};
+use super::{enter_maintenance, maintenance_cookie, wait_for_mode, wait_for_status, with_cookie};
 use crate::jobs::back_up_now;
 
 async fn album_names(server: &TestServer, token: &str) -> Vec<String> {
@@ -112,15 +112,7 @@ async fn a_backup_is_restored_from_maintenance_mode_and_a_bad_one_changes_nothin
     let other = server.sibling(&[]).await;
     let other_url = other.url.clone().unwrap();
 
-    let entered = server
-        .call(
-            Method::POST,
-            "/api/admin/maintenance",
-            Some(&admin),
-            Some(json!({"action": "start"})),
-        )
-        .await;
-    let cookie = maintenance_cookie(&entered);
+    let cookie = enter_maintenance(&server, &admin).await;
     // The maintenance page, signed in, follows the restore on its socket.
     let mut listener = darkroom_tests::listen_to_events(&server.url, &format!("cookie:{cookie}"), 60, "AppRestartV1");
     let mut heard = BufReader::new(listener.stdout.take().unwrap()).lines();
@@ -199,15 +191,7 @@ async fn a_backup_is_restored_from_maintenance_mode_and_a_bad_one_changes_nothin
     assert_eq!(album_names(&server, &user).await, ["Été"]);
 
     // A backup without an admin (uploaded in maintenance mode) is rolled back.
-    let entered = server
-        .call(
-            Method::POST,
-            "/api/admin/maintenance",
-            Some(&admin),
-            Some(json!({"action": "start"})),
-        )
-        .await;
-    let cookie = maintenance_cookie(&entered);
+    let cookie = enter_maintenance(&server, &admin).await;
     let uploaded = upload(
         &server,
         Credential::Cookie(&cookie),
