@@ -243,6 +243,8 @@ pub struct Config {
     pub telemetry: crate::telemetry::TelemetryConfig,
     /// How long start-up keeps retrying an unreachable database.
     pub database_wait: Duration,
+    /// When an address's failed logins make it wait.
+    pub login_limits: crate::auth::limiter::LoginLimits,
 }
 
 /// Reads variables (and their `_FILE` twins) from a snapshot of the environment.
@@ -427,6 +429,7 @@ impl Config {
                 "seconds",
             )?),
             telemetry: crate::telemetry::TelemetryConfig::from_env(env)?,
+            login_limits: login_limits(env)?,
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,
@@ -455,6 +458,31 @@ impl Config {
     pub fn web_root(&self) -> PathBuf {
         self.build_data.join("www")
     }
+}
+
+fn login_limits(env: &EnvReader) -> Result<crate::auth::limiter::LoginLimits, ConfigError> {
+    let defaults = crate::auth::limiter::LoginLimits::default();
+    let count = |v: &str| v.parse().ok().filter(|n| *n > 0);
+    Ok(crate::auth::limiter::LoginLimits {
+        per_address: env.parse(
+            "DARKROOM_LOGIN_FAILURES_PER_ADDRESS",
+            defaults.per_address,
+            count,
+            "a number above 0",
+        )?,
+        per_account_and_address: env.parse(
+            "DARKROOM_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS",
+            defaults.per_account_and_address,
+            count,
+            "a number above 0",
+        )?,
+        window: Duration::from_secs(env.parse(
+            "DARKROOM_LOGIN_FAILURE_WINDOW_SECONDS",
+            defaults.window.as_secs(),
+            |v| v.parse().ok().filter(|n| *n > 0),
+            "seconds above 0",
+        )?),
+    })
 }
 
 /// Immich's rule: if exactly one of the two container paths exists use it, else the legacy one.

@@ -10,7 +10,7 @@ use darkroom_storage::database::VectorExtension;
 use darkroom_storage::media_layout::MediaLayout;
 use darkroom_storage::queue::JobQueue;
 
-use crate::auth::limiter::{LoginLimiter, LoginLimits};
+use crate::auth::limiter::LoginLimiter;
 use crate::config::Config;
 use crate::machine_learning::MlClient;
 use crate::services::smart_search::QueryEmbeddings;
@@ -78,7 +78,6 @@ impl AppState {
         config: Config,
         system_config: SystemConfigStore,
     ) -> Self {
-        let limits = LoginLimits::default();
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
         let (socket_layer, io) = crate::events::new_socket_io();
@@ -89,7 +88,7 @@ impl AppState {
             config,
             layout,
             system_config,
-            login_limiter: LoginLimiter::new(limits),
+            login_limiter: LoginLimiter::new(config.login_limits),
             auth_cache: crate::auth::cache::AuthCache::default(),
             started_at: Instant::now(),
             busy_uploads: Default::default(),

@@ -33,6 +33,7 @@ pub mod stacks;
 pub mod sync;
 pub mod system_metadata;
 pub mod tags;
+pub mod throttle;
 pub mod timeline;
 pub mod users;
 pub mod version_history;

@@ -104,12 +104,12 @@ static SWEEP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
 
 #[derive(Clone)]
 pub struct JobQueue {
-    conn: ConnectionManager,
-    prefix: String,
+    pub(crate) conn: ConnectionManager,
+    pub(crate) prefix: String,
     consumer: String,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

@@ -1,129 +1,90 @@
-//! Login brute-force protection (beyond Immich): failed logins are counted per client IP and per
-//! account in a sliding window; past the limit, logins answer 429 with `Retry-After` until the
-//! window has moved on. A successful login clears the account's count.
+//! Login brute-force protection (beyond Immich), without lock-out: failed logins are counted
+//! per client address and per account-and-address, in Redis so that every API process sees the
+//! same counts. Past a limit, that address's logins answer 429 with `Retry-After` until the
+//! window has moved on. Nothing is counted per account alone: a stranger's guesses never keep
+//! the account's owner out from an address that has not been failing.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[derive(Debug, Clone, Copy)]
+use darkroom_storage::queue::JobQueue;
+use darkroom_storage::throttle::Counter;
+
+/// The limits, from `DARKROOM_LOGIN_FAILURES_PER_ADDRESS`,
+/// `DARKROOM_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS` and `DARKROOM_LOGIN_FAILURE_WINDOW_SECONDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimits {
-    pub per_ip: usize,
-    pub per_account: usize,
+    /// Failures from one address, whatever the accounts (password spraying).
+    pub per_address: u32,
+    /// Failures from one address for one account (guessing one password).
+    pub per_account_and_address: u32,
     pub window: Duration,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
         Self {
-            per_ip: 30,
-            per_account: 10,
+            per_address: 30,
+            per_account_and_address: 10,
             window: Duration::from_secs(15 * 60),
         }
     }
 }
 
-#[derive(Debug, Default)]
-struct Failures {
-    by_ip: HashMap<IpAddr, Vec<Instant>>,
-    by_account: HashMap<String, Vec<Instant>>,
-}
-
 #[derive(Debug)]
 pub struct LoginLimiter {
     limits: LoginLimits,
-    failures: Mutex<Failures>,
+}
+
+fn address_counter(ip: IpAddr) -> String {
+    format!("login:address:{ip}")
+}
+
+fn account_counter(ip: IpAddr, account: &str) -> String {
+    format!("login:address-account:{ip}:{account}")
 }
 
 impl LoginLimiter {
     pub fn new(limits: LoginLimits) -> Self {
-        Self {
-            limits,
-            failures: Mutex::new(Failures::default()),
+        Self { limits }
+    }
+
+    /// `Err(seconds)` when this address must wait before trying this account again. Without
+    /// Redis nothing is refused: logins keep working, and the failure is logged.
+    pub async fn check(&self, jobs: &JobQueue, ip: IpAddr, account: &str) -> Result<(), u64> {
+        let counters = [
+            Counter {
+                name: address_counter(ip),
+                limit: self.limits.per_address,
+            },
+            Counter {
+                name: account_counter(ip, account),
+                limit: self.limits.per_account_and_address,
+            },
+        ];
+        match jobs.throttle_wait(&counters, self.limits.window).await {
+            Ok(wait) if wait.is_zero() => Ok(()),
+            Ok(wait) => Err(wait.as_secs_f64().ceil().max(1.0) as u64),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the failed-login counts; not throttling");
+                Ok(())
+            }
         }
     }
 
-    /// `Err(seconds)` when this IP or account must wait before trying again.
-    pub fn check(&self, ip: IpAddr, account: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let window = self.limits.window;
-        let ip_wait = wait(failures.by_ip.get_mut(&ip), self.limits.per_ip, window, now);
-        let account_wait = wait(
-            failures.by_account.get_mut(account),
-            self.limits.per_account,
-            window,
-            now,
-        );
-        match ip_wait.max(account_wait) {
-            Some(wait) => Err(wait.as_secs().max(1)),
-            None => Ok(()),
+    pub async fn record_failure(&self, jobs: &JobQueue, ip: IpAddr, account: &str) {
+        let names = [address_counter(ip), account_counter(ip, account)];
+        let names = [names[0].as_str(), names[1].as_str()];
+        if let Err(error) = jobs.throttle_record(&names, self.limits.window).await {
+            tracing::warn!(%error, "cannot count a failed login");
         }
     }
 
-    pub fn record_failure(&self, ip: IpAddr, account: &str) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.by_ip.entry(ip).or_default().push(now);
-        failures.by_account.entry(account.to_string()).or_default().push(now);
-        // Keep memory bounded under a spray of distinct IPs or e-mails.
-        if failures.by_ip.len() + failures.by_account.len() > 100_000 {
-            let window = self.limits.window;
-            failures.by_ip.retain(|_, times| prune(times, window, now));
-            failures.by_account.retain(|_, times| prune(times, window, now));
+    /// The right password clears that account's count from that address; the address's own
+    /// count stays (signing in to one's own account must not excuse guessing at others).
+    pub async fn record_success(&self, jobs: &JobQueue, ip: IpAddr, account: &str) {
+        if let Err(error) = jobs.throttle_clear(&account_counter(ip, account)).await {
+            tracing::warn!(%error, "cannot clear a failed-login count");
         }
-    }
-
-    pub fn record_success(&self, account: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.by_account.remove(account);
-    }
-}
-
-/// Drops attempts older than the window; returns whether any remain.
-fn prune(times: &mut Vec<Instant>, window: Duration, now: Instant) -> bool {
-    times.retain(|t| now.duration_since(*t) < window);
-    !times.is_empty()
-}
-
-fn wait(times: Option<&mut Vec<Instant>>, limit: usize, window: Duration, now: Instant) -> Option<Duration> {
-    let times = times?;
-    prune(times, window, now);
-    if times.len() < limit {
-        return None;
-    }
-    // Free again once the oldest attempt that keeps us at the limit leaves the window.
-    let oldest = times[times.len() - limit];
-    Some(window.saturating_sub(now.duration_since(oldest)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_after_the_limit_and_success_clears_the_account() {
-        let limiter = LoginLimiter::new(LoginLimits {
-            per_ip: 5,
-            per_account: 3,
-            window: Duration::from_secs(60),
-        });
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(limiter.check(ip, "a@x").is_ok());
-            limiter.record_failure(ip, "a@x");
-        }
-        let wait = limiter.check(ip, "a@x").unwrap_err();
-        assert!((1..=60).contains(&wait));
-        assert!(
-            limiter.check(ip, "b@x").is_ok(),
-            "other accounts from the same IP still pass below the IP limit"
-        );
-        limiter.record_success("a@x");
-        assert!(limiter.check(ip, "a@x").is_ok());
-        limiter.record_failure(ip, "b@x");
-        limiter.record_failure(ip, "c@x");
-        assert!(limiter.check(ip, "d@x").is_err(), "the IP reached its limit of 5");
     }
 }

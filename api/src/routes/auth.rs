@@ -90,7 +90,7 @@ pub async fn login(
     }
     let email = dto.email.to_lowercase();
     let ip = authn::client_ip(&state, &parts);
-    if let Err(retry_after_secs) = state.login_limiter.check(ip, &email) {
+    if let Err(retry_after_secs) = state.login_limiter.check(&state.jobs, ip, &email).await {
         tracing::warn!(kind = "login_throttled", client_ip = %ip, email, "login throttled after repeated failures");
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
@@ -100,7 +100,7 @@ pub async fn login(
     let hash = user.as_ref().map_or(tokens::DUMMY_HASH, |u| u.password.as_str());
     let matches = user_service::verify(&dto.password, hash).await?;
     let Some(user) = user.filter(|u| matches && !u.password.is_empty()) else {
-        state.login_limiter.record_failure(ip, &email);
+        state.login_limiter.record_failure(&state.jobs, ip, &email).await;
         // Immich's words, so log parsers written for Immich (CrowdSec's) read ours too.
         tracing::warn!(
             kind = "login_failed",
@@ -110,7 +110,7 @@ pub async fn login(
         );
         return Err(ApiError::unauthorized("Incorrect email or password"));
     };
-    state.login_limiter.record_success(&email);
+    state.login_limiter.record_success(&state.jobs, ip, &email).await;
 
     let client = ClientDetails::from_headers(&parts.headers);
     let token = tokens::generate();

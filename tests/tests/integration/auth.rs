@@ -446,36 +446,68 @@ async fn sessions_list_delete_and_children() {
     );
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_are_throttled() {
-    let server = TestServer::start().await;
-    server.admin_token().await;
-    let mut last = None;
-    for _ in 0..11 {
-        last = Some(
-            server
-                .call(
-                    Method::POST,
-                    "/api/auth/login",
-                    None,
-                    Some(json!({"email": ADMIN_EMAIL, "password": "guess"})),
-                )
-                .await,
-        );
+/// Logs in as `email` from the local address `from` (the whole of 127.0.0.0/8 is loopback);
+/// returns the status and `Retry-After`.
+async fn login_from(url: &str, from: &str, email: &str, password: &str) -> (StatusCode, Option<u64>) {
+    let client = reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status(), retry_after)
+}
+
+/// A stranger guessing the admin's password is slowed down; the admin, from their own address,
+/// still signs in. Every API process sees the same counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_logins_slow_the_guessing_address_and_never_lock_the_owner_out() {
+    let server = TestServer::start_with(&[
+        ("DARKROOM_LOGIN_FAILURES_PER_ADDRESS", "5"),
+        ("DARKROOM_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "3"),
+        ("DARKROOM_LOGIN_FAILURE_WINDOW_SECONDS", "600"),
+    ])
+    .await;
+    let admin = server.admin_token().await;
+    server.user_token(&admin, "other@example.com").await;
+    let other_process = server.sibling(&[]).await;
+    let other_url = other_process.url.clone().unwrap();
+    let (stranger, owner) = ("127.0.0.2", "127.0.0.3");
+
+    for _ in 0..3 {
+        let (status, _) = login_from(&server.url, stranger, ADMIN_EMAIL, "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let last = last.unwrap();
-    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(last.headers.get("retry-after").is_some());
-    // Even the right password waits until the window passes.
-    let right = server
-        .call(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
-        )
-        .await;
-    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    // The guessing address waits, even with the right password, on either process.
+    for url in [&server.url, &other_url] {
+        let (status, retry_after) = login_from(url, stranger, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(retry_after.is_some_and(|s| (1..=600).contains(&s)), "{retry_after:?}");
+    }
+    // The owner, from their own address, is let in; a typo of theirs changes nothing.
+    let (status, _) = login_from(&server.url, owner, ADMIN_EMAIL, "typo").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = login_from(&other_url, owner, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Spraying other accounts from the stranger's address: past 5 failures it waits for all.
+    for _ in 0..2 {
+        let (status, _) = login_from(&other_url, stranger, "other@example.com", "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, retry_after) = login_from(&server.url, stranger, "other@example.com", "password").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after.is_some());
+    let (status, _) = login_from(&server.url, owner, "other@example.com", "password").await;
+    assert_eq!(status, StatusCode::CREATED);
 }
 
 #[tokio::test]
