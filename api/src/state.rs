@@ -80,6 +80,7 @@ impl AppState {
     ) -> Self {
         let layout = MediaLayout::new(config.media_location.clone());
         let config_timeout = config.media_tool_timeout;
+        let login_limits = config.login_limits;
         let (socket_layer, io) = crate::events::new_socket_io();
         let metrics = Arc::new(Metrics::new(config.telemetry.clone(), config.workers_api));
         let state = Self(Arc::new(Inner {
@@ -88,7 +89,7 @@ impl AppState {
             config,
             layout,
             system_config,
-            login_limiter: LoginLimiter::new(config.login_limits),
+            login_limiter: LoginLimiter::new(login_limits),
             auth_cache: crate::auth::cache::AuthCache::default(),
             started_at: Instant::now(),
             busy_uploads: Default::default(),
