@@ -53,6 +53,10 @@ pub fn build(state: AppState) -> Router {
         ))
         .layer(crate::panic_guard::layer())
         .layer(crate::compression::layer())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::forward::mark_signed_in,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), correlate))
         .layer(socket_layer)
         .layer(middleware::from_fn(crate::unread_body::drain_unread_body))

@@ -245,6 +245,8 @@ pub struct Config {
     pub database_wait: Duration,
     /// When an address's failed logins make it wait.
     pub login_limits: crate::auth::limiter::LoginLimits,
+    /// Sign-in vouched for by a forward-auth proxy (Authelia, TinyAuth).
+    pub forward_auth: crate::auth::forward::ForwardAuthConfig,
 }
 
 /// Reads variables (and their `_FILE` twins) from a snapshot of the environment.
@@ -293,7 +295,7 @@ impl EnvReader {
         }
     }
 
-    fn boolean(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+    pub(crate) fn boolean(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
         self.parse(name, default, parse_bool, "true or false")
     }
 }
@@ -430,6 +432,7 @@ impl Config {
             )?),
             telemetry: crate::telemetry::TelemetryConfig::from_env(env)?,
             login_limits: login_limits(env)?,
+            forward_auth: crate::auth::forward::ForwardAuthConfig::from_env(env)?,
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,

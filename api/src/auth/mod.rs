@@ -6,6 +6,7 @@
 //! handler's [`Auth`] extractor. A handler cannot forget to check.
 
 pub mod cache;
+pub mod forward;
 pub mod limiter;
 pub mod tokens;
 pub mod user_agent;
@@ -261,7 +262,15 @@ fn credential(parts: &Parts) -> Option<Credential<'_>> {
 
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<AuthContext> {
     match credential(parts) {
-        None => Err(ApiError::unauthorized("Authentication required")),
+        None => match forward::vouched_user(state, parts).await? {
+            Some(user) => Ok(AuthContext {
+                user,
+                session: None,
+                api_key: None,
+                shared_link: None,
+            }),
+            None => Err(ApiError::unauthorized("Authentication required")),
+        },
         Some(Credential::ShareKey(key)) => {
             let key = decode_share_key(&percent_decode(key));
             let link = shared_links::find_usable(&state.db, Some(&key), None).await?;

@@ -12,6 +12,7 @@ mod api;
 mod assets;
 mod auth;
 mod clients;
+mod forward_auth;
 mod heatmap;
 mod hostile_text;
 mod jobs;
