@@ -172,6 +172,15 @@ pub async fn authorize(
         if context.shared_link.is_some() && !shared_link {
             return Err(ApiError::forbidden("Forbidden"));
         }
+        // A password link opens nothing until its password was given (the token cookie), but
+        // the two routes where a guest gives it and reads what the link is. Immich 3.0.3 guards
+        // only the latter (its issue #29599: assets and albums readable with the key alone).
+        if let Some(link) = &context.shared_link
+            && permission.is_some()
+            && !link_password_given(&parts, link)
+        {
+            return Err(ApiError::unauthorized("Password required"));
+        }
         if admin && !context.user.is_admin {
             tracing::warn!(uri = %parts.uri.path(), "denied access to admin-only route");
             return Err(ApiError::forbidden("Forbidden"));
@@ -194,6 +203,33 @@ pub async fn authorize(
         state.auth_cache.forget_everything();
     }
     Ok(response)
+}
+
+/// The cookie that keeps the passwords a guest gave to shared links.
+pub const SHARED_LINK_TOKEN_COOKIE: &str = "immich_shared_link_token";
+
+/// `base64(sha256("<id>-<password>"))`: what the cookie holds once a guest gave the password.
+pub fn link_password_token(link_id: Uuid, password: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(format!("{link_id}-{password}").as_bytes()))
+}
+
+/// The tokens in the request's shared-link cookie (one per link, comma-separated).
+pub fn link_password_tokens(headers: &HeaderMap) -> Vec<String> {
+    percent_decode(cookie(headers, SHARED_LINK_TOKEN_COOKIE).unwrap_or(""))
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether the link has no password, or the request's cookie shows it was given.
+pub fn link_password_given(parts: &Parts, link: &AuthSharedLink) -> bool {
+    link.password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .is_none_or(|password| link_password_tokens(&parts.headers).contains(&link_password_token(link.id, password)))
 }
 
 /// The credentials a request carries, in the order Immich honours them.

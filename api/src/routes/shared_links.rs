@@ -14,7 +14,6 @@ use darkroom_storage::shared_links::{self, NewSharedLink, SharedLink, SharedLink
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::albums::{AlbumResponseDto, album_for_link};
@@ -29,7 +28,6 @@ use crate::state::AppState;
 use crate::validation::{IdPath, ValidJson, ValidQuery, Validate};
 
 /// Cookie holding the password tokens of the links a browser has unlocked (comma-separated).
-pub const SHARED_LINK_TOKEN_COOKIE: &str = "immich_shared_link_token";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -218,42 +216,6 @@ pub async fn create(
     ))
 }
 
-/// `base64(sha256("<id>-<password>"))`: what the cookie holds once a guest gave the password.
-fn password_token(link_id: Uuid, password: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(format!("{link_id}-{password}").as_bytes()))
-}
-
-fn cookie_tokens(parts: &Parts) -> Vec<String> {
-    let raw = authn::cookie(&parts.headers, SHARED_LINK_TOKEN_COOKIE).unwrap_or("");
-    percent_decode(raw)
-        .split(',')
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()),
-        ) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
@@ -286,9 +248,7 @@ pub async fn me(
     parts: Parts,
 ) -> ApiResult<Json<SharedLinkResponseDto>> {
     let link = guest_link(&auth)?;
-    if let Some(password) = link.password.as_deref().filter(|p| !p.is_empty())
-        && !cookie_tokens(&parts).contains(&password_token(link.id, password))
-    {
+    if !authn::link_password_given(&parts, link) {
         return Err(ApiError::unauthorized("Password required"));
     }
     Ok(Json(guest_dto(&state, &auth, link).await?))
@@ -315,8 +275,8 @@ pub async fn login(
     if password != dto.password {
         return Err(ApiError::unauthorized("Invalid password"));
     }
-    let mut tokens = cookie_tokens(&parts);
-    let token = password_token(link.id, password);
+    let mut tokens = authn::link_password_tokens(&parts.headers);
+    let token = authn::link_password_token(link.id, password);
     if !tokens.contains(&token) {
         tokens.push(token);
     }
@@ -325,7 +285,7 @@ pub async fn login(
     let value = percent_encode(&tokens.join(","));
     super::auth::set_cookies(
         response.headers_mut(),
-        &[(SHARED_LINK_TOKEN_COOKIE, &value, true)],
+        &[(authn::SHARED_LINK_TOKEN_COOKIE, &value, true)],
         authn::is_secure(&state, &parts),
         86_400,
     );

@@ -262,7 +262,7 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
 
 #[tokio::test]
 async fn album_links_with_passwords_uploads_and_hidden_metadata() {
-    let server = TestServer::start().await;
+    let mut server = TestServer::start().await;
     let owner = server.admin_token().await;
     let inside = upload(&server, &owner, "inside").await;
     let album = server
@@ -301,7 +301,16 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
         json!(true)
     );
 
-    // The password guards the link's page, not its assets (as in Immich).
+    // Until the password is given, the key alone opens neither the link's page nor its assets
+    // (Immich 3.0.3 guards only the page: its issue #29599).
+    for path in [format!("/api/assets/{inside}"), format!("/api/albums/{album}")] {
+        let locked = as_guest(&server, Method::GET, &path, &key, None).await;
+        assert_eq!(
+            (locked.status, locked.message()),
+            (StatusCode::UNAUTHORIZED, "Password required"),
+            "{path}"
+        );
+    }
     assert_eq!(
         as_guest(&server, Method::GET, "/api/shared-links/me", &key, None)
             .await
@@ -344,6 +353,11 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["album"]["id"], json!(album));
+    // From here on the guest's browser sends the cookie with every request, as browsers do.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("cookie", token.parse().unwrap());
+    headers.insert("accept-encoding", darkroom_tests::ACCEPT_ENCODING.parse().unwrap());
+    server.client = reqwest::Client::builder().default_headers(headers).build().unwrap();
     // Metadata hidden: guests get the sanitized asset.
     let asset: Value = server
         .client
