@@ -159,11 +159,12 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// The link's own assets (not its album's), trashed ones included when `with_trashed`.
+/// The link's own assets (not its album's), trashed ones included when `with_trashed`; never
+/// locked ones (CVE-2026-82272: locking an asset takes it out of every link).
 pub async fn asset_ids(pool: &PgPool, link_id: Uuid, with_trashed: bool) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT a.id FROM shared_link_asset sa JOIN asset a ON a.id = sa."assetId"
-           WHERE sa."sharedLinkId" = $1 AND ($2 OR a."deletedAt" IS NULL)
+           WHERE sa."sharedLinkId" = $1 AND ($2 OR a."deletedAt" IS NULL) AND a.visibility <> 'locked'
            ORDER BY a."fileCreatedAt", a.id"#,
         link_id,
         with_trashed
@@ -194,18 +195,18 @@ pub async fn remove_assets(pool: &PgPool, link_id: Uuid, asset_ids: &[Uuid]) -> 
     .await?)
 }
 
-/// Of `ids`, those a link opens: its own assets and its album's (not trashed), and their
-/// live-photo videos.
+/// Of `ids`, those a link opens: its own assets and its album's (not trashed, not locked), and
+/// their live-photo videos.
 pub async fn visible_asset_ids(pool: &PgPool, link_id: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar!(
         r#"WITH opened AS (
              SELECT a.id, a."livePhotoVideoId" FROM shared_link_asset sa JOIN asset a ON a.id = sa."assetId"
-             WHERE sa."sharedLinkId" = $1 AND a."deletedAt" IS NULL
+             WHERE sa."sharedLinkId" = $1 AND a."deletedAt" IS NULL AND a.visibility <> 'locked'
              UNION
              SELECT a.id, a."livePhotoVideoId" FROM shared_link l
              JOIN album al ON al.id = l."albumId" AND al."deletedAt" IS NULL
              JOIN album_asset aa ON aa."albumId" = al.id
-             JOIN asset a ON a.id = aa."assetId" AND a."deletedAt" IS NULL
+             JOIN asset a ON a.id = aa."assetId" AND a."deletedAt" IS NULL AND a.visibility <> 'locked'
              WHERE l.id = $1
            )
            SELECT DISTINCT shared.id AS "id!" FROM opened CROSS JOIN LATERAL (VALUES (opened.id), (opened."livePhotoVideoId")) AS shared(id)

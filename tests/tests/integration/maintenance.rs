@@ -319,6 +319,15 @@ async fn the_web_app_is_sent_to_the_maintenance_page() {
         // The path as it came (percent-encoded), encoded once more, as Immich sends it on.
         "/maintenance?continue=%2Fphotos%2F%25C3%25A9t%25C3%25A9"
     );
+    // The way back is always a path of this site (the web app also checks it: CVE-2026-53662).
+    for sneaky in ["//evil.example/x", "/%5Cevil.example"] {
+        let page = get(sneaky).await.unwrap();
+        let location = page.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with("/maintenance?continue=%2F"),
+            "{sneaky}: {location}"
+        );
+    }
     let maintenance_page = get("/maintenance?continue=%2Fphotos").await.unwrap();
     assert_eq!(maintenance_page.status(), StatusCode::OK);
     assert_eq!(maintenance_page.text().await.unwrap(), "<html>app</html>");

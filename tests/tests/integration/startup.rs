@@ -275,6 +275,23 @@ async fn shared_link_pages_carry_their_preview_card() {
         !String::from_utf8_lossy(&private.bytes).contains("og:"),
         "a password-protected link shows no card"
     );
+    // GHSA-24fq-72x8-v7hm (CVE-2026-40096): a quote in an album's name cannot add an attribute
+    // to the card, such as a refresh to another site.
+    let renamed = server
+        .call(
+            Method::PATCH,
+            &format!("/api/albums/{}", album.as_str().unwrap()),
+            Some(&owner),
+            Some(json!({"albumName": r#"0;url=https://example.com" http-equiv="refresh"#})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    let html = String::from_utf8(page(format!("/share/{key}")).await.bytes).unwrap();
+    assert!(
+        html.contains(r#"content="0;url=https://example.com&quot; http-equiv=&quot;refresh" />"#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"" http-equiv="refresh"#), "{html}");
     drop(server);
     std::fs::remove_dir_all(build).unwrap();
 }

@@ -308,7 +308,7 @@ async fn albums_are_created_listed_shared_and_deleted() {
         .await;
     assert_eq!(promoted.status, StatusCode::NO_CONTENT);
     let owner_id = user_id(&server, &owner).await;
-    // Immich advisory CVE-2026-77439: an editor can neither demote nor remove the owner.
+    // CVE-2026-59258 (Immich before 3.0.3): an editor can neither demote nor remove the owner.
     let demote_owner = server
         .call(
             Method::PUT,

@@ -1,0 +1,225 @@
+//! Every published Immich authentication advisory, replayed: the request that once worked is
+//! refused. Where Immich 3.0.3 itself still answers the old way, the test says so. (The OAuth
+//! advisories wait for OAuth.)
+
+use darkroom_tests::{Reply, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn upload(server: &TestServer, token: &str, seed: &str) -> String {
+    let bytes: Vec<u8> = seed.bytes().cycle().take(1500).collect();
+    let reply = server.upload(token, &format!("{seed}.jpg"), &bytes, &[]).await;
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> Reply {
+    server.call(Method::POST, path, Some(token), Some(body)).await
+}
+
+/// A shared-link guest's request, the key in the query.
+async fn as_guest(server: &TestServer, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut request = server.request(method, &format!("{path}{separator}key={key}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    server.send(request).await
+}
+
+/// GHSA-237r-x578-h5mv (CVE-2026-23896): a limited API key updated itself to `all`.
+#[tokio::test]
+async fn an_api_key_cannot_widen_its_own_permissions() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let limited = server.api_key(&admin, &["apiKey.read", "apiKey.update"]).await;
+    let as_key = |method: Method, path: String, body: Value| {
+        server.send(server.request(method, &path).header("x-api-key", &limited).json(&body))
+    };
+    let me = server
+        .send(
+            server
+                .request(Method::GET, "/api/api-keys/me")
+                .header("x-api-key", &limited),
+        )
+        .await;
+    let id = me.body["id"].as_str().unwrap().to_owned();
+    for method in [Method::PUT, Method::PATCH] {
+        for wider in [json!(["all"]), json!(["apiKey.read", "apiKey.update", "album.create"])] {
+            let escalated = as_key(
+                method.clone(),
+                format!("/api/api-keys/{id}"),
+                json!({"permissions": wider}),
+            )
+            .await;
+            assert_eq!(
+                (escalated.status, escalated.message()),
+                (StatusCode::BAD_REQUEST, "Cannot grant permissions you do not have"),
+                "{method} {wider}"
+            );
+        }
+    }
+    let album = as_key(Method::POST, "/api/albums".into(), json!({"albumName": "x"})).await;
+    assert_eq!(
+        (album.status, album.message()),
+        (StatusCode::FORBIDDEN, "Missing required permission: album.create")
+    );
+    let renamed = as_key(Method::PUT, format!("/api/api-keys/{id}"), json!({"name": "renamed"})).await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.body["permissions"], json!(["apiKey.read", "apiKey.update"]));
+}
+
+/// GHSA-78x4-6x83-jx75 (CVE-2026-25118): a link's password travelled in the query; and Immich
+/// issue #29599 (no advisory, still in 3.0.3): a password link's assets opened with its key
+/// alone. Here only the cookie that `POST /shared-links/login` sets opens it.
+#[tokio::test]
+async fn a_link_password_opens_nothing_from_the_query_nor_without_it() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let asset = upload(&server, &owner, "guarded").await;
+    let link = post(
+        &server,
+        &owner,
+        "/api/shared-links",
+        json!({"type": "INDIVIDUAL", "assetIds": [asset], "password": "secret"}),
+    )
+    .await;
+    let key = link.body["key"].as_str().unwrap().to_owned();
+    for path in [
+        "/api/shared-links/me?password=secret".to_owned(),
+        format!("/api/assets/{asset}?password=secret"),
+        format!("/api/assets/{asset}/thumbnail"),
+        format!("/api/assets/{asset}/original"),
+    ] {
+        let refused = as_guest(&server, Method::GET, &path, &key, None).await;
+        assert_eq!(
+            (refused.status, refused.message()),
+            (StatusCode::UNAUTHORIZED, "Password required"),
+            "{path}"
+        );
+    }
+}
+
+/// GHSA-hvq7-hq9r-8gjr: a link's holder added the owner's other assets to the link.
+#[tokio::test]
+async fn a_link_holder_cannot_add_the_owners_other_assets() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let shared = upload(&server, &owner, "shared").await;
+    let private = upload(&server, &owner, "private").await;
+    let link = post(
+        &server,
+        &owner,
+        "/api/shared-links",
+        json!({"type": "INDIVIDUAL", "assetIds": [shared]}),
+    )
+    .await;
+    let (id, key) = (link.body["id"].as_str().unwrap(), link.body["key"].as_str().unwrap());
+    let added = as_guest(
+        &server,
+        Method::PUT,
+        &format!("/api/shared-links/{id}/assets"),
+        key,
+        Some(json!({"assetIds": [private]})),
+    )
+    .await;
+    assert_eq!((added.status, added.message()), (StatusCode::FORBIDDEN, "Forbidden"));
+    let removed = as_guest(
+        &server,
+        Method::DELETE,
+        &format!("/api/shared-links/{id}/assets"),
+        key,
+        Some(json!({"assetIds": [shared]})),
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::FORBIDDEN);
+    let peek = as_guest(&server, Method::GET, &format!("/api/assets/{private}"), key, None).await;
+    assert_ne!(peek.status, StatusCode::OK);
+    let still = as_guest(&server, Method::GET, &format!("/api/assets/{shared}"), key, None).await;
+    assert_eq!(still.status, StatusCode::OK);
+}
+
+/// CVE-2026-82272 (still in Immich 3.0.3): an asset locked on its own stayed readable through
+/// the albums and links it was in; and the locked folder leaked through `POST /search/random`
+/// (fixed in 3.0.3).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_asset_is_seen_by_nobody_else_and_found_by_no_search() {
+    let server = TestServer::start().await;
+    let owner = server.admin_token().await;
+    let friend = server.user_token(&owner, "friend@example.com").await;
+    let friend_id = server
+        .call(Method::GET, "/api/users/me", Some(&friend), None)
+        .await
+        .body["id"]
+        .clone();
+    let secret = upload(&server, &owner, "secret").await;
+    let album = post(
+        &server,
+        &owner,
+        "/api/albums",
+        json!({"albumName": "Shared", "assetIds": [secret], "albumUsers": [{"userId": friend_id, "role": "viewer"}]}),
+    )
+    .await;
+    let album = album.body["id"].as_str().unwrap().to_owned();
+    let link = post(
+        &server,
+        &owner,
+        "/api/shared-links",
+        json!({"type": "INDIVIDUAL", "assetIds": [secret]}),
+    )
+    .await;
+    let key = link.body["key"].as_str().unwrap().to_owned();
+    let asset_path = format!("/api/assets/{secret}");
+    assert_eq!(
+        server.call(Method::GET, &asset_path, Some(&friend), None).await.status,
+        StatusCode::OK
+    );
+
+    post(&server, &owner, "/api/auth/pin-code", json!({"pinCode": "123456"})).await;
+    post(
+        &server,
+        &owner,
+        "/api/auth/session/unlock",
+        json!({"pinCode": "123456"}),
+    )
+    .await;
+    let locked = server
+        .call(
+            Method::PUT,
+            &asset_path,
+            Some(&owner),
+            Some(json!({"visibility": "locked"})),
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::OK, "{}", locked.body);
+    post(&server, &owner, "/api/auth/session/lock", json!({})).await;
+
+    for (who, reply) in [
+        (
+            "album member",
+            server.call(Method::GET, &asset_path, Some(&friend), None).await,
+        ),
+        (
+            "link guest",
+            as_guest(&server, Method::GET, &asset_path, &key, None).await,
+        ),
+        (
+            "link guest's thumbnail",
+            as_guest(&server, Method::GET, &format!("{asset_path}/thumbnail"), &key, None).await,
+        ),
+    ] {
+        assert_ne!(reply.status, StatusCode::OK, "{who} still sees the locked asset");
+    }
+    let in_album = server
+        .call(Method::GET, &format!("/api/albums/{album}"), Some(&friend), None)
+        .await;
+    assert!(!in_album.body.to_string().contains(&secret), "{}", in_album.body);
+
+    let random = post(&server, &owner, "/api/search/random", json!({"size": 1000})).await;
+    assert_eq!(random.status, StatusCode::OK);
+    assert!(!random.body.to_string().contains(&secret), "{}", random.body);
+    let asked = post(&server, &owner, "/api/search/random", json!({"visibility": "locked"})).await;
+    assert_eq!(
+        (asked.status, asked.message()),
+        (StatusCode::UNAUTHORIZED, "Elevated permission is required")
+    );
+}
