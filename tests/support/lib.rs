@@ -373,6 +373,23 @@ impl TestServer {
         }
     }
 
+    /// Uploads a small stand-in file `<seed>.jpg` (its bytes differ per seed); returns its id.
+    pub async fn upload_stand_in(&self, token: &str, seed: &str) -> String {
+        let bytes: Vec<u8> = seed.bytes().cycle().take(1500).collect();
+        let reply = self.upload(token, &format!("{seed}.jpg"), &bytes, &[]).await;
+        reply.body["id"].as_str().expect("uploaded").to_owned()
+    }
+
+    /// A shared-link guest's request: the link's key in the query, as the web app sends it.
+    pub async fn as_link_guest(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut request = self.request(method, &format!("{path}{separator}key={key}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut request = self.request(method, path);
         if let Some(token) = token {

@@ -6,24 +6,8 @@ use darkroom_tests::{Reply, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn upload(server: &TestServer, token: &str, seed: &str) -> String {
-    let bytes: Vec<u8> = seed.bytes().cycle().take(1500).collect();
-    let reply = server.upload(token, &format!("{seed}.jpg"), &bytes, &[]).await;
-    reply.body["id"].as_str().unwrap().to_owned()
-}
-
 async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> Reply {
     server.call(Method::POST, path, Some(token), Some(body)).await
-}
-
-/// A shared-link guest's request, the key in the query.
-async fn as_guest(server: &TestServer, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let mut request = server.request(method, &format!("{path}{separator}key={key}"));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    server.send(request).await
 }
 
 /// GHSA-237r-x578-h5mv (CVE-2026-23896): a limited API key updated itself to `all`.
@@ -75,7 +59,7 @@ async fn an_api_key_cannot_widen_its_own_permissions() {
 async fn a_link_password_opens_nothing_from_the_query_nor_without_it() {
     let server = TestServer::start().await;
     let owner = server.admin_token().await;
-    let asset = upload(&server, &owner, "guarded").await;
+    let asset = server.upload_stand_in(&owner, "guarded").await;
     let link = post(
         &server,
         &owner,
@@ -90,7 +74,7 @@ async fn a_link_password_opens_nothing_from_the_query_nor_without_it() {
         format!("/api/assets/{asset}/thumbnail"),
         format!("/api/assets/{asset}/original"),
     ] {
-        let refused = as_guest(&server, Method::GET, &path, &key, None).await;
+        let refused = server.as_link_guest(Method::GET, &path, &key, None).await;
         assert_eq!(
             (refused.status, refused.message()),
             (StatusCode::UNAUTHORIZED, "Password required"),
@@ -104,8 +88,8 @@ async fn a_link_password_opens_nothing_from_the_query_nor_without_it() {
 async fn a_link_holder_cannot_add_the_owners_other_assets() {
     let server = TestServer::start().await;
     let owner = server.admin_token().await;
-    let shared = upload(&server, &owner, "shared").await;
-    let private = upload(&server, &owner, "private").await;
+    let shared = server.upload_stand_in(&owner, "shared").await;
+    let private = server.upload_stand_in(&owner, "private").await;
     let link = post(
         &server,
         &owner,
@@ -114,27 +98,31 @@ async fn a_link_holder_cannot_add_the_owners_other_assets() {
     )
     .await;
     let (id, key) = (link.body["id"].as_str().unwrap(), link.body["key"].as_str().unwrap());
-    let added = as_guest(
-        &server,
-        Method::PUT,
-        &format!("/api/shared-links/{id}/assets"),
-        key,
-        Some(json!({"assetIds": [private]})),
-    )
-    .await;
+    let added = server
+        .as_link_guest(
+            Method::PUT,
+            &format!("/api/shared-links/{id}/assets"),
+            key,
+            Some(json!({"assetIds": [private]})),
+        )
+        .await;
     assert_eq!((added.status, added.message()), (StatusCode::FORBIDDEN, "Forbidden"));
-    let removed = as_guest(
-        &server,
-        Method::DELETE,
-        &format!("/api/shared-links/{id}/assets"),
-        key,
-        Some(json!({"assetIds": [shared]})),
-    )
-    .await;
+    let removed = server
+        .as_link_guest(
+            Method::DELETE,
+            &format!("/api/shared-links/{id}/assets"),
+            key,
+            Some(json!({"assetIds": [shared]})),
+        )
+        .await;
     assert_eq!(removed.status, StatusCode::FORBIDDEN);
-    let peek = as_guest(&server, Method::GET, &format!("/api/assets/{private}"), key, None).await;
+    let peek = server
+        .as_link_guest(Method::GET, &format!("/api/assets/{private}"), key, None)
+        .await;
     assert_ne!(peek.status, StatusCode::OK);
-    let still = as_guest(&server, Method::GET, &format!("/api/assets/{shared}"), key, None).await;
+    let still = server
+        .as_link_guest(Method::GET, &format!("/api/assets/{shared}"), key, None)
+        .await;
     assert_eq!(still.status, StatusCode::OK);
 }
 
@@ -151,7 +139,7 @@ async fn a_locked_asset_is_seen_by_nobody_else_and_found_by_no_search() {
         .await
         .body["id"]
         .clone();
-    let secret = upload(&server, &owner, "secret").await;
+    let secret = server.upload_stand_in(&owner, "secret").await;
     let album = post(
         &server,
         &owner,
@@ -200,11 +188,13 @@ async fn a_locked_asset_is_seen_by_nobody_else_and_found_by_no_search() {
         ),
         (
             "link guest",
-            as_guest(&server, Method::GET, &asset_path, &key, None).await,
+            server.as_link_guest(Method::GET, &asset_path, &key, None).await,
         ),
         (
             "link guest's thumbnail",
-            as_guest(&server, Method::GET, &format!("{asset_path}/thumbnail"), &key, None).await,
+            server
+                .as_link_guest(Method::GET, &format!("{asset_path}/thumbnail"), &key, None)
+                .await,
         ),
     ] {
         assert_ne!(reply.status, StatusCode::OK, "{who} still sees the locked asset");

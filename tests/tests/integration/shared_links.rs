@@ -5,38 +5,14 @@ use darkroom_tests::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn upload(server: &TestServer, token: &str, seed: &str) -> String {
-    let bytes: Vec<u8> = seed.bytes().cycle().take(1500).collect();
-    server.upload(token, &format!("{seed}.jpg"), &bytes, &[]).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// A guest request with the link's key in the query.
-async fn as_guest(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> darkroom_tests::Reply {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let mut request = server.request(method, &format!("{path}{separator}key={key}"));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    server.send(request).await
-}
-
 #[tokio::test]
 async fn owners_manage_links_and_guests_see_only_what_they_open() {
     let server = TestServer::start().await;
     let owner = server.admin_token().await;
     let other = server.user_token(&owner, "other@immich.cloud").await;
-    let shown = upload(&server, &owner, "shown").await;
-    let hidden = upload(&server, &owner, "hidden").await;
-    let theirs = upload(&server, &other, "theirs").await;
+    let shown = server.upload_stand_in(&owner, "shown").await;
+    let hidden = server.upload_stand_in(&owner, "hidden").await;
+    let theirs = server.upload_stand_in(&other, "theirs").await;
 
     let missing = server
         .call(
@@ -106,15 +82,19 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
 
     // Guests: the linked asset, nothing else, and no owner routes.
     assert_eq!(
-        as_guest(&server, Method::GET, &format!("/api/assets/{shown}"), &key, None)
+        server
+            .as_link_guest(Method::GET, &format!("/api/assets/{shown}"), &key, None)
             .await
             .status,
         StatusCode::OK
     );
-    let guest_asset = as_guest(&server, Method::GET, &format!("/api/assets/{shown}"), &key, None).await;
+    let guest_asset = server
+        .as_link_guest(Method::GET, &format!("/api/assets/{shown}"), &key, None)
+        .await;
     assert!(guest_asset.body.get("owner").is_none());
     assert_eq!(
-        as_guest(&server, Method::GET, &format!("/api/assets/{hidden}"), &key, None)
+        server
+            .as_link_guest(Method::GET, &format!("/api/assets/{hidden}"), &key, None)
             .await
             .message(),
         "Not found or no asset.read access"
@@ -124,14 +104,19 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
         .await;
     assert_eq!(original.status, StatusCode::OK);
     assert_eq!(
-        as_guest(&server, Method::GET, "/api/users/me", &key, None).await.status,
+        server
+            .as_link_guest(Method::GET, "/api/users/me", &key, None)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     let by_slug = server
         .send(server.request(Method::GET, "/api/shared-links/me?slug=beach-day"))
         .await;
     assert_eq!(by_slug.body["id"], json!(id));
-    let me = as_guest(&server, Method::GET, "/api/shared-links/me", &key, None).await;
+    let me = server
+        .as_link_guest(Method::GET, "/api/shared-links/me", &key, None)
+        .await;
     assert_eq!(me.body["assets"].as_array().unwrap().len(), 1);
     assert_eq!(
         server
@@ -190,7 +175,8 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
         ])
     );
     assert_eq!(
-        as_guest(&server, Method::GET, &format!("/api/assets/{hidden}"), &key, None)
+        server
+            .as_link_guest(Method::GET, &format!("/api/assets/{hidden}"), &key, None)
             .await
             .status,
         StatusCode::OK
@@ -237,7 +223,8 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
         .await;
     assert_eq!(expired.status, StatusCode::OK);
     assert_eq!(
-        as_guest(&server, Method::GET, &format!("/api/assets/{shown}"), &key, None)
+        server
+            .as_link_guest(Method::GET, &format!("/api/assets/{shown}"), &key, None)
             .await
             .message(),
         "Invalid share key"
@@ -264,7 +251,7 @@ async fn owners_manage_links_and_guests_see_only_what_they_open() {
 async fn album_links_with_passwords_uploads_and_hidden_metadata() {
     let mut server = TestServer::start().await;
     let owner = server.admin_token().await;
-    let inside = upload(&server, &owner, "inside").await;
+    let inside = server.upload_stand_in(&owner, "inside").await;
     let album = server
         .call(
             Method::POST,
@@ -304,7 +291,7 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
     // Until the password is given, the key alone opens neither the link's page nor its assets
     // (Immich 3.0.3 guards only the page: its issue #29599).
     for path in [format!("/api/assets/{inside}"), format!("/api/albums/{album}")] {
-        let locked = as_guest(&server, Method::GET, &path, &key, None).await;
+        let locked = server.as_link_guest(Method::GET, &path, &key, None).await;
         assert_eq!(
             (locked.status, locked.message()),
             (StatusCode::UNAUTHORIZED, "Password required"),
@@ -312,19 +299,20 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
         );
     }
     assert_eq!(
-        as_guest(&server, Method::GET, "/api/shared-links/me", &key, None)
+        server
+            .as_link_guest(Method::GET, "/api/shared-links/me", &key, None)
             .await
             .message(),
         "Password required"
     );
-    let wrong = as_guest(
-        &server,
-        Method::POST,
-        "/api/shared-links/login",
-        &key,
-        Some(json!({"password": "guess"})),
-    )
-    .await;
+    let wrong = server
+        .as_link_guest(
+            Method::POST,
+            "/api/shared-links/login",
+            &key,
+            Some(json!({"password": "guess"})),
+        )
+        .await;
     assert_eq!(
         (wrong.status, wrong.message()),
         (StatusCode::UNAUTHORIZED, "Invalid password")
@@ -371,21 +359,17 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
     assert_eq!(asset["hasMetadata"], json!(false));
     assert!(asset.get("originalFileName").is_none() && asset.get("exifInfo").is_none());
     assert_eq!(
-        as_guest(&server, Method::GET, &format!("/api/albums/{album}"), &key, None)
+        server
+            .as_link_guest(Method::GET, &format!("/api/albums/{album}"), &key, None)
             .await
             .status,
         StatusCode::OK
     );
     assert_eq!(
-        as_guest(
-            &server,
-            Method::GET,
-            &format!("/api/albums/{album}/map-markers"),
-            &key,
-            None
-        )
-        .await
-        .status,
+        server
+            .as_link_guest(Method::GET, &format!("/api/albums/{album}/map-markers"), &key, None)
+            .await
+            .status,
         StatusCode::OK
     );
 
@@ -440,19 +424,15 @@ async fn album_links_with_passwords_uploads_and_hidden_metadata() {
         (StatusCode::UNAUTHORIZED, "Unauthorized")
     );
     assert_eq!(
-        as_guest(
-            &server,
-            Method::DELETE,
-            "/api/assets",
-            &key,
-            Some(json!({"ids": [inside]}))
-        )
-        .await
-        .status,
+        server
+            .as_link_guest(Method::DELETE, "/api/assets", &key, Some(json!({"ids": [inside]})))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        as_guest(&server, Method::POST, "/api/upload/tus", &key, None)
+        server
+            .as_link_guest(Method::POST, "/api/upload/tus", &key, None)
             .await
             .status,
         StatusCode::FORBIDDEN
