@@ -1,5 +1,7 @@
 // Listens to a Darkroom server's live events with the socket.io client the web app uses.
-// Usage: node socket-events.mjs <server url> <bearer token, "cookie:<cookies>" or "-"> <seconds> [stop-event]
+// Usage: node socket-events.mjs <server url> <bearer token, "cookie:<cookies>", "headers:<json>" or "-"> <seconds> [stop-event]
+// ("headers:" sends those headers, as a forward-auth proxy would; DARKROOM_LOCAL_ADDRESS picks
+// the local address to connect from.)
 // Prints "connected <server version json>" once greeted (in maintenance mode, which greets no
 // one: "connected {}" once connected with cookies), then one JSON line per event; exits on the
 // stop event, on a refusal ("refused <reason>") or after the given seconds.
@@ -10,12 +12,15 @@ const socket = io(url, {
   path: '/api/socket.io',
   transports: ['websocket'],
   reconnection: false,
+  localAddress: process.env.DARKROOM_LOCAL_ADDRESS || undefined,
   extraHeaders:
     token === '-'
       ? {}
       : token.startsWith('cookie:')
         ? { Cookie: token.slice('cookie:'.length) }
-        : { Authorization: `Bearer ${token}` },
+        : token.startsWith('headers:')
+          ? JSON.parse(token.slice('headers:'.length))
+          : { Authorization: `Bearer ${token}` },
 });
 const done = (code) => {
   socket.close();

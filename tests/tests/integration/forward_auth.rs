@@ -77,6 +77,24 @@ async fn a_trusted_proxy_signs_users_in_and_forged_headers_do_nothing() {
     let (_, _, again) = me_from(&server.url, PROXY, &zoe, None).await;
     assert_eq!(again["id"], me["id"], "one account, not one per request");
 
+    // The web app's live events come through the proxy too (and only through it).
+    let headers = serde_json::to_string(&serde_json::Map::from_iter(
+        zoe.iter().map(|(k, v)| (k.to_string(), Value::from(*v))),
+    ))
+    .unwrap();
+    for (from, greeted) in [(PROXY, true), (STRANGER, false)] {
+        let listener = tokio::process::Command::new(darkroom_tests::node())
+            .arg("socket-events.mjs")
+            .args([&server.url, &format!("headers:{headers}"), "5", "on_server_version"])
+            .env("DARKROOM_LOCAL_ADDRESS", from)
+            .current_dir(darkroom_tests::node_dir())
+            .output()
+            .await
+            .unwrap();
+        let heard = String::from_utf8_lossy(&listener.stdout);
+        assert_eq!(heard.starts_with("connected "), greeted, "from {from}: {heard}");
+    }
+
     // Admin rights follow the group.
     let mut promoted = zoe;
     promoted[3] = ("Remote-Groups", "family,photo-admins");
