@@ -15,7 +15,8 @@
 //                  endpoint, not in the ID token (as oidc-provider does by default)
 //
 // Prints exactly one line on stdout, `ready <issuer>`, once listening; everything else goes
-// to stderr. Exits when stdin closes or on SIGTERM.
+// to stderr (refused authorization and token requests too with OIDC_PROVIDER_DEBUG=1). Exits
+// when stdin closes or on SIGTERM.
 //
 // Logging in: the built-in development pages (devInteractions). GET the authorization URL,
 // follow redirects to /interaction/<uid>; POST there `prompt=login&login=<name>&password=<any>`,
@@ -136,6 +137,9 @@ const provider = new Provider(issuer, {
     ctx.type = 'text';
     ctx.body = `${out.error}: ${out.error_description ?? ''}`;
   },
+  // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection) by
+  // handing fetch a guarded dispatcher; the test clients' back-channel URIs are all loopback.
+  fetch: (url, init) => globalThis.fetch(url, { ...init, dispatcher: undefined }),
   async findAccount(_ctx, id) {
     if (!Object.hasOwn(ACCOUNTS, id)) return undefined;
     return { accountId: id, claims: () => ({ sub: id, ...ACCOUNTS[id] }) };
@@ -148,8 +152,14 @@ provider.on('authorization.success', (ctx) => {
   if (!sessions.has(session.accountId)) sessions.set(session.accountId, new Map());
   sessions.get(session.accountId).set(client.clientId, session.sidFor(client.clientId));
 });
-for (const event of ['server_error', 'authorization.error', 'grant.error', 'backchannel.error']) {
-  provider.on(event, (_ctx, error) => console.error(`oidc-provider ${event}: ${error?.message ?? error}`));
+// Refused requests are often what a test expects; they are logged only with OIDC_PROVIDER_DEBUG.
+const logged = ['server_error', 'backchannel.error'];
+if (process.env.OIDC_PROVIDER_DEBUG) logged.push('authorization.error', 'grant.error');
+for (const event of logged) {
+  provider.on(event, (_ctx, error) => {
+    const detail = error?.error_description ? ` (${error.error_description})` : '';
+    console.error(`oidc-provider ${event}: ${error?.message ?? error}${detail}`);
+  });
 }
 
 async function backchannelLogout(login) {
@@ -161,7 +171,8 @@ async function backchannelLogout(login) {
       await client.backchannelLogout(login, sid);
       results.push({ client_id: clientId, sid, ok: true });
     } catch (error) {
-      results.push({ client_id: clientId, sid, ok: false, error: String(error?.message ?? error) });
+      const cause = error?.cause ? ` (${error.cause.message ?? error.cause})` : '';
+      results.push({ client_id: clientId, sid, ok: false, error: `${error?.message ?? error}${cause}` });
     }
   }
   sessions.delete(login);
