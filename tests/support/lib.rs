@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod ml;
+pub mod oidc;
 pub mod spec;
 
 use std::path::PathBuf;
