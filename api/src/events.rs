@@ -36,7 +36,7 @@ pub fn register(io: &SocketIo, state: WeakState) {
         let Some(state) = state.upgrade() else { return };
         if state.maintenance.is_active() {
             // The maintenance page listens for progress: in full when signed in to it.
-            let token = crate::auth::cookie(&socket.req_parts().headers, crate::maintenance::TOKEN_COOKIE);
+            let token = crate::maintenance::token_cookie(&socket.req_parts().headers);
             let signed_in = token.is_some_and(|token| state.maintenance.verify(token).is_some());
             socket.join(if signed_in {
                 crate::maintenance::PRIVATE_ROOM

@@ -117,10 +117,13 @@ impl AppState {
 
     /// Loopback is always trusted; other proxies come from `IMMICH_TRUSTED_PROXIES`.
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        ip.is_loopback() || self.config.trusted_proxies.iter().any(|net| net.contains(&ip))
+        let ip = ip.to_canonical();
+        ip.is_loopback() || self.is_listed_proxy(ip)
+    }
+
+    /// Whether `IMMICH_TRUSTED_PROXIES` names this address (loopback not implied).
+    pub fn is_listed_proxy(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.config.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 }

@@ -6,9 +6,7 @@
 //! believed (loopback is not implied here); the same headers from anyone else are ignored and
 //! logged. Tokens and API keys (the mobile app, the CLI) keep working beside it.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -63,18 +61,9 @@ fn text(headers: &HeaderMap, name: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-fn peer(parts_extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    parts_extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| match address.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        })
-}
-
 /// Whether the request came straight from a proxy listed in `IMMICH_TRUSTED_PROXIES`.
 fn from_listed_proxy(state: &AppState, extensions: &axum::http::Extensions) -> bool {
-    peer(extensions).is_some_and(|ip| state.config.trusted_proxies.iter().any(|net| net.contains(&ip)))
+    super::peer_ip(extensions).is_some_and(|ip| state.is_listed_proxy(ip))
 }
 
 /// The user the proxy vouches for, if forward-auth is on, the request carries its headers and
@@ -88,7 +77,9 @@ pub async fn vouched_user(state: &AppState, parts: &Parts) -> ApiResult<Option<U
         return Ok(None);
     };
     if !from_listed_proxy(state, &parts.extensions) {
-        let client_ip = peer(&parts.extensions).map(|ip| ip.to_string()).unwrap_or_default();
+        let client_ip = super::peer_ip(&parts.extensions)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         tracing::warn!(
             kind = "forward_auth_refused",
             client_ip,

@@ -93,11 +93,11 @@ impl LoginLimiter {
         wait
     }
 
-    fn local_record(&self, names: &[&str]) {
+    fn local_record(&self, counters: &[Counter]) {
         let (now, window) = (Instant::now(), self.limits.window);
         let mut local = self.local_counts();
-        for name in names {
-            local.entry((*name).to_owned()).or_default().push(now);
+        for counter in counters {
+            local.entry(counter.name.clone()).or_default().push(now);
         }
         // Bounded under a spray of addresses: what left the window goes.
         if local.len() > 100_000 {
@@ -126,11 +126,11 @@ impl LoginLimiter {
     }
 
     pub async fn record_failure(&self, jobs: &JobQueue, ip: IpAddr, account: &str) {
-        let names = [address_counter(ip), account_counter(ip, account)];
-        let names = [names[0].as_str(), names[1].as_str()];
+        let counters = self.counters(ip, account);
+        let names = counters.each_ref().map(|counter| counter.name.as_str());
         if let Err(error) = jobs.throttle_record(&names, self.limits.window).await {
             tracing::warn!(%error, "cannot count a failed login in Redis; counting in this process");
-            self.local_record(&names);
+            self.local_record(&counters);
         }
     }
 
@@ -157,10 +157,7 @@ mod tests {
             window: Duration::from_secs(60),
         });
         let (stranger, owner): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        let record = |ip, account| {
-            let names = [address_counter(ip), account_counter(ip, account)];
-            limiter.local_record(&[names[0].as_str(), names[1].as_str()]);
-        };
+        let record = |ip, account| limiter.local_record(&limiter.counters(ip, account));
         record(stranger, "admin@x");
         assert!(limiter.local_wait(&limiter.counters(stranger, "admin@x")).is_zero());
         record(stranger, "admin@x");

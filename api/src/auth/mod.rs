@@ -496,17 +496,19 @@ async fn authenticate_api_key(state: &AppState, secret: &str) -> ApiResult<AuthC
     Ok(context)
 }
 
+/// The address the connection came from (IPv4 as IPv4, not `::ffff:…`), when known.
+pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
+}
+
 /// The client's address: the socket peer, or the first untrusted hop of `X-Forwarded-For` when the
 /// peer is a trusted proxy (loopback always is, like Immich's `trust proxy`).
 pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
     // Listening on `[::]`, an IPv4 client arrives as `::ffff:a.b.c.d`; logs and limits name it
     // as it is known.
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| {
-            addr.ip().to_canonical()
-        });
+    let peer = peer_ip(&parts.extensions).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     if !state.is_trusted_proxy(peer) {
         return peer;
     }
@@ -528,10 +530,7 @@ pub fn client_ip(state: &AppState, parts: &Parts) -> IpAddr {
 
 /// Whether the client reached us over HTTPS (directly impossible here, so: via a trusted proxy).
 pub fn is_secure(state: &AppState, parts: &Parts) -> bool {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+    let peer = peer_ip(&parts.extensions);
     peer.is_some_and(|ip| state.is_trusted_proxy(ip))
         && header(&parts.headers, "x-forwarded-proto")
             .and_then(|v| v.split(',').next())

@@ -26,6 +26,11 @@ use crate::state::AppState;
 const STORAGE_KEY: &str = "maintenance-mode";
 /// The cookie that carries the maintenance login.
 pub const TOKEN_COOKIE: &str = "immich_maintenance_token";
+
+/// The maintenance token a request's cookie carries.
+pub fn token_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    crate::auth::cookie(headers, TOKEN_COOKIE)
+}
 /// Socket.IO rooms of maintenance mode: signed in with the maintenance token, or not.
 pub const PRIVATE_ROOM: &str = "maintenance-private";
 pub const PUBLIC_ROOM: &str = "maintenance-public";
@@ -127,8 +132,9 @@ impl MaintenanceStatus {
     }
 }
 
-/// The stored state, `{"isMaintenanceMode": …, "secret": …, "action": {…}}` as Immich keeps it.
-#[derive(Debug, Serialize, Deserialize)]
+/// The stored state, `{"isMaintenanceMode": …, "secret": …, "action": {…}}` as Immich keeps it;
+/// the default is "not in maintenance mode".
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StoredState {
     is_maintenance_mode: bool,
@@ -205,11 +211,7 @@ async fn load_stored(state: &AppState) -> ApiResult<StoredState> {
     let stored = system_metadata::get(&state.db, STORAGE_KEY).await?;
     Ok(stored
         .and_then(|value| serde_json::from_value::<StoredState>(value).ok())
-        .unwrap_or(StoredState {
-            is_maintenance_mode: false,
-            secret: None,
-            action: None,
-        }))
+        .unwrap_or_default())
 }
 
 async fn store(state: &AppState, stored: &StoredState) -> ApiResult<()> {
@@ -250,7 +252,7 @@ pub async fn resume(state: &AppState) -> ApiResult<()> {
     let Some(active) = state.maintenance.current() else {
         return Ok(());
     };
-    let url = login_url(state, &active.secret, "immich-admin").await?;
+    let url = login_url(state, &token::sign(&active.secret, "immich-admin")).await?;
     tracing::warn!("Darkroom is in maintenance mode; sign in to it at {url}");
     if let Some(action) = pending.filter(|a| a.action == MaintenanceAction::RestoreDatabase) {
         spawn_action(state, action);
@@ -346,15 +348,7 @@ fn spawn_action(state: &AppState, action: SetMaintenanceMode) {
 /// Leaves maintenance mode; the API and the workers are back at once.
 #[tracing::instrument(skip(state))]
 pub async fn end(state: &AppState) -> ApiResult<()> {
-    store(
-        state,
-        &StoredState {
-            is_maintenance_mode: false,
-            secret: None,
-            action: None,
-        },
-    )
-    .await?;
+    store(state, &StoredState::default()).await?;
     tracing::info!("leaving maintenance mode");
     let switched = state.maintenance.replace(None);
     announce(state, switched, false).await;
@@ -525,30 +519,26 @@ pub async fn on_server_event(state: &AppState, event: ServerEvent) {
     }
 }
 
-/// The link that signs `username` in to maintenance mode, as Immich logs it.
-async fn login_url(state: &AppState, secret: &str, username: &str) -> ApiResult<String> {
+/// The link that signs in to maintenance mode with `token`, as Immich logs it.
+async fn login_url(state: &AppState, token: &str) -> ApiResult<String> {
     let config = state.system_config.typed(&state.db).await?;
     let domain = match config.server.external_domain.trim_end_matches('/') {
         "" => "https://my.immich.app",
         domain => domain,
     };
-    Ok(format!("{domain}/maintenance?token={}", token::sign(secret, username)))
+    Ok(format!("{domain}/maintenance?token={token}"))
 }
 
 /// `darkroom-server enable-maintenance-mode`: enters maintenance mode (or stays in it) and
 /// returns a sign-in link, and whether it was on already.
 pub async fn enable_from_command_line(state: &AppState) -> ApiResult<(String, bool)> {
+    const USERNAME: &str = "cli-admin";
     let stored = load_stored(state).await?;
     if let (true, Some(secret)) = (stored.is_maintenance_mode, &stored.secret) {
-        return Ok((login_url(state, secret, "cli-admin").await?, true));
+        return Ok((login_url(state, &token::sign(secret, USERNAME)).await?, true));
     }
-    start(state, SetMaintenanceMode::just(MaintenanceAction::Start), "cli-admin").await?;
-    let secret = state
-        .maintenance
-        .current()
-        .map(|active| active.secret)
-        .ok_or_else(|| ApiError::internal("maintenance mode did not start"))?;
-    Ok((login_url(state, &secret, "cli-admin").await?, false))
+    let token = start(state, SetMaintenanceMode::just(MaintenanceAction::Start), USERNAME).await?;
+    Ok((login_url(state, &token).await?, false))
 }
 
 /// `darkroom-server disable-maintenance-mode`: whether it was off already.

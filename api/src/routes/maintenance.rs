@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use super::{database_backups, server};
 use crate::auth::{self as authn, Auth};
 use crate::error::{ApiResult, ValidationIssue};
-use crate::maintenance::{self, FolderReport, MaintenanceAction, MaintenanceStatus, SetMaintenanceMode, TOKEN_COOKIE};
+use crate::maintenance::{
+    self, FolderReport, MaintenanceAction, MaintenanceStatus, SetMaintenanceMode, TOKEN_COOKIE, token_cookie,
+};
 use crate::state::AppState;
 use crate::validation::{ValidJson, Validate};
 
@@ -46,10 +48,6 @@ pub struct MaintenanceLoginDto {
 }
 
 impl Validate for MaintenanceLoginDto {}
-
-fn token_cookie(headers: &HeaderMap) -> Option<&str> {
-    authn::cookie(headers, TOKEN_COOKIE)
-}
 
 /// 201 with the maintenance cookie set to `token`.
 fn with_token_cookie(state: &AppState, parts: &Parts, token: &str, body: Response) -> Response {
