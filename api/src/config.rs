@@ -247,6 +247,9 @@ pub struct Config {
     pub login_limits: crate::auth::limiter::LoginLimits,
     /// Sign-in vouched for by a forward-auth proxy (Authelia, TinyAuth).
     pub forward_auth: crate::auth::forward::ForwardAuthConfig,
+    /// `DARKROOM_OAUTH_CLIENT_ID`/`_SECRET` (or their `_FILE`s): the OpenID client's credentials,
+    /// in place of `oauth.clientId`/`clientSecret` of the system config.
+    pub oauth_client: crate::oauth::ClientOverride,
 }
 
 /// Reads variables (and their `_FILE` twins) from a snapshot of the environment.
@@ -433,6 +436,10 @@ impl Config {
             telemetry: crate::telemetry::TelemetryConfig::from_env(env)?,
             login_limits: login_limits(env)?,
             forward_auth: crate::auth::forward::ForwardAuthConfig::from_env(env)?,
+            oauth_client: crate::oauth::ClientOverride {
+                client_id: env.get("DARKROOM_OAUTH_CLIENT_ID")?,
+                client_secret: env.get("DARKROOM_OAUTH_CLIENT_SECRET")?,
+            },
             build_info: BuildInfo {
                 build: optional("IMMICH_BUILD")?,
                 build_url: optional("IMMICH_BUILD_URL")?,

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod logging;
 pub mod machine_learning;
 pub mod maintenance;
+pub mod oauth;
 pub mod panic_guard;
 pub mod permission;
 pub mod routes;

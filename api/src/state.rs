@@ -50,6 +50,8 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     /// Whether the server is in maintenance mode, and what runs in it.
     pub maintenance: crate::maintenance::MaintenanceMode,
+    /// The OpenID provider's documents and keys, cached.
+    pub oauth_providers: crate::oauth::Providers,
 }
 
 /// A handle that does not keep the state alive (for callbacks the state itself owns).
@@ -105,6 +107,7 @@ impl AppState {
             query_embeddings: QueryEmbeddings::default(),
             metrics,
             maintenance: Default::default(),
+            oauth_providers: crate::oauth::Providers::default(),
         }));
         crate::events::register(&state.io, state.downgrade());
         state

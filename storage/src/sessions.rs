@@ -31,14 +31,16 @@ pub struct NewSession {
     pub app_version: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub pin_expires_at: Option<DateTime<Utc>>,
+    /// The OpenID provider's session (`sid`) this login came from, for back-channel logout.
+    pub oauth_sid: Option<String>,
 }
 
 pub async fn create(pool: &PgPool, session: &NewSession) -> Result<Session> {
     Ok(sqlx::query_as!(
         Session,
         r#"INSERT INTO session (token, "userId", "parentId", "deviceType", "deviceOS", "appVersion",
-                                "expiresAt", "pinExpiresAt")
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                "expiresAt", "pinExpiresAt", "oauthSid")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            RETURNING id, "userId" AS user_id, "parentId" AS parent_id, "deviceType" AS device_type,
                      "deviceOS" AS device_os, "appVersion" AS app_version, "createdAt" AS created_at,
                      "updatedAt" AS updated_at, "expiresAt" AS expires_at, "pinExpiresAt" AS pin_expires_at,
@@ -51,6 +53,7 @@ pub async fn create(pool: &PgPool, session: &NewSession) -> Result<Session> {
         session.app_version,
         session.expires_at,
         session.pin_expires_at,
+        session.oauth_sid,
     )
     .fetch_one(pool)
     .await?)
@@ -165,6 +168,34 @@ pub async fn delete_all_except(pool: &PgPool, user_id: Uuid, keep: Option<Uuid>)
            RETURNING id"#,
         user_id,
         keep
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn set_oauth_sid(pool: &PgPool, id: Uuid, oauth_sid: Option<&str>) -> Result<()> {
+    sqlx::query!(r#"UPDATE session SET "oauthSid" = $2 WHERE id = $1"#, id, oauth_sid)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the sessions an OpenID back-channel logout names: those of provider session `sid`,
+/// of the user linked to subject `sub`, or (both given) that session of that user. Returns
+/// the ids deleted.
+pub async fn delete_by_oauth(pool: &PgPool, sid: Option<&str>, sub: Option<&str>) -> Result<Vec<Uuid>> {
+    if sid.is_none() && sub.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar!(
+        r#"DELETE FROM session s
+           USING "user" u
+           WHERE u.id = s."userId"
+             AND ($1::text IS NULL OR s."oauthSid" = $1)
+             AND ($2::text IS NULL OR (u."oauthId" = $2 AND u."oauthId" <> ''))
+           RETURNING s.id"#,
+        sid,
+        sub
     )
     .fetch_all(pool)
     .await?)

@@ -42,6 +42,8 @@ pub struct UserFilter<'a> {
     pub session_token: Option<&'a [u8]>,
     /// The user of the API key with this hash.
     pub api_key: Option<&'a [u8]>,
+    /// The user linked to this OpenID subject (`oauthId`).
+    pub oauth_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -54,6 +56,8 @@ pub struct NewUser {
     pub storage_label: Option<String>,
     pub quota_size_in_bytes: Option<i64>,
     pub avatar_color: Option<String>,
+    /// The OpenID subject the account signs in as; empty for none.
+    pub oauth_id: String,
 }
 
 /// A partial update: `None` leaves the column alone; `Some(None)` on a nullable column clears it.
@@ -69,6 +73,8 @@ pub struct UserChanges {
     pub storage_label: Option<Option<String>>,
     pub quota_size_in_bytes: Option<Option<i64>>,
     pub profile_image_path: Option<String>,
+    /// The OpenID subject; `Some("")` unlinks.
+    pub oauth_id: Option<String>,
 }
 
 pub async fn find(pool: &PgPool, filter: UserFilter<'_>) -> Result<Vec<User>> {
@@ -88,6 +94,7 @@ pub async fn find(pool: &PgPool, filter: UserFilter<'_>) -> Result<Vec<User>> {
              AND ($5 OR "deletedAt" IS NULL)
              AND ($6::bytea IS NULL OR id = (SELECT s."userId" FROM session s WHERE s.token = $6))
              AND ($7::bytea IS NULL OR id = (SELECT k."userId" FROM api_key k WHERE k.key = $7))
+             AND ($8::text IS NULL OR "oauthId" = $8)
            ORDER BY "createdAt""#,
         filter.id,
         filter.email,
@@ -96,6 +103,7 @@ pub async fn find(pool: &PgPool, filter: UserFilter<'_>) -> Result<Vec<User>> {
         filter.with_deleted,
         filter.session_token,
         filter.api_key,
+        filter.oauth_id,
     )
     .fetch_all(pool)
     .await?;
@@ -130,6 +138,29 @@ pub async fn get_by_email(pool: &PgPool, email: &str, with_deleted: bool) -> Res
     .await
 }
 
+/// The user linked to the OpenID subject `oauth_id` (never matches the empty "not linked").
+pub async fn get_by_oauth_id(pool: &PgPool, oauth_id: &str) -> Result<Option<User>> {
+    if oauth_id.is_empty() {
+        return Ok(None);
+    }
+    find_one(
+        pool,
+        UserFilter {
+            oauth_id: Some(oauth_id),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Unlinks every account from its OpenID subject.
+pub async fn unlink_all_oauth(pool: &PgPool) -> Result<()> {
+    sqlx::query!(r#"UPDATE "user" SET "oauthId" = '' WHERE "oauthId" <> ''"#)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn get_admin(pool: &PgPool) -> Result<Option<User>> {
     find_one(
         pool,
@@ -144,8 +175,8 @@ pub async fn get_admin(pool: &PgPool) -> Result<Option<User>> {
 pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User> {
     let id = sqlx::query_scalar!(
         r#"INSERT INTO "user" (email, name, password, "isAdmin", "shouldChangePassword", "storageLabel",
-                               "quotaSizeInBytes", "avatarColor")
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                               "quotaSizeInBytes", "avatarColor", "oauthId")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            RETURNING id"#,
         user.email,
         user.name,
@@ -155,6 +186,7 @@ pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User> {
         user.storage_label,
         user.quota_size_in_bytes,
         user.avatar_color,
+        user.oauth_id,
     )
     .fetch_one(pool)
     .await?;
@@ -176,7 +208,8 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<Us
              "storageLabel" = CASE WHEN $11 THEN $12 ELSE "storageLabel" END,
              "quotaSizeInBytes" = CASE WHEN $13 THEN $14 ELSE "quotaSizeInBytes" END,
              "profileImagePath" = COALESCE($15, "profileImagePath"),
-             "profileChangedAt" = CASE WHEN $15::text IS NULL THEN "profileChangedAt" ELSE now() END
+             "profileChangedAt" = CASE WHEN $15::text IS NULL THEN "profileChangedAt" ELSE now() END,
+             "oauthId" = COALESCE($16, "oauthId")
            WHERE id = $1"#,
         id,
         changes.email,
@@ -193,6 +226,7 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &UserChanges) -> Result<Us
         changes.quota_size_in_bytes.is_some(),
         changes.quota_size_in_bytes.flatten(),
         changes.profile_image_path,
+        changes.oauth_id,
     )
     .execute(pool)
     .await?;

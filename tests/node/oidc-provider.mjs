@@ -27,8 +27,11 @@
 //   POST /test/backchannel-logout/<login> sends a logout token to every client with a
 //        backchannel_logout_uri that <login> signed in to; answers JSON
 //        [{ client_id, sid, ok, error? }]
+//   POST /test/tamper                     JSON { claims?, break_signature? }: the next token
+//        response's ID token gets these claims (null removes one), re-signed with the
+//        provider's key (or with a broken signature), as a faulty or hostile provider would
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -74,6 +77,11 @@ const ACCOUNTS = {
     email: 'quinn@example.com', email_verified: true, name: 'Quinn Quota',
     preferred_username: 'quinn', groups: ['users'],
     immich_quota: 1, immich_label: 'quinn-label', immich_role: 'user',
+  },
+  // A name beyond ASCII, and an e-mail in mixed case.
+  zoe: {
+    email: 'Zoe@Example.com', email_verified: true, name: 'Zoë Ångström',
+    preferred_username: 'zoë', groups: ['users'],
   },
 };
 
@@ -179,6 +187,42 @@ async function backchannelLogout(login) {
   return results;
 }
 
+// What POST /test/tamper asked to do to the next ID token.
+let tamper = null;
+
+function b64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+function tamperedIdToken(idToken, { claims = {}, break_signature: breakSignature = false }) {
+  const [header, payload] = idToken.split('.');
+  const changed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()) };
+  for (const [key, value] of Object.entries(claims)) {
+    if (value === null) delete changed[key];
+    else changed[key] = value;
+  }
+  const input = `${header}.${b64url(changed)}`;
+  const signature = sign('sha256', Buffer.from(input), privateKey);
+  if (breakSignature) signature[0] ^= 0xff;
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+// Rewrites the ID token in the token endpoint's JSON answer before it leaves.
+function tamperTokenResponse(res, change) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    try {
+      const body = JSON.parse(Buffer.from(chunk).toString());
+      if (body.id_token) body.id_token = tamperedIdToken(body.id_token, change);
+      const text = JSON.stringify(body);
+      if (!res.headersSent) res.setHeader('content-length', Buffer.byteLength(text));
+      return end(text, ...rest);
+    } catch {
+      return end(chunk, ...rest);
+    }
+  };
+}
+
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -196,6 +240,14 @@ server.on('request', async (req, res) => {
   }
   if (req.method === 'POST' && (match = path.match(/^\/test\/backchannel-logout\/([^/]+)$/u))) {
     return json(res, 200, await backchannelLogout(decodeURIComponent(match[1])));
+  }
+  if (req.method === 'POST' && path === '/test/tamper') {
+    tamper = JSON.parse(Buffer.concat(await Array.fromAsync(req)).toString() || '{}');
+    return json(res, 200, { ok: true });
+  }
+  if (req.method === 'POST' && path === '/token' && tamper) {
+    tamperTokenResponse(res, tamper);
+    tamper = null;
   }
   if (req.method === 'POST' && path.startsWith('/interaction/')) {
     // The built-in login page takes any name; refuse unknown ones as a real login page would.

@@ -110,6 +110,21 @@ impl OidcProvider {
     }
 }
 
+impl OidcProvider {
+    /// Makes the next token response's ID token carry `claims` (a null removes one),
+    /// re-signed with the provider's key, or with a broken signature: a faulty or hostile
+    /// provider, or a token meant for someone else.
+    pub async fn tamper_next_id_token(&self, claims: Value, break_signature: bool) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/test/tamper", self.issuer))
+            .json(&serde_json::json!({ "claims": claims, "break_signature": break_signature }))
+            .send()
+            .await
+            .expect("tamper request");
+        assert!(response.status().is_success(), "tamper: {}", response.status());
+    }
+}
+
 async fn get_json(url: &str) -> Value {
     let response = reqwest::get(url).await.expect(url);
     assert!(response.status().is_success(), "{url}: {}", response.status());

@@ -119,6 +119,7 @@ pub async fn vouched_user(state: &AppState, parts: &Parts) -> ApiResult<Option<U
                 storage_label: None,
                 quota_size_in_bytes: None,
                 avatar_color: None,
+                oauth_id: String::new(),
             };
             let user = users::create(&state.db, &new_user).await?;
             tracing::info!(email, user = %user.id, "registered a user the forward-auth proxy vouched for");

@@ -51,13 +51,14 @@ pub async fn sign_up_admin(State(state): State<AppState>, ValidJson(dto): ValidJ
         CreateUser {
             email: dto.email.to_lowercase(),
             name: dto.name,
-            password: dto.password,
+            password: Some(dto.password),
             is_admin: true,
             storage_label: Some("admin".into()),
             quota_size_in_bytes: None,
             should_change_password: None,
             avatar_color: None,
             pin_code: None,
+            oauth_id: String::new(),
         },
     )
     .await?;
@@ -112,8 +113,26 @@ pub async fn login(
     };
     state.login_limiter.record_success(&state.jobs, ip, &email).await;
 
+    signed_in(&state, &parts, &user, SignIn::Password).await
+}
+
+/// How a user signed in; the web app keeps it in `immich_auth_type` to know where signing out goes.
+pub(super) enum SignIn {
+    Password,
+    /// Through the OpenID provider, with its session id when it sent one.
+    Oauth {
+        sid: Option<String>,
+    },
+}
+
+/// A new session for `user`: Immich's login response, with the three login cookies.
+pub(super) async fn signed_in(state: &AppState, parts: &Parts, user: &users::User, how: SignIn) -> ApiResult<Response> {
     let client = ClientDetails::from_headers(&parts.headers);
     let token = tokens::generate();
+    let (auth_type, oauth_sid) = match how {
+        SignIn::Password => ("password", None),
+        SignIn::Oauth { sid } => ("oauth", sid),
+    };
     sessions::create(
         &state.db,
         &sessions::NewSession {
@@ -122,6 +141,7 @@ pub async fn login(
             device_type: client.device_type,
             device_os: client.device_os,
             app_version: client.app_version,
+            oauth_sid,
             ..Default::default()
         },
     )
@@ -138,13 +158,13 @@ pub async fn login(
         "shouldChangePassword": user.should_change_password,
         "isOnboarded": onboarding.and_then(|o| o["isOnboarded"].as_bool()).unwrap_or(false),
     });
-    let secure = authn::is_secure(&state, &parts);
+    let secure = authn::is_secure(state, parts);
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     set_cookies(
         response.headers_mut(),
         &[
             (ACCESS_TOKEN_COOKIE, &token, true),
-            (AUTH_TYPE_COOKIE, "password", true),
+            (AUTH_TYPE_COOKIE, auth_type, true),
             (IS_AUTHENTICATED_COOKIE, "true", false),
         ],
         secure,
@@ -153,6 +173,7 @@ pub async fn login(
     Ok(response)
 }
 
+/// Sets cookies `(name, value, http_only)` for `max_age` seconds (0 expires them).
 pub(super) fn set_cookies(headers: &mut HeaderMap, cookies: &[(&str, &str, bool)], secure: bool, max_age: i64) {
     let expires = (Utc::now() + Duration::seconds(max_age)).format("%a, %d %b %Y %H:%M:%S GMT");
     for (name, value, http_only) in cookies {
@@ -170,12 +191,17 @@ pub(super) fn set_cookies(headers: &mut HeaderMap, cookies: &[(&str, &str, bool)
     }
 }
 
-pub async fn logout(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<Response> {
+pub async fn logout(State(state): State<AppState>, parts: Parts, Auth(auth): Auth) -> ApiResult<Response> {
     if let Some(session) = &auth.session {
         sessions::delete(&state.db, session.id).await?;
         crate::events::sessions_deleted(&state, &[session.id]).await;
     }
-    let body = json!({ "successful": true, "redirectUri": "/auth/login?autoLaunch=0" });
+    let redirect_uri = if authn::cookie(&parts.headers, AUTH_TYPE_COOKIE) == Some("oauth") {
+        crate::oauth::logout_redirect(&state).await
+    } else {
+        crate::oauth::LOGIN_URL.to_owned()
+    };
+    let body = json!({ "successful": true, "redirectUri": redirect_uri });
     let mut response = (StatusCode::OK, Json(body)).into_response();
     // Expire the three login cookies.
     let cleared = [

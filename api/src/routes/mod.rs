@@ -18,6 +18,7 @@ mod map;
 mod memories;
 mod notifications;
 mod notifications_admin;
+mod oauth;
 mod partners;
 mod people;
 mod resumable;
@@ -96,6 +97,13 @@ api_routes! {
     DELETE "/auth/pin-code", Access::permission(P::PinCodeDelete) => auth::reset_pin_code;
     POST "/auth/session/lock", Access::permission(P::All) => auth::lock_session;
     POST "/auth/session/unlock", Access::permission(P::All) => auth::unlock_session;
+    POST "/admin/auth/unlink-all", Access::admin(P::AdminAuthUnlinkAll) => oauth::unlink_all;
+    GET "/oauth/mobile-redirect", Access::public() => oauth::mobile_redirect;
+    POST "/oauth/authorize", Access::public() => oauth::authorize;
+    POST "/oauth/callback", Access::public() => oauth::callback;
+    POST "/oauth/link", Access::permission(P::All) => oauth::link;
+    POST "/oauth/unlink", Access::permission(P::All) => oauth::unlink;
+    POST "/oauth/backchannel-logout", Access::public() => oauth::backchannel_logout;
 
     // API keys
     GET "/api-keys", Access::permission(P::ApiKeyRead) => api_keys::list;

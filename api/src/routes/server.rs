@@ -41,7 +41,7 @@ pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Va
 pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let c = state.system_config.typed(&state.db).await?;
     // Not built yet, whatever the settings say: face import
-    // from sidecars, OAuth and real-time transcoding.
+    // from sidecars and real-time transcoding.
     let not_built = false;
     // Machine learning counts while a configured service answers (or nobody checks).
     let ml = &c.machine_learning;
@@ -56,8 +56,8 @@ pub async fn features(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "sidecar": true,
         "search": true,
         "trash": c.trash.enabled,
-        "oauth": not_built,
-        "oauthAutoLaunch": not_built,
+        "oauth": c.oauth.enabled,
+        "oauthAutoLaunch": c.oauth.auto_launch,
         "ocr": ml_available && machine_learning::is_ocr_enabled(ml),
         "passwordLogin": c.password_login.enabled,
         "configFile": state.system_config.is_read_only(),

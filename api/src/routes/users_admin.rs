@@ -107,13 +107,14 @@ pub async fn create(
         CreateUser {
             email: dto.email.0.to_lowercase(),
             name: dto.name,
-            password: dto.password.clone(),
+            password: Some(dto.password.clone()),
             is_admin: dto.is_admin,
             storage_label: dto.storage_label.flatten(),
             quota_size_in_bytes: dto.quota_size_in_bytes.flatten(),
             should_change_password: dto.should_change_password,
             avatar_color: dto.avatar_color.flatten().map(|c| c.as_str().to_string()),
             pin_code: dto.pin_code.flatten(),
+            oauth_id: String::new(),
         },
     )
     .await?;
@@ -214,7 +215,7 @@ pub async fn update(
         avatar_color: dto.avatar_color.map(|c| c.map(|c| c.as_str().to_string())),
         storage_label,
         quota_size_in_bytes: dto.quota_size_in_bytes,
-        profile_image_path: None,
+        ..Default::default()
     };
     let user = users::update(&state.db, user.id, &changes)
         .await

@@ -91,13 +91,16 @@ pub fn sanitize_storage_label(label: &str) -> Option<String> {
 pub struct CreateUser {
     pub email: String,
     pub name: String,
-    pub password: String,
+    /// `None` for an account that signs in through OAuth or a proxy only.
+    pub password: Option<String>,
     pub is_admin: bool,
     pub storage_label: Option<String>,
     pub quota_size_in_bytes: Option<i64>,
     pub should_change_password: Option<bool>,
     pub avatar_color: Option<String>,
     pub pin_code: Option<String>,
+    /// The OpenID subject the account is linked to; empty for none.
+    pub oauth_id: String,
 }
 
 #[tracing::instrument(skip_all)]
@@ -107,7 +110,10 @@ pub async fn create(db: &PgPool, input: CreateUser) -> ApiResult<User> {
     if let Some(label) = &storage_label {
         ensure_storage_label_available(db, label, None).await?;
     }
-    let password_hash = hash(&input.password).await?;
+    let password_hash = match &input.password {
+        Some(password) => hash(password).await?,
+        None => String::new(),
+    };
     let new_user = NewUser {
         email: input.email,
         name: input.name,
@@ -117,6 +123,7 @@ pub async fn create(db: &PgPool, input: CreateUser) -> ApiResult<User> {
         storage_label,
         quota_size_in_bytes: input.quota_size_in_bytes,
         avatar_color: input.avatar_color,
+        oauth_id: input.oauth_id,
     };
     let user = users::create(db, &new_user).await.map_err(unique_violation)?;
     match input.pin_code {

@@ -1,6 +1,5 @@
 //! Every published Immich authentication advisory, replayed: the request that once worked is
-//! refused. Where Immich 3.0.3 itself still answers the old way, the test says so. (The OAuth
-//! advisories wait for OAuth.)
+//! refused. Where Immich 3.0.3 itself still answers the old way, the test says so.
 
 use darkroom_tests::{Reply, TestServer};
 use reqwest::{Method, StatusCode};
@@ -211,5 +210,54 @@ async fn a_locked_asset_is_seen_by_nobody_else_and_found_by_no_search() {
     assert_eq!(
         (asked.status, asked.message()),
         (StatusCode::UNAUTHORIZED, "Elevated permission is required")
+    );
+}
+
+/// GHSA-3832-6r8h-9cfm: the OAuth callback did not check `state`, so an attacker's answer
+/// (their own code) could be slipped into a victim's browser, signing the victim in as the
+/// attacker (login CSRF).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth_answer_from_another_sign_in_is_refused() {
+    let sso = crate::oauth::Sso::start(|_| {}).await;
+    // The attacker's own sign-in, stopped before the callback.
+    let (attackers_answer, _) = sso.web_sign_in("/auth/login", "bob").await;
+    // The victim's browser, with the state of the sign-in it started, is given that answer.
+    let (_, victims_cookies) = sso.web_sign_in("/auth/login", "alice").await;
+    let slipped = sso
+        .finish("callback", json!({ "url": attackers_answer }), &victims_cookies, None)
+        .await;
+    assert_eq!(slipped.status, StatusCode::BAD_REQUEST, "{}", slipped.body);
+    assert!(slipped.message().contains("state"), "{}", slipped.body);
+    // Nor without any state of its own.
+    let bare = sso
+        .finish("callback", json!({ "url": attackers_answer }), "", None)
+        .await;
+    assert_eq!(bare.message(), "OAuth state is missing");
+}
+
+/// OAuth account takeover by e-mail: a provider account claiming the admin's e-mail, which the
+/// provider never verified, was linked to the admin's account on first sign-in. Immich 3.0.3
+/// still links by any e-mail; here only a verified one finds an account.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unverified_oauth_email_does_not_take_over_the_matching_account() {
+    let sso = crate::oauth::Sso::start(|_| {}).await;
+    let mallory = sso.web_login("mallory").await;
+    assert_eq!(
+        (mallory.status, mallory.message()),
+        (StatusCode::BAD_REQUEST, "OAuth authentication failed")
+    );
+    let admin = sso
+        .server
+        .call(Method::GET, "/api/users/me", Some(&sso.admin), None)
+        .await;
+    assert_eq!(admin.body["oauthId"], "", "the admin's account stays unlinked");
+    let sessions = sso
+        .server
+        .call(Method::GET, "/api/sessions", Some(&sso.admin), None)
+        .await;
+    assert_eq!(
+        sessions.body.as_array().map(Vec::len),
+        Some(1),
+        "only the admin's own session"
     );
 }

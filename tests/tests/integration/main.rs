@@ -21,6 +21,7 @@ mod machine_learning;
 mod maintenance;
 mod memories;
 mod notifications;
+mod oauth;
 mod oidc_provider;
 mod organising;
 mod people;

@@ -1,0 +1,582 @@
+//! Sign-in through an OpenID Connect provider (Authelia, Keycloak, …), as Immich does it: the
+//! authorization code flow with state, PKCE and a nonce, the ID token verified here, users
+//! found by their subject, linked by a verified e-mail or registered from the claims.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use darkroom_storage::sessions;
+use darkroom_storage::users::{self, User, UserChanges};
+use rand::RngCore;
+use reqwest::Url;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::AuthContext;
+use crate::error::{ApiError, ApiResult};
+use crate::services::users::{self as user_service, CreateUser};
+use crate::state::AppState;
+use crate::system_config::sections::OauthConfig;
+
+pub mod jwt;
+mod profile;
+pub mod provider;
+
+pub use provider::Providers;
+
+use jwt::{Expected, Jwt, JwtError};
+use profile::Profile;
+use provider::{Metadata, ProviderError, UserInfo};
+
+/// Where the mobile app takes the provider's answer.
+pub const MOBILE_REDIRECT: &str = "app.immich:///oauth-callback";
+/// Where the web app goes after signing out, when the provider names no end-session page.
+pub const LOGIN_URL: &str = "/auth/login?autoLaunch=0";
+pub const STATE_COOKIE: &str = "immich_oauth_state";
+pub const CODE_VERIFIER_COOKIE: &str = "immich_oauth_code_verifier";
+/// How old a back-channel logout token may be (as Immich).
+const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 120;
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// The client credentials from the environment, which win over the system config's.
+#[derive(Clone, Default)]
+pub struct ClientOverride {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClientOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOverride")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// The `oauth` settings in force, with the environment's client credentials.
+pub async fn settings(state: &AppState) -> ApiResult<OauthConfig> {
+    let mut config = state.system_config.typed(&state.db).await?.oauth;
+    let client = &state.config.oauth_client;
+    if let Some(id) = &client.client_id {
+        config.client_id.clone_from(id);
+    }
+    if let Some(secret) = &client.client_secret {
+        config.client_secret.clone_from(secret);
+    }
+    Ok(config)
+}
+
+async fn enabled_settings(state: &AppState) -> ApiResult<OauthConfig> {
+    let config = settings(state).await?;
+    if !config.enabled {
+        return Err(ApiError::bad_request("OAuth is not enabled"));
+    }
+    Ok(config)
+}
+
+/// Where `GET /oauth/mobile-redirect` sends the browser: the app, with the provider's answer.
+pub fn mobile_redirect(query: Option<&str>) -> String {
+    format!("{MOBILE_REDIRECT}?{}", query.unwrap_or_default())
+}
+
+/// With the mobile override, the app's redirect URI is replaced by the configured one (a
+/// provider that refuses custom schemes redirects there, and that page forwards to the app).
+fn resolve_redirect_uri(config: &OauthConfig, uri: &str) -> String {
+    let Some(rest) = uri.strip_prefix("app.immich:") else {
+        return uri.to_owned();
+    };
+    let rest = rest.trim_start_matches('/');
+    match rest.strip_prefix("oauth-callback") {
+        Some(tail) if config.mobile_override_enabled && !config.mobile_redirect_uri.is_empty() => {
+            format!("{}{tail}", config.mobile_redirect_uri)
+        }
+        _ => uri.to_owned(),
+    }
+}
+
+fn random_text() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn code_challenge(code_verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()))
+}
+
+/// The nonce of a sign-in, derived from its state and PKCE challenge: only the client holding
+/// that sign-in's verifier can present an ID token carrying it, and nothing is stored here.
+fn nonce(state: &str, code_challenge: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("darkroom-oauth-nonce:{state}:{code_challenge}")))
+}
+
+/// A started sign-in: where to send the user, and what the web app keeps in cookies.
+pub struct Authorization {
+    pub url: String,
+    pub state: String,
+    /// `None` when the client brought its own PKCE challenge (the mobile app).
+    pub code_verifier: Option<String>,
+}
+
+/// What a client may ask the provider to redirect to: the mobile app, the configured mobile
+/// redirect page, or a page of this server's own (`hosts`: the names it was reached by).
+fn check_redirect_uri(config: &OauthConfig, uri: &str, hosts: &[String]) -> ApiResult<()> {
+    let mobile = uri.starts_with("app.immich:")
+        && uri.trim_start_matches("app.immich:").trim_start_matches('/') == "oauth-callback";
+    if mobile || (!config.mobile_redirect_uri.is_empty() && uri == config.mobile_redirect_uri) {
+        return Ok(());
+    }
+    let own_page = Url::parse(uri).ok().is_some_and(|url| {
+        let authority = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            _ => return false,
+        };
+        matches!(url.scheme(), "http" | "https") && hosts.iter().any(|h| h.eq_ignore_ascii_case(&authority))
+    });
+    if own_page {
+        Ok(())
+    } else {
+        tracing::warn!(
+            kind = "oauth_redirect_refused",
+            redirect_uri = uri,
+            "refused an OAuth redirect URI"
+        );
+        Err(ApiError::bad_request("OAuth redirect URI is not this server's"))
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn authorize(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<String>,
+    client_challenge: Option<String>,
+    hosts: &[String],
+) -> ApiResult<Authorization> {
+    let config = enabled_settings(state).await?;
+    check_redirect_uri(&config, redirect_uri, hosts)?;
+    let metadata = discover(state, &config).await?;
+    let sign_in_state = client_state.filter(|s| !s.is_empty()).unwrap_or_else(random_text);
+    let (challenge, code_verifier) = match client_challenge.filter(|c| !c.is_empty()) {
+        Some(challenge) => (challenge, None),
+        None => {
+            let verifier = random_text();
+            (code_challenge(&verifier), Some(verifier))
+        }
+    };
+    let mut url = Url::parse(&metadata.authorization_endpoint)
+        .map_err(|e| ApiError::internal_from("reading the provider's authorization endpoint", e))?;
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("client_id", &config.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", &resolve_redirect_uri(&config, redirect_uri))
+            .append_pair("scope", &config.scope)
+            .append_pair("state", &sign_in_state)
+            .append_pair("nonce", &nonce(&sign_in_state, &challenge))
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if !config.prompt.is_empty() {
+            query.append_pair("prompt", &config.prompt);
+        }
+    }
+    Ok(Authorization {
+        url: url.into(),
+        state: sign_in_state,
+        code_verifier,
+    })
+}
+
+/// The provider's answer as the client hands it back: the URL it was redirected to, with the
+/// state and PKCE verifier of its sign-in (from the body, else the web app's cookies).
+pub struct Callback<'a> {
+    pub url: &'a str,
+    pub state: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+impl Callback<'_> {
+    fn checked(&self) -> ApiResult<(&str, &str)> {
+        let state = self.state.filter(|s| !s.is_empty());
+        let Some(state) = state else {
+            return Err(ApiError::bad_request("OAuth state is missing"));
+        };
+        let Some(verifier) = self.code_verifier.filter(|v| !v.is_empty()) else {
+            return Err(ApiError::bad_request("OAuth code verifier is missing"));
+        };
+        Ok((state, verifier))
+    }
+}
+
+fn refused(reason: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(kind = "oauth_refused", %reason, "OAuth sign-in refused");
+    ApiError::bad_request(format!("OAuth authentication failed: {reason}"))
+}
+
+fn provider_failure(doing: &'static str, error: ProviderError) -> ApiError {
+    match error {
+        // The provider turned the code down (used, expired, for another client, wrong verifier).
+        ProviderError::Refused { status, body, .. } if (400..500).contains(&status) => {
+            refused(format!("the provider refused the code: {body}"))
+        }
+        other => ApiError::internal_from(doing, other),
+    }
+}
+
+async fn discover(state: &AppState, config: &OauthConfig) -> ApiResult<std::sync::Arc<Metadata>> {
+    state
+        .oauth_providers
+        .metadata(config)
+        .await
+        .map_err(|e| ApiError::internal_from("in OAuth discovery", e))
+}
+
+/// Verifies a JWT from the provider with its keys (fetched again once for an unknown key id).
+async fn verify_token(
+    state: &AppState,
+    config: &OauthConfig,
+    metadata: &Metadata,
+    token: &str,
+    algorithm: &str,
+) -> ApiResult<Result<Map<String, Value>, JwtError>> {
+    let jwt = match Jwt::parse(token) {
+        Ok(jwt) => jwt,
+        Err(e) => return Ok(Err(e)),
+    };
+    let keys = state
+        .oauth_providers
+        .keys(config, metadata, jwt.key_id())
+        .await
+        .map_err(|e| ApiError::internal_from("fetching the provider's signing keys", e))?;
+    Ok(jwt.verify(algorithm, &keys, &config.client_secret))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Completes the code flow and returns who the provider says signed in, and its session id.
+#[tracing::instrument(skip_all)]
+async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>) -> ApiResult<Profile> {
+    let (expected_state, verifier) = callback.checked()?;
+    let url = resolve_redirect_uri(config, callback.url);
+    let parsed = Url::parse(&url).map_err(|_| ApiError::bad_request("OAuth callback URL is invalid"))?;
+    let param = |name: &str| {
+        parsed
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if let Some(error) = param("error") {
+        let description = param("error_description").unwrap_or_default();
+        return Err(refused(
+            format!("the provider answered {error} {description}").trim_end(),
+        ));
+    }
+    // The state ties the answer to the sign-in this client started (login CSRF, GHSA-3832-6r8h-9cfm).
+    if param("state").as_deref() != Some(expected_state) {
+        return Err(refused("the state does not match this sign-in"));
+    }
+    let code = param("code").ok_or_else(|| refused("the callback URL has no code"))?;
+    let metadata = discover(state, config).await?;
+    // RFC 9207: an answer naming another issuer is a mix-up.
+    if let Some(issuer) = param("iss")
+        && issuer != metadata.issuer
+    {
+        return Err(refused(format!("the answer comes from issuer {issuer}")));
+    }
+    let mut redirect_uri = parsed.clone();
+    redirect_uri.set_query(None);
+    redirect_uri.set_fragment(None);
+    let tokens = state
+        .oauth_providers
+        .exchange_code(config, &metadata, &code, redirect_uri.as_str(), verifier)
+        .await
+        .map_err(|e| provider_failure("exchanging the OAuth code", e))?;
+    let id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or_else(|| refused("the provider sent no ID token"))?;
+    let expected_nonce = nonce(expected_state, &code_challenge(verifier));
+    let id_claims = verify_token(state, config, &metadata, id_token, &config.signing_algorithm)
+        .await?
+        .and_then(|claims| {
+            jwt::check_claims(
+                &claims,
+                Expected {
+                    issuer: &metadata.issuer,
+                    audience: &config.client_id,
+                    nonce: Some(&expected_nonce),
+                    requires_expiry: true,
+                    max_age_secs: None,
+                    now: now(),
+                },
+            )
+            .map(|()| claims)
+        })
+        .map_err(|e| refused(format!("the ID token is invalid: {e}")))?;
+    let mut profile = Profile::from_id_token(id_claims).map_err(refused)?;
+    if !profile.has_email() {
+        let info = state
+            .oauth_providers
+            .user_info(config, &metadata, &tokens.access_token)
+            .await
+            .map_err(|e| provider_failure("fetching the OAuth user info", e))?;
+        let claims = match info {
+            UserInfo::Claims(claims) => claims,
+            UserInfo::Signed(token) => {
+                let algorithm = config.profile_signing_algorithm.as_str();
+                let algorithm = if algorithm == "none" {
+                    &config.signing_algorithm
+                } else {
+                    algorithm
+                };
+                verify_token(state, config, &metadata, &token, algorithm)
+                    .await?
+                    .map_err(|e| refused(format!("the signed user info is invalid: {e}")))?
+            }
+        };
+        profile.add_user_info(claims).map_err(refused)?;
+    }
+    Ok(profile)
+}
+
+/// Signs in (or registers) the user the provider vouches for. Returns the user and the
+/// provider's session id, to end this session when the provider logs out.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(state: &AppState, callback: &Callback<'_>) -> ApiResult<(User, Option<String>)> {
+    let config = enabled_settings(state).await?;
+    let profile = finish(state, &config, callback).await?;
+    let sid = profile.sid.clone();
+    if let Some(user) = users::get_by_oauth_id(&state.db, &profile.sub).await? {
+        return Ok((user, sid));
+    }
+    let email = profile.email();
+    if let Some(email) = &email
+        && let Some(existing) = users::get_by_email(&state.db, email, false).await?
+    {
+        if !existing.oauth_id.is_empty() {
+            tracing::warn!(
+                email,
+                "OAuth sign-in: the e-mail's account is linked to another subject"
+            );
+            return Err(ApiError::bad_request("OAuth authentication failed"));
+        }
+        // Anyone can claim any address at some providers: only a verified one finds an account.
+        if !profile.email_verified() {
+            tracing::warn!(
+                kind = "oauth_refused",
+                email,
+                sub = profile.sub,
+                "OAuth sign-in with an unverified e-mail that matches an account was refused"
+            );
+            return Err(ApiError::bad_request("OAuth authentication failed"));
+        }
+        let changes = UserChanges {
+            oauth_id: Some(profile.sub.clone()),
+            ..Default::default()
+        };
+        tracing::info!(
+            email,
+            sub = profile.sub,
+            "linked an account to its OAuth subject by e-mail"
+        );
+        return Ok((users::update(&state.db, existing.id, &changes).await?, sid));
+    }
+    if !config.auto_register {
+        tracing::warn!(
+            sub = profile.sub,
+            "OAuth user does not exist and auto-registering is off (oauth.autoRegister)"
+        );
+        return Err(ApiError::bad_request("OAuth authentication failed"));
+    }
+    let Some(email) = email else {
+        return Err(ApiError::bad_request("OAuth profile does not have an email address"));
+    };
+    let registration = profile.registration(&config);
+    let user = user_service::create(
+        &state.db,
+        CreateUser {
+            email: email.clone(),
+            name: profile.display_name(&email),
+            password: None,
+            is_admin: registration.is_admin,
+            storage_label: registration.storage_label,
+            quota_size_in_bytes: registration.quota_size_in_bytes,
+            should_change_password: Some(false),
+            avatar_color: None,
+            pin_code: None,
+            oauth_id: profile.sub.clone(),
+        },
+    )
+    .await?;
+    tracing::info!(email, sub = profile.sub, user = %user.id, "registered a user from OAuth");
+    Ok((user, sid))
+}
+
+/// Links the signed-in user to the provider's account.
+#[tracing::instrument(skip_all, fields(user = %auth.user.id))]
+pub async fn link(state: &AppState, auth: &AuthContext, callback: &Callback<'_>) -> ApiResult<User> {
+    let config = enabled_settings(state).await?;
+    let profile = finish(state, &config, callback).await?;
+    if let Some(other) = users::get_by_oauth_id(&state.db, &profile.sub).await?
+        && other.id != auth.user.id
+    {
+        tracing::warn!(
+            sub = profile.sub,
+            "OAuth link refused: the subject is linked to another user"
+        );
+        return Err(ApiError::bad_request(
+            "This OAuth account has already been linked to another user.",
+        ));
+    }
+    if let (Some(session), Some(sid)) = (&auth.session, &profile.sid) {
+        sessions::set_oauth_sid(&state.db, session.id, Some(sid)).await?;
+    }
+    let changes = UserChanges {
+        oauth_id: Some(profile.sub),
+        ..Default::default()
+    };
+    Ok(users::update(&state.db, auth.user.id, &changes).await?)
+}
+
+#[tracing::instrument(skip_all, fields(user = %auth.user.id))]
+pub async fn unlink(state: &AppState, auth: &AuthContext) -> ApiResult<User> {
+    if let Some(session) = &auth.session {
+        sessions::set_oauth_sid(&state.db, session.id, None).await?;
+    }
+    let changes = UserChanges {
+        oauth_id: Some(String::new()),
+        ..Default::default()
+    };
+    Ok(users::update(&state.db, auth.user.id, &changes).await?)
+}
+
+/// Ends the sessions a provider's signed logout token names (OpenID Back-Channel Logout).
+#[tracing::instrument(skip_all)]
+pub async fn backchannel_logout(state: &AppState, logout_token: &str) -> ApiResult<Vec<Uuid>> {
+    let config = settings(state).await?;
+    if !config.enabled {
+        return Err(ApiError::bad_request(
+            "Received backchannel logout request but OAuth is not enabled",
+        ));
+    }
+    let metadata = discover(state, &config).await?;
+    let claims = verify_token(state, &config, &metadata, logout_token, &config.signing_algorithm)
+        .await?
+        .and_then(|claims| {
+            jwt::check_claims(
+                &claims,
+                Expected {
+                    issuer: &metadata.issuer,
+                    audience: &config.client_id,
+                    nonce: None,
+                    requires_expiry: false,
+                    max_age_secs: Some(LOGOUT_TOKEN_MAX_AGE_SECS),
+                    now: now(),
+                },
+            )
+            .map(|()| claims)
+        });
+    let claims = match claims {
+        Ok(claims) if claims.get("events").and_then(|e| e.get(LOGOUT_EVENT)).is_some() => claims,
+        other => {
+            let reason = other
+                .err()
+                .map_or("no back-channel logout event".to_owned(), |e| e.to_string());
+            tracing::warn!(
+                kind = "oauth_logout_refused",
+                reason,
+                "a back-channel logout token was refused"
+            );
+            return Err(ApiError::bad_request(
+                "Error backchannel logout: token validation failed",
+            ));
+        }
+    };
+    let text = |name| claims.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let (sid, sub) = (text("sid"), text("sub"));
+    if sid.is_none() && sub.is_none() {
+        return Err(ApiError::bad_request(
+            "Invalid logout token: it must contain either a sub or a sid claim",
+        ));
+    }
+    let deleted = sessions::delete_by_oauth(&state.db, sid, sub).await?;
+    tracing::info!(sessions = deleted.len(), sid, sub, "back-channel logout ended sessions");
+    Ok(deleted)
+}
+
+/// Where the web app goes after an OAuth user signs out: the provider's end-session page.
+pub async fn logout_redirect(state: &AppState) -> String {
+    let Ok(config) = settings(state).await else {
+        return LOGIN_URL.to_owned();
+    };
+    if !config.enabled {
+        return LOGIN_URL.to_owned();
+    }
+    if !config.end_session_endpoint.is_empty() {
+        return config.end_session_endpoint;
+    }
+    match state.oauth_providers.metadata(&config).await {
+        Ok(metadata) => metadata
+            .end_session_endpoint
+            .clone()
+            .unwrap_or_else(|| LOGIN_URL.to_owned()),
+        Err(error) => {
+            tracing::warn!(%error, "no end-session endpoint: OAuth discovery failed");
+            LOGIN_URL.to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(override_uri: &str) -> OauthConfig {
+        let mut config = crate::system_config::SystemConfig::default().oauth;
+        config.mobile_override_enabled = !override_uri.is_empty();
+        config.mobile_redirect_uri = override_uri.to_owned();
+        config
+    }
+
+    #[test]
+    fn the_mobile_redirect_is_replaced_only_with_the_override() {
+        let uri = "app.immich:///oauth-callback?code=c&state=s";
+        assert_eq!(resolve_redirect_uri(&config(""), uri), uri);
+        assert_eq!(
+            resolve_redirect_uri(&config("https://photos.example.com/api/oauth/mobile-redirect"), uri),
+            "https://photos.example.com/api/oauth/mobile-redirect?code=c&state=s"
+        );
+        assert_eq!(
+            resolve_redirect_uri(&config("https://x"), "https://a/auth/login"),
+            "https://a/auth/login"
+        );
+    }
+
+    #[test]
+    fn redirect_uris_must_lead_back_to_this_server_or_the_app() {
+        let hosts = vec!["photos.example.com".to_owned(), "127.0.0.1:2283".to_owned()];
+        let check = |uri: &str| check_redirect_uri(&config(""), uri, &hosts).is_ok();
+        assert!(check("app.immich:///oauth-callback"));
+        assert!(check("https://photos.example.com/auth/login"));
+        assert!(check("http://127.0.0.1:2283/user-settings"));
+        assert!(!check("https://evil.example/auth/login"));
+        assert!(!check("https://photos.example.com.evil.example/auth/login"));
+        assert!(!check("javascript:alert(1)"));
+        assert!(!check("app.immich:///elsewhere"));
+    }
+
+    #[test]
+    fn the_nonce_depends_on_state_and_verifier() {
+        let verifier = random_text();
+        assert_eq!(verifier.len(), 43);
+        let challenge = code_challenge(&verifier);
+        assert_eq!(nonce("s", &challenge), nonce("s", &code_challenge(&verifier)));
+        assert_ne!(nonce("s", &challenge), nonce("t", &challenge));
+        assert_ne!(nonce("s", &challenge), nonce("s", &code_challenge(&random_text())));
+    }
+}
