@@ -2,7 +2,7 @@
 // Authelia usually is for Immich: authorization code flow only, PKCE (S256) required, RS256 ID
 // tokens, scopes `openid email profile groups`, back-channel logout.
 //
-//   node oidc-provider.mjs [--port N] [--clients JSON] [--userinfo-only]
+//   node oidc-provider.mjs [--port N] [--clients JSON] [--userinfo-only] [--signed-userinfo]
 //
 // --port           port on 127.0.0.1 (default 0 = any free port)
 // --clients        JSON array of clients (default: $OIDC_CLIENTS), each
@@ -13,6 +13,7 @@
 //                  then its http redirect URIs must be loopback ones (any port matches).
 // --userinfo-only  scope claims (email, name, groups, immich_*) only from the userinfo
 //                  endpoint, not in the ID token (as oidc-provider does by default)
+// --signed-userinfo the userinfo endpoint answers a JWT signed with RS256 (application/jwt)
 //
 // Prints exactly one line on stdout, `ready <issuer>`, once listening; everything else goes
 // to stderr (refused authorization and token requests too with OIDC_PROVIDER_DEBUG=1). Exits
@@ -54,6 +55,7 @@ const { values: options } = parseArgs({
     port: { type: 'string', default: '0' },
     clients: { type: 'string', default: process.env.OIDC_CLIENTS ?? '[]' },
     'userinfo-only': { type: 'boolean', default: false },
+    'signed-userinfo': { type: 'boolean', default: false },
   },
 });
 
@@ -96,6 +98,7 @@ function parseClients(json) {
     return {
       application_type: custom ? 'native' : 'web',
       token_endpoint_auth_method: 'client_secret_post',
+      ...(options['signed-userinfo'] ? { userinfo_signed_response_alg: 'RS256' } : {}),
       grant_types: ['authorization_code'],
       response_types: ['code'],
       ...client,
@@ -134,6 +137,7 @@ const provider = new Provider(issuer, {
   clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
   features: {
     devInteractions: { enabled: true },
+    jwtUserinfo: { enabled: options['signed-userinfo'] },
     backchannelLogout: { enabled: true },
     // Not part of the Authelia-like set-up; off to keep the surface small.
     dPoP: { enabled: false },

@@ -102,6 +102,10 @@ fn add_api_3_2(spec: &mut Value) {
     if let Some(values) = spec["components"]["schemas"]["Permission"]["enum"].as_array_mut() {
         values.extend(added.iter().map(|p| json!(p)));
     }
+    // SDK 3.2.2's optional OAuth account page, in the settings and in the server's config.
+    let schemas = &mut spec["components"]["schemas"];
+    schemas["SystemConfigOAuthDto"]["properties"]["accountManagementUrl"] = s.clone();
+    schemas["ServerConfigDto"]["properties"]["oauthAccountManagementUrl"] = s.clone();
     let paths = spec["paths"].as_object_mut().expect("paths");
     paths.insert(
         "/admin/config".into(),

@@ -74,7 +74,7 @@ pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         .as_ref()
         .and_then(|o| o["isOnboarded"].as_bool())
         .unwrap_or(false);
-    Ok(Json(json!({
+    let mut body = json!({
         "loginPageMessage": c.server.login_page_message,
         "trashDays": c.trash.days,
         "userDeleteDelay": c.user.delete_delay,
@@ -87,7 +87,14 @@ pub async fn config(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "mapLightStyleUrl": c.map.light_style,
         "maintenanceMode": false,
         "minFaces": c.machine_learning.facial_recognition.min_faces,
-    })))
+    });
+    // Immich 3.2's field, only where it has something to say.
+    if c.oauth.enabled
+        && let Some(url) = &c.oauth.account_management_url
+    {
+        body["oauthAccountManagementUrl"] = json!(url);
+    }
+    Ok(Json(body))
 }
 
 pub async fn media_types() -> Json<Value> {

@@ -142,6 +142,7 @@ impl Default for SystemConfig {
                 token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
                 timeout: 30000,
                 allow_insecure_requests: false,
+                account_management_url: None,
             },
             password_login: EnabledConfig { enabled: true },
             storage_template: StorageTemplateConfig {

@@ -160,6 +160,24 @@ impl Validate for SystemConfig {
             integer(&mut issues, &["oauth", "defaultStorageQuota"], value, 0, MAX_SAFE);
         }
         integer(&mut issues, &["oauth", "timeout"], self.oauth.timeout, 1, MAX_SAFE);
+        let oauth = &self.oauth;
+        let mobile_uri = if oauth.mobile_override_enabled { oauth.mobile_redirect_uri.as_str() } else { "" };
+        let urls = [
+            ("issuerUrl", oauth.issuer_url.as_str(), "Issuer URL"),
+            ("endSessionEndpoint", oauth.end_session_endpoint.as_str(), "endSessionEndpoint"),
+            ("mobileRedirectUri", mobile_uri, "Mobile redirect URI"),
+            (
+                "accountManagementUrl",
+                oauth.account_management_url.as_deref().unwrap_or_default(),
+                "Account management URL",
+            ),
+        ];
+        for (key, url, name) in urls {
+            if !url.is_empty() && reqwest::Url::parse(url).is_err() {
+                let message = format!("{name} must be an empty string or a valid URL");
+                issues.push(ValidationIssue::with_code("custom", &["oauth", key], message));
+            }
+        }
         integer(&mut issues, &["trash", "days"], self.trash.days, 0, MAX_SAFE);
         integer(
             &mut issues,

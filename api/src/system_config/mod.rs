@@ -22,6 +22,20 @@ pub use sections::SystemConfig;
 
 const STORAGE_KEY: &str = "system-config";
 
+/// Settings a later Immich added as optional: absent from the defaults (so Immich 3.0's web
+/// app need not send them), kept when given.
+const OPTIONAL_SETTINGS: [[&str; 2]; 1] = [["oauth", "accountManagementUrl"]];
+
+/// `merged` with the optional settings `given` holds (a non-empty text each).
+fn with_optional(mut merged: Value, given: &Value) -> Value {
+    for [section, key] in OPTIONAL_SETTINGS {
+        if let Some(text) = given[section][key].as_str().filter(|text| !text.is_empty()) {
+            merged[section][key] = json!(text);
+        }
+    }
+    merged
+}
+
 #[derive(Debug, Error)]
 pub enum ConfigFileError {
     #[error("IMMICH_CONFIG_FILE: cannot read {path}: {source}")]
@@ -70,7 +84,7 @@ impl SystemConfigStore {
         let stored = system_metadata::get(db, STORAGE_KEY)
             .await?
             .unwrap_or_else(|| json!({}));
-        Ok(settings_tree::merge(&self.defaults, &stored))
+        Ok(with_optional(settings_tree::merge(&self.defaults, &stored), &stored))
     }
 
     /// The configuration in force, as types.
@@ -104,7 +118,7 @@ fn validate(candidate: &Value, defaults: &Value, partial: bool) -> ApiResult<(Va
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
-    let merged = settings_tree::merge(defaults, candidate);
+    let merged = with_optional(settings_tree::merge(defaults, candidate), candidate);
     let typed = read(&merged, defaults)?;
     Ok((merged, typed))
 }
@@ -234,5 +248,28 @@ mod tests {
         changed["machineLearning"]["facialRecognition"]["maxDistance"] = json!(1);
         let typed: SystemConfig = serde_json::from_value(changed.clone()).unwrap();
         assert_eq!(serde_json::to_value(&typed).unwrap(), changed);
+    }
+
+    #[test]
+    fn the_optional_account_page_is_kept_when_given_and_urls_are_checked() {
+        let mut candidate = defaults();
+        candidate["oauth"]["accountManagementUrl"] = json!("https://sso.example.com/account");
+        let (merged, typed) = validate(&candidate, &defaults(), false).unwrap();
+        assert_eq!(merged["oauth"]["accountManagementUrl"], "https://sso.example.com/account");
+        assert_eq!(typed.oauth.account_management_url.as_deref(), Some("https://sso.example.com/account"));
+        let (without, _) = validate(&defaults(), &defaults(), false).unwrap();
+        assert!(without["oauth"].get("accountManagementUrl").is_none(), "Immich 3.0's config has none");
+
+        let mut bad = defaults();
+        bad["oauth"]["issuerUrl"] = json!("not a url");
+        bad["oauth"]["accountManagementUrl"] = json!("also not");
+        let found: Vec<String> = issues(&bad).iter().map(describe).collect();
+        assert_eq!(
+            found,
+            [
+                "oauth.issuerUrl: Issuer URL must be an empty string or a valid URL",
+                "oauth.accountManagementUrl: Account management URL must be an empty string or a valid URL",
+            ]
+        );
     }
 }

@@ -221,6 +221,10 @@ pub struct OauthConfig {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub timeout: i64,
     pub allow_insecure_requests: bool,
+    /// Where users manage their provider account (Immich 3.2's optional setting, shown in the
+    /// web app's user settings); absent from Immich 3.0's config, so only present when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_management_url: Option<String>,
 }
 
 /// `metadata`.

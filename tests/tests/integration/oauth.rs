@@ -24,7 +24,12 @@ pub(crate) struct Sso {
 impl Sso {
     /// `change` adjusts the `oauth` settings after the defaults of these tests.
     pub async fn start(change: impl FnOnce(&mut Value)) -> Self {
-        let server = TestServer::start().await;
+        Self::start_with(&[], &[], change).await
+    }
+
+    /// With the server's extra environment and the provider script's options.
+    pub async fn start_with(env: &[(&str, &str)], options: &[&str], change: impl FnOnce(&mut Value)) -> Self {
+        let server = TestServer::start_with(env).await;
         let admin = server.admin_token().await;
         let url = &server.url;
         let redirects = [
@@ -36,7 +41,7 @@ impl Sso {
         let redirects: Vec<&str> = redirects.iter().map(String::as_str).collect();
         let client = OidcClient::new(CLIENT_ID, SECRET, &redirects)
             .with_backchannel_logout(&format!("{url}/api/oauth/backchannel-logout"));
-        let provider = OidcProvider::start(&[client]).await;
+        let provider = OidcProvider::start_with(&[client], options).await;
         let sso = Self {
             server,
             provider,
@@ -410,4 +415,37 @@ async fn a_back_channel_logout_ends_the_sessions_of_that_provider_session() {
             "Error backchannel logout: token validation failed"
         )
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claims_come_from_the_userinfo_endpoint_plain_or_signed_and_credentials_from_files() {
+    // The client secret comes from a file (a container secret); the settings' one is wrong.
+    let secrets = tempfile::tempdir().unwrap();
+    let secret_file = secrets.path().join("oauth-client-secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let env = [("DARKROOM_OAUTH_CLIENT_SECRET_FILE", secret_file.to_str().unwrap())];
+    let account_page = "https://sso.example.com/account/Zoë";
+    let sso = Sso::start_with(&env, &["--userinfo-only"], |oauth| {
+        oauth["clientSecret"] = json!("not-the-secret");
+        oauth["tokenEndpointAuthMethod"] = json!("client_secret_basic");
+        oauth["accountManagementUrl"] = json!(account_page);
+    })
+    .await;
+    let zoe = sso.web_login("zoe").await;
+    assert_eq!(zoe.status, StatusCode::CREATED, "{}", zoe.body);
+    assert_eq!(zoe.body["name"], "Zoë Ångström", "the name came from the userinfo endpoint");
+
+    // Immich 3.2's link to the provider's account page.
+    let config = sso.server.call(Method::GET, "/api/server/config", None, None).await;
+    assert_eq!(config.body["oauthAccountManagementUrl"], account_page);
+
+    // Signed userinfo (application/jwt), verified with the provider's key.
+    let signed = Sso::start_with(&[], &["--userinfo-only", "--signed-userinfo"], |oauth| {
+        oauth["profileSigningAlgorithm"] = json!("RS256");
+    })
+    .await;
+    let quinn = signed.web_login("quinn").await;
+    assert_eq!(quinn.status, StatusCode::CREATED, "{}", quinn.body);
+    let me = signed.me(quinn.body["accessToken"].as_str().unwrap()).await;
+    assert_eq!(me["storageLabel"], "quinn-label");
 }
