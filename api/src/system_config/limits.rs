@@ -161,10 +161,18 @@ impl Validate for SystemConfig {
         }
         integer(&mut issues, &["oauth", "timeout"], self.oauth.timeout, 1, MAX_SAFE);
         let oauth = &self.oauth;
-        let mobile_uri = if oauth.mobile_override_enabled { oauth.mobile_redirect_uri.as_str() } else { "" };
+        let mobile_uri = if oauth.mobile_override_enabled {
+            oauth.mobile_redirect_uri.as_str()
+        } else {
+            ""
+        };
         let urls = [
             ("issuerUrl", oauth.issuer_url.as_str(), "Issuer URL"),
-            ("endSessionEndpoint", oauth.end_session_endpoint.as_str(), "endSessionEndpoint"),
+            (
+                "endSessionEndpoint",
+                oauth.end_session_endpoint.as_str(),
+                "endSessionEndpoint",
+            ),
             ("mobileRedirectUri", mobile_uri, "Mobile redirect URI"),
             (
                 "accountManagementUrl",

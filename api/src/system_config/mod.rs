@@ -255,10 +255,19 @@ mod tests {
         let mut candidate = defaults();
         candidate["oauth"]["accountManagementUrl"] = json!("https://sso.example.com/account");
         let (merged, typed) = validate(&candidate, &defaults(), false).unwrap();
-        assert_eq!(merged["oauth"]["accountManagementUrl"], "https://sso.example.com/account");
-        assert_eq!(typed.oauth.account_management_url.as_deref(), Some("https://sso.example.com/account"));
+        assert_eq!(
+            merged["oauth"]["accountManagementUrl"],
+            "https://sso.example.com/account"
+        );
+        assert_eq!(
+            typed.oauth.account_management_url.as_deref(),
+            Some("https://sso.example.com/account")
+        );
         let (without, _) = validate(&defaults(), &defaults(), false).unwrap();
-        assert!(without["oauth"].get("accountManagementUrl").is_none(), "Immich 3.0's config has none");
+        assert!(
+            without["oauth"].get("accountManagementUrl").is_none(),
+            "Immich 3.0's config has none"
+        );
 
         let mut bad = defaults();
         bad["oauth"]["issuerUrl"] = json!("not a url");

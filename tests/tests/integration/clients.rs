@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 /// Runs a script in `tests/node`; returns its standard output, failing on a non-zero exit.
-async fn run_script(script: &str, args: &[&str]) -> String {
+pub(crate) async fn run_script(script: &str, args: &[&str]) -> String {
     let output = tokio::process::Command::new(node())
         .arg(script)
         .args(args)

@@ -433,7 +433,10 @@ async fn claims_come_from_the_userinfo_endpoint_plain_or_signed_and_credentials_
     .await;
     let zoe = sso.web_login("zoe").await;
     assert_eq!(zoe.status, StatusCode::CREATED, "{}", zoe.body);
-    assert_eq!(zoe.body["name"], "Zoë Ångström", "the name came from the userinfo endpoint");
+    assert_eq!(
+        zoe.body["name"], "Zoë Ångström",
+        "the name came from the userinfo endpoint"
+    );
 
     // Immich 3.2's link to the provider's account page.
     let config = sso.server.call(Method::GET, "/api/server/config", None, None).await;
@@ -448,4 +451,15 @@ async fn claims_come_from_the_userinfo_endpoint_plain_or_signed_and_credentials_
     assert_eq!(quinn.status, StatusCode::CREATED, "{}", quinn.body);
     let me = signed.me(quinn.body["accessToken"].as_str().unwrap()).await;
     assert_eq!(me["storageLabel"], "quinn-label");
+}
+
+/// The official SDK (Node 22's fetch) through the whole flow with its own PKCE, then linking.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_sdk_signs_in_links_and_unlinks() {
+    let sso = Sso::start(|_| {}).await;
+    let out = crate::clients::run_script("sdk-oauth.mjs", &[&sso.server.url, "zoe"]).await;
+    assert!(
+        out.contains(r#"{"name":"Zoë Ångström","email":"zoe@example.com"}"#),
+        "{out}"
+    );
 }
