@@ -28,6 +28,7 @@
 //   POST /test/backchannel-logout/<login> sends a logout token to every client with a
 //        backchannel_logout_uri that <login> signed in to; answers JSON
 //        [{ client_id, sid, ok, error? }]
+//   GET  /test/picture.png                a 1×1 PNG, quinn's `picture`
 //   POST /test/tamper                     JSON { claims?, break_signature? }: the next token
 //        response's ID token gets these claims (null removes one), re-signed with the
 //        provider's key (or with a broken signature), as a faulty or hostile provider would
@@ -115,6 +116,11 @@ const sessions = new Map();
 const server = createServer();
 await new Promise((resolve) => server.listen(Number(options.port), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
+ACCOUNTS.quinn.picture = `${issuer}/test/picture.png`;
+const PICTURE = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' };
@@ -129,7 +135,7 @@ const provider = new Provider(issuer, {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'preferred_username', 'immich_quota', 'immich_label', 'immich_role'],
+    profile: ['name', 'preferred_username', 'picture', 'immich_quota', 'immich_label', 'immich_role'],
     groups: ['groups'],
   },
   conformIdTokenClaims: options['userinfo-only'],
@@ -244,6 +250,10 @@ server.on('request', async (req, res) => {
   }
   if (req.method === 'POST' && (match = path.match(/^\/test\/backchannel-logout\/([^/]+)$/u))) {
     return json(res, 200, await backchannelLogout(decodeURIComponent(match[1])));
+  }
+  if (req.method === 'GET' && path === '/test/picture.png') {
+    res.writeHead(200, { 'content-type': 'image/png' });
+    return res.end(PICTURE);
   }
   if (req.method === 'POST' && path === '/test/tamper') {
     tamper = JSON.parse(Buffer.concat(await Array.fromAsync(req)).toString() || '{}');

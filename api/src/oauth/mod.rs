@@ -4,24 +4,23 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use darkroom_storage::sessions;
-use darkroom_storage::users::{self, User, UserChanges};
 use rand::RngCore;
 use reqwest::Url;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use crate::auth::AuthContext;
 use crate::error::{ApiError, ApiResult};
-use crate::services::users::{self as user_service, CreateUser};
 use crate::state::AppState;
 use crate::system_config::sections::OauthConfig;
 
+mod accounts;
 pub mod jwt;
+mod logout;
 mod profile;
 pub mod provider;
 
+pub use accounts::{link, sign_in, unlink};
+pub use logout::{backchannel_logout, logout_redirect};
 pub use provider::Providers;
 
 use jwt::{Expected, Jwt, JwtError};
@@ -34,9 +33,6 @@ pub const MOBILE_REDIRECT: &str = "app.immich:///oauth-callback";
 pub const LOGIN_URL: &str = "/auth/login?autoLaunch=0";
 pub const STATE_COOKIE: &str = "immich_oauth_state";
 pub const CODE_VERIFIER_COOKIE: &str = "immich_oauth_code_verifier";
-/// How old a back-channel logout token may be (as Immich).
-const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 120;
-const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// The client credentials from the environment, which win over the system config's.
 #[derive(Clone, Default)]
@@ -342,194 +338,6 @@ async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>)
         profile.add_user_info(claims).map_err(refused)?;
     }
     Ok(profile)
-}
-
-/// Signs in (or registers) the user the provider vouches for. Returns the user and the
-/// provider's session id, to end this session when the provider logs out.
-#[tracing::instrument(skip_all)]
-pub async fn sign_in(state: &AppState, callback: &Callback<'_>) -> ApiResult<(User, Option<String>)> {
-    let config = enabled_settings(state).await?;
-    let profile = finish(state, &config, callback).await?;
-    let sid = profile.sid.clone();
-    if let Some(user) = users::get_by_oauth_id(&state.db, &profile.sub).await? {
-        return Ok((user, sid));
-    }
-    let email = profile.email();
-    if let Some(email) = &email
-        && let Some(existing) = users::get_by_email(&state.db, email, false).await?
-    {
-        if !existing.oauth_id.is_empty() {
-            tracing::warn!(
-                email,
-                "OAuth sign-in: the e-mail's account is linked to another subject"
-            );
-            return Err(ApiError::bad_request("OAuth authentication failed"));
-        }
-        // Anyone can claim any address at some providers: only a verified one finds an account.
-        if !profile.email_verified() {
-            tracing::warn!(
-                kind = "oauth_refused",
-                email,
-                sub = profile.sub,
-                "OAuth sign-in with an unverified e-mail that matches an account was refused"
-            );
-            return Err(ApiError::bad_request("OAuth authentication failed"));
-        }
-        let changes = UserChanges {
-            oauth_id: Some(profile.sub.clone()),
-            ..Default::default()
-        };
-        tracing::info!(
-            email,
-            sub = profile.sub,
-            "linked an account to its OAuth subject by e-mail"
-        );
-        return Ok((users::update(&state.db, existing.id, &changes).await?, sid));
-    }
-    if !config.auto_register {
-        tracing::warn!(
-            sub = profile.sub,
-            "OAuth user does not exist and auto-registering is off (oauth.autoRegister)"
-        );
-        return Err(ApiError::bad_request("OAuth authentication failed"));
-    }
-    let Some(email) = email else {
-        return Err(ApiError::bad_request("OAuth profile does not have an email address"));
-    };
-    let registration = profile.registration(&config);
-    let user = user_service::create(
-        &state.db,
-        CreateUser {
-            email: email.clone(),
-            name: profile.display_name(&email),
-            password: None,
-            is_admin: registration.is_admin,
-            storage_label: registration.storage_label,
-            quota_size_in_bytes: registration.quota_size_in_bytes,
-            should_change_password: Some(false),
-            avatar_color: None,
-            pin_code: None,
-            oauth_id: profile.sub.clone(),
-        },
-    )
-    .await?;
-    tracing::info!(email, sub = profile.sub, user = %user.id, "registered a user from OAuth");
-    Ok((user, sid))
-}
-
-/// Links the signed-in user to the provider's account.
-#[tracing::instrument(skip_all, fields(user = %auth.user.id))]
-pub async fn link(state: &AppState, auth: &AuthContext, callback: &Callback<'_>) -> ApiResult<User> {
-    let config = enabled_settings(state).await?;
-    let profile = finish(state, &config, callback).await?;
-    if let Some(other) = users::get_by_oauth_id(&state.db, &profile.sub).await?
-        && other.id != auth.user.id
-    {
-        tracing::warn!(
-            sub = profile.sub,
-            "OAuth link refused: the subject is linked to another user"
-        );
-        return Err(ApiError::bad_request(
-            "This OAuth account has already been linked to another user.",
-        ));
-    }
-    if let (Some(session), Some(sid)) = (&auth.session, &profile.sid) {
-        sessions::set_oauth_sid(&state.db, session.id, Some(sid)).await?;
-    }
-    let changes = UserChanges {
-        oauth_id: Some(profile.sub),
-        ..Default::default()
-    };
-    Ok(users::update(&state.db, auth.user.id, &changes).await?)
-}
-
-#[tracing::instrument(skip_all, fields(user = %auth.user.id))]
-pub async fn unlink(state: &AppState, auth: &AuthContext) -> ApiResult<User> {
-    if let Some(session) = &auth.session {
-        sessions::set_oauth_sid(&state.db, session.id, None).await?;
-    }
-    let changes = UserChanges {
-        oauth_id: Some(String::new()),
-        ..Default::default()
-    };
-    Ok(users::update(&state.db, auth.user.id, &changes).await?)
-}
-
-/// Ends the sessions a provider's signed logout token names (OpenID Back-Channel Logout).
-#[tracing::instrument(skip_all)]
-pub async fn backchannel_logout(state: &AppState, logout_token: &str) -> ApiResult<Vec<Uuid>> {
-    let config = settings(state).await?;
-    if !config.enabled {
-        return Err(ApiError::bad_request(
-            "Received backchannel logout request but OAuth is not enabled",
-        ));
-    }
-    let metadata = discover(state, &config).await?;
-    let claims = verify_token(state, &config, &metadata, logout_token, &config.signing_algorithm)
-        .await?
-        .and_then(|claims| {
-            jwt::check_claims(
-                &claims,
-                Expected {
-                    issuer: &metadata.issuer,
-                    audience: &config.client_id,
-                    nonce: None,
-                    requires_expiry: false,
-                    max_age_secs: Some(LOGOUT_TOKEN_MAX_AGE_SECS),
-                    now: now(),
-                },
-            )
-            .map(|()| claims)
-        });
-    let claims = match claims {
-        Ok(claims) if claims.get("events").and_then(|e| e.get(LOGOUT_EVENT)).is_some() => claims,
-        other => {
-            let reason = other
-                .err()
-                .map_or("no back-channel logout event".to_owned(), |e| e.to_string());
-            tracing::warn!(
-                kind = "oauth_logout_refused",
-                reason,
-                "a back-channel logout token was refused"
-            );
-            return Err(ApiError::bad_request(
-                "Error backchannel logout: token validation failed",
-            ));
-        }
-    };
-    let text = |name| claims.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
-    let (sid, sub) = (text("sid"), text("sub"));
-    if sid.is_none() && sub.is_none() {
-        return Err(ApiError::bad_request(
-            "Invalid logout token: it must contain either a sub or a sid claim",
-        ));
-    }
-    let deleted = sessions::delete_by_oauth(&state.db, sid, sub).await?;
-    tracing::info!(sessions = deleted.len(), sid, sub, "back-channel logout ended sessions");
-    Ok(deleted)
-}
-
-/// Where the web app goes after an OAuth user signs out: the provider's end-session page.
-pub async fn logout_redirect(state: &AppState) -> String {
-    let Ok(config) = settings(state).await else {
-        return LOGIN_URL.to_owned();
-    };
-    if !config.enabled {
-        return LOGIN_URL.to_owned();
-    }
-    if !config.end_session_endpoint.is_empty() {
-        return config.end_session_endpoint;
-    }
-    match state.oauth_providers.metadata(&config).await {
-        Ok(metadata) => metadata
-            .end_session_endpoint
-            .clone()
-            .unwrap_or_else(|| LOGIN_URL.to_owned()),
-        Err(error) => {
-            tracing::warn!(%error, "no end-session endpoint: OAuth discovery failed");
-            LOGIN_URL.to_owned()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,12 @@ impl Profile {
             .filter(|v| !v.is_empty())
     }
 
+    /// The `picture` claim: an http(s) URL of the user's picture.
+    pub fn picture(&self) -> Option<&str> {
+        self.text("picture")
+            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+    }
+
     pub fn email(&self) -> Option<String> {
         self.text("email").map(str::to_lowercase)
     }

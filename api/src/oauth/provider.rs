@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use darkroom_media::MediaType;
 use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -13,6 +15,9 @@ use thiserror::Error;
 
 use super::jwt::JwkSet;
 use crate::system_config::sections::{OauthConfig, TokenEndpointAuthMethod};
+
+/// The largest profile picture taken from the provider.
+const MAX_PICTURE_BYTES: usize = 10 << 20;
 
 /// How long a discovery document and a key set are trusted before being fetched again.
 const CACHE_FOR: Duration = Duration::from_secs(3600);
@@ -237,6 +242,41 @@ impl Providers {
                 url: url.to_owned(),
                 reason: e.to_string(),
             })
+    }
+}
+
+impl Providers {
+    /// The user's picture from the `picture` claim, if it is an image type a profile may have
+    /// (not SVG, which could carry scripts) and not too large.
+    pub async fn picture(&self, config: &OauthConfig, url: &str) -> Result<(Bytes, &'static MediaType)> {
+        let (client, parsed) = self.client(config, url)?;
+        let mut response = successful(url, client.get(parsed).timeout(timeout(config)).send().await).await?;
+        let unexpected = |reason: String| ProviderError::Unexpected {
+            url: url.to_owned(),
+            reason,
+        };
+        let mime = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|value| value.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let media_type = darkroom_media::media_types()
+            .iter()
+            .find(|t| t.profile && !t.extension.contains("svg") && t.mime_types.contains(&mime.as_str()))
+            .ok_or_else(|| unexpected(format!("a picture of type {mime:?}")))?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|source| ProviderError::Unreachable {
+            url: url.to_owned(),
+            source,
+        })? {
+            if bytes.len() + chunk.len() > MAX_PICTURE_BYTES {
+                return Err(unexpected(format!("a picture over {MAX_PICTURE_BYTES} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((Bytes::from(bytes), media_type))
     }
 }
 

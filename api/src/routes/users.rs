@@ -207,19 +207,8 @@ pub async fn create_profile_image(
             let _ = tokio::fs::remove_file(&path).await;
             return Err(error);
         }
-        let path_text = path.to_string_lossy().to_string();
-        let changes = UserChanges {
-            profile_image_path: Some(path_text.clone()),
-            ..Default::default()
-        };
-        let user = match users::update(&state.db, auth.user.id, &changes).await {
-            Ok(user) => user,
-            Err(error) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(error.into());
-            }
-        };
-        remove_old_picture(&state, &auth.user.profile_image_path).await;
+        let user = user_service::replace_profile_image(&state.db, &state.layout, &auth.user, &path).await?;
+        let path_text = user.profile_image_path.clone();
         let body = json!({ "userId": user.id, "profileImagePath": path_text, "profileChangedAt": iso(&user.profile_changed_at) });
         return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
@@ -228,16 +217,6 @@ pub async fn create_profile_image(
         &["file"],
         "Invalid input: expected file, received undefined",
     )]))
-}
-
-async fn remove_old_picture(state: &AppState, old_path: &str) {
-    let old = std::path::Path::new(old_path);
-    if !old_path.is_empty()
-        && state.layout.contains(old)
-        && let Err(error) = tokio::fs::remove_file(old).await
-    {
-        tracing::warn!(path = old_path, %error, "could not remove old profile image");
-    }
 }
 
 pub async fn delete_profile_image(State(state): State<AppState>, Auth(auth): Auth) -> ApiResult<StatusCode> {
@@ -253,7 +232,7 @@ pub async fn delete_profile_image(State(state): State<AppState>, Auth(auth): Aut
         },
     )
     .await?;
-    remove_old_picture(&state, &auth.user.profile_image_path).await;
+    user_service::remove_profile_image_file(&state.layout, &auth.user.profile_image_path).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,9 +1,11 @@
 //! Creating, changing and describing users.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use darkroom_storage::heatmap::{self, HeatmapDate};
+use darkroom_storage::media_layout::MediaLayout;
 use darkroom_storage::users::{self, NewUser, User, UserChanges, UserFilter};
 use darkroom_storage::{PgPool, StorageError};
 use serde::{Deserialize, Serialize};
@@ -256,4 +258,34 @@ pub async fn calendar_heatmap(db: &PgPool, user: Uuid, query: &HeatmapQuery) -> 
         series,
         total_count,
     })
+}
+
+/// Points `user` at the picture already written at `path` and removes the previous one; when
+/// the user cannot be updated, the new file goes instead, so nothing is left half-done.
+pub async fn replace_profile_image(db: &PgPool, layout: &MediaLayout, user: &User, path: &Path) -> ApiResult<User> {
+    let changes = UserChanges {
+        profile_image_path: Some(path.to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    match users::update(db, user.id, &changes).await {
+        Ok(updated) => {
+            remove_profile_image_file(layout, &user.profile_image_path).await;
+            Ok(updated)
+        }
+        Err(error) => {
+            let _ = tokio::fs::remove_file(path).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// Removes a picture that is no longer anyone's (only ever inside the media folder).
+pub async fn remove_profile_image_file(layout: &MediaLayout, old_path: &str) {
+    let old = Path::new(old_path);
+    if !old_path.is_empty()
+        && layout.contains(old)
+        && let Err(error) = tokio::fs::remove_file(old).await
+    {
+        tracing::warn!(path = old_path, %error, "could not remove old profile image");
+    }
 }

@@ -196,6 +196,11 @@ async fn new_users_sign_in_through_the_provider_and_are_registered_from_its_clai
         quinn.body["userId"],
         "the same account again"
     );
+    // And the picture the provider has for Quinn.
+    let picture_path = format!("/api/users/{}/profile-image", me["id"].as_str().unwrap());
+    let picture = sso.server.call(Method::GET, &picture_path, Some(&token), None).await;
+    assert_eq!(picture.status, StatusCode::OK);
+    assert!(picture.bytes.starts_with(b"\x89PNG"), "{:?}", picture.headers);
 
     // Bob's role claim makes him an admin; Zoë keeps her name, her e-mail is lower-cased.
     let bob = sso.web_login("bob").await;
