@@ -5,13 +5,10 @@ use darkroom_storage::sessions;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::jwt::{self, Expected};
-use super::{LOGIN_URL, discover, now, settings, verify_token};
+use super::{LOGIN_URL, TokenKind, discover, settings, verify_token};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// How old a back-channel logout token may be (as Immich).
-const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 120;
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Ends the sessions a provider's signed logout token names (OpenID Back-Channel Logout).
@@ -24,22 +21,7 @@ pub async fn backchannel_logout(state: &AppState, logout_token: &str) -> ApiResu
         ));
     }
     let metadata = discover(state, &config).await?;
-    let claims = verify_token(state, &config, &metadata, logout_token, &config.signing_algorithm)
-        .await?
-        .and_then(|claims| {
-            jwt::check_claims(
-                &claims,
-                Expected {
-                    issuer: &metadata.issuer,
-                    audience: &config.client_id,
-                    nonce: None,
-                    requires_expiry: false,
-                    max_age_secs: Some(LOGOUT_TOKEN_MAX_AGE_SECS),
-                    now: now(),
-                },
-            )
-            .map(|()| claims)
-        });
+    let claims = verify_token(state, &config, &metadata, logout_token, TokenKind::Logout).await?;
     let claims = match claims {
         Ok(claims) if claims.get("events").and_then(|e| e.get(LOGOUT_EVENT)).is_some() => claims,
         other => {

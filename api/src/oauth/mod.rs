@@ -230,13 +230,28 @@ async fn discover(state: &AppState, config: &OauthConfig) -> ApiResult<std::sync
         .map_err(|e| ApiError::internal_from("in OAuth discovery", e))
 }
 
-/// Verifies a JWT from the provider with its keys (fetched again once for an unknown key id).
+/// What a token from the provider is, and so what its claims must say.
+#[derive(Debug, Clone, Copy)]
+enum TokenKind<'a> {
+    /// An ID token of the sign-in with this nonce.
+    Id { nonce: &'a str },
+    /// A back-channel logout token: recent, and without a nonce.
+    Logout,
+    /// Signed userinfo: its signature only (it came over TLS for the access token).
+    UserInfo,
+}
+
+/// How old a back-channel logout token may be (as Immich).
+const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 120;
+
+/// Verifies a JWT from the provider with its keys (fetched again once for an unknown key id),
+/// then the claims its kind must carry.
 async fn verify_token(
     state: &AppState,
     config: &OauthConfig,
     metadata: &Metadata,
     token: &str,
-    algorithm: &str,
+    kind: TokenKind<'_>,
 ) -> ApiResult<Result<Map<String, Value>, JwtError>> {
     let jwt = match Jwt::parse(token) {
         Ok(jwt) => jwt,
@@ -247,11 +262,28 @@ async fn verify_token(
         .keys(config, metadata, jwt.key_id())
         .await
         .map_err(|e| ApiError::internal_from("fetching the provider's signing keys", e))?;
-    Ok(jwt.verify(algorithm, &keys, &config.client_secret))
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    let algorithm = match (kind, config.profile_signing_algorithm.as_str()) {
+        (TokenKind::UserInfo, profile) if profile != "none" => profile,
+        _ => config.signing_algorithm.as_str(),
+    };
+    let expected = |nonce, requires_expiry, max_age_secs| Expected {
+        issuer: &metadata.issuer,
+        audience: &config.client_id,
+        nonce,
+        requires_expiry,
+        max_age_secs,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let expected = match kind {
+        TokenKind::Id { nonce } => Some(expected(Some(nonce), true, None)),
+        TokenKind::Logout => Some(expected(None, false, Some(LOGOUT_TOKEN_MAX_AGE_SECS))),
+        TokenKind::UserInfo => None,
+    };
+    Ok(jwt.verify(algorithm, &keys, &config.client_secret).and_then(|claims| {
+        expected
+            .map_or(Ok(()), |expected| jwt::check_claims(&claims, expected))
+            .map(|()| claims)
+    }))
 }
 
 /// Completes the code flow and returns who the provider says signed in, and its session id.
@@ -297,23 +329,15 @@ async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>)
         .as_deref()
         .ok_or_else(|| refused("the provider sent no ID token"))?;
     let expected_nonce = nonce(expected_state, &code_challenge(verifier));
-    let id_claims = verify_token(state, config, &metadata, id_token, &config.signing_algorithm)
-        .await?
-        .and_then(|claims| {
-            jwt::check_claims(
-                &claims,
-                Expected {
-                    issuer: &metadata.issuer,
-                    audience: &config.client_id,
-                    nonce: Some(&expected_nonce),
-                    requires_expiry: true,
-                    max_age_secs: None,
-                    now: now(),
-                },
-            )
-            .map(|()| claims)
-        })
-        .map_err(|e| refused(format!("the ID token is invalid: {e}")))?;
+    let id_claims = verify_token(
+        state,
+        config,
+        &metadata,
+        id_token,
+        TokenKind::Id { nonce: &expected_nonce },
+    )
+    .await?
+    .map_err(|e| refused(format!("the ID token is invalid: {e}")))?;
     let mut profile = Profile::from_id_token(id_claims).map_err(refused)?;
     if !profile.has_email() {
         let info = state
@@ -323,17 +347,9 @@ async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>)
             .map_err(|e| provider_failure("fetching the OAuth user info", e))?;
         let claims = match info {
             UserInfo::Claims(claims) => claims,
-            UserInfo::Signed(token) => {
-                let algorithm = config.profile_signing_algorithm.as_str();
-                let algorithm = if algorithm == "none" {
-                    &config.signing_algorithm
-                } else {
-                    algorithm
-                };
-                verify_token(state, config, &metadata, &token, algorithm)
-                    .await?
-                    .map_err(|e| refused(format!("the signed user info is invalid: {e}")))?
-            }
+            UserInfo::Signed(token) => verify_token(state, config, &metadata, &token, TokenKind::UserInfo)
+                .await?
+                .map_err(|e| refused(format!("the signed user info is invalid: {e}")))?,
         };
         profile.add_user_info(claims).map_err(refused)?;
     }

@@ -48,6 +48,8 @@ async fn own_hosts(state: &AppState, parts: &Parts) -> ApiResult<Vec<String>> {
     let mut hosts = Vec::new();
     let text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     hosts.extend(text(header::HOST).map(str::to_owned));
+    // HTTP/2 names the host in the request's authority instead.
+    hosts.extend(parts.uri.authority().map(|authority| authority.to_string()));
     let from_proxy = authn::peer_ip(&parts.extensions).is_some_and(|ip| state.is_trusted_proxy(ip));
     if from_proxy && let Some(forwarded) = text(header::HeaderName::from_static("x-forwarded-host")) {
         hosts.extend(forwarded.split(',').map(|h| h.trim().to_owned()));
@@ -72,7 +74,13 @@ pub async fn authorize(
     let hosts = own_hosts(&state, &parts).await?;
     let started = oauth::authorize(&state, &dto.redirect_uri, dto.state, dto.code_challenge, &hosts).await?;
     let mut response = (StatusCode::CREATED, Json(json!({ "url": started.url }))).into_response();
-    let mut cookies = vec![(STATE_COOKIE, started.state.as_str(), true)];
+    // A client's own state goes into the cookie only as plain text (never cookie attributes);
+    // such a client sends it back in the body anyway.
+    let plain = |text: &str| text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let mut cookies = Vec::new();
+    if plain(&started.state) {
+        cookies.push((STATE_COOKIE, started.state.as_str(), true));
+    }
     if let Some(verifier) = &started.code_verifier {
         cookies.push((CODE_VERIFIER_COOKIE, verifier.as_str(), true));
     }

@@ -328,6 +328,21 @@ async fn the_mobile_app_signs_in_with_its_own_pkce_directly_and_through_the_over
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
 
+    // A state that is not plain text never reaches a cookie (no attributes smuggled in).
+    let odd = json!({ "redirectUri": APP_REDIRECT, "state": "x; Domain=evil.example", "codeChallenge": "c" });
+    let (started, cookies) = sso.authorize(odd).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    assert!(!cookies.contains("immich_oauth_state"), "{cookies}");
+    assert!(
+        started
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .all(|c| !c.to_str().unwrap().contains("evil")),
+        "{:?}",
+        started.headers
+    );
+
     // With the override, the provider sends the browser to Darkroom's page, which hands the
     // answer to the app.
     let page = format!("{}/api/oauth/mobile-redirect", sso.server.url);
