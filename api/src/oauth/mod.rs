@@ -76,14 +76,18 @@ pub fn mobile_redirect(query: Option<&str>) -> String {
     format!("{MOBILE_REDIRECT}?{}", query.unwrap_or_default())
 }
 
+/// What follows the app's callback URI (`app.immich:` with any number of slashes, then
+/// `oauth-callback`): its query, if any; `None` for any other URI.
+fn after_app_callback(uri: &str) -> Option<&str> {
+    uri.strip_prefix("app.immich:")?
+        .trim_start_matches('/')
+        .strip_prefix("oauth-callback")
+}
+
 /// With the mobile override, the app's redirect URI is replaced by the configured one (a
 /// provider that refuses custom schemes redirects there, and that page forwards to the app).
 fn resolve_redirect_uri(config: &OauthConfig, uri: &str) -> String {
-    let Some(rest) = uri.strip_prefix("app.immich:") else {
-        return uri.to_owned();
-    };
-    let rest = rest.trim_start_matches('/');
-    match rest.strip_prefix("oauth-callback") {
+    match after_app_callback(uri) {
         Some(tail) if config.mobile_override_enabled && !config.mobile_redirect_uri.is_empty() => {
             format!("{}{tail}", config.mobile_redirect_uri)
         }
@@ -118,8 +122,7 @@ pub struct Authorization {
 /// What a client may ask the provider to redirect to: the mobile app, the configured mobile
 /// redirect page, or a page of this server's own (`hosts`: the names it was reached by).
 fn check_redirect_uri(config: &OauthConfig, uri: &str, hosts: &[String]) -> ApiResult<()> {
-    let mobile = uri.starts_with("app.immich:")
-        && uri.trim_start_matches("app.immich:").trim_start_matches('/') == "oauth-callback";
+    let mobile = after_app_callback(uri) == Some("");
     if mobile || (!config.mobile_redirect_uri.is_empty() && uri == config.mobile_redirect_uri) {
         return Ok(());
     }
@@ -212,11 +215,13 @@ fn refused(reason: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!("OAuth authentication failed: {reason}"))
 }
 
-fn provider_failure(doing: &'static str, error: ProviderError) -> ApiError {
+/// A failure talking to the provider: its refusal of `what` the client brought (a code used,
+/// expired, for another client, with the wrong verifier) is the client's 400; anything else
+/// is a server error, logged with what was being done.
+fn provider_failure(doing: &'static str, what: &str, error: ProviderError) -> ApiError {
     match error {
-        // The provider turned the code down (used, expired, for another client, wrong verifier).
         ProviderError::Refused { status, body, .. } if (400..500).contains(&status) => {
-            refused(format!("the provider refused the code: {body}"))
+            refused(format!("the provider refused {what}: {body}"))
         }
         other => ApiError::internal_from(doing, other),
     }
@@ -323,7 +328,7 @@ async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>)
         .oauth_providers
         .exchange_code(config, &metadata, &code, redirect_uri.as_str(), verifier)
         .await
-        .map_err(|e| provider_failure("exchanging the OAuth code", e))?;
+        .map_err(|e| provider_failure("exchanging the OAuth code", "the code", e))?;
     let id_token = tokens
         .id_token
         .as_deref()
@@ -344,7 +349,7 @@ async fn finish(state: &AppState, config: &OauthConfig, callback: &Callback<'_>)
             .oauth_providers
             .user_info(config, &metadata, &tokens.access_token)
             .await
-            .map_err(|e| provider_failure("fetching the OAuth user info", e))?;
+            .map_err(|e| provider_failure("fetching the OAuth user info", "the access token", e))?;
         let claims = match info {
             UserInfo::Claims(claims) => claims,
             UserInfo::Signed(token) => verify_token(state, config, &metadata, &token, TokenKind::UserInfo)
