@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use darkroom_tests::oidc::{OidcClient, OidcProvider};
 use darkroom_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -107,39 +108,38 @@ async fn admin_subcommands_work_on_the_live_database() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("User does not exist"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
-    let server = TestServer::start().await;
+/// Starts the binary's server (its default command) on a free port with the test server's
+/// settings and `extra` variables; returns it, with its logs piped, once it answers.
+async fn serve(server: &TestServer, extra: &[(&str, &str)]) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
         .to_string();
-    let mut child = command(&server, &[])
+    let child = command(server, &[])
         .env("IMMICH_PORT", &port)
-        .env("IMMICH_LOG_FORMAT", "json")
-        .env("IMMICH_LOG_LEVEL", "debug")
+        .envs(extra.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut up = false;
     for _ in 0..100 {
-        if client
-            .get(format!("{url}/api/server/ping"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
+        let ping = reqwest::get(format!("{url}/api/server/ping")).await;
+        if ping.is_ok_and(|r| r.status().is_success()) {
+            return (child, url);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(up, "server answered /api/server/ping");
+    panic!("the server never answered /api/server/ping");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_is_the_default_and_logs_json_with_the_correlation_id() {
+    let server = TestServer::start().await;
+    let (mut child, url) = serve(&server, &[("IMMICH_LOG_FORMAT", "json"), ("IMMICH_LOG_LEVEL", "debug")]).await;
+    let client = reqwest::Client::new();
     let reply = client
         .get(format!("{url}/api/users/me"))
         .header("x-correlation-id", "trace-me-4711")
@@ -397,4 +397,120 @@ async fn maintenance_mode_is_switched_from_the_command_line_while_the_server_run
     assert_eq!(me.status, StatusCode::OK);
     let nothing = run(&server, &["disable-maintenance-mode"], "").await;
     assert!(nothing.contains("was not in maintenance mode"), "{nothing}");
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A home CA (`ca.pem`) and the provider's certificate for 127.0.0.1 that it signed
+/// (`cert.pem`, `key.pem`), in `dir`.
+fn home_ca(dir: &std::path::Path) {
+    let new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ca = [
+        "req",
+        "-x509",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Home CA",
+    ];
+    openssl(dir, &[&ca[..], &new_key].concat());
+    let request = [
+        "req",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ];
+    openssl(dir, &[&request[..], &new_key].concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "cert.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+}
+
+/// TLS to the OpenID provider is verified: a provider whose certificate comes from a CA the
+/// server does not trust is not talked to; with that CA in `SSL_CERT_FILE`, it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_oauth_provider_is_reached_only_through_a_trusted_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    home_ca(certs.path());
+    let tls_dir = certs.path().to_str().unwrap();
+    let provider =
+        OidcProvider::start_with(&[OidcClient::new("darkroom", "secret", &[])], &["--tls-dir", tls_dir]).await;
+    assert!(provider.issuer.starts_with("https://"), "{}", provider.issuer);
+
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    server
+        .update_config(&admin, |config| {
+            config["oauth"]["enabled"] = json!(true);
+            config["oauth"]["issuerUrl"] = json!(provider.issuer);
+            config["oauth"]["clientId"] = json!("darkroom");
+        })
+        .await;
+    let authorize = |url: String| async move {
+        let body = json!({ "redirectUri": format!("{url}/auth/login") });
+        let reply = reqwest::Client::new()
+            .post(format!("{url}/api/oauth/authorize"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status(), reply.json::<Value>().await.unwrap())
+    };
+
+    // This process trusts the public roots and the system's, not the home CA.
+    let (status, _) = authorize(server.url.clone()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "discovery must fail");
+
+    // A server told to trust the home CA reaches the provider.
+    let ca = certs.path().join("ca.pem");
+    let (mut trusting, url) = serve(&server, &[("SSL_CERT_FILE", ca.to_str().unwrap())]).await;
+    let (status, body) = authorize(url).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(
+        body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/auth?", provider.issuer)),
+        "{body}"
+    );
+    trusting.start_kill().unwrap();
 }

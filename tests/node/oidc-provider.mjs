@@ -3,6 +3,7 @@
 // tokens, scopes `openid email profile groups`, back-channel logout.
 //
 //   node oidc-provider.mjs [--port N] [--clients JSON] [--userinfo-only] [--signed-userinfo]
+//                          [--tls-dir DIR]
 //
 // --port           port on 127.0.0.1 (default 0 = any free port)
 // --clients        JSON array of clients (default: $OIDC_CLIENTS), each
@@ -14,6 +15,7 @@
 // --userinfo-only  scope claims (email, name, groups, immich_*) only from the userinfo
 //                  endpoint, not in the ID token (as oidc-provider does by default)
 // --signed-userinfo the userinfo endpoint answers a JWT signed with RS256 (application/jwt)
+// --tls-dir        serve https with DIR/cert.pem and DIR/key.pem (the issuer is then https)
 //
 // Prints exactly one line on stdout, `ready <issuer>`, once listening; everything else goes
 // to stderr (refused authorization and token requests too with OIDC_PROVIDER_DEBUG=1). Exits
@@ -34,7 +36,10 @@
 //        provider's key (or with a broken signature), as a faulty or hostile provider would
 
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 // oidc-provider prints notices with console.info; stdout is reserved for the ready line. Its
@@ -57,6 +62,7 @@ const { values: options } = parseArgs({
     clients: { type: 'string', default: process.env.OIDC_CLIENTS ?? '[]' },
     'userinfo-only': { type: 'boolean', default: false },
     'signed-userinfo': { type: 'boolean', default: false },
+    'tls-dir': { type: 'string' },
   },
 });
 
@@ -113,9 +119,12 @@ function parseClients(json) {
 // account → client_id → sid of the latest authorization, for back-channel logout.
 const sessions = new Map();
 
-const server = createServer();
+const tlsDir = options['tls-dir'];
+const server = tlsDir
+  ? createTlsServer({ cert: readFileSync(join(tlsDir, 'cert.pem')), key: readFileSync(join(tlsDir, 'key.pem')) })
+  : createServer();
 await new Promise((resolve) => server.listen(Number(options.port), '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `${tlsDir ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 ACCOUNTS.quinn.picture = `${issuer}/test/picture.png`;
 const PICTURE = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',

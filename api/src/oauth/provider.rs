@@ -30,7 +30,7 @@ pub enum ProviderError {
     Insecure(String),
     #[error("{0} is not a valid URL")]
     BadUrl(String),
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url}")]
     Unreachable {
         url: String,
         #[source]
