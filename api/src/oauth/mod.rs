@@ -52,7 +52,13 @@ impl std::fmt::Debug for ClientOverride {
 
 /// The `oauth` settings in force, with the environment's client credentials.
 pub async fn settings(state: &AppState) -> ApiResult<OauthConfig> {
-    let mut config = state.system_config.typed(&state.db).await?.oauth;
+    Ok(with_client_override(
+        state,
+        state.system_config.typed(&state.db).await?.oauth,
+    ))
+}
+
+fn with_client_override(state: &AppState, mut config: OauthConfig) -> OauthConfig {
     let client = &state.config.oauth_client;
     if let Some(id) = &client.client_id {
         config.client_id.clone_from(id);
@@ -60,15 +66,27 @@ pub async fn settings(state: &AppState) -> ApiResult<OauthConfig> {
     if let Some(secret) = &client.client_secret {
         config.client_secret.clone_from(secret);
     }
-    Ok(config)
+    config
 }
 
-async fn enabled_settings(state: &AppState) -> ApiResult<OauthConfig> {
-    let config = settings(state).await?;
+fn enabled(config: OauthConfig) -> ApiResult<OauthConfig> {
     if !config.enabled {
         return Err(ApiError::bad_request("OAuth is not enabled"));
     }
     Ok(config)
+}
+
+async fn enabled_settings(state: &AppState) -> ApiResult<OauthConfig> {
+    enabled(settings(state).await?)
+}
+
+/// `host[:port]` of a URL, as a `Host` header names it.
+fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(
+        url.port()
+            .map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")),
+    )
 }
 
 /// Where `GET /oauth/mobile-redirect` sends the browser: the app, with the provider's answer.
@@ -120,19 +138,15 @@ pub struct Authorization {
 }
 
 /// What a client may ask the provider to redirect to: the mobile app, the configured mobile
-/// redirect page, or a page of this server's own (`hosts`: the names it was reached by).
+/// redirect page, or a page of this server's own (`hosts`: the names it is known by).
 fn check_redirect_uri(config: &OauthConfig, uri: &str, hosts: &[String]) -> ApiResult<()> {
     let mobile = after_app_callback(uri) == Some("");
     if mobile || (!config.mobile_redirect_uri.is_empty() && uri == config.mobile_redirect_uri) {
         return Ok(());
     }
     let own_page = Url::parse(uri).ok().is_some_and(|url| {
-        let authority = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            _ => return false,
-        };
-        matches!(url.scheme(), "http" | "https") && hosts.iter().any(|h| h.eq_ignore_ascii_case(&authority))
+        matches!(url.scheme(), "http" | "https")
+            && authority(&url).is_some_and(|authority| hosts.iter().any(|h| h.eq_ignore_ascii_case(&authority)))
     });
     if own_page {
         Ok(())
@@ -152,10 +166,17 @@ pub async fn authorize(
     redirect_uri: &str,
     client_state: Option<String>,
     client_challenge: Option<String>,
-    hosts: &[String],
+    mut hosts: Vec<String>,
 ) -> ApiResult<Authorization> {
-    let config = enabled_settings(state).await?;
-    check_redirect_uri(&config, redirect_uri, hosts)?;
+    let system = state.system_config.typed(&state.db).await?;
+    let config = enabled(with_client_override(state, system.oauth))?;
+    hosts.extend(
+        Url::parse(&system.server.external_domain)
+            .ok()
+            .as_ref()
+            .and_then(authority),
+    );
+    check_redirect_uri(&config, redirect_uri, &hosts)?;
     let metadata = discover(state, &config).await?;
     let sign_in_state = client_state.filter(|s| !s.is_empty()).unwrap_or_else(random_text);
     let (challenge, code_verifier) = match client_challenge.filter(|c| !c.is_empty()) {

@@ -42,28 +42,18 @@ impl Validate for OAuthConfigDto {
     }
 }
 
-/// The names this server was reached by: the request's host (or the one a trusted proxy
-/// forwarded), and the configured external domain's.
-async fn own_hosts(state: &AppState, parts: &Parts) -> ApiResult<Vec<String>> {
+/// The names the request reached this server by: its host (or HTTP/2 authority), and the one
+/// a trusted proxy forwarded.
+fn request_hosts(state: &AppState, parts: &Parts) -> Vec<String> {
     let mut hosts = Vec::new();
     let text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     hosts.extend(text(header::HOST).map(str::to_owned));
-    // HTTP/2 names the host in the request's authority instead.
     hosts.extend(parts.uri.authority().map(|authority| authority.to_string()));
     let from_proxy = authn::peer_ip(&parts.extensions).is_some_and(|ip| state.is_trusted_proxy(ip));
     if from_proxy && let Some(forwarded) = text(header::HeaderName::from_static("x-forwarded-host")) {
         hosts.extend(forwarded.split(',').map(|h| h.trim().to_owned()));
     }
-    let external = state.system_config.typed(&state.db).await?.server.external_domain;
-    if let Ok(url) = reqwest::Url::parse(&external)
-        && let Some(host) = url.host_str()
-    {
-        hosts.push(
-            url.port()
-                .map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")),
-        );
-    }
-    Ok(hosts)
+    hosts
 }
 
 pub async fn authorize(
@@ -71,8 +61,8 @@ pub async fn authorize(
     parts: Parts,
     ValidJson(dto): ValidJson<OAuthConfigDto>,
 ) -> ApiResult<Response> {
-    let hosts = own_hosts(&state, &parts).await?;
-    let started = oauth::authorize(&state, &dto.redirect_uri, dto.state, dto.code_challenge, &hosts).await?;
+    let hosts = request_hosts(&state, &parts);
+    let started = oauth::authorize(&state, &dto.redirect_uri, dto.state, dto.code_challenge, hosts).await?;
     let mut response = (StatusCode::CREATED, Json(json!({ "url": started.url }))).into_response();
     // A client's own state goes into the cookie only as plain text (never cookie attributes);
     // such a client sends it back in the body anyway.

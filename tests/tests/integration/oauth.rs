@@ -164,6 +164,17 @@ async fn new_users_sign_in_through_the_provider_and_are_registered_from_its_clai
         "{cookies}"
     );
     assert!(cookies.contains("immich_oauth_code_verifier="), "{cookies}");
+    // The external domain's pages are this server's too (reached through another name).
+    sso.server
+        .update_config(&sso.admin, |config| {
+            config["server"]["externalDomain"] = json!("https://photos.example.com")
+        })
+        .await;
+    let external = sso
+        .authorize(json!({ "redirectUri": "https://photos.example.com/auth/login" }))
+        .await
+        .0;
+    assert_eq!(external.status, StatusCode::CREATED, "{}", external.body);
 
     // Quinn is registered with the quota (GiB) and storage label the claims give.
     let quinn = sso.web_login("quinn").await;
