@@ -51,11 +51,7 @@ pub fn register(io: &SocketIo, state: WeakState) {
                 if let Some(session) = &auth.session {
                     socket.join(session.id.to_string());
                 }
-                let (major, minor, patch) = crate::version::API_VERSION;
-                let _ = socket.emit(
-                    "on_server_version",
-                    &json!({ "major": major, "minor": minor, "patch": patch }),
-                );
+                let _ = socket.emit("on_server_version", &crate::version::api_version_dto());
                 tracing::debug!(user = %auth.user.id, "websocket connected");
             }
             _ => {

@@ -21,8 +21,7 @@ pub async fn ping() -> Json<Value> {
 }
 
 pub async fn version() -> Json<Value> {
-    let (major, minor, patch) = API_VERSION;
-    Json(json!({ "major": major, "minor": minor, "patch": patch, "prerelease": null }))
+    Json(crate::version::api_version_dto())
 }
 
 pub async fn version_history(State(state): State<AppState>) -> ApiResult<Json<Value>> {

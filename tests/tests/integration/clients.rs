@@ -60,7 +60,9 @@ async fn live_events_reach_socket_io_clients_across_processes() {
     let mut lines = tokio::io::BufReader::new(listener.stdout.take().unwrap()).lines();
     let greeting = lines.next_line().await.unwrap().unwrap_or_default();
     assert!(
-        greeting.starts_with("connected ") && greeting.contains("\"major\":3"),
+        greeting.starts_with("connected ")
+            && greeting.contains("\"major\":3")
+            && greeting.contains("\"prerelease\":null"),
         "{greeting}"
     );
 
